@@ -1,0 +1,26 @@
+"""ad_compiler: source-to-source reverse-mode automatic differentiation for Python and NumPy."""
+
+from .api import grad, value_and_grad
+from .checking import check_grad, numerical_grad
+from .errors import (
+    ADCompilerError,
+    CompilationError,
+    GradientInputError,
+    NoGradientRuleError,
+    NonScalarOutputError,
+    UnsupportedSyntaxError,
+)
+
+__all__ = [
+    "ADCompilerError",
+    "CompilationError",
+    "GradientInputError",
+    "NoGradientRuleError",
+    "NonScalarOutputError",
+    "UnsupportedSyntaxError",
+    "check_grad",
+    "grad",
+    "numerical_grad",
+    "value_and_grad",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,696 @@
+"""Reverse mode: from the primal program (SSA IR) to the gradient program.
+
+The gradient program is a forward sweep, the primal code instrumented to save what the reverse
+sweep needs, then a reverse sweep that walks the statements backwards and adds "upstream gradient
+x local gradient" into each argument's adjoint (`x_bar`), one rule per operation.
+
+Loops. The reverse sweep runs each loop's iterations backwards. An iteration's values are
+obtained at the start of its reverse iteration: the loop-carried values from a tape written by the
+forward sweep, and the values computed in the body either *replayed* (recomputed from those, when
+cheap) or read back from a tape (when not: transcendental calls, matrix products, reads of arrays
+the loop writes into). Only values the reverse sweep reads are saved: a loop whose reverse reads
+nothing of its iterations needs no tape at all. Tapes are NumPy arrays allocated at loop entry for
+a top-level `for i in range(n)` loop, and function-local lists otherwise.
+
+Writes into arrays (`y[i] = v`) are reversed in place: the reverse sweep takes the written part's
+gradient, zeroes it, and restores the overwritten values when some reverse computation reads the
+array's contents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .activity import active_values, alias_classes, written_arrays
+from .errors import NonScalarOutputError, UnsupportedSyntaxError
+from .ir import (
+    Assign, Block, Const, Function, If, Loc, Loop, Names, Operand, Stmt, Var, base_name,
+    defined_names, walk,
+)
+from .kinds import KindTable
+from .rules import RULES, IndexedUpdate
+
+# Operations whose listed arguments are read only for their shape, never their contents.
+_SHAPE_ONLY = {"reduce_grad": (1,), "mean_grad": (1,), "sum_to": (1,), "zeros_like": (0,),
+               "zeros_grad": (0,), "reshape_to": (1,), "len": (0,), "dim": (0,), "shape": (0,),
+               "size": (0,), "ndim": (0,), "empty_like": (0,), "ones_like": (0,)}
+
+
+class VJPBuilder:
+    """What a derivative rule uses to write its part of the reverse sweep."""
+
+    def __init__(self, diff: Differentiator, stmt: Assign, out: list[Stmt]) -> None:
+        self.diff = diff
+        self.stmt = stmt
+        self.out = Var(stmt.target)
+        self.g = Var(diff.bar(stmt.target))
+        self._stmts = out
+
+    def needs(self, i: int) -> bool:
+        arg = self.stmt.args[i]
+        return (isinstance(arg, Var) and arg.name in self.diff.active
+                and i not in RULES[self.stmt.op].nondiff_args)
+
+    def kind(self, operand: Operand):
+        return self.diff.kinds.of(operand)
+
+    def emit(self, op: str, *args: Operand, **attrs) -> Var:
+        return self.diff.emit(self._stmts, op, args, attrs, reverses=self.stmt.loc)
+
+    def refuse(self, message: str) -> None:
+        raise _error(self.stmt.loc, message)
+
+
+def _error(loc: Loc | None, message: str, suggestion: str | None = None):
+    if loc is None:
+        return UnsupportedSyntaxError(message, suggestion=suggestion)
+    return UnsupportedSyntaxError(message, loc.filename, loc.line, loc.col + 1, loc.text,
+                                  suggestion)
+
+
+class Differentiator:
+    def __init__(self, fn: Function, kinds: KindTable, wrt: tuple[str, ...], with_value: bool,
+                 restore: set[str] | None) -> None:
+        self.fn = fn
+        self.kinds = kinds
+        self.wrt = wrt
+        self.with_value = with_value
+        all_names = set(fn.params) | {n for s in walk(fn.body) for n in defined_names(s)}
+        all_names |= {a.name for s in walk(fn.body) if isinstance(s, Assign) for a in s.args
+                      if isinstance(a, Var)}
+        self.names = Names(all_names | {fn.name})
+        self.active = active_values(fn, kinds, wrt)
+        self.aliases = alias_classes(fn, kinds)
+        # Arrays whose overwritten values the reverse sweep needs back (None: all of them).
+        self.restore = restore
+        self.bars: dict[str, str] = {}
+        self.preamble: list[Stmt] = []  # tape lists, created once at function entry
+        self.depth = 0
+        self.saved: dict[int, str] = {}  # id of a store -> the name holding what it overwrote
+        self.counters: dict[int, str] = {}  # id of a loop -> its iteration counter, if any
+
+    # -- small tools ---------------------------------------------------------------------------
+
+    def bar(self, name: str) -> str:
+        if name not in self.bars:
+            self.bars[name] = self.names.fresh(f"{name}_bar")
+            self.kinds.set(self.bars[name], self.kinds.of(Var(name)))
+        return self.bars[name]
+
+    def emit(self, out: list[Stmt], op: str, args: tuple, attrs: dict | tuple = (),
+             target: str | None = None, loc: Loc | None = None,
+             reverses: Loc | None = None) -> Var | None:
+        attrs = tuple(sorted(attrs.items())) if isinstance(attrs, dict) else attrs
+        rule = RULES[op]
+        new = target is None
+        if target is None and rule.mutates is None:
+            target = self.names.temp()
+        stmt = Assign(target, op, tuple(args), attrs, loc, reverses)
+        if new or target not in self.kinds.kinds:
+            self.kinds.infer_assign(stmt)
+        out.append(stmt)
+        return Var(target) if target else None
+
+    def zero(self, out: list[Stmt], name: str, reverses: Loc | None = None) -> None:
+        """`name_bar = 0`, with the primal's type (numba cannot unify a float and an array)."""
+        kind = self.kinds.of(Var(name))
+        bar = self.bar(name)
+        if kind.is_scalar:
+            self.emit(out, "copy", (Const(0.0),), target=bar, reverses=reverses)
+        elif kind.is_array:
+            self.emit(out, "zeros_like", (Var(name),), target=bar, reverses=reverses)
+        else:
+            self.emit(out, "zeros_grad", (Var(name),), target=bar, reverses=reverses)
+
+    def is_active(self, operand: Operand) -> bool:
+        return isinstance(operand, Var) and operand.name in self.active
+
+    def must_unbroadcast(self, name: str, contribution: Operand) -> bool:
+        ka, kc = self.kinds.of(Var(name)), self.kinds.of(contribution)
+        if ka.is_scalar and kc.is_scalar:
+            return False
+        return not (ka.is_array and ka.same_shape_as is not None
+                    and ka.same_shape_as == kc.same_shape_as)
+
+    def accumulate(self, out: list[Stmt], name: str, contribution, broadcasting: bool,
+                   loc: Loc | None) -> None:
+        """`name_bar += contribution`."""
+        bar = self.bar(name)
+        if isinstance(contribution, IndexedUpdate):
+            self.scatter(out, bar, contribution, loc)
+            return
+        if isinstance(contribution, Const) and contribution.value == 0:
+            return
+        if broadcasting and self.must_unbroadcast(name, contribution):
+            contribution = self.emit(out, "sum_to", (contribution, Var(name)), reverses=loc)
+        self.emit(out, "add", (Var(bar), contribution), target=bar, reverses=loc)
+
+    def scatter(self, out: list[Stmt], bar: str, update: IndexedUpdate, loc: Loc | None) -> None:
+        """`bar[index] += value`; integer-array indices accumulate repeated entries."""
+        fancy = [self.kinds.of(a).ndim != 0 for a in update.index_args
+                 if not isinstance(a, Const)]
+        items = update.structure
+        if any(fancy):
+            if all(item[0] == "i" for item in items) and len(items) in (1, 2):
+                op = "add_at_1d" if len(items) == 1 else "add_at_2d"
+                self.emit(out, op, (Var(bar), update.value) + tuple(update.index_args),
+                          reverses=loc)
+                return
+            raise _error(loc, "indexing that mixes integer arrays with slices or None is not "
+                         "differentiable here", "index with integer arrays only, or slices only")
+        self.emit(out, "index_add", (Var(bar), update.value) + tuple(update.index_args),
+                  {"index": items}, reverses=loc)
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def block(self, block: Block, prologue: list[Stmt] | None = None,
+              extra_defs: tuple[str, ...] = ()) -> tuple[list[Stmt], list[Stmt]]:
+        """The forward and reverse code of a block.
+
+        The reverse code starts by zeroing the adjoints of the values this block defines (each
+        iteration of a loop starts afresh), then runs `prologue`, then the statements'
+        reverses in reverse order.
+        """
+        forward: list[Stmt] = []
+        reverses: list[list[Stmt]] = []
+        defined: list[str] = list(extra_defs)
+        for stmt in block:
+            if isinstance(stmt, Assign):
+                fwd, rev = self.assign(stmt)
+                if stmt.target:
+                    defined.append(stmt.target)
+            elif isinstance(stmt, If):
+                fwd, rev = self.if_(stmt)
+                defined += [p.name for p in stmt.phis]
+            else:
+                fwd, rev = self.loop(stmt)
+                defined += [p.name for p in stmt.phis]
+            forward += fwd
+            reverses.append(rev)
+        reverse: list[Stmt] = []
+        for name in defined:
+            if name in self.active:
+                self.zero(reverse, name)
+        reverse += prologue or []
+        for rev in reversed(reverses):
+            reverse += rev
+        return forward, reverse
+
+    def assign(self, stmt: Assign) -> tuple[list[Stmt], list[Stmt]]:
+        if stmt.op == "setitem":
+            return self.setitem(stmt)
+        if stmt.target not in self.active:
+            return [stmt], []
+        rule = RULES[stmt.op]
+        reverse: list[Stmt] = []
+        builder = VJPBuilder(self, stmt, reverse)
+        contributions = rule.vjp(builder, stmt)
+        for i, contribution in enumerate(contributions):
+            arg = stmt.args[i]
+            if contribution is None or not builder.needs(i):
+                continue
+            self.accumulate(reverse, arg.name, contribution, rule.broadcasting, stmt.loc)
+        return [stmt], reverse
+
+    def setitem(self, stmt: Assign) -> tuple[list[Stmt], list[Stmt]]:
+        array, value, index = stmt.args[0], stmt.args[1], stmt.args[2:]
+        structure = stmt.attr("index")
+        forward: list[Stmt] = []
+        reverse: list[Stmt] = []
+        restore = self.restore is None or self.aliases.get(array.name, array.name) in self.restore
+        if restore:
+            # Keep what the store overwrites, to put it back in the reverse sweep.
+            saved = self.emit(forward, "getitem", (array,) + index, {"index": structure},
+                              loc=stmt.loc)
+            if not self.kinds.of(saved).is_scalar:
+                saved = self.emit(forward, "array_copy", (saved,), loc=stmt.loc)
+            self.saved[id(stmt)] = saved.name
+        forward.append(stmt)
+        if array.name in self.active:
+            bar = Var(self.bar(array.name))
+            if self.is_active(value):
+                piece = self.emit(reverse, "getitem", (bar,) + index, {"index": structure},
+                                  reverses=stmt.loc)
+                if not self.kinds.of(piece).is_scalar:
+                    piece = self.emit(reverse, "array_copy", (piece,), reverses=stmt.loc)
+                self.accumulate(reverse, value.name, piece, True, stmt.loc)
+            self.emit(reverse, "setitem", (bar, Const(0.0)) + index, {"index": structure},
+                      reverses=stmt.loc)
+        if restore:
+            self.emit(reverse, "setitem", (array, Var(self.saved[id(stmt)])) + index,
+                      {"index": structure, "restore": True}, reverses=stmt.loc)
+        return forward, reverse
+
+    def if_(self, stmt: If) -> tuple[list[Stmt], list[Stmt]]:
+        flows_then = [p for p in stmt.phis if p.name in self.active and self.is_active(p.first)]
+        flows_else = [p for p in stmt.phis if p.name in self.active and self.is_active(p.second)]
+        then_flow: list[Stmt] = []
+        for p in flows_then:
+            self.accumulate(then_flow, p.first.name, Var(self.bar(p.name)), False, stmt.loc)
+        else_flow: list[Stmt] = []
+        for p in flows_else:
+            self.accumulate(else_flow, p.second.name, Var(self.bar(p.name)), False, stmt.loc)
+        fwd_then, rev_then = self.block(stmt.body, then_flow)
+        fwd_else, rev_else = self.block(stmt.orelse, else_flow)
+        for p in stmt.phis:  # leave SSA: each branch assigns the merged name
+            fwd_then.append(Assign(p.name, "copy", (p.first,), loc=stmt.loc))
+            fwd_else.append(Assign(p.name, "copy", (p.second,), loc=stmt.loc))
+        forward = [If(stmt.cond, tuple(fwd_then), tuple(fwd_else), (), stmt.loc)]
+        reverse = []
+        if rev_then or rev_else:
+            reverse = [If(stmt.cond, tuple(rev_then), tuple(rev_else), (), stmt.loc,
+                          reverses=stmt.loc)]
+        return forward, reverse
+
+    # -- loops ---------------------------------------------------------------------------------
+
+    def loop(self, loop: Loop) -> tuple[list[Stmt], list[Stmt]]:
+        active_phis = [p for p in loop.phis if p.name in self.active]
+        # At the end of a reverse iteration's start: the header adjoints flow to the values
+        # that were copied into the header at the end of the forward iteration.
+        flow: list[Stmt] = []
+        held = {}
+        for p in active_phis:
+            held[p.name] = self.emit(flow, "copy", (Var(self.bar(p.name)),), reverses=loop.loc)
+        for p in active_phis:
+            self.zero(flow, p.name, reverses=loop.loc)
+        for p in active_phis:
+            if self.is_active(p.second):
+                self.accumulate(flow, p.second.name, held[p.name], False, loop.loc)
+
+        self.depth += 1
+        fwd_test, rev_test = self.block(loop.test)
+        if rev_test:
+            raise _error(loop.loc, "the loop condition computes a value the result depends on",
+                         "compute that value inside the loop body")
+        fwd_body, rev_body = self.block(loop.body, flow)
+        self.depth -= 1
+
+        plan = _LoopPlan(self, loop, fwd_test, fwd_body, rev_body)
+        forward, reverse = plan.build()
+        for p in active_phis:
+            if self.is_active(p.first):
+                self.accumulate(reverse, p.first.name, Var(self.bar(p.name)), False, loop.loc)
+        return forward, reverse
+
+    # -- the whole function --------------------------------------------------------------------
+
+    def run(self) -> Function:
+        fn = self.fn
+        result = fn.result
+        kind = self.kinds.of(result) if isinstance(result, (Var, Const)) else None
+        if kind is None or kind.ndim != 0:
+            shape = "an array" if kind is not None and kind.is_array else "a tuple or nothing"
+            if kind is not None and kind.ndim is None:
+                shape = "a value of unknown shape"
+            raise NonScalarOutputError(
+                f"{fn.name}() returns {shape}; grad needs a function returning one float: "
+                "use np.sum(...) of it, or differentiate one entry at a time (a Jacobian)"
+            )
+        if kind.dtype in ("int", "bool"):
+            raise NonScalarOutputError(
+                f"{fn.name}() returns an {kind.dtype}; grad needs a float result")
+        seed: list[Stmt] = []
+        if isinstance(result, Var) and result.name in self.active:
+            origin = next((s.loc for s in walk(fn.body) if isinstance(s, Assign)
+                           and s.target == result.name), None)
+            self.emit(seed, "add", (Var(self.bar(result.name)), Const(1.0)),
+                      target=self.bar(result.name), reverses=origin)
+        wrt_active = tuple(p for p in self.wrt if p in self.active)
+        forward, reverse = self.block(fn.body, seed, extra_defs=wrt_active)
+        grads: list[Operand] = []
+        for p in self.wrt:
+            if p in self.active:
+                grads.append(Var(self.bar(p)))
+            else:  # the result does not depend on p: its gradient is zero
+                zero = []
+                self.zero(zero, p)
+                reverse += zero
+                grads.append(Var(self.bar(p)))
+        outputs = ((result,) if self.with_value else ()) + tuple(grads)
+        body = tuple(self.preamble) + tuple(forward) + tuple(reverse)
+        name = self.names.fresh(f"{fn.name}_grad")
+        return Function(name, fn.params, body, outputs, fn.filename, fn.loc)
+
+    def content_reads(self, code: Block) -> set[str]:
+        """Names whose contents `code` reads (restores and shape queries aside)."""
+        reads: set[str] = set()
+        for stmt in walk(code):
+            if isinstance(stmt, Assign):
+                if stmt.attr("restore"):
+                    reads.update(a.name for a in stmt.args[1:] if isinstance(a, Var))
+                    continue
+                skip = _SHAPE_ONLY.get(stmt.op, ())
+                reads.update(a.name for i, a in enumerate(stmt.args)
+                             if isinstance(a, Var) and i not in skip)
+            elif isinstance(stmt, If):
+                if isinstance(stmt.cond, Var):
+                    reads.add(stmt.cond.name)
+            else:
+                reads.update(a.name for a in (stmt.start, stmt.stop, stmt.step, stmt.cond)
+                             if isinstance(a, Var))
+        return reads
+
+
+class _LoopPlan:
+    """Decides, for one loop, what its reverse iterations replay and what they read from tapes,
+    and builds the instrumented forward loop and the reverse loop."""
+
+    def __init__(self, diff: Differentiator, loop: Loop, fwd_test: list[Stmt],
+                 fwd_body: list[Stmt], rev_body: list[Stmt]) -> None:
+        self.diff = diff
+        self.loop = loop
+        self.fwd_test = fwd_test
+        self.fwd_body = fwd_body
+        self.rev_body = rev_body
+        self.top_level = diff.depth == 0
+        self.counted = loop.exit_flag is not None or not loop.is_range
+        self.written = {diff.aliases.get(n, n) for n in written_arrays(loop.test + loop.body)}
+        # Values this loop defines, at this loop's level (nested loops' insides excluded).
+        self.defs: dict[str, Stmt | None] = {p.name: None for p in loop.phis}
+        self._collect_defs(loop.test + loop.body)
+
+    def _collect_defs(self, block: Block) -> None:
+        for stmt in block:
+            if isinstance(stmt, Assign):
+                if stmt.target:
+                    self.defs[stmt.target] = stmt
+            elif isinstance(stmt, If):
+                self._collect_defs(stmt.body)
+                self._collect_defs(stmt.orelse)
+                for p in stmt.phis:
+                    self.defs[p.name] = stmt
+            else:
+                for p in stmt.phis:
+                    self.defs[p.name] = stmt
+
+    def replayable(self, stmt: Stmt) -> bool:
+        if not isinstance(stmt, Assign):
+            return False
+        rule = RULES[stmt.op]
+        if not rule.cheap or rule.mutates is not None or stmt.op.startswith(("list_", "tape_")):
+            return False
+        return not any(isinstance(a, Var) and self.diff.aliases.get(a.name, a.name)
+                       in self.written for a in stmt.args)
+
+    # -- what the reverse iteration needs --------------------------------------------------
+
+    def needed(self) -> set[str]:
+        body_defs = set(self.defs) | self._forward_extras()
+        if self.loop.index:
+            body_defs.add(self.loop.index)
+        need = _all_reads(tuple(self.rev_body)) & body_defs
+        changed = True
+        while changed:
+            changed = False
+            for name in list(need):
+                stmt = self.defs.get(name)
+                more: set[str] = set()
+                if isinstance(stmt, Assign) and self.replayable(stmt):
+                    more = {a.name for a in stmt.args if isinstance(a, Var)}
+                elif isinstance(stmt, If):
+                    more = {stmt.cond.name} if isinstance(stmt.cond, Var) else set()
+                    for p in stmt.phis:
+                        if p.name == name:
+                            more |= {o.name for o in (p.first, p.second) if isinstance(o, Var)}
+                for enclosing in self._enclosing_ifs(name):
+                    if isinstance(enclosing.cond, Var):
+                        more.add(enclosing.cond.name)
+                more &= set(self.defs)
+                if not more <= need:
+                    need |= more
+                    changed = True
+        return need
+
+    def _forward_extras(self) -> set[str]:
+        """Names the instrumented forward body defines beyond the primal ones (counters of
+        nested loops, what stores overwrite)."""
+        extras = set()
+        for stmt in walk(tuple(self.fwd_body)):
+            if isinstance(stmt, Assign) and stmt.target and stmt.target not in self.defs:
+                extras.add(stmt.target)
+        return extras
+
+    def _enclosing_ifs(self, name: str) -> list[If]:
+        found: list[If] = []
+
+        def search(block: Block, stack: list[If]) -> bool:
+            for stmt in block:
+                if isinstance(stmt, Assign) and stmt.target == name:
+                    found.extend(stack)
+                    return True
+                if isinstance(stmt, If):
+                    if search(stmt.body, stack + [stmt]) or search(stmt.orelse, stack + [stmt]):
+                        return True
+            return False
+
+        search(tuple(self.fwd_body), [])
+        return found
+
+    # -- building ---------------------------------------------------------------------------
+
+    def build(self) -> tuple[list[Stmt], list[Stmt]]:
+        diff, loop = self.diff, self.loop
+        need = self.needed()
+        header = [p for p in loop.phis if p.name in need]
+        taped = {n for n in need if n not in {p.name for p in loop.phis}
+                 and n != loop.index and not (isinstance(self.defs.get(n), Assign)
+                                              and self.replayable(self.defs[n]))}
+        taped -= {n for n in taped if isinstance(self.defs.get(n), If)
+                  and self._if_phi_replayable(n, need)}
+
+        use_arrays = (self.top_level and loop.is_range and loop.start == Const(0)
+                      and loop.step == Const(1))
+        forward: list[Stmt] = []
+        tapes: dict[str, str] = {}
+        for name in [p.name for p in header] + sorted(taped):
+            tapes[name] = self._new_tape(forward, name, use_arrays)
+
+        counter = None
+        if self.counted:
+            counter = diff.names.fresh("n_iter")
+            diff.counters[id(loop)] = counter
+            diff.emit(forward, "copy", (Const(0),), target=counter, loc=loop.loc)
+
+        for p in loop.phis:  # leave SSA: the header names take their initial values
+            forward.append(Assign(p.name, "copy", (p.first,), loc=loop.loc))
+
+        index_var = Var(loop.index) if loop.index else None
+        body: list[Stmt] = []
+        for p in header:
+            self._push(body, tapes[p.name], Var(p.name), index_var if use_arrays else None)
+        body += self._instrument(self.fwd_body, tapes, index_var if use_arrays else None)
+        if counter:
+            diff.emit(body, "add", (Var(counter), Const(1)), target=counter, loc=loop.loc)
+        body += self._phi_updates()
+        test = self._instrument(self.fwd_test, {}, None)
+        forward.append(replace(loop, test=tuple(test), body=tuple(body), phis=()))
+
+        reverse = self._reverse_loop(tapes, header, need, counter, use_arrays)
+        return forward, reverse
+
+    def _if_phi_replayable(self, name: str, need: set[str]) -> bool:
+        stmt = self.defs[name]
+        for p in stmt.phis:
+            if p.name == name:
+                return all(not isinstance(o, Var) or o.name not in self.defs or o.name in need
+                           for o in (p.first, p.second))
+        return False
+
+    def _new_tape(self, forward: list[Stmt], name: str, use_arrays: bool) -> str:
+        diff = self.diff
+        tape = diff.names.fresh(f"{base_name(name)}_tape")
+        kind = diff.kinds.of(Var(name))
+        if use_arrays and kind.is_scalar and kind.dtype in ("float", "int", "bool"):
+            dtype = {"float": "float64", "int": "int64", "bool": "bool_"}[kind.dtype]
+            size = diff.emit(forward, "range_len", (self.loop.start, self.loop.stop,
+                                                     self.loop.step), loc=self.loop.loc)
+            diff.emit(forward, "tape_alloc", (size,), {"dtype": dtype}, target=tape,
+                      loc=self.loop.loc)
+            diff.kinds.kinds[tape] = diff.kinds.of(Var(name))
+            self._array_tapes = getattr(self, "_array_tapes", set()) | {tape}
+        else:
+            diff.emit(diff.preamble, "list_new", (), target=tape, loc=self.loop.loc)
+        return tape
+
+    def _is_array_tape(self, tape: str) -> bool:
+        return tape in getattr(self, "_array_tapes", set())
+
+    def _push(self, out: list[Stmt], tape: str, value: Var, index: Var | None) -> None:
+        if self._is_array_tape(tape):
+            self.diff.emit(out, "tape_store", (Var(tape), index, value), loc=self.loop.loc)
+        else:
+            self.diff.emit(out, "list_append", (Var(tape), value), loc=self.loop.loc)
+
+    def _pop(self, out: list[Stmt], tape: str, name: str, index: Var | None) -> None:
+        element = {"element": self.diff.kinds.of(Var(name))}
+        if self._is_array_tape(tape):
+            self.diff.emit(out, "tape_load", (Var(tape), index), element, target=name,
+                           reverses=self.loop.loc)
+        else:
+            self.diff.emit(out, "list_pop", (Var(tape),), element, target=name,
+                           reverses=self.loop.loc)
+
+    def _instrument(self, block: list[Stmt], tapes: dict[str, str],
+                    index: Var | None) -> list[Stmt]:
+        """The forward body with a push of each taped value right after it is defined.
+
+        A value assigned in one branch of an `if` is pushed in that branch; an if's merged
+        value (assigned in both) and what a nested loop computes, after the statement."""
+        out: list[Stmt] = []
+        for stmt in block:
+            if isinstance(stmt, If):
+                both = set(_assigned(stmt.body)) & set(_assigned(stmt.orelse))
+                inner = {n: t for n, t in tapes.items() if n not in both}
+                stmt = replace(stmt, body=tuple(self._instrument(list(stmt.body), inner, index)),
+                               orelse=tuple(self._instrument(list(stmt.orelse), inner, index)))
+                out.append(stmt)
+                for name in sorted(both & set(tapes)):
+                    self._push(out, tapes[name], Var(name), index)
+                continue
+            out.append(stmt)
+            defined = _assigned([stmt]) if isinstance(stmt, Loop) else (
+                [stmt.target] if stmt.target else [])
+            for name in defined:
+                if name in tapes and not self._assigned_later(block, stmt, name):
+                    self._push(out, tapes[name], Var(name), index)
+        return out
+
+    @staticmethod
+    def _assigned_later(block: list[Stmt], stmt: Stmt, name: str) -> bool:
+        """Whether `name` is assigned again after `stmt` in `block` (a counter set to 0 and then
+        counted by a loop is pushed after the loop)."""
+        later = block[block.index(stmt) + 1:]
+        return name in _assigned(later)
+
+    def _phi_updates(self) -> list[Stmt]:
+        """Copies of the values carried to the next iteration, safe when they read each other."""
+        loop = self.loop
+        out: list[Stmt] = []
+        headers = {p.name for p in loop.phis}
+        pending = []
+        for p in loop.phis:
+            if isinstance(p.second, Var) and p.second.name in headers and p.second.name != p.name:
+                held = self.diff.names.temp()
+                self.diff.kinds.kinds[held] = self.diff.kinds.of(p.second)
+                out.append(Assign(held, "copy", (p.second,), loc=loop.loc))
+                pending.append(Assign(p.name, "copy", (Var(held),), loc=loop.loc))
+            elif p.second != Var(p.name):
+                pending.append(Assign(p.name, "copy", (p.second,), loc=loop.loc))
+        return out + pending
+
+    def _replay(self, block: Block, need: set[str], tapes: dict[str, str],
+                index: Var | None) -> list[Stmt]:
+        out: list[Stmt] = []
+        for stmt in block:
+            if isinstance(stmt, Assign):
+                if stmt.target not in need:
+                    continue
+                if stmt.target in tapes:
+                    self._pop(out, tapes[stmt.target], stmt.target, index)
+                else:
+                    out.append(replace(stmt, reverses=self.loop.loc))
+            elif isinstance(stmt, If):
+                phis = [p for p in stmt.phis if p.name in need]
+                then = self._replay(stmt.body, need, tapes, index)
+                orelse = self._replay(stmt.orelse, need, tapes, index)
+                taped_phis = [p for p in phis if p.name in tapes]
+                phis = [p for p in phis if p.name not in tapes]
+                then += [Assign(p.name, "copy", (p.first,)) for p in phis]
+                orelse += [Assign(p.name, "copy", (p.second,)) for p in phis]
+                if then or orelse:
+                    out.append(If(stmt.cond, tuple(then), tuple(orelse), (), stmt.loc,
+                                  reverses=self.loop.loc))
+                for p in taped_phis:
+                    self._pop(out, tapes[p.name], p.name, index)
+            else:
+                names = [p.name for p in stmt.phis]
+                counter = self.diff.counters.get(id(stmt))
+                names += [counter] if counter else []
+                for name in names:
+                    if name in need and name in tapes:
+                        self._pop(out, tapes[name], name, index)
+        return out
+
+    def _reverse_loop(self, tapes, header, need, counter, use_arrays) -> list[Stmt]:
+        diff, loop = self.diff, self.loop
+        reverse: list[Stmt] = []
+        iteration: list[Stmt] = []
+        direct = loop.is_range and (loop.step in (Const(1), Const(-1)) and not self.counted
+                                    or loop.start == Const(0) and loop.step == Const(1))
+        if direct:
+            # Run the loop's own index backwards.
+            rev_index = loop.index
+            if self.counted:
+                start = diff.emit(reverse, "sub", (Var(counter), Const(1)), reverses=loop.loc)
+                stop, step = Const(-1), Const(-1)
+            elif loop.step == Const(1):
+                start = diff.emit(reverse, "sub", (loop.stop, Const(1)), reverses=loop.loc)
+                stop = diff.emit(reverse, "sub", (loop.start, Const(1)), reverses=loop.loc)
+                step = Const(-1)
+            else:
+                start = diff.emit(reverse, "add", (loop.stop, Const(1)), reverses=loop.loc)
+                stop = diff.emit(reverse, "add", (loop.start, Const(1)), reverses=loop.loc)
+                step = Const(1)
+        else:
+            # Count iterations backwards; a range loop's index is start + k * step.
+            rev_index = diff.names.fresh("k")
+            count = Var(counter) if self.counted else diff.emit(
+                reverse, "range_len", (loop.start, loop.stop, loop.step), reverses=loop.loc)
+            start = diff.emit(reverse, "sub", (count, Const(1)), reverses=loop.loc)
+            stop, step = Const(-1), Const(-1)
+            if loop.is_range and loop.index in need:
+                offset = diff.emit(iteration, "mul", (Var(rev_index), loop.step),
+                                   reverses=loop.loc)
+                diff.emit(iteration, "add", (loop.start, offset), target=loop.index,
+                          reverses=loop.loc)
+        tape_index = Var(loop.index) if use_arrays else None
+        for p in header:
+            self._pop(iteration, tapes[p.name], p.name, tape_index)
+        taped_body = {n: t for n, t in tapes.items() if n not in {p.name for p in header}}
+        iteration += self._replay(loop.test + loop.body, need, taped_body, tape_index)
+        iteration += self.rev_body
+        if not self.rev_body:
+            return []
+        reverse.append(Loop(rev_index, start, stop, step, (), None, tuple(iteration), (), None,
+                            loop.loc, reverses=loop.loc))
+        return reverse
+
+
+def _assigned(block) -> list[str]:
+    return [n for s in block for n in defined_names(s)]
+
+
+def _all_reads(code: Block) -> set[str]:
+    names: set[str] = set()
+    for stmt in walk(code):
+        if isinstance(stmt, Assign):
+            names.update(a.name for a in stmt.args if isinstance(a, Var))
+        elif isinstance(stmt, If) and isinstance(stmt.cond, Var):
+            names.add(stmt.cond.name)
+        elif isinstance(stmt, Loop):
+            names.update(a.name for a in (stmt.start, stmt.stop, stmt.step, stmt.cond)
+                         if isinstance(a, Var))
+    return names
+
+
+def differentiate(fn: Function, kinds: KindTable, wrt: tuple[str, ...],
+                  with_value: bool) -> Function:
+    """The gradient program of `fn` with respect to the parameters `wrt`.
+
+    Built twice: the first build finds which arrays the reverse sweep reads the contents of, so
+    that the second saves and restores overwritten array entries only for those.
+    """
+    probe = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore=None)
+    draft = probe.run()
+    forward_names = {n for s in walk(fn.body) for n in defined_names(s)} | set(fn.params)
+    reverse_reads = probe.content_reads(_reverse_part(draft, forward_names))
+    restore = {probe.aliases.get(n, n) for n in reverse_reads}
+    final = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore=restore)
+    return final.run()
+
+
+def _reverse_part(fn: Function, forward_names: set[str]) -> Block:
+    """Statements of the gradient program marked as reversing something (or replaying)."""
+    return tuple(s for s in walk(fn.body)
+                 if getattr(s, "reverses", None) is not None)

@@ -1,0 +1,252 @@
+"""The public entry points: grad and value_and_grad.
+
+A GradFunction parses, normalizes, differentiates, generates and compiles the gradient on first
+call, once per combination of argument kinds (scalar or array, number of dimensions, float or
+int), and keeps the compiled function. The build is keyed by a hash of the normalized program, so
+a second process reuses the generated module and numba's cache without running SymPy or numba's
+compiler again.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import compile as compiler
+from .adjoint import differentiate
+from .codegen import generate
+from .errors import ADCompilerError, CompilationError, GradientInputError
+from .frontend import ParsedFunction, parse_function
+from .ir import FLOAT, Function, Kind, format_function
+from .kinds import infer_kinds, kind_of_value
+from .normalize import normalize
+from .optimize import optimize
+
+BACKENDS = ("numba", "python")
+
+
+@functools.cache
+def _compiler_fingerprint() -> str:
+    """A hash of the compiler's own source: a cached program is reused only if it was built by
+    this exact compiler."""
+    root = Path(__file__).parent
+    texts = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))]
+    return compiler.digest("\n".join(texts))
+
+Wrt = int | str | Sequence[int | str]
+
+
+class GradFunction:
+    """The gradient of a function: call it like the function."""
+
+    def __init__(self, fn: Callable, wrt: Wrt, backend: str, with_value: bool) -> None:
+        if isinstance(fn, GradFunction):
+            raise ADCompilerError("grad of a gradient (higher-order derivatives) is not "
+                                  "supported yet")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+        functools.update_wrapper(self, fn)
+        self.__wrapped__ = fn
+        self.backend = backend
+        self.with_value = with_value
+        self._signature = inspect.signature(fn)
+        self.params = tuple(self._signature.parameters)
+        self._single = isinstance(wrt, (int, str))
+        self.wrt = tuple(self._resolve_wrt(w) for w in ([wrt] if self._single else wrt))
+        self._builds: dict[tuple, tuple[Callable, str]] = {}
+        self._last_source: str | None = None
+        self._lock = threading.Lock()
+        self._parsed: ParsedFunction | None = None
+
+    def _resolve_wrt(self, w: int | str) -> str:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise GradientInputError(f"wrt must name parameters by position or name, not {w!r}")
+        if isinstance(w, int):
+            if not -len(self.params) <= w < len(self.params):
+                raise GradientInputError(
+                    f"wrt={w}: {self.__name__}() has {len(self.params)} parameter(s) "
+                    f"{self.params}")
+            return self.params[w]
+        if w not in self.params:
+            raise GradientInputError(
+                f"wrt={w!r} names no parameter of {self.__name__}{self._signature}")
+        return w
+
+    # -- calling ---------------------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        values = self._bind(args, kwargs)
+        kinds = self._kinds(values)
+        function, _ = self._build(kinds)
+        try:
+            out = function(*values)
+        except Exception as exc:
+            if self.backend == "numba" and type(exc).__module__.startswith("numba"):
+                raise CompilationError(
+                    f"numba could not compile the gradient of {self.__name__}: "
+                    f"{str(exc).splitlines()[0]}; try backend='python' to run it without "
+                    "numba (.source shows the generated code)") from exc
+            raise
+        return self._unpack(out, values)
+
+    def _bind(self, args: tuple, kwargs: dict) -> list:
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise GradientInputError(f"{self.__name__}{self._signature}: {exc}") from None
+        bound.apply_defaults()
+        return [bound.arguments[p] for p in self.params]
+
+    def _kinds(self, values: list) -> tuple[Kind, ...]:
+        kinds = []
+        for name, value in zip(self.params, values):
+            if name in self.wrt:
+                kinds.append(self._differentiable_kind(name, value))
+            else:
+                try:
+                    kinds.append(kind_of_value(value, name))
+                except GradientInputError:
+                    raise GradientInputError(
+                        f"argument {name} of {self.__name__}() is a {type(value).__name__}; "
+                        "only numbers and NumPy arrays are supported") from None
+        return tuple(kinds)
+
+    def _differentiable_kind(self, name: str, value: Any) -> Kind:
+        if isinstance(value, (list, tuple)):
+            raise GradientInputError(
+                f"{self.__name__}() is differentiated with respect to {name}, which is a "
+                f"{type(value).__name__}: pass np.array(...) of floats")
+        kind = None
+        try:
+            kind = kind_of_value(value, name)
+        except GradientInputError:
+            pass
+        if kind is None or kind.dtype != "float":
+            what = type(value).__name__ if kind is None or not kind.ndim else \
+                f"array of {value.dtype}"
+            raise GradientInputError(
+                f"{self.__name__}() is differentiated with respect to {name}, which is "
+                f"a {what}; pass a float (for example {name}=float(...)) or an array of floats")
+        return kind
+
+    def _unpack(self, out: Any, values: list) -> Any:
+        out = out if isinstance(out, tuple) else (out,)
+        value = None
+        if self.with_value:
+            value, out = float(out[0]), out[1:]
+        grads = tuple(_like(g, values[self.params.index(p)]) for g, p in zip(out, self.wrt))
+        grads = grads[0] if self._single else grads
+        return (value, grads) if self.with_value else grads
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build(self, kinds: tuple[Kind, ...]) -> tuple[Callable, str]:
+        key = tuple((k.ndim, k.dtype) for k in kinds)
+        built = self._builds.get(key)
+        if built is None:
+            with self._lock:
+                built = self._builds.get(key)
+                if built is None:
+                    built = self._compile(kinds)
+                    self._builds[key] = built
+        self._last_source = built[1]
+        return built
+
+    def _compile(self, kinds: tuple[Kind, ...]) -> tuple[Callable, str]:
+        if self._parsed is None:
+            self._parsed = parse_function(self.__wrapped__)
+        primal = normalize(self._parsed)
+        key = compiler.digest("\n".join([
+            _compiler_fingerprint(), format_function(primal), repr([(k.ndim, k.dtype) for k in kinds]),
+            repr(self.wrt), repr(self.with_value), self.backend]))
+        source = compiler.recall(key)
+        if source is None:
+            source = build_source(primal, dict(zip(self.params, kinds)), self.wrt,
+                                  self.with_value, self.backend, self._header())
+            compiler.remember(key, source)
+        name = _function_name(source)
+        return compiler.load(source, name), source
+
+    def _header(self) -> str:
+        fn = self.__wrapped__
+        wrt = ", ".join(self.wrt)
+        where = f"{self._parsed.filename}:{self._parsed.node.lineno}"
+        what = "value and gradient" if self.with_value else "gradient"
+        return (f"The {what} of {fn.__name__}() ({where}) with respect to {wrt}.\n\n"
+                "Generated by ad_compiler: a forward sweep, then a reverse sweep in which each\n"
+                "block adds upstream gradient x local gradient into the adjoints (x_bar).\n")
+
+    # -- reading the generated code ----------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        """The generated module's text (for the last argument kinds used; before any call,
+        for float scalar arguments)."""
+        if self._last_source is None:
+            self._build(tuple(FLOAT for _ in self.params))
+        return self._last_source
+
+    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        """The generated module's text for arguments like these."""
+        return self._build(self._kinds(self._bind(args, kwargs)))[1]
+
+    def __repr__(self) -> str:
+        what = "value_and_grad" if self.with_value else "grad"
+        return f"<{what} of {self.__name__} wrt {self.wrt} ({self.backend})>"
+
+
+def _like(grad: Any, arg: Any) -> Any:
+    """A gradient with its argument's type: a float for a float, the same dtype for an array."""
+    if isinstance(arg, np.ndarray):
+        grad = np.asarray(grad)
+        if grad.dtype != arg.dtype:
+            grad = grad.astype(arg.dtype)
+        if grad.shape != arg.shape:
+            grad = np.broadcast_to(grad, arg.shape).copy()
+        return grad
+    if isinstance(arg, np.floating):
+        return type(arg)(grad)
+    return float(grad)
+
+
+def _function_name(source: str) -> str:
+    for line in source.splitlines():
+        if line.startswith("def "):
+            return line[4:line.index("(")]
+    raise CompilationError("generated module defines no function")
+
+
+def build_source(primal: Function, kinds: dict[str, Kind], wrt: tuple[str, ...],
+                 with_value: bool, backend: str, header: str) -> str:
+    """The gradient program of `primal` as Python source."""
+    table = infer_kinds(primal, kinds)
+    gradient = differentiate(primal, table, wrt, with_value)
+    gradient = optimize(gradient, table)
+    return generate(gradient, table, backend, header).source
+
+
+def _make(f: Callable | None, wrt: Wrt, backend: str, with_value: bool):
+    if f is None:
+        return lambda g: GradFunction(g, wrt, backend, with_value)
+    return GradFunction(f, wrt, backend, with_value)
+
+
+def grad(f: Callable | None = None, *, wrt: Wrt = 0, backend: str = "numba"):
+    """The gradient of `f`, a function of floats and NumPy arrays returning one float.
+
+    `wrt` is a parameter position or name (one gradient) or a tuple of them (a tuple of
+    gradients, in that order); each gradient has its argument's type and shape. Usable as
+    `@grad`, `@grad(wrt=...)` and `grad(f, wrt=...)`.
+    """
+    return _make(f, wrt, backend, with_value=False)
+
+
+def value_and_grad(f: Callable | None = None, *, wrt: Wrt = 0, backend: str = "numba"):
+    """Like `grad`, but returns `(f(...), gradient)`."""
+    return _make(f, wrt, backend, with_value=True)

@@ -1,0 +1,72 @@
+"""Numerical gradients by central differences, and checking grad against them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def _positions(f: Callable, wrt) -> tuple[list[int], bool]:
+    import inspect
+
+    params = list(inspect.signature(f).parameters)
+    single = isinstance(wrt, (int, str))
+    items = [wrt] if single else list(wrt)
+    return [params.index(w) if isinstance(w, str) else w for w in items], single
+
+
+def numerical_grad(f: Callable, *args: Any, wrt=0, eps: float = 1e-6) -> Any:
+    """The gradient of f at args by central differences, (f(x + h) - f(x - h)) / 2h per entry.
+
+    `wrt` as in `grad`. Floats give floats, arrays give float64 arrays of their shape.
+    """
+    positions, single = _positions(f, wrt)
+    grads = []
+    for pos in positions:
+        x = args[pos]
+        if isinstance(x, np.ndarray):
+            base = x.astype(np.float64)
+            g = np.zeros_like(base)
+            for index in np.ndindex(base.shape):
+                plus, minus = base.copy(), base.copy()
+                plus[index] += eps
+                minus[index] -= eps
+                g[index] = (_call(f, args, pos, plus) - _call(f, args, pos, minus)) / (2 * eps)
+            grads.append(g)
+        else:
+            x = float(x)
+            grads.append((_call(f, args, pos, x + eps) - _call(f, args, pos, x - eps)) / (2 * eps))
+    return grads[0] if single else tuple(grads)
+
+
+def _call(f: Callable, args: tuple, pos: int, value: Any) -> float:
+    new = list(args)
+    new[pos] = value
+    return float(f(*new))
+
+
+def check_grad(f: Callable, *args: Any, wrt=0, rtol: float = 1e-5, atol: float = 1e-8,
+               backend: str = "numba") -> None:
+    """Compare grad(f) with numerical_grad(f) at args; raise AssertionError naming the worst
+    entry and its error when they differ by more than atol + rtol * |numerical|."""
+    from .api import grad
+
+    analytic = grad(f, wrt=wrt, backend=backend)(*args)
+    numeric = numerical_grad(f, *args, wrt=wrt)
+    positions, single = _positions(f, wrt)
+    if single:
+        analytic, numeric = (analytic,), (numeric,)
+    names = list(__import__("inspect").signature(f).parameters)
+    for pos, a, n in zip(positions, analytic, numeric):
+        a_arr, n_arr = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
+        error = np.abs(a_arr - n_arr) - (atol + rtol * np.abs(n_arr))
+        if np.any(error > 0) or np.any(np.isnan(a_arr) != np.isnan(n_arr)):
+            worst = np.unravel_index(np.nanargmax(np.where(np.isnan(error), np.inf, error)),
+                                     a_arr.shape) if a_arr.ndim else ()
+            where = f"{names[pos]}{list(worst) if worst else ''}"
+            raise AssertionError(
+                f"gradient of {f.__name__} wrt {where}: grad gives {a_arr[worst]!r}, central "
+                f"differences give {n_arr[worst]!r} (difference "
+                f"{abs(a_arr[worst] - n_arr[worst]):.3g}, allowed {atol + rtol * abs(n_arr[worst]):.3g})")

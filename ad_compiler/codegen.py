@@ -1,0 +1,326 @@
+"""From the gradient program (IR) to Python source. Knows no calculus.
+
+Each operation prints through its rule's template. Compiler temporaries used once are folded
+back into the expression that uses them, so the forward sweep reads much like the user's code;
+every group of statements is preceded by a comment quoting the source line it computes or
+reverses. The module imports its own aliases and calls only `ad_compiler.runtime`.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import re
+from dataclasses import dataclass
+
+from .ir import Assign, Block, Const, Function, If, Loc, Loop, Operand, Stmt, Var, walk
+from .kinds import KindTable
+from .rules import RULES
+
+_TEMP = re.compile(r"t\d+$")
+
+
+@dataclass(frozen=True)
+class Program:
+    """What codegen produces: the module source and the name of its function."""
+
+    source: str
+    function_name: str
+
+
+def _format_template(template: str, nargs: int, attrs: dict) -> str:
+    values = {k: (v if isinstance(v, str) else repr(v)) for k, v in attrs.items()}
+    return template.format(*[f"__a{i}" for i in range(nargs)], **values)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_template(text: str, statement: bool) -> ast.AST:
+    tree = ast.parse(text, mode="exec" if statement else "eval")
+    return tree.body[0] if statement else tree.body
+
+
+class _SimplifyRange(ast.NodeTransformer):
+    """range(0, n, 1) reads better as range(n)."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "range" and len(node.args) == 3:
+            start, stop, step = node.args
+            if _is_const(step, 1):
+                node.args = [stop] if _is_const(start, 0) else [start, stop]
+        return node
+
+
+def _is_const(node: ast.AST, value: int) -> bool:
+    return isinstance(node, ast.Constant) and node.value == value and type(node.value) is int
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, args: list[ast.expr]) -> None:
+        self.args = args
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id.startswith("__a"):
+            return self.args[int(node.id[3:])]
+        return node
+
+
+def constant_ast(value) -> ast.expr:
+    if isinstance(value, tuple):
+        return ast.Tuple([constant_ast(v) for v in value], ast.Load())
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and (
+        value < 0 or (isinstance(value, float) and str(value).startswith("-"))
+    ):
+        return ast.UnaryOp(ast.USub(), constant_ast(-value))
+    if isinstance(value, float) and value != value:
+        return ast.parse("np.nan", mode="eval").body
+    if isinstance(value, float) and value in (float("inf"),):
+        return ast.parse("np.inf", mode="eval").body
+    return ast.Constant(value)
+
+
+class _Printer:
+    def __init__(self, kinds: KindTable, fold: bool) -> None:
+        self.kinds = kinds
+        self.fold = fold
+        self.lines: list[str] = []
+        self.uses: dict[str, int] = {}
+        self.modules: set[str] = set()
+
+    # -- expressions ---------------------------------------------------------------------------
+
+    def operand(self, o: Operand, inline: dict[str, ast.expr]) -> ast.expr:
+        if isinstance(o, Const):
+            return constant_ast(o.value)
+        if o.name in inline:
+            return inline.pop(o.name)
+        return ast.Name(o.name, ast.Load())
+
+    def template(self, stmt: Assign) -> str:
+        rule = RULES[stmt.op]
+        template = rule.emit
+        if rule.emit_scalar is not None and all(self.kinds.of(a).is_scalar for a in stmt.args):
+            template = rule.emit_scalar
+        if callable(template):
+            template = template(len(stmt.args), dict(stmt.attrs))
+        return template
+
+    def expression(self, stmt: Assign, inline: dict[str, ast.expr]) -> ast.AST:
+        text = _format_template(self.template(stmt), len(stmt.args), dict(stmt.attrs))
+        statement = stmt.target is None
+        node = _parse_template(text, statement)
+        args = [self.operand(a, inline) for a in stmt.args]
+        node = _SimplifyRange().visit(_Substitute(args).visit(copy.deepcopy(node)))
+        for name in ("np", "math", "rt"):
+            if re.search(rf"\b{name}\.", text):
+                self.modules.add(name)
+        return node
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def block(self, block: Block, indent: int, context: tuple | None = None) -> None:
+        """Print a block; `context` is the source line the enclosing statement quoted."""
+        inline: dict[str, ast.expr] = {}
+        last = context
+        printed = 0
+        for i, stmt in enumerate(block):
+            if isinstance(stmt, Assign) and self._foldable(stmt, block, i):
+                inline[stmt.target] = self.expression(stmt, inline)
+                continue
+            origin = stmt.reverses if stmt.reverses is not None else stmt.loc
+            if origin is not None:
+                key = (stmt.reverses is not None, origin.filename, origin.line)
+                if key != last:
+                    self.comment(origin, indent, reverse=stmt.reverses is not None)
+                last = key
+            self.statement(stmt, indent, inline, last)
+            printed += 1
+        if printed == 0:
+            self.lines.append("    " * indent + "pass")
+
+    def comment(self, loc: Loc, indent: int, reverse: bool) -> None:
+        text = loc.text.strip()
+        prefix = "reverse of line" if reverse else "line"
+        self.lines.append("    " * indent + f"# {prefix} {loc.line}: {text}")
+
+    def statement(self, stmt: Stmt, indent: int, inline: dict, context: tuple | None) -> None:
+        pad = "    " * indent
+        if isinstance(stmt, _Break):
+            self.lines.append(pad + f"if {stmt.flag}:")
+            self.lines.append(pad + "    break")
+        elif isinstance(stmt, Assign):
+            node = self.expression(stmt, inline)
+            if stmt.target is None:
+                self.lines.append(pad + ast.unparse(node))
+            elif (isinstance(node, ast.Name) and node.id == stmt.target):
+                return
+            else:
+                self.lines.append(pad + f"{stmt.target} = {ast.unparse(node)}")
+        elif isinstance(stmt, If):
+            cond = self.operand(stmt.cond, inline)
+            if stmt.body:
+                self.lines.append(pad + f"if {ast.unparse(cond)}:")
+                self.block(stmt.body, indent + 1, context)
+                if stmt.orelse:
+                    self.lines.append(pad + "else:")
+                    self.block(stmt.orelse, indent + 1, context)
+            else:
+                negated = ast.UnaryOp(ast.Not(), cond)
+                self.lines.append(pad + f"if {ast.unparse(negated)}:")
+                self.block(stmt.orelse, indent + 1, context)
+        else:
+            self.loop(stmt, indent, inline, context)
+
+    def loop(self, loop: Loop, indent: int, inline: dict, context: tuple | None) -> None:
+        pad = "    " * indent
+        if loop.is_range:
+            bounds = [loop.start, loop.stop, loop.step]
+            if loop.step == Const(1):
+                bounds = bounds[:2] if loop.start != Const(0) else bounds[1:2]
+            text = ", ".join(ast.unparse(self.operand(b, inline)) for b in bounds)
+            self.lines.append(pad + f"for {loop.index} in range({text}):")
+            self.block(loop.body + self._exit(loop), indent + 1, context)
+            return
+        if not loop.test and loop.cond is not None:
+            cond = ast.unparse(self.operand(loop.cond, inline))
+            self.lines.append(pad + f"while {cond}:")
+            self.block(loop.body + self._exit(loop), indent + 1, context)
+            return
+        self.lines.append(pad + "while True:")
+        test_printer_start = len(self.lines)
+        self.block(loop.test, indent + 1, context)
+        if self.lines[-1].strip() == "pass" and len(self.lines) == test_printer_start + 1:
+            self.lines.pop()
+        cond = ast.unparse(ast.UnaryOp(ast.Not(), self.operand(loop.cond, {})))
+        self.lines.append(pad + f"    if {cond}:")
+        self.lines.append(pad + "        break")
+        self.block(loop.body + self._exit(loop), indent + 1, context)
+
+    @staticmethod
+    def _exit(loop: Loop) -> tuple:
+        if loop.exit_flag is None:
+            return ()
+        return (_Break(loop.exit_flag),)
+
+    # -- folding -------------------------------------------------------------------------------
+
+    def _foldable(self, stmt: Assign, block: Block, i: int) -> bool:
+        """A temporary used once, by a later statement of this same block, with nothing in
+        between that changes what it reads."""
+        if not self.fold or stmt.target is None or not _TEMP.match(stmt.target):
+            return False
+        rule = RULES[stmt.op]
+        if rule.mutates is not None or stmt.op.startswith(("list_", "tape_")):
+            return False
+        if self.uses.get(stmt.target, 0) != 1:
+            return False
+        reads = {a.name for a in stmt.args if isinstance(a, Var)}
+        for later in block[i + 1:]:
+            if _reads_directly(later, stmt.target):
+                return True
+            if isinstance(later, (If, Loop)) and stmt.target in _names_read(later):
+                return False
+            if set(_assigned_names(later)) & (reads | {stmt.target}):
+                return False
+            if _mutates_any(later):
+                return False
+        return False
+
+
+@dataclass(frozen=True)
+class _Break:
+    flag: str
+    loc: Loc | None = None
+    reverses: Loc | None = None
+
+
+def _reads_directly(stmt, name: str) -> bool:
+    if isinstance(stmt, Assign):
+        return any(isinstance(a, Var) and a.name == name for a in stmt.args)
+    if isinstance(stmt, If):
+        return stmt.cond == Var(name)
+    if isinstance(stmt, Loop):
+        return any(o == Var(name) for o in (stmt.start, stmt.stop, stmt.step))
+    return False
+
+
+def _names_read(stmt) -> set[str]:
+    names: set[str] = set()
+    for s in walk((stmt,)):
+        if isinstance(s, Assign):
+            names |= {a.name for a in s.args if isinstance(a, Var)}
+        elif isinstance(s, If) and isinstance(s.cond, Var):
+            names.add(s.cond.name)
+        elif isinstance(s, Loop):
+            names |= {o.name for o in (s.start, s.stop, s.step, s.cond) if isinstance(o, Var)}
+    return names
+
+
+def _assigned_names(stmt) -> list[str]:
+    out = []
+    for s in walk((stmt,)):
+        if isinstance(s, Assign) and s.target:
+            out.append(s.target)
+        elif isinstance(s, Loop) and s.index:
+            out.append(s.index)
+    return out
+
+
+def _mutates_any(stmt) -> bool:
+    return any(isinstance(s, Assign) and RULES[s.op].mutates is not None for s in walk((stmt,)))
+
+
+def count_uses(fn: Function) -> dict[str, int]:
+    uses: dict[str, int] = {}
+
+    def add(o) -> None:
+        if isinstance(o, Var):
+            uses[o.name] = uses.get(o.name, 0) + 1
+
+    for s in walk(fn.body):
+        if isinstance(s, Assign):
+            for a in s.args:
+                add(a)
+        elif isinstance(s, If):
+            add(s.cond)
+        else:
+            for o in (s.start, s.stop, s.step, s.cond):
+                add(o)
+            if s.exit_flag:
+                add(Var(s.exit_flag))
+    outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
+    for o in outputs:
+        add(o)
+        add(o)  # returned values are never folded away
+    return uses
+
+
+def generate(fn: Function, kinds: KindTable, backend: str, header: str,
+             fold: bool = True) -> Program:
+    """Python source of a module defining `fn`."""
+    printer = _Printer(kinds, fold)
+    printer.uses = count_uses(fn)
+    decorator = ["@njit(cache=True)"] if backend == "numba" else []
+    printer.lines.append(f"def {fn.name}({', '.join(fn.params)}):")
+    printer.block(fn.body, 1)
+    outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
+    returned = ", ".join(ast.unparse(printer.operand(o, {})) for o in outputs)
+    printer.lines.append(f"    return {returned}")
+    imports = []
+    if "math" in printer.modules:
+        imports.append("import math")
+    imports.append("import numpy as np")
+    if backend == "numba":
+        imports.append("from numba import njit")
+    if "rt" in printer.modules:
+        imports.append("from ad_compiler import runtime as rt")
+        if backend == "numba":
+            imports.append("import ad_compiler.runtime_numba  # noqa: F401  (runtime for numba)")
+    source = "\n".join([f'"""{header}"""', "", *sorted(imports, key=_import_order), "", "",
+                        *decorator, *printer.lines]) + "\n"
+    return Program(source, fn.name)
+
+
+def _import_order(line: str) -> tuple:
+    return (line.startswith("from"), line)

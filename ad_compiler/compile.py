@@ -1,0 +1,113 @@
+"""From generated source to a callable: a content-hashed module file in a private cache directory.
+
+numba's `cache=True` needs a real file (it refuses functions made by exec), so every generated
+module is written once, atomically, under a name that is the hash of its text, then imported.
+A second process finds the file and numba's own cache next to it, and skips compilation. A file
+whose text no longer matches its name (a corrupt or truncated write) is rewritten, never run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import stat
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from .errors import ADCompilerError
+
+_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """The cache directory (AD_COMPILER_CACHE_DIR, or ~/.cache/ad_compiler), private to the user."""
+    configured = os.environ.get("AD_COMPILER_CACHE_DIR")
+    if configured:
+        path = Path(configured)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = Path(base) / "ad_compiler"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise ADCompilerError(f"the cache directory {path} belongs to another user; set "
+                              "AD_COMPILER_CACHE_DIR to a directory of your own")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        os.chmod(path, 0o700)  # others could plant code here: make it private
+    return path
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def module_path(source: str) -> Path:
+    return cache_dir() / f"adc_{digest(source)}.py"
+
+
+def write_module(source: str) -> Path:
+    """The module file holding `source`, written (or rewritten, if damaged) as needed."""
+    path = module_path(source)
+    if not path.exists() or read_verified(path) != source:
+        _write_atomically(path, source)
+    return path
+
+
+def read_verified(path: Path) -> str | None:
+    """The text of a cached module if it matches the hash in its name, else None."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    expected = path.stem.removeprefix("adc_")
+    return text if digest(text) == expected else None
+
+
+def load(source: str, function_name: str):
+    """Import the module holding `source` and return its function."""
+    with _LOCK:
+        path = write_module(source)
+        name = f"ad_compiler_generated.{path.stem}"
+        module = sys.modules.get(name)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module  # numba's cache looks modules up by name
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]
+                raise
+        return getattr(module, function_name)
+
+
+def remember(key: str, source: str) -> None:
+    """Record that the program for `key` (a hash of its inputs) is `source`."""
+    path = cache_dir() / f"key_{key}.txt"
+    _write_atomically(path, digest(source))
+
+
+def recall(key: str) -> str | None:
+    """The source earlier built for `key`, if its module file is intact."""
+    path = cache_dir() / f"key_{key}.txt"
+    try:
+        module_digest = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return read_verified(cache_dir() / f"adc_{module_digest}.py")

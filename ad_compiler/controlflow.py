@@ -1,0 +1,211 @@
+"""Rewrite `return`, `break` and `continue` so that code only leaves a block at its end.
+
+After this pass (an AST-to-AST rewrite), a function body assigns its result to RESULT on every
+path and ends there, and a loop body ends every iteration at its last statement; a loop that
+had a `break` sets BREAK and stops after that iteration. The statements that followed an exit
+move into the branch that does not exit, so no flag is needed except to end a loop:
+
+    if c:                      if c:
+        return a       ->          RESULT = a
+    b = f(x)                   else:
+    return b                       b = f(x)
+                                   RESULT = b
+
+A `return` inside a loop sets RESULT, RETURNED and BREAK; the code after the loop then runs
+under `if not RETURNED`.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+RESULT = "__result"
+RETURNED = "__returned"
+BREAK = "__break"
+
+
+def _name(ident: str, node: ast.AST, store: bool = False) -> ast.Name:
+    ctx = ast.Store() if store else ast.Load()
+    return ast.copy_location(ast.Name(id=ident, ctx=ctx), node)
+
+
+def _assign(ident: str, value: ast.expr, node: ast.AST) -> ast.Assign:
+    return ast.copy_location(ast.Assign(targets=[_name(ident, node, True)], value=value), node)
+
+
+def _const(value: object, node: ast.AST) -> ast.Constant:
+    return ast.copy_location(ast.Constant(value=value), node)
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _has_return(node: ast.AST) -> bool:
+    """A `return` anywhere inside (nested function definitions aside)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Return):
+            return True
+        if not isinstance(child, _SCOPES) and _has_return(child):
+            return True
+    return False
+
+
+def _has_loop_exit(node: ast.AST) -> bool:
+    """A break or continue inside that belongs to the loop around `node`."""
+    if isinstance(node, (ast.For, ast.While)):
+        return False  # its breaks are its own
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.Break, ast.Continue)):
+            return True
+        if not isinstance(child, _SCOPES + (ast.For, ast.While)) and _has_loop_exit(child):
+            return True
+    return False
+
+
+def _exits(stmt: ast.stmt, in_loop: bool) -> bool:
+    """Whether `stmt` may leave the enclosing block early (return, or break/continue)."""
+    return _has_return(stmt) or (in_loop and _has_loop_exit(stmt))
+
+
+def always_exits(block: list[ast.stmt], loop_exits: bool) -> bool:
+    """Whether every path through `block` ends in return (or break/continue in a loop)."""
+    for stmt in block:
+        if isinstance(stmt, ast.Return):
+            return True
+        if loop_exits and isinstance(stmt, (ast.Break, ast.Continue)):
+            return True
+        if isinstance(stmt, ast.If) and always_exits(stmt.body, loop_exits) and always_exits(
+            stmt.orelse, loop_exits
+        ):
+            return True
+    return False
+
+
+class _Lowering:
+    def __init__(self) -> None:
+        self.has_loop_return = False
+
+    def block(self, stmts: list[ast.stmt], in_loop: bool) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for i, stmt in enumerate(stmts):
+            rest = stmts[i + 1 :]
+            if isinstance(stmt, ast.Return):
+                out += self._return(stmt, in_loop)
+                return out
+            if isinstance(stmt, ast.Break) and in_loop:
+                out.append(_assign(BREAK, _const(True, stmt), stmt))
+                return out
+            if isinstance(stmt, ast.Continue) and in_loop:
+                return out
+            if isinstance(stmt, ast.If) and _exits(stmt, in_loop):
+                body = stmt.body if always_exits(stmt.body, in_loop) else stmt.body + rest
+                orelse = stmt.orelse if always_exits(stmt.orelse, in_loop) else stmt.orelse + rest
+                new_if = ast.If(test=stmt.test, body=self.block(body, in_loop) or [],
+                                orelse=self.block(orelse, in_loop) or [])
+                out.append(ast.copy_location(new_if, stmt))
+                return out
+            if isinstance(stmt, (ast.For, ast.While)):
+                out.append(self._loop(stmt))
+                if self._returns_inside(stmt):
+                    # Leave this block too when the loop returned.
+                    stop = [_assign(BREAK, _const(True, stmt), stmt)] if in_loop else []
+                    guard = ast.If(test=_name(RETURNED, stmt), body=stop or [ast.Pass()],
+                                   orelse=self.block(rest, in_loop))
+                    out.append(ast.copy_location(guard, stmt))
+                    return out
+                continue
+            out.append(self._nested(stmt, in_loop))
+        return out
+
+    def _return(self, stmt: ast.Return, in_loop: bool) -> list[ast.stmt]:
+        value = stmt.value if stmt.value is not None else _const(None, stmt)
+        out: list[ast.stmt] = [_assign(RESULT, value, stmt)]
+        if in_loop:
+            self.has_loop_return = True
+            out.append(_assign(RETURNED, _const(True, stmt), stmt))
+            out.append(_assign(BREAK, _const(True, stmt), stmt))
+        return out
+
+    def _returns_inside(self, loop: ast.stmt) -> bool:
+        return _has_return(loop)
+
+    def _loop(self, loop: ast.For | ast.While) -> ast.stmt:
+        breaks = _exits_loop(loop)
+        body = self.block(list(loop.body), in_loop=True)
+        new = copy.copy(loop)
+        if breaks:
+            new.body = [_assign(BREAK, _const(False, loop), loop)] + body
+        else:
+            new.body = body or [ast.copy_location(ast.Pass(), loop)]
+        new.orelse = []
+        new.lowered_break = breaks  # read by normalize: the loop stops when BREAK is set
+        if loop.orelse:
+            # `else:` runs when the loop was not left by break.
+            test = ast.UnaryOp(op=ast.Not(), operand=_name(BREAK, loop)) if breaks else None
+            orelse = self.block(list(loop.orelse), in_loop=False)
+            if test is None:
+                return _Sequence([new] + orelse)
+            init = _assign(BREAK, _const(False, loop), loop)
+            return _Sequence([init, new, ast.copy_location(ast.If(test=test, body=orelse,
+                                                                  orelse=[]), loop)])
+        return new
+
+    def _nested(self, stmt: ast.stmt, in_loop: bool) -> ast.stmt:
+        if isinstance(stmt, ast.If):
+            new = copy.copy(stmt)
+            new.body = self.block(stmt.body, in_loop)
+            new.orelse = self.block(stmt.orelse, in_loop)
+            return new
+        return stmt
+
+
+class _Sequence(ast.stmt):
+    """Several statements standing in for one (a loop with its `else:`)."""
+
+    _fields = ("body",)
+
+    def __init__(self, body: list[ast.stmt]) -> None:
+        super().__init__()
+        self.body = body
+        ast.copy_location(self, body[0])
+
+
+def _exits_loop(loop: ast.For | ast.While) -> bool:
+    """Whether the loop may stop early: a break of its own, or a return anywhere inside."""
+    return any(
+        _has_break(stmt) or isinstance(stmt, ast.Return) or _has_return(stmt)
+        for stmt in loop.body
+    )
+
+
+def _has_break(node: ast.AST) -> bool:
+    if isinstance(node, ast.Break):
+        return True
+    if isinstance(node, (ast.For, ast.While) + _SCOPES):
+        return False
+    return any(_has_break(child) for child in ast.iter_child_nodes(node))
+
+
+def _flatten(block: list[ast.stmt]) -> list[ast.stmt]:
+    out: list[ast.stmt] = []
+    for stmt in block:
+        if isinstance(stmt, _Sequence):
+            out += _flatten(stmt.body)
+            continue
+        for field in ("body", "orelse"):
+            if isinstance(stmt, (ast.If, ast.For, ast.While)) and hasattr(stmt, field):
+                setattr(stmt, field, _flatten(getattr(stmt, field)))
+        out.append(stmt)
+    return out
+
+
+def lower_exits(body: list[ast.stmt]) -> tuple[list[ast.stmt], bool]:
+    """The function body rewritten to assign RESULT on every path.
+
+    Returns the new body and whether a `return` happened inside a loop (then RESULT and
+    RETURNED need values before the first loop: the caller initialises them).
+    """
+    lowering = _Lowering()
+    lowered = _flatten(lowering.block(list(body), in_loop=False))
+    return lowered, lowering.has_loop_return

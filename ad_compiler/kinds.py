@@ -1,0 +1,140 @@
+"""Kind inference: which values are scalars or arrays (and of how many dimensions), and which
+are floats, integers or booleans, from the kinds of the arguments of a call.
+
+The compiler specializes the gradient program on this: scalar code uses `math` and plain
+floats, array code NumPy; integers and booleans never carry a gradient; broadcasting is undone
+only where shapes may differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import GradientInputError
+from .ir import (
+    BOOL, FLOAT, INT, UNKNOWN, Assign, Block, Const, Function, If, Kind, Loop, Operand, Var,
+)
+from .rules import RULES
+
+
+def kind_of_value(value: Any, name: str | None = None) -> Kind:
+    """The kind of a runtime argument."""
+    if isinstance(value, (bool, np.bool_)):
+        return BOOL
+    if isinstance(value, (int, np.integer)):
+        return INT
+    if isinstance(value, (float, np.floating)):
+        return FLOAT
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            dtype = "float"
+        elif value.dtype.kind in "iu":
+            dtype = "int"
+        elif value.dtype.kind == "b":
+            dtype = "bool"
+        else:
+            raise GradientInputError(f"arrays of {value.dtype} are not supported")
+        return Kind(value.ndim, dtype, name)
+    raise GradientInputError(
+        f"argument {name or ''} is a {type(value).__name__}; ad_compiler takes numbers and "
+        "NumPy arrays"
+    )
+
+
+def const_kind(value: Any) -> Kind:
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, int):
+        return INT
+    if isinstance(value, float):
+        return FLOAT
+    if isinstance(value, tuple):
+        return Kind(len(value), "shape")
+    return UNKNOWN
+
+
+def join(a: Kind, b: Kind, name: str) -> Kind:
+    """The kind of a value that is either a or b."""
+    if a == b:
+        return a
+    ndim = a.ndim if a.ndim == b.ndim else None
+    dtypes = {a.dtype, b.dtype}
+    if None in dtypes:
+        dtype = None
+    elif "float" in dtypes:
+        dtype = "float"
+    elif dtypes <= {"int", "bool"}:
+        dtype = "int" if "int" in dtypes else "bool"
+    else:
+        dtype = a.dtype if a.dtype == b.dtype else None
+    same = a.same_shape_as if a.same_shape_as == b.same_shape_as else name
+    return Kind(ndim, dtype, same if ndim else None)
+
+
+class KindTable:
+    """Kinds of every name in a program, extended as passes add statements."""
+
+    def __init__(self, kinds: dict[str, Kind]) -> None:
+        self.kinds = dict(kinds)
+
+    def of(self, operand: Operand) -> Kind:
+        if isinstance(operand, Const):
+            return const_kind(operand.value)
+        return self.kinds.get(operand.name, UNKNOWN)
+
+    def set(self, name: str, kind: Kind) -> None:
+        if kind.ndim and kind.same_shape_as is None and kind.dtype != "shape":
+            kind = kind.with_shape_of(name)
+        if kind.ndim == 0:
+            kind = Kind(0, kind.dtype)
+        self.kinds[name] = kind
+
+    def infer_assign(self, stmt: Assign) -> Kind:
+        rule = RULES[stmt.op]
+        kind = rule.infer(tuple(self.of(a) for a in stmt.args), dict(stmt.attrs))
+        if stmt.target is not None:
+            self.set(stmt.target, kind)
+        return kind
+
+    def block(self, block: Block) -> None:
+        for stmt in block:
+            if isinstance(stmt, Assign):
+                self.infer_assign(stmt)
+            elif isinstance(stmt, If):
+                self.block(stmt.body)
+                self.block(stmt.orelse)
+                for phi in stmt.phis:
+                    self.set(phi.name, join(self.of(phi.first), self.of(phi.second), phi.name))
+            else:
+                self.loop(stmt)
+
+    def loop(self, loop: Loop) -> None:
+        for phi in loop.phis:
+            self.set(phi.name, self.of(phi.first))
+        if loop.index:
+            self.set(loop.index, INT)
+        if loop.exit_flag:
+            self.set(loop.exit_flag, BOOL)
+        for _ in range(4):  # a loop-carried value may change kind once or twice
+            self.block(loop.test)
+            self.block(loop.body)
+            changed = False
+            for phi in loop.phis:
+                new = join(self.of(phi.first), self.of(phi.second), phi.name)
+                if new != self.kinds[phi.name]:
+                    self.kinds[phi.name] = new
+                    changed = True
+            if not changed:
+                break
+
+
+def infer_kinds(fn: Function, params: dict[str, Kind]) -> KindTable:
+    table = KindTable({name: kind.with_shape_of(name) if kind.ndim else kind
+                       for name, kind in params.items()})
+    table.block(fn.body)
+    return table
+
+
+__all__ = ["FLOAT", "INT", "Var", "infer_kinds", "kind_of_value", "KindTable"]

@@ -1,0 +1,392 @@
+"""Clean-up passes over the gradient program: each takes a Function and returns a new one.
+
+- constant folding and algebraic identities that are exact in floating point (x * 1, x + 0.0);
+- a zeroed adjoint whose first use adds into it becomes a plain assignment (x_bar = g * y);
+- copy propagation and coalescing, so that `x`, `x_1`, `x_2` of one loop-carried variable, and
+  their adjoints, share one name again when their lifetimes allow;
+- dead code elimination (the forward values nothing reads, a loop that computes nothing).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import Counter
+from dataclasses import replace
+
+from .ir import (
+    Assign, Block, Const, Function, If, Loop, Operand, Stmt, Var, base_name, is_temp, walk,
+)
+from .kinds import KindTable
+from .rules import RULES
+
+_ZERO_OPS = ("zeros_like", "zeros_grad")
+
+
+def _mergeable(a: str, b: str) -> bool:
+    """Names that may become one: versions of one variable, or a compiler temporary and a name
+    (different variables of the user's keep their names, for readability)."""
+    return base_name(a) == base_name(b) or is_temp(a) or is_temp(b)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic rewriting
+
+
+def _map_blocks(block: Block, fn) -> tuple[Stmt, ...]:
+    """Apply `fn(block) -> block` bottom-up to every block."""
+    out = []
+    for stmt in block:
+        if isinstance(stmt, If):
+            stmt = replace(stmt, body=_map_blocks(stmt.body, fn),
+                           orelse=_map_blocks(stmt.orelse, fn))
+        elif isinstance(stmt, Loop):
+            stmt = replace(stmt, test=_map_blocks(stmt.test, fn), body=_map_blocks(stmt.body, fn))
+        out.append(stmt)
+    return tuple(fn(list(out)))
+
+
+def _rename_operand(o: Operand, mapping: dict[str, Operand]) -> Operand:
+    if isinstance(o, Var) and o.name in mapping:
+        return mapping[o.name]
+    return o
+
+
+def _name(o: Operand | str | None, mapping: dict[str, Operand]) -> str | None:
+    if o is None:
+        return None
+    new = mapping.get(o)
+    return new.name if isinstance(new, Var) else o
+
+
+def substitute(fn: Function, mapping: dict[str, Operand]) -> Function:
+    """Replace reads (and, for Var-to-Var entries, writes) of names."""
+    def stmt_map(block: list[Stmt]) -> list[Stmt]:
+        out = []
+        for s in block:
+            if isinstance(s, Assign):
+                s = replace(s, target=_name(s.target, mapping),
+                            args=tuple(_rename_operand(a, mapping) for a in s.args))
+            elif isinstance(s, If):
+                s = replace(s, cond=_rename_operand(s.cond, mapping))
+            else:
+                s = replace(s, index=_name(s.index, mapping),
+                            start=_rename_operand(s.start, mapping) if s.start else None,
+                            stop=_rename_operand(s.stop, mapping) if s.stop else None,
+                            step=_rename_operand(s.step, mapping) if s.step else None,
+                            cond=_rename_operand(s.cond, mapping) if s.cond else None,
+                            exit_flag=_name(s.exit_flag, mapping))
+            out.append(s)
+        return out
+
+    outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
+    result = tuple(_rename_operand(o, mapping) for o in outputs)
+    return replace(fn, body=_map_blocks(fn.body, stmt_map),
+                   result=result if isinstance(fn.result, tuple) else result[0])
+
+
+def _assign_counts(fn: Function) -> Counter:
+    counts: Counter = Counter(fn.params)
+    for s in walk(fn.body):
+        if isinstance(s, Assign) and s.target:
+            counts[s.target] += 1
+        elif isinstance(s, Loop):
+            if s.index:
+                counts[s.index] += 2  # the loop assigns it every iteration
+    return counts
+
+
+def _mutated(fn: Function) -> set[str]:
+    return {s.args[0].name for s in walk(fn.body)
+            if isinstance(s, Assign) and RULES[s.op].mutates is not None
+            and isinstance(s.args[0], Var)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Constant folding and identities
+
+_FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "neg": operator.neg,
+         "pos": operator.pos}
+
+
+def fold_constants(fn: Function, kinds: KindTable) -> Function:
+    def is_float(o: Operand) -> bool:
+        return kinds.of(o).dtype == "float"
+
+    def simplify(s: Assign) -> Assign:
+        if s.target is None:
+            return s
+        args = s.args
+        if s.op in _FOLD and all(isinstance(a, Const) and type(a.value) in (int, float)
+                                 for a in args):
+            return replace(s, op="copy", args=(Const(_FOLD[s.op](*[a.value for a in args])),),
+                           attrs=())
+        if s.op == "div" and all(isinstance(a, Const) and type(a.value) in (int, float)
+                                 for a in args) and args[1].value != 0:
+            return replace(s, op="copy", args=(Const(args[0].value / args[1].value),), attrs=())
+        one = (Const(1), Const(1.0))
+        zero = (Const(0), Const(0.0))
+        if s.op == "mul" and args[1] in one and is_float(args[0]):
+            return replace(s, op="copy", args=(args[0],))
+        if s.op == "mul" and args[0] in one and is_float(args[1]):
+            return replace(s, op="copy", args=(args[1],))
+        if s.op in ("div", "pow") and args[1] in one and is_float(args[0]):
+            return replace(s, op="copy", args=(args[0],))
+        if s.op in ("add", "sub") and args[1] in zero and is_float(args[0]):
+            return replace(s, op="copy", args=(args[0],))
+        if s.op == "add" and args[0] in zero and is_float(args[1]):
+            return replace(s, op="copy", args=(args[1],))
+        return s
+
+    return replace(fn, body=_map_blocks(fn.body, lambda b: [simplify(s) if isinstance(s, Assign)
+                                                             else s for s in b]))
+
+
+def propagate_copies(fn: Function) -> Function:
+    """Remove copies `a = b` between names assigned once (neither written in place): the
+    preferred of the two names (a parameter, else a user's name over a temporary) takes over.
+    A temporary that copies a constant becomes that constant."""
+    counts = _assign_counts(fn)
+    mutated = _mutated(fn)
+    params = set(fn.params)
+    mapping: dict[str, Operand] = {}
+    dropped: set[int] = set()
+    for s in walk(fn.body):
+        if not (isinstance(s, Assign) and s.op == "copy" and s.target and counts[s.target] == 1):
+            continue
+        source = s.args[0]
+        if isinstance(source, Const):
+            if is_temp(s.target):
+                mapping[s.target] = source
+                dropped.add(id(s))
+            continue
+        if (not _mergeable(s.target, source.name) or counts[source.name] != 1
+                or source.name in mutated or s.target in mutated
+                or source.name in mapping or s.target in mapping
+                or any(v == Var(source.name) or v == Var(s.target) for v in mapping.values())):
+            continue
+        keep, drop = sorted((s.target, source.name), key=lambda n: _preference(n, params))
+        if drop in params:
+            continue
+        mapping[drop] = Var(keep)
+        dropped.add(id(s))
+    if not mapping:
+        return fn
+
+    def drop_copies(block: list[Stmt]) -> list[Stmt]:
+        return [s for s in block if id(s) not in dropped]
+
+    return substitute(replace(fn, body=_map_blocks(fn.body, drop_copies)), mapping)
+
+
+def _output_names(fn: Function) -> list[str]:
+    outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
+    return [o.name for o in outputs if isinstance(o, Var)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Zeroed adjoints whose first use adds into them
+
+
+def _is_zero_init(s: Stmt) -> bool:
+    return isinstance(s, Assign) and s.target is not None and (
+        s.op in _ZERO_OPS or (s.op == "copy" and s.args[0] in (Const(0.0), Const(0))))
+
+
+def first_assignments(fn: Function) -> Function:
+    mutated = _mutated(fn)
+
+    def rewrite(block: list[Stmt]) -> list[Stmt]:
+        out = list(block)
+        i = 0
+        while i < len(out):
+            s = out[i]
+            if _is_zero_init(s) and s.target not in mutated:
+                j = _first_reference(out, i + 1, s.target)
+                if j is not None:
+                    t = out[j]
+                    if (isinstance(t, Assign) and t.op == "add" and t.target == s.target
+                            and t.args[0] == Var(s.target)
+                            and Var(s.target) not in t.args[1:]):
+                        out[j] = replace(t, op="copy", args=(t.args[1],), attrs=())
+                        del out[i]
+                        continue
+            i += 1
+        return out
+
+    return replace(fn, body=_map_blocks(fn.body, rewrite))
+
+
+def _first_reference(block: list[Stmt], start: int, name: str) -> int | None:
+    for j in range(start, len(block)):
+        stmt = block[j]
+        for s in walk((stmt,)):
+            if _mentions(s, name):
+                return j
+    return None
+
+
+def _mentions(s: Stmt, name: str) -> bool:
+    if isinstance(s, Assign):
+        return s.target == name or Var(name) in s.args
+    if isinstance(s, If):
+        return s.cond == Var(name)
+    return name in (s.index, s.exit_flag) or Var(name) in (s.start, s.stop, s.step, s.cond)
+
+
+# ---------------------------------------------------------------------------------------------
+# Liveness
+
+
+def _reads(s: Stmt) -> set[str]:
+    if isinstance(s, Assign):
+        return {a.name for a in s.args if isinstance(a, Var)}
+    if isinstance(s, If):
+        return {s.cond.name} if isinstance(s.cond, Var) else set()
+    return {o.name for o in (s.start, s.stop, s.step) if isinstance(o, Var)}
+
+
+class Liveness:
+    """Names live after each statement (keyed by the statement's id)."""
+
+    def __init__(self, fn: Function) -> None:
+        self.live_out: dict[int, frozenset[str]] = {}
+        self.block(fn.body, set(_output_names(fn)))
+
+    def block(self, block: Block, live: set[str]) -> set[str]:
+        live = set(live)
+        for s in reversed(block):
+            self.live_out[id(s)] = frozenset(live)
+            live = self.stmt(s, live)
+        return live
+
+    def stmt(self, s: Stmt, live: set[str]) -> set[str]:
+        if isinstance(s, Assign):
+            killed = {s.target} if s.target else set()
+            return (live - killed) | _reads(s)
+        if isinstance(s, If):
+            return self.block(s.body, live) | self.block(s.orelse, live) | _reads(s)
+        return self.loop(s, live)
+
+    def loop(self, s: Loop, after: set[str]) -> set[str]:
+        header: set[str] = set()
+        flag = {s.exit_flag} if s.exit_flag else set()
+        cond = {s.cond.name} if isinstance(s.cond, Var) else set()
+        while True:
+            body_in = self.block(s.body, header | after | flag)
+            if s.is_range:
+                new = after | (body_in - {s.index})
+            else:
+                new = self.block(s.test, body_in | after | cond)
+            if new <= header:
+                break
+            header |= new
+        return header | _reads(s)
+
+
+# ---------------------------------------------------------------------------------------------
+# Coalescing
+
+
+def coalesce(fn: Function) -> Function:
+    """Merge the two names of a copy `a = b` when their lifetimes do not overlap."""
+    for _ in range(10000):
+        live = Liveness(fn)
+        pair = _find_coalescible(fn, live)
+        if pair is None:
+            return fn
+        keep, drop = pair
+        fn = substitute(fn, {drop: Var(keep)})
+        fn = _drop_self_copies(fn)
+    return fn
+
+
+def _preference(name: str, params: set[str]) -> tuple:
+    return (name not in params, is_temp(name), name.count("_"), len(name), name)
+
+
+def _find_coalescible(fn: Function, live: Liveness) -> tuple[str, str] | None:
+    params = set(fn.params)
+    defs: dict[str, list[Stmt]] = {}
+    for s in walk(fn.body):
+        if isinstance(s, Assign) and s.target:
+            defs.setdefault(s.target, []).append(s)
+        elif isinstance(s, Loop) and s.index:
+            defs.setdefault(s.index, []).append(s)
+    loop_names = {n for s in walk(fn.body) if isinstance(s, Loop)
+                  for n in (s.index, s.exit_flag) if n}
+    for s in walk(fn.body):
+        if not (isinstance(s, Assign) and s.op == "copy" and isinstance(s.args[0], Var)):
+            continue
+        a, b = s.target, s.args[0].name
+        if a == b or (a in params and b in params) or a in loop_names or b in loop_names:
+            continue
+        if not _mergeable(a, b):
+            continue
+        if not _interferes(a, b, defs, live, s) and not _interferes(b, a, defs, live, s):
+            keep, drop = sorted((a, b), key=lambda n: _preference(n, params))
+            if drop in params:
+                continue
+            return keep, drop
+    return None
+
+
+def _interferes(x: str, y: str, defs: dict, live: Liveness, copy: Stmt) -> bool:
+    """Whether some definition of x (other than `x = y`) happens while y is live."""
+    for d in defs.get(x, []):
+        if d is copy or (isinstance(d, Assign) and d.op == "copy" and d.args[0] == Var(y)):
+            continue
+        if y in live.live_out.get(id(d), frozenset()):
+            return True
+    return False
+
+
+def _drop_self_copies(fn: Function) -> Function:
+    return replace(fn, body=_map_blocks(fn.body, lambda b: [
+        s for s in b if not (isinstance(s, Assign) and s.op == "copy" and s.args[0] == Var(s.target))
+    ]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Dead code
+
+
+def eliminate_dead_code(fn: Function) -> Function:
+    while True:
+        live = Liveness(fn)
+        changed = False
+
+        def prune(block: list[Stmt]) -> list[Stmt]:
+            nonlocal changed
+            out = []
+            for s in block:
+                if isinstance(s, Assign) and s.target and RULES[s.op].mutates is None and (
+                    s.target not in live.live_out.get(id(s), frozenset())
+                ):
+                    changed = True
+                    continue
+                if isinstance(s, If) and not s.body and not s.orelse:
+                    changed = True
+                    continue
+                if isinstance(s, Loop) and s.is_range and not s.body:
+                    changed = True
+                    continue
+                out.append(s)
+            return out
+
+        fn = replace(fn, body=_map_blocks(fn.body, prune))
+        if not changed:
+            return fn
+
+
+def optimize(fn: Function, kinds: KindTable) -> Function:
+    for _ in range(8):
+        before = fn
+        fn = fold_constants(fn, kinds)
+        fn = first_assignments(fn)
+        fn = propagate_copies(fn)
+        fn = eliminate_dead_code(fn)
+        if fn == before:
+            break
+    fn = coalesce(fn)
+    fn = eliminate_dead_code(fn)
+    return fn

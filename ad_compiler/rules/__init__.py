@@ -1,0 +1,118 @@
+"""What derivatives are, as data: one `Rule` per primitive operation, and the tables that map the
+Python and NumPy functions, methods and attributes a user writes to those operations.
+
+This registry, filled when `elementwise` and `arrays` are imported, is the one global of the
+compiler. Adding a NumPy function means adding its rule and its call binding here, and a test
+table entry; no other module changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ir import Kind
+
+# A vector-Jacobian product: given a builder (see adjoint.VJPBuilder) and the primal statement,
+# return, for each argument, an operand holding its gradient contribution (or None).
+VJP = Callable[..., tuple]
+Infer = Callable[[tuple[Kind, ...], dict], Kind]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One primitive operation.
+
+    emit: the Python expression it prints as, with {0}, {1}... for its arguments, or a
+        function (number of arguments, attributes) -> such a template; for an operation run for
+        its effect (a store) the template is a statement. emit_scalar is used instead when every
+        argument is a scalar (math.exp rather than np.exp).
+    infer: the kind of the result from the kinds of the arguments and the attributes.
+    vjp: the reverse rule; None for an operation whose result carries no gradient (a
+        comparison, sign, floor, a shape).
+    cheap: recomputed in the reverse sweep of a loop rather than stored on the tape.
+    mutates: index of the argument the operation writes into (a store), if any.
+    view: the result may share memory with argument 0 (slices, transpose, reshape).
+    """
+
+    op: str
+    emit: str | Callable[[int, dict], str]
+    infer: Infer
+    vjp: VJP | None = None
+    emit_scalar: str | None = None
+    cheap: bool = True
+    mutates: int | None = None
+    view: bool = False
+    # Arguments that never receive a gradient (indices, shapes) even when they are floats.
+    nondiff_args: tuple[int, ...] = ()
+    # Elementwise with NumPy broadcasting: the adjoint sums contributions back to each
+    # argument's shape (one runtime helper, rt.sum_to).
+    broadcasting: bool = False
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    """How a call of a Python function or method maps onto an operation.
+
+    params: positional parameters that become operands, in order (for methods the object is
+        the first). static: parameters that must be constants, with their defaults; they become
+        attributes. varargs: extra positional arguments become operands too (reshape(2, 3)).
+    """
+
+    op: str
+    params: tuple[str, ...]
+    static: dict[str, Any] = field(default_factory=dict)
+    varargs: bool = False
+    name: str = ""  # how users write it, for messages
+
+
+@dataclass(frozen=True)
+class IndexedUpdate:
+    """A gradient contribution to part of an argument: `arg_bar[index] += value`."""
+
+    value: Any
+    index_args: tuple
+    structure: tuple
+
+
+RULES: dict[str, Rule] = {}
+_CALLS: dict[int, tuple[Any, CallSpec]] = {}
+METHODS: dict[str, CallSpec] = {}
+ATTRIBUTES: dict[str, str] = {}
+
+
+def register(rule: Rule) -> Rule:
+    if rule.op in RULES:
+        raise ValueError(f"rule {rule.op!r} registered twice")
+    RULES[rule.op] = rule
+    return rule
+
+
+def bind_call(obj: Any, spec: CallSpec) -> None:
+    """Make calls of `obj` (a function object) mean `spec.op`."""
+    _CALLS[id(obj)] = (obj, spec)
+
+
+def bind_method(name: str, spec: CallSpec) -> None:
+    METHODS[name] = spec
+
+
+def bind_attribute(name: str, op: str) -> None:
+    ATTRIBUTES[name] = op
+
+
+def call_spec(obj: Any) -> CallSpec | None:
+    entry = _CALLS.get(id(obj))
+    return entry[1] if entry is not None and entry[0] is obj else None
+
+
+def rule_for(op: str) -> Rule:
+    return RULES[op]
+
+
+def bound_calls() -> list[tuple[Any, CallSpec]]:
+    return list(_CALLS.values())
+
+
+from . import arrays, elementwise, machinery  # noqa: E402,F401  (fill the registry)

@@ -1,0 +1,334 @@
+"""Array operations, with hand-written vector-Jacobian products.
+
+Each VJP returns, per argument, the gradient contribution in the argument's own shape (or an
+`IndexedUpdate` for a part of it). The builder `b` gives the output adjoint `b.g`, the output
+`b.out`, the kinds of values, and `b.emit(op, *args, **attrs)` to write reverse-sweep statements.
+Reductions with `axis=`/`keepdims=` go through runtime helpers, which also run under numba.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import INT, SHAPE, Const, Kind
+from . import CallSpec, IndexedUpdate, Rule, bind_attribute, bind_call, bind_method, register
+
+# --------------------------------------------------------------------------------------------
+# Indexing
+
+
+def index_template(structure: tuple, first: int) -> str:
+    """`[i, a:b, None]` with the index operands numbered from `first`."""
+    parts, k = [], first
+    for item in structure:
+        if item[0] == "i":
+            parts.append(f"{{{k}}}")
+            k += 1
+        elif item[0] == "n":
+            parts.append("None")
+        else:
+            bounds = []
+            for present in item[1:]:
+                bounds.append(f"{{{k}}}" if present else "")
+                k += present
+            text = ":".join(bounds)
+            parts.append(text if item[3] else text.rstrip(":") or ":")
+    return "[" + ", ".join(parts) + "]"
+
+
+def _infer_getitem(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    base, index_kinds = kinds[0], list(kinds[1:])
+    if base.dtype == "shape":
+        return INT
+    if base.ndim is None:
+        return Kind(None, base.dtype)
+    ndim, consumed, fancy = 0, 0, []
+    for item in attrs["index"]:
+        if item[0] == "n":
+            ndim += 1
+            continue
+        consumed += 1
+        if item[0] == "s":
+            ndim += 1
+            index_kinds = index_kinds[sum(item[1:]):]
+            continue
+        kind = index_kinds.pop(0)
+        if kind.ndim is None:
+            return Kind(None, base.dtype)
+        if kind.ndim > 0:
+            fancy.append(kind.ndim)
+    ndim += max(base.ndim - consumed, 0) + (max(fancy) if fancy else 0)
+    return Kind(ndim, base.dtype)
+
+
+def _getitem_vjp(b, stmt) -> tuple:
+    return (IndexedUpdate(b.g, stmt.args[1:], stmt.attr("index")),) + (None,) * (
+        len(stmt.args) - 1)
+
+
+register(Rule("getitem", lambda n, a: "{0}" + index_template(a["index"], 1), _infer_getitem,
+              _getitem_vjp, view=True, nondiff_args=tuple(range(1, 64))))
+# Writes are reversed by the adjoint pass itself (they are language, not calculus).
+register(Rule("setitem", lambda n, a: "{0}" + index_template(a["index"], 2) + " = {1}",
+              lambda kinds, attrs: Kind(None, None), mutates=0))
+# The reverse sweep's own stores: `x_bar[index] += value` and NumPy's unbuffered add.at.
+register(Rule("index_add", lambda n, a: "{0}" + index_template(a["index"], 2) + " += {1}",
+              lambda kinds, attrs: Kind(None, None), mutates=0))
+register(Rule("add_at_1d", "rt.add_at_1d({0}, {2}, {1})", lambda k, a: Kind(None, None),
+              mutates=0))
+register(Rule("add_at_2d", "rt.add_at_2d({0}, {2}, {3}, {1})", lambda k, a: Kind(None, None),
+              mutates=0))
+
+
+# --------------------------------------------------------------------------------------------
+# Copies, shapes, constructors
+
+
+def _same(kinds, attrs) -> Kind:
+    return kinds[0]
+
+
+def _identity_vjp(b, stmt) -> tuple:
+    return (b.g,)
+
+
+register(Rule("copy", "{0}", _same, _identity_vjp))
+register(Rule("array_copy", "{0}.copy()", _same, _identity_vjp))
+register(Rule("len", "len({0})", lambda k, a: INT))
+register(Rule("dim", "{0}.shape[{axis}]", lambda k, a: INT))
+register(Rule("size", "{0}.size", lambda k, a: INT))
+register(Rule("ndim", "{0}.ndim", lambda k, a: INT))
+register(Rule("shape", "{0}.shape", lambda k, a: Kind(k[0].ndim, "shape")))
+register(Rule("tuple", lambda n, a: "(" + "".join(f"{{{i}}}, " for i in range(n)) + ")",
+              lambda k, a: Kind(len(k), "shape")))
+bind_attribute("size", "size")
+bind_attribute("ndim", "ndim")
+bind_method("copy", CallSpec("array_copy", ("a",), name=".copy"))
+bind_call(np.copy, CallSpec("array_copy", ("a",), name="np.copy"))
+
+
+def _shape_rank(kind: Kind, value: object = None) -> int | None:
+    if kind.dtype == "shape":
+        return kind.ndim
+    if kind.dtype == "int" and kind.ndim == 0:
+        return 1
+    return None
+
+
+def _infer_constructor(dtype: str):
+    def infer(kinds, attrs) -> Kind:
+        shape = attrs.get("shape_const")
+        if shape is not None:
+            return Kind(len(shape) if isinstance(shape, tuple) else 1, dtype)
+        return Kind(_shape_rank(kinds[0]) if kinds else None, dtype)
+
+    return infer
+
+
+def _infer_like(kinds, attrs) -> Kind:
+    return Kind(kinds[0].ndim, "float", kinds[0].same_shape_as)
+
+
+for _name in ("zeros", "ones", "empty"):
+    register(Rule(_name, f"np.{_name}({{0}})", _infer_constructor("float")))
+    bind_call(getattr(np, _name), CallSpec(_name, ("shape",), name=f"np.{_name}"))
+    register(Rule(f"{_name}_like", f"np.{_name}_like({{0}})", _infer_like))
+    bind_call(getattr(np, f"{_name}_like"), CallSpec(f"{_name}_like", ("a",),
+                                                     name=f"np.{_name}_like"))
+register(Rule("full", "np.full({0}, {1})", _infer_constructor("float")))
+bind_call(np.full, CallSpec("full", ("shape", "fill_value"), name="np.full"))
+register(Rule("full_like", "np.full_like({0}, {1})", _infer_like))
+bind_call(np.full_like, CallSpec("full_like", ("a", "fill_value"), name="np.full_like"))
+register(Rule("eye", "np.eye({0})", lambda k, a: Kind(2, "float")))
+bind_call(np.eye, CallSpec("eye", ("N",), name="np.eye"))
+
+
+def _infer_arange(kinds, attrs) -> Kind:
+    dtype = "float" if any(k.dtype == "float" for k in kinds) else "int"
+    return Kind(1, dtype)
+
+
+register(Rule("arange", lambda n, a: "np.arange(" + ", ".join(f"{{{i}}}" for i in range(n))
+              + ")", _infer_arange))
+bind_call(np.arange, CallSpec("arange", ("start",), varargs=True, name="np.arange"))
+register(Rule("linspace", "np.linspace({0}, {1}, {2})", lambda k, a: Kind(1, "float")))
+bind_call(np.linspace, CallSpec("linspace", ("start", "stop", "num"), name="np.linspace"))
+
+
+def _stack_vjp(b, stmt) -> tuple:
+    return tuple(b.emit("getitem", b.g, Const(i), index=(("i",),)) if b.needs(i) else None
+                 for i in range(len(stmt.args)))
+
+
+register(Rule("stack", lambda n, a: "np.array([" + ", ".join(f"{{{i}}}" for i in range(n))
+              + "])", lambda k, a: Kind(1, "float"), _stack_vjp))
+
+
+# --------------------------------------------------------------------------------------------
+# Linear algebra
+
+
+def _matmul_vjp(b, stmt) -> tuple:
+    a, c = stmt.args
+    na, nc = b.kind(a).ndim, b.kind(c).ndim
+    g = b.g
+    grads = [None, None]
+    if na is None or nc is None:
+        b.refuse("a matrix product of operands whose dimensions are unknown")
+    if na > 2 or nc > 2:
+        b.refuse("matrix products of arrays with more than 2 dimensions")
+    if b.needs(0):
+        if na == 1 and nc == 1:
+            grads[0] = b.emit("mul", g, c)
+        elif na == 2 and nc == 2:
+            grads[0] = b.emit("matmul", g, b.emit("transpose", c))
+        elif na == 2:  # matrix @ vector
+            grads[0] = b.emit("outer", g, c)
+        else:  # vector @ matrix
+            grads[0] = b.emit("matmul", c, g)
+    if b.needs(1):
+        if na == 1 and nc == 1:
+            grads[1] = b.emit("mul", g, a)
+        elif na == 2 and nc == 2:
+            grads[1] = b.emit("matmul", b.emit("transpose", a), g)
+        elif na == 2:
+            grads[1] = b.emit("matmul", b.emit("transpose", a), g)
+        else:
+            grads[1] = b.emit("outer", a, g)
+    return tuple(grads)
+
+
+def _infer_matmul(kinds, attrs) -> Kind:
+    na, nc = kinds[0].ndim, kinds[1].ndim
+    if na is None or nc is None:
+        return Kind(None, "float")
+    return Kind(max(na + nc - 2, 0), "float")
+
+
+register(Rule("matmul", "{0} @ {1}", _infer_matmul, _matmul_vjp, emit_scalar="{0} * {1}",
+              cheap=False))
+bind_call(np.matmul, CallSpec("matmul", ("a", "b"), name="np.matmul"))
+bind_call(np.dot, CallSpec("matmul", ("a", "b"), name="np.dot"))
+bind_method("dot", CallSpec("matmul", ("a", "b"), name=".dot"))
+
+
+def _outer_vjp(b, stmt) -> tuple:
+    a, c = stmt.args
+    return (b.emit("matmul", b.g, c) if b.needs(0) else None,
+            b.emit("matmul", b.emit("transpose", b.g), a) if b.needs(1) else None)
+
+
+register(Rule("outer", "np.outer({0}, {1})", lambda k, a: Kind(2, "float"), _outer_vjp,
+              cheap=False))
+bind_call(np.outer, CallSpec("outer", ("a", "b"), name="np.outer"))
+
+
+def _transpose_vjp(b, stmt) -> tuple:
+    return (b.emit("transpose", b.g),)
+
+
+register(Rule("transpose", "{0}.T", lambda k, a: Kind(k[0].ndim, k[0].dtype), _transpose_vjp,
+              view=True))
+bind_attribute("T", "transpose")
+bind_call(np.transpose, CallSpec("transpose", ("a",), name="np.transpose"))
+bind_method("transpose", CallSpec("transpose", ("a",), name=".transpose"))
+
+
+def _reshape_vjp(b, stmt) -> tuple:
+    return (b.emit("reshape_to", b.g, stmt.args[0]),) + (None,) * (len(stmt.args) - 1)
+
+
+def _infer_reshape(kinds, attrs) -> Kind:
+    shape = kinds[1:]
+    if len(shape) == 1:
+        return Kind(_shape_rank(shape[0]), kinds[0].dtype)
+    return Kind(len(shape), kinds[0].dtype)
+
+
+def _emit_reshape(n: int, attrs: dict) -> str:
+    if n == 2:
+        return "{0}.reshape({1})"
+    return "{0}.reshape((" + ", ".join(f"{{{i}}}" for i in range(1, n)) + "))"
+
+
+register(Rule("reshape", _emit_reshape, _infer_reshape, _reshape_vjp, view=True,
+              nondiff_args=tuple(range(1, 16))))
+register(Rule("reshape_to", "rt.reshape_to({0}, {1})", lambda k, a: k[1]))
+bind_method("reshape", CallSpec("reshape", ("a",), varargs=True, name=".reshape"))
+bind_call(np.reshape, CallSpec("reshape", ("a", "newshape"), name="np.reshape"))
+
+
+# --------------------------------------------------------------------------------------------
+# Reductions
+
+
+def _infer_reduce(kinds, attrs) -> Kind:
+    x = kinds[0]
+    axis, keepdims = attrs.get("axis"), attrs.get("keepdims", False)
+    if x.ndim is None:
+        return Kind(None, "float")
+    if keepdims:
+        return Kind(x.ndim, "float" if x.dtype != "int" else "int")
+    if axis is None:
+        return Kind(0, x.dtype if x.dtype in ("int", "float") else "float")
+    return Kind(max(x.ndim - 1, 0), x.dtype if x.dtype in ("int", "float") else "float")
+
+
+def _reduce_attrs(stmt) -> dict:
+    return {"axis": stmt.attr("axis"), "keepdims": bool(stmt.attr("keepdims", False))}
+
+
+def _sum_vjp(b, stmt) -> tuple:
+    return (b.emit("reduce_grad", b.g, stmt.args[0], **_reduce_attrs(stmt)),)
+
+
+def _mean_vjp(b, stmt) -> tuple:
+    return (b.emit("mean_grad", b.g, stmt.args[0], **_reduce_attrs(stmt)),)
+
+
+def _extreme_vjp(b, stmt) -> tuple:
+    return (b.emit("extreme_grad", b.g, stmt.args[0], b.out, **_reduce_attrs(stmt)),)
+
+
+_REDUCE_EMIT = "rt.r{name}({{0}}, {{axis}}, {{keepdims}})"
+for _op, _vjp in (("sum", _sum_vjp), ("mean", _mean_vjp), ("max", _extreme_vjp),
+                  ("min", _extreme_vjp)):
+    register(Rule(_op, _REDUCE_EMIT.format(name=_op), _infer_reduce, _vjp, cheap=False))
+    _spec = CallSpec(_op, ("a",), {"axis": None, "keepdims": False}, name=f"np.{_op}")
+    bind_method(_op, _spec)
+    bind_call(getattr(np, _op), _spec)
+bind_call(np.amax, CallSpec("max", ("a",), {"axis": None, "keepdims": False}, name="np.amax"))
+bind_call(np.amin, CallSpec("min", ("a",), {"axis": None, "keepdims": False}, name="np.amin"))
+
+_GRAD_EMIT = "rt.{name}({{0}}, {{1}}, {{axis}}, {{keepdims}})"
+register(Rule("reduce_grad", _GRAD_EMIT.format(name="reduce_grad"), lambda k, a: k[1]))
+register(Rule("mean_grad", _GRAD_EMIT.format(name="mean_grad"), lambda k, a: k[1]))
+register(Rule("extreme_grad", "rt.extreme_grad({0}, {1}, {2}, {axis}, {keepdims})",
+              lambda k, a: k[1]))
+register(Rule("sum_to", "rt.sum_to({0}, {1})", lambda k, a: k[1]))
+register(Rule("zeros_grad", "rt.zeros_like({0})", lambda k, a: _infer_like(k, a)))
+
+
+# --------------------------------------------------------------------------------------------
+# Selection
+
+
+def _where_vjp(b, stmt) -> tuple:
+    cond = stmt.args[0]
+    zero = Const(0.0)
+    return (None,
+            b.emit("where", cond, b.g, zero) if b.needs(1) else None,
+            b.emit("where", cond, zero, b.g) if b.needs(2) else None)
+
+
+def _infer_where(kinds, attrs) -> Kind:
+    from .elementwise import infer_arith
+
+    return infer_arith(kinds, attrs)
+
+
+register(Rule("where", "np.where({0}, {1}, {2})", _infer_where, _where_vjp,
+              emit_scalar="{1} if {0} else {2}", broadcasting=True))
+bind_call(np.where, CallSpec("where", ("condition", "x", "y"), name="np.where"))
+
+__all__ = ["SHAPE", "index_template"]

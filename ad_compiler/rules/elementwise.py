@@ -1,0 +1,366 @@
+"""Scalar and elementwise operations, whose local derivatives come from SymPy.
+
+Each entry maps an operation to a SymPy expression of its arguments. The first time an
+operation's gradient is needed, `sympy.diff` derives `g * d op / d arg` for that argument
+(with integer constant arguments substituted in, so `x ** 2` gives `2 * x`), simplifies it,
+reuses the operation's own output where that saves work (exp' = exp), and the result is cached.
+`to_ir` turns the SymPy expression into IR statements. SymPy is imported only when needed.
+
+Conventions at non-differentiable points follow from SymPy's definitions, and are documented
+in the README: abs'(0) = sign(0) = 0; maximum/minimum split a tie 0.5/0.5 (Heaviside(0) = 1/2);
+floor, ceil, sign, round, //, and comparisons have zero gradient.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..ir import Const, Kind, Operand
+from . import CallSpec, Rule, bind_call, bind_method, register
+
+
+# --------------------------------------------------------------------------------------------
+# Kinds
+
+
+def _broadcast_ndim(kinds: tuple[Kind, ...]) -> int | None:
+    if any(k.ndim is None for k in kinds):
+        return None
+    return max((k.ndim for k in kinds), default=0)
+
+
+def _same_shape(kinds: tuple[Kind, ...]) -> str | None:
+    """The shape class of the result when it is that of one argument (others scalars)."""
+    arrays = [k for k in kinds if not k.is_scalar]
+    if arrays and all(k.same_shape_as is not None and k.same_shape_as == arrays[0].same_shape_as
+                      for k in arrays):
+        return arrays[0].same_shape_as
+    return None
+
+
+def _arith_dtype(kinds: tuple[Kind, ...]) -> str | None:
+    dtypes = {k.dtype for k in kinds}
+    if "float" in dtypes:
+        return "float"
+    if None in dtypes:
+        return None
+    return "int"
+
+
+def infer_arith(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    return Kind(_broadcast_ndim(kinds), _arith_dtype(kinds), _same_shape(kinds))
+
+
+def infer_float(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    return Kind(_broadcast_ndim(kinds), "float", _same_shape(kinds))
+
+
+def infer_bool(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    return Kind(_broadcast_ndim(kinds), "bool", _same_shape(kinds))
+
+
+# --------------------------------------------------------------------------------------------
+# The table: op -> (SymPy function of the arguments, array template, scalar template)
+
+SympyFn = Callable[..., Any]
+
+
+def _vjp(builder, stmt) -> tuple:
+    return _elementwise_vjp(builder, stmt)  # defined below, with the derivatives
+ELEMENTWISE: dict[str, SympyFn] = {}
+
+
+def _elementwise(op: str, sympy_fn: SympyFn | None, emit: str, emit_scalar: str | None = None,
+                 infer=infer_float, cheap: bool = True) -> None:
+    vjp = _vjp if sympy_fn is not None else None
+    if sympy_fn is not None:
+        ELEMENTWISE[op] = sympy_fn
+    register(Rule(op, emit, infer, vjp, emit_scalar=emit_scalar, cheap=cheap,
+                  broadcasting=True))
+
+
+# Operators.
+_elementwise("add", lambda sp, a, b: a + b, "{0} + {1}", infer=infer_arith)
+_elementwise("sub", lambda sp, a, b: a - b, "{0} - {1}", infer=infer_arith)
+_elementwise("mul", lambda sp, a, b: a * b, "{0} * {1}", infer=infer_arith)
+_elementwise("div", lambda sp, a, b: a / b, "{0} / {1}")
+_elementwise("pow", lambda sp, a, b: a**b, "{0} ** {1}", infer=infer_arith, cheap=False)
+_elementwise("neg", lambda sp, a: -a, "-{0}", infer=infer_arith)
+_elementwise("pos", lambda sp, a: a, "+{0}", infer=infer_arith)
+_elementwise("mod", lambda sp, a, b: a - b * sp.floor(a / b), "{0} % {1}", infer=infer_arith)
+_elementwise("floordiv", lambda sp, a, b: sp.floor(a / b), "{0} // {1}", infer=infer_arith)
+
+# Functions of one argument: (op, SymPy name, NumPy name, math name).
+_UNARY = [
+    ("exp", "exp", "np.exp", "math.exp"),
+    ("log", "log", "np.log", "math.log"),
+    ("sqrt", "sqrt", "np.sqrt", "math.sqrt"),
+    ("sin", "sin", "np.sin", "math.sin"),
+    ("cos", "cos", "np.cos", "math.cos"),
+    ("tan", "tan", "np.tan", "math.tan"),
+    ("arcsin", "asin", "np.arcsin", "math.asin"),
+    ("arccos", "acos", "np.arccos", "math.acos"),
+    ("arctan", "atan", "np.arctan", "math.atan"),
+    ("sinh", "sinh", "np.sinh", "math.sinh"),
+    ("cosh", "cosh", "np.cosh", "math.cosh"),
+    ("tanh", "tanh", "np.tanh", "math.tanh"),
+    ("arcsinh", "asinh", "np.arcsinh", "math.asinh"),
+    ("arccosh", "acosh", "np.arccosh", "math.acosh"),
+    ("arctanh", "atanh", "np.arctanh", "math.atanh"),
+    ("erf", "erf", None, "math.erf"),
+    ("floor", "floor", "np.floor", "math.floor"),
+    ("ceil", "ceiling", "np.ceil", "math.ceil"),
+    ("sign", "sign", "np.sign", None),
+]
+for _op, _sym, _np, _math in _UNARY:
+    _elementwise(_op, (lambda name: lambda sp, a: getattr(sp, name)(a))(_sym),
+                 f"{_np or _math}({{0}})", f"{_math or _np}({{0}})",
+                 cheap=_op in ("floor", "ceil", "sign"))
+
+_elementwise("log1p", lambda sp, a: sp.log(1 + a), "np.log1p({0})", "math.log1p({0})",
+             cheap=False)
+_elementwise("expm1", lambda sp, a: sp.exp(a) - 1, "np.expm1({0})", "math.expm1({0})",
+             cheap=False)
+_elementwise("log2", lambda sp, a: sp.log(a, 2), "np.log2({0})", "math.log2({0})", cheap=False)
+_elementwise("log10", lambda sp, a: sp.log(a, 10), "np.log10({0})", "math.log10({0})",
+             cheap=False)
+_elementwise("abs", lambda sp, a: sp.Abs(a), "np.abs({0})", "abs({0})", infer=infer_arith)
+_elementwise("square", lambda sp, a: a**2, "np.square({0})", "{0} ** 2", infer=infer_arith)
+_elementwise("reciprocal", lambda sp, a: 1 / a, "np.reciprocal({0})", "1.0 / {0}")
+_elementwise("maximum", lambda sp, a, b: sp.Max(a, b), "np.maximum({0}, {1})",
+             "max({0}, {1})", infer=infer_arith)
+_elementwise("minimum", lambda sp, a, b: sp.Min(a, b), "np.minimum({0}, {1})",
+             "min({0}, {1})", infer=infer_arith)
+_elementwise("hypot", lambda sp, a, b: sp.sqrt(a**2 + b**2), "np.hypot({0}, {1})",
+             "math.hypot({0}, {1})", cheap=False)
+_elementwise("arctan2", lambda sp, a, b: sp.atan2(a, b), "np.arctan2({0}, {1})",
+             "math.atan2({0}, {1})", cheap=False)
+_elementwise("clip", lambda sp, a, lo, hi: sp.Min(sp.Max(a, lo), hi), "np.clip({0}, {1}, {2})",
+             "min(max({0}, {1}), {2})", infer=infer_arith)
+_elementwise("float", lambda sp, a: a, "float({0})", "float({0})")
+_elementwise("int", None, "int({0})", infer=lambda kinds, attrs: Kind(kinds[0].ndim, "int"))
+# Heaviside step with step(0) = 1/2, SymPy's convention; appears in derivatives of max/min.
+_elementwise("step", lambda sp, a: sp.Heaviside(a), "rt.step({0})")
+
+# Comparisons and logic carry no gradient.
+for _op, _sym in [("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="),
+                  ("ne", "!=")]:
+    _elementwise(_op, None, f"{{0}} {_sym} {{1}}", infer=infer_bool)
+_elementwise("not", None, "not {0}", infer=infer_bool)
+_elementwise("and", None, "{0} and {1}", infer=infer_bool)
+_elementwise("or", None, "{0} or {1}", infer=infer_bool)
+_elementwise("logical_not", None, "np.logical_not({0})", infer=infer_bool)
+_elementwise("logical_and", None, "np.logical_and({0}, {1})", infer=infer_bool)
+_elementwise("logical_or", None, "np.logical_or({0}, {1})", infer=infer_bool)
+
+
+# --------------------------------------------------------------------------------------------
+# How users call them
+
+_NUMPY_NAMES = {op: op for op, *_ in _UNARY}
+_NUMPY_NAMES.update({
+    "log1p": "log1p", "expm1": "expm1", "log2": "log2", "log10": "log10", "abs": "abs",
+    "absolute": "abs", "fabs": "abs", "square": "square", "reciprocal": "reciprocal",
+    "maximum": "maximum", "minimum": "minimum", "fmax": "maximum", "fmin": "minimum",
+    "hypot": "hypot", "arctan2": "arctan2", "power": "pow", "add": "add", "subtract": "sub",
+    "multiply": "mul", "divide": "div", "true_divide": "div", "negative": "neg",
+    "floor_divide": "floordiv", "mod": "mod", "remainder": "mod", "clip": "clip",
+    "logical_not": "logical_not", "logical_and": "logical_and", "logical_or": "logical_or",
+    "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge", "equal": "eq",
+    "not_equal": "ne",
+})
+_NUMPY_NAMES.pop("erf")
+_MATH_NAMES = {
+    "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan",
+    "asin": "arcsin", "acos": "arccos", "atan": "arctan", "sinh": "sinh", "cosh": "cosh",
+    "tanh": "tanh", "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh", "erf": "erf",
+    "log1p": "log1p", "expm1": "expm1", "log2": "log2", "log10": "log10", "fabs": "abs",
+    "pow": "pow", "hypot": "hypot", "atan2": "arctan2", "floor": "floor", "ceil": "ceil",
+}
+
+
+def _params(op: str) -> tuple[str, ...]:
+    return ("a", "b", "c")[: _arity(op)]
+
+
+def _arity(op: str) -> int:
+    fn = ELEMENTWISE.get(op)
+    if fn is None:
+        return 1 if op in ("not", "logical_not") else 2
+    return fn.__code__.co_argcount - 1
+
+
+for _name, _op in _NUMPY_NAMES.items():
+    bind_call(getattr(np, _name), CallSpec(_op, _params(_op), name=f"np.{_name}"))
+for _name, _op in _MATH_NAMES.items():
+    bind_call(getattr(math, _name), CallSpec(_op, _params(_op), name=f"math.{_name}"))
+bind_call(abs, CallSpec("abs", ("a",), name="abs"))
+bind_call(float, CallSpec("float", ("a",), name="float"))
+bind_call(int, CallSpec("int", ("a",), name="int"))
+bind_call(pow, CallSpec("pow", ("a", "b"), name="pow"))
+bind_method("clip", CallSpec("clip", ("a", "b", "c"), name=".clip"))
+
+
+# --------------------------------------------------------------------------------------------
+# Derivatives
+
+
+def _sympy():
+    import sympy
+
+    return sympy
+
+
+def _is_int_const(o: Operand) -> bool:
+    return isinstance(o, Const) and type(o.value) is int
+
+
+@functools.lru_cache(maxsize=None)
+def local_gradient(op: str, ints: tuple[int | None, ...], wrt: int) -> Any:
+    """g * d op / d argument `wrt`, as a SymPy expression of a0, a1..., g and out.
+
+    `ints` holds the integer constant arguments, substituted before differentiating.
+    """
+    sp = _sympy()
+    symbols = [sp.Symbol(f"a{i}", real=True) for i in range(len(ints))]
+    args = [sp.Integer(v) if v is not None else s for v, s in zip(ints, symbols)]
+    g, out = sp.Symbol("g", real=True), sp.Symbol("out", real=True)
+    value = ELEMENTWISE[op](sp, *args)
+    derivative = _zero_almost_everywhere(sp, sp.diff(value, symbols[wrt]))
+    expr = sp.powsimp(g * derivative)
+    if value.free_symbols and not value.is_Symbol:
+        reused = expr.subs(value, out)
+        # Reuse the output when it saves work, but never by dividing by an argument the
+        # derivative did not divide by (x**y: y*x**(y-1) stays finite at x = 0, y*out/x not).
+        if sp.count_ops(reused) < sp.count_ops(expr) and _divides_by(sp, reused, symbols) <= (
+            _divides_by(sp, expr, symbols)
+        ):
+            expr = reused
+    return expr
+
+
+def _divides_by(sp, expr, symbols) -> set:
+    denominator = sp.fraction(sp.together(expr))[1]
+    return denominator.free_symbols & set(symbols)
+
+
+def _zero_almost_everywhere(sp, expr):
+    """Drop the derivatives of piecewise-constant functions (floor, sign, Heaviside): zero
+    wherever they are differentiable."""
+    expr = expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
+    return expr.replace(lambda e: isinstance(e, (sp.Derivative, sp.Subs)),
+                        lambda e: sp.Integer(0))
+
+
+def _elementwise_vjp(builder, stmt) -> tuple:
+    ints = tuple(o.value if _is_int_const(o) else None for o in stmt.args)
+    contributions = []
+    for i, _arg in enumerate(stmt.args):
+        if not builder.needs(i):
+            contributions.append(None)
+            continue
+        expr = local_gradient(stmt.op, ints, i)
+        env = {f"a{k}": a for k, a in enumerate(stmt.args)}
+        env.update(g=builder.g, out=builder.out)
+        contributions.append(to_ir(expr, env, builder))
+    return tuple(contributions)
+
+
+# SymPy function class name -> op
+_SYMPY_OPS = {
+    "exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin",
+    "acos": "arccos", "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
+    "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh", "Abs": "abs", "sign": "sign",
+    "floor": "floor", "ceiling": "ceil", "Max": "maximum", "Min": "minimum",
+    "atan2": "arctan2", "erf": "erf",
+}
+
+
+def to_ir(expr: Any, env: dict[str, Operand], builder) -> Operand:
+    """Emit statements computing a SymPy expression; symbols are looked up in `env`."""
+    sp = _sympy()
+    if expr.is_Symbol:
+        return env[expr.name]
+    if expr.is_number:
+        if expr.is_Integer:
+            return Const(int(expr))
+        return Const(float(expr))
+    if expr.is_Add:
+        return _sum_to_ir(sp, expr, env, builder)
+    if expr.is_Mul:
+        return _product_to_ir(sp, expr, env, builder)
+    if expr.is_Pow:
+        base, exponent = expr.args
+        if exponent == sp.Rational(1, 2):
+            return builder.emit("sqrt", to_ir(base, env, builder))
+        if exponent.is_negative and exponent.is_number:
+            denominator = to_ir(sp.Pow(base, -exponent), env, builder)
+            return builder.emit("div", Const(1.0), denominator)
+        return builder.emit("pow", to_ir(base, env, builder), to_ir(exponent, env, builder))
+    if isinstance(expr, sp.Heaviside):
+        if expr.args[1:] and expr.args[1] != sp.Rational(1, 2):
+            raise NotImplementedError(f"Heaviside with H(0) = {expr.args[1]}")
+        return builder.emit("step", to_ir(expr.args[0], env, builder))
+    name = type(expr).__name__
+    if name in _SYMPY_OPS:
+        args = [to_ir(a, env, builder) for a in expr.args]
+        op = _SYMPY_OPS[name]
+        if op in ("maximum", "minimum") and len(args) > 2:
+            result = args[0]
+            for a in args[1:]:
+                result = builder.emit(op, result, a)
+            return result
+        return builder.emit(op, *args)
+    raise NotImplementedError(f"cannot emit SymPy expression {expr} ({name})")
+
+
+def _sum_to_ir(sp, expr, env, builder) -> Operand:
+    positive, negative = [], []
+    for term in sp.Add.make_args(expr):
+        coeff, rest = term.as_coeff_Mul()
+        (negative if coeff.is_negative else positive).append(term if not coeff.is_negative
+                                                              else -term)
+    if not positive:
+        total = _sum_to_ir(sp, sp.Add(*negative), env, builder)
+        return builder.emit("neg", total)
+    result = to_ir(positive[0], env, builder)
+    for term in positive[1:]:
+        result = builder.emit("add", result, to_ir(term, env, builder))
+    for term in negative:
+        result = builder.emit("sub", result, to_ir(term, env, builder))
+    return result
+
+
+def _product_to_ir(sp, expr, env, builder) -> Operand:
+    coeff, rest = expr.as_coeff_Mul()
+    if coeff.is_negative:
+        return builder.emit("neg", to_ir(-expr, env, builder))
+    numerator, denominator = [], []
+    for factor in sp.Mul.make_args(expr):
+        if factor.is_Pow and factor.exp.is_number and factor.exp.is_negative:
+            denominator.append(sp.Pow(factor.base, -factor.exp))
+        elif factor.is_Rational and not factor.is_Integer:
+            numerator.append(sp.Integer(factor.p))
+            denominator.append(sp.Integer(factor.q))
+        else:
+            numerator.append(factor)
+    # Upstream gradient first: "g * local gradient", as in the lecture.
+    numerator.sort(key=lambda f: 0 if f.is_Symbol and f.name == "g" else 1)
+    numerator = [f for f in numerator if f != 1] or [sp.Integer(1)]
+    result = to_ir(numerator[0], env, builder)
+    for factor in numerator[1:]:
+        result = builder.emit("mul", result, to_ir(factor, env, builder))
+    if denominator:
+        below = to_ir(denominator[0], env, builder)
+        for factor in denominator[1:]:
+            below = builder.emit("mul", below, to_ir(factor, env, builder))
+        if isinstance(below, Const) and isinstance(result, Const):
+            return Const(result.value / below.value)
+        result = builder.emit("div", result, below)
+    return result
+

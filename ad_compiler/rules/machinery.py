@@ -1,0 +1,29 @@
+"""Operations the compiler itself emits, not the user: tapes and loop bookkeeping.
+
+They have no derivatives; they are here so that kind inference and code generation treat every
+statement alike.
+"""
+
+from __future__ import annotations
+
+from ..ir import INT, Kind
+from . import Rule, register
+
+
+def _nothing(kinds, attrs) -> Kind:
+    return Kind(None, None)
+
+
+def _element(kinds, attrs) -> Kind:
+    return attrs.get("element", Kind(None, None))
+
+
+# A tape the size of a loop's trip count (known at entry) ...
+register(Rule("tape_alloc", "np.empty({0}, dtype=np.{dtype})", _nothing))
+register(Rule("tape_store", "{0}[{1}] = {2}", _nothing, mutates=0))
+register(Rule("tape_load", "{0}[{1}]", _element))
+# ... or a list, for while loops and loops nested in loops.
+register(Rule("list_new", "[]", _nothing))
+register(Rule("list_append", "{0}.append({1})", _nothing, mutates=0))
+register(Rule("list_pop", "{0}.pop()", _element, mutates=0))
+register(Rule("range_len", "len(range({0}, {1}, {2}))", lambda k, a: INT))
