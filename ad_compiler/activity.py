@@ -118,4 +118,69 @@ def written_arrays(block) -> set[str]:
             if isinstance(s, Assign) and s.op == "setitem"}
 
 
-__all__ = ["Const", "active_values", "alias_classes", "written_arrays"]
+def check_aliasing(fn: Function, aliases: dict[str, str]) -> None:
+    """Refuse a view of an array (a slice, a transpose, another name for it) that is used after
+    the array was written through another name: NumPy shows the view the new values, and the
+    gradient would have to follow memory, not names."""
+    written = written_arrays(fn.body)
+    if written:
+        _check_block(fn.body, {aliases.get(w, w) for w in written}, aliases, set())
+
+
+def _reads_in(stmt) -> set[str]:
+    names: set[str] = set()
+    for s in walk((stmt,)):
+        if isinstance(s, Assign):
+            names |= {a.name for a in s.args if isinstance(a, Var)}
+        elif isinstance(s, If):
+            names |= {s.cond.name} if isinstance(s.cond, Var) else set()
+            names |= {o.name for p in s.phis for o in (p.first, p.second) if isinstance(o, Var)}
+        else:
+            names |= {o.name for o in (s.start, s.stop, s.step, s.cond) if isinstance(o, Var)}
+            names |= {o.name for p in s.phis for o in (p.first, p.second) if isinstance(o, Var)}
+    return names
+
+
+def _check_block(block, classes: set[str], aliases: dict[str, str], tail: set[str]) -> None:
+    reads = [_reads_in(s) for s in block] + [tail]
+    writes = [written_arrays((s,)) for s in block]
+    for d, stmt in enumerate(block):
+        defined = [stmt.target] if isinstance(stmt, Assign) and stmt.target else [
+            p.name for p in getattr(stmt, "phis", ())]
+        for view in defined:
+            group = aliases.get(view, view)
+            if group not in classes:
+                continue
+            for w in range(d + 1, len(block)):
+                through = [n for n in writes[w] if n != view and aliases.get(n, n) == group]
+                if not through:
+                    continue
+                for r in range(w, len(reads)):
+                    same_store = r == w and isinstance(block[w], Assign)
+                    if view in reads[r] and not same_store:
+                        raise _alias_error(block, d, w, min(r, len(block) - 1), view,
+                                           through[0])
+        if isinstance(stmt, If):
+            _check_block(stmt.body, classes, aliases, {p.first.name for p in stmt.phis
+                                                       if isinstance(p.first, Var)})
+            _check_block(stmt.orelse, classes, aliases, {p.second.name for p in stmt.phis
+                                                         if isinstance(p.second, Var)})
+        elif isinstance(stmt, Loop):
+            tail_names = {p.second.name for p in stmt.phis if isinstance(p.second, Var)}
+            _check_block(stmt.test, classes, aliases, set())
+            _check_block(stmt.body, classes, aliases, tail_names)
+
+
+def _alias_error(block, d: int, w: int, r: int, view: str, array: str):
+    from .errors import UnsupportedSyntaxError
+
+    loc = block[r].loc or block[d].loc
+    written_at = block[w].loc
+    line = f" at line {written_at.line}" if written_at else ""
+    message = (f"this code reads an array that shares memory with {array}, which was written "
+               f"in place{line} after that view was taken")
+    suggestion = "take a copy when you slice it (.copy()), or read it again after the write"
+    if loc is None:
+        return UnsupportedSyntaxError(message, suggestion=suggestion)
+    return UnsupportedSyntaxError(message, loc.filename, loc.line, loc.col + 1, loc.text,
+                                  suggestion)

@@ -25,7 +25,7 @@ from .activity import active_values, alias_classes, written_arrays
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .ir import (
     Assign, Block, Const, Function, If, Loc, Loop, Names, Operand, Stmt, Var, base_name,
-    defined_names, walk,
+    defined_names, is_temp, walk,
 )
 from .kinds import KindTable
 from .rules import RULES, IndexedUpdate
@@ -81,6 +81,7 @@ class Differentiator:
         self.names = Names(all_names | {fn.name})
         self.active = active_values(fn, kinds, wrt)
         self.aliases = alias_classes(fn, kinds)
+        self.written = {self.aliases.get(n, n) for n in written_arrays(fn.body)}
         # Arrays whose overwritten values the reverse sweep needs back (None: all of them).
         self.restore = restore
         self.bars: dict[str, str] = {}
@@ -199,9 +200,10 @@ class Differentiator:
     def assign(self, stmt: Assign) -> tuple[list[Stmt], list[Stmt]]:
         if stmt.op == "setitem":
             return self.setitem(stmt)
-        if stmt.target not in self.active:
-            return [stmt], []
         rule = RULES[stmt.op]
+        if stmt.target not in self.active or rule.vjp is None:
+            # Inactive, or a constructor (np.zeros) whose later writes carry the gradient.
+            return [stmt], []
         reverse: list[Stmt] = []
         builder = VJPBuilder(self, stmt, reverse)
         contributions = rule.vjp(builder, stmt)
@@ -499,7 +501,7 @@ class _LoopPlan:
 
     def _new_tape(self, forward: list[Stmt], name: str, use_arrays: bool) -> str:
         diff = self.diff
-        tape = diff.names.fresh(f"{base_name(name)}_tape")
+        tape = diff.names.fresh(f"{name if is_temp(name) else base_name(name)}_tape")
         kind = diff.kinds.of(Var(name))
         if use_arrays and kind.is_scalar and kind.dtype in ("float", "int", "bool"):
             dtype = {"float": "float64", "int": "int64", "bool": "bool_"}[kind.dtype]
@@ -517,6 +519,10 @@ class _LoopPlan:
         return tape in getattr(self, "_array_tapes", set())
 
     def _push(self, out: list[Stmt], tape: str, value: Var, index: Var | None) -> None:
+        kind = self.diff.kinds.of(value)
+        if kind.ndim != 0 and self.diff.aliases.get(value.name, value.name) in self.diff.written:
+            # A view of an array written in place: keep its values as they are now.
+            value = self.diff.emit(out, "array_copy", (value,), loc=self.loop.loc)
         if self._is_array_tape(tape):
             self.diff.emit(out, "tape_store", (Var(tape), index, value), loc=self.loop.loc)
         else:
@@ -584,6 +590,9 @@ class _LoopPlan:
         out: list[Stmt] = []
         for stmt in block:
             if isinstance(stmt, Assign):
+                saved = self.diff.saved.get(id(stmt))
+                if saved in need and saved in tapes:  # what a store overwrote
+                    self._pop(out, tapes[saved], saved, index)
                 if stmt.target not in need:
                     continue
                 if stmt.target in tapes:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import compile as compiler
+from .activity import alias_classes, check_aliasing
 from .adjoint import differentiate
 from .codegen import generate
 from .errors import ADCompilerError, CompilationError, GradientInputError
@@ -226,6 +227,7 @@ def build_source(primal: Function, kinds: dict[str, Kind], wrt: tuple[str, ...],
                  with_value: bool, backend: str, header: str) -> str:
     """The gradient program of `primal` as Python source."""
     table = infer_kinds(primal, kinds)
+    check_aliasing(primal, alias_classes(primal, table))
     gradient = differentiate(primal, table, wrt, with_value)
     gradient = optimize(gradient, table)
     return generate(gradient, table, backend, header).source

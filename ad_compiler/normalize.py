@@ -186,8 +186,7 @@ class _Normalizer:
             items = [self.operand(v, node) for v in value.items]
             if all(isinstance(i, Const) for i in items):
                 return Const(tuple(i.value for i in items))
-            raise self.error(node, "a tuple of computed values cannot be used here",
-                             "index its items, or build an array with np.array([...])")
+            return self.emit("tuple", *items)  # a shape such as (n, 2)
         raise self.error(node, f"{ast.unparse(node)} is not a number or an array")
 
     # -- statements ----------------------------------------------------------------------------
@@ -701,6 +700,8 @@ class _Normalizer:
         if not isinstance(target, PyObject):
             raise self.error(node, f"{ast.unparse(func)} is not a function")
         obj = target.obj
+        if obj in (np.array, np.asarray) and len(node.args) == 1 and not node.keywords:
+            return self.array_literal(node.args[0])
         if obj is len:
             if len(node.args) != 1:
                 raise self.error(node, "len() takes one argument")
@@ -718,6 +719,19 @@ class _Normalizer:
         raise self.error(node, f"no gradient rule for {ast.unparse(func)}",
                          "write it with supported NumPy functions, or in a helper function of "
                          "your own", cls=NoGradientRuleError)
+
+    def array_literal(self, node: ast.expr) -> Operand:
+        """np.array([a, b, c]) of numbers (a 1-D array), or np.array(x) (a copy of x)."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            if any(isinstance(e, (ast.List, ast.Tuple)) for e in node.elts):
+                raise self.error(node, "nested lists in np.array([...]) are not supported",
+                                 "build rows with np.array([...]) and combine them with "
+                                 "array operations, or fill np.zeros((n, m)) with writes")
+            items = [self.operand(self.expr(e), e) for e in node.elts]
+            if all(isinstance(i, Const) for i in items):
+                items = [Const(float(i.value)) for i in items]
+            return self.emit("stack", *items)
+        return self.emit("array_copy", self.operand(self.expr(node), node))
 
     def builtin_extreme(self, obj: Any, node: ast.Call) -> Operand:
         if len(node.args) < 2:

@@ -109,11 +109,17 @@ _FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "neg": o
 
 
 def fold_constants(fn: Function, kinds: KindTable) -> Function:
+    mutated = _mutated(fn)
+
     def is_float(o: Operand) -> bool:
-        return kinds.of(o).dtype == "float"
+        # x * 1 is a new array, x an alias: only scalars, or arrays never written in place.
+        kind = kinds.of(o)
+        if kind.dtype != "float":
+            return False
+        return kind.is_scalar or not (isinstance(o, Var) and o.name in mutated)
 
     def simplify(s: Assign) -> Assign:
-        if s.target is None:
+        if s.target is None or s.target in mutated:
             return s
         args = s.args
         if s.op in _FOLD and all(isinstance(a, Const) and type(a.value) in (int, float)
@@ -350,7 +356,57 @@ def _drop_self_copies(fn: Function) -> Function:
 # Dead code
 
 
+def remove_faint(fn: Function) -> Function:
+    """Drop statements whose values nothing essential ever reads, even through a loop: a sum
+    carried from one iteration to the next is not needed just because it reads itself.
+    Essential: effects (stores, pushes) and the function's outputs."""
+    needed = set(_output_names(fn))
+    loops_kept: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for s in walk(fn.body):
+            reads: set[str] = set()
+            if isinstance(s, Assign):
+                if RULES[s.op].mutates is not None or (s.target and s.target in needed):
+                    reads = _reads(s)
+            elif isinstance(s, If):
+                if _has_needed(s, needed):
+                    reads = _reads(s)
+            elif _has_needed(s, needed):
+                reads = _reads(s) | ({s.cond.name} if isinstance(s.cond, Var) else set())
+                reads |= {s.exit_flag} if s.exit_flag else set()
+                loops_kept.add(id(s))
+            if not reads <= needed:
+                needed |= reads
+                changed = True
+
+    def prune(block: list[Stmt]) -> list[Stmt]:
+        out = []
+        for s in block:
+            if isinstance(s, Assign) and s.target and RULES[s.op].mutates is None and (
+                s.target not in needed
+            ):
+                continue
+            if isinstance(s, Loop) and id(s) not in loops_kept and not _has_needed(s, needed):
+                continue
+            out.append(s)
+        return out
+
+    return replace(fn, body=_map_blocks(fn.body, prune))
+
+
+def _has_needed(stmt: Stmt, needed: set[str]) -> bool:
+    """Whether a compound statement contains an effect or defines a needed name."""
+    for s in walk(stmt.body + (stmt.orelse if isinstance(stmt, If) else stmt.test)):
+        if isinstance(s, Assign) and (RULES[s.op].mutates is not None
+                                      or (s.target and s.target in needed)):
+            return True
+    return False
+
+
 def eliminate_dead_code(fn: Function) -> Function:
+    fn = remove_faint(fn)
     while True:
         live = Liveness(fn)
         changed = False

@@ -291,6 +291,7 @@ def _extreme_vjp(b, stmt) -> tuple:
 
 
 _REDUCE_EMIT = "rt.r{name}({{0}}, {{axis}}, {{keepdims}})"
+bind_call(sum, CallSpec("sum", ("a",), {"axis": 0, "keepdims": False}, name="sum"))
 for _op, _vjp in (("sum", _sum_vjp), ("mean", _mean_vjp), ("max", _extreme_vjp),
                   ("min", _extreme_vjp)):
     register(Rule(_op, _REDUCE_EMIT.format(name=_op), _infer_reduce, _vjp, cheap=False))
