@@ -7,7 +7,7 @@ both (active) get an adjoint; everything else is plain forward code, and often n
 
 from __future__ import annotations
 
-from .ir import Assign, Const, Function, If, Loop, Var, walk
+from .ir import Assign, Function, If, Loop, Var, walk
 from .kinds import KindTable
 from .rules import RULES
 

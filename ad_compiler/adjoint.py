@@ -24,8 +24,21 @@ from dataclasses import replace
 from .activity import active_values, alias_classes, written_arrays
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .ir import (
-    Assign, Block, Const, Function, If, Loc, Loop, Names, Operand, Stmt, Var, base_name,
-    defined_names, is_temp, walk,
+    Assign,
+    Block,
+    Const,
+    Function,
+    If,
+    Loc,
+    Loop,
+    Names,
+    Operand,
+    Stmt,
+    Var,
+    base_name,
+    defined_names,
+    is_temp,
+    walk,
 )
 from .kinds import KindTable
 from .rules import RULES, IndexedUpdate
@@ -94,7 +107,7 @@ class Differentiator:
 
     def bar(self, name: str) -> str:
         if name not in self.bars:
-            self.bars[name] = self.names.fresh(f"{name}_bar")
+            self.bars[name] = self.names.fresh(f"{name}_bar", temporary=is_temp(name))
             self.kinds.set(self.bars[name], self.kinds.of(Var(name)))
         return self.bars[name]
 
@@ -329,6 +342,12 @@ class Differentiator:
                 self.zero(zero, p)
                 reverse += zero
                 grads.append(Var(self.bar(p)))
+        if self.with_value and isinstance(result, Var):
+            # The reverse sweep may restore loop variables: keep the value as it ends forward.
+            value = self.names.fresh("value")
+            self.kinds.set(value, self.kinds.of(result))
+            forward.append(Assign(value, "copy", (result,), loc=None))
+            result = Var(value)
         outputs = ((result,) if self.with_value else ()) + tuple(grads)
         body = tuple(self.preamble) + tuple(forward) + tuple(reverse)
         name = self.names.fresh(f"{fn.name}_grad")
@@ -441,9 +460,9 @@ class _LoopPlan:
                 if isinstance(stmt, Assign) and stmt.target == name:
                     found.extend(stack)
                     return True
-                if isinstance(stmt, If):
-                    if search(stmt.body, stack + [stmt]) or search(stmt.orelse, stack + [stmt]):
-                        return True
+                if isinstance(stmt, If) and (search(stmt.body, stack + [stmt])
+                                             or search(stmt.orelse, stack + [stmt])):
+                    return True
             return False
 
         search(tuple(self.fwd_body), [])

@@ -9,6 +9,7 @@ compiler again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import threading
@@ -24,7 +25,7 @@ from .adjoint import differentiate
 from .codegen import generate
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
-from .ir import FLOAT, Function, Kind, format_function
+from .ir import FLOAT, Function, Kind, format_function, walk
 from .kinds import infer_kinds, kind_of_value
 from .normalize import normalize
 from .optimize import optimize
@@ -59,11 +60,19 @@ class GradFunction:
         self._signature = inspect.signature(fn)
         self.params = tuple(self._signature.parameters)
         self._single = isinstance(wrt, (int, str))
+        if not self._single and not isinstance(wrt, (tuple, list)):
+            raise GradientInputError(
+                f"wrt must be a parameter position or name, or a tuple of them; got {wrt!r}")
         self.wrt = tuple(self._resolve_wrt(w) for w in ([wrt] if self._single else wrt))
+        if len(set(self.wrt)) != len(self.wrt):
+            raise GradientInputError(f"wrt names a parameter twice: {self.wrt}")
         self._builds: dict[tuple, tuple[Callable, str]] = {}
+        self._dispatch: dict[tuple, tuple[Callable, Callable]] = {}
+        self._positions = tuple(self.params.index(p) for p in self.wrt)
         self._last_source: str | None = None
         self._lock = threading.Lock()
         self._parsed: ParsedFunction | None = None
+        self._normalized: Function | None = None
 
     def _resolve_wrt(self, w: int | str) -> str:
         if isinstance(w, bool) or not isinstance(w, (int, str)):
@@ -82,9 +91,16 @@ class GradFunction:
     # -- calling ---------------------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        values = self._bind(args, kwargs)
-        kinds = self._kinds(values)
-        function, _ = self._build(kinds)
+        values = args if not kwargs and len(args) == len(self.params) else self._bind(args, kwargs)
+        # Fast dispatch on the arguments' types; the first call with new types validates them.
+        key = tuple(map(type, values))
+        if np.ndarray in key:
+            key = tuple((v.ndim, v.dtype.char) if type(v) is np.ndarray else type(v)
+                        for v in values)
+        entry = self._dispatch.get(key)
+        if entry is None:
+            entry = self._dispatch[key] = self._entry(values)
+        function, unpack = entry
         try:
             out = function(*values)
         except Exception as exc:
@@ -94,7 +110,18 @@ class GradFunction:
                     f"{str(exc).splitlines()[0]}; try backend='python' to run it without "
                     "numba (.source shows the generated code)") from exc
             raise
-        return self._unpack(out, values)
+        return unpack(out, values)
+
+    def _entry(self, values: tuple | list) -> tuple[Callable, Callable]:
+        """The compiled function for arguments like these, and how to shape its results."""
+        self._primal()  # refuse unsupported code before looking at the arguments
+        function = self._build(self._kinds(values))[0]
+        if self.backend == "numba" and all(type(values[p]) is float for p in self._positions):
+            # numba returns Python floats, in the right order: nothing to convert.
+            if self.with_value:
+                return function, _VALUE_AND_ONE if self._single else _VALUE_AND_ALL
+            return function, _ONE if self._single else _ALL if len(self.wrt) > 1 else _TUPLE
+        return function, self._unpack
 
     def _bind(self, args: tuple, kwargs: dict) -> list:
         try:
@@ -124,10 +151,8 @@ class GradFunction:
                 f"{self.__name__}() is differentiated with respect to {name}, which is a "
                 f"{type(value).__name__}: pass np.array(...) of floats")
         kind = None
-        try:
+        with contextlib.suppress(GradientInputError):
             kind = kind_of_value(value, name)
-        except GradientInputError:
-            pass
         if kind is None or kind.dtype != "float":
             what = type(value).__name__ if kind is None or not kind.ndim else \
                 f"array of {value.dtype}"
@@ -136,13 +161,15 @@ class GradFunction:
                 f"a {what}; pass a float (for example {name}=float(...)) or an array of floats")
         return kind
 
-    def _unpack(self, out: Any, values: list) -> Any:
-        out = out if isinstance(out, tuple) else (out,)
-        value = None
+    def _unpack(self, out: Any, values: tuple | list) -> Any:
+        if not self.with_value and len(self.wrt) == 1:
+            out = (out,)  # a single gradient comes back bare
         if self.with_value:
             value, out = float(out[0]), out[1:]
-        grads = tuple(_like(g, values[self.params.index(p)]) for g, p in zip(out, self.wrt))
-        grads = grads[0] if self._single else grads
+        if self._single:
+            grads = _like(out[0], values[self._positions[0]])
+        else:
+            grads = tuple(_like(g, values[p]) for g, p in zip(out, self._positions))
         return (value, grads) if self.with_value else grads
 
     # -- building ---------------------------------------------------------------------------
@@ -159,12 +186,22 @@ class GradFunction:
         self._last_source = built[1]
         return built
 
-    def _compile(self, kinds: tuple[Kind, ...]) -> tuple[Callable, str]:
-        if self._parsed is None:
+    def _primal(self) -> Function:
+        """The normalized program (parsed once; raises for code the compiler refuses)."""
+        if self._normalized is None:
             self._parsed = parse_function(self.__wrapped__)
-        primal = normalize(self._parsed)
+            self._normalized = normalize(self._parsed)
+        return self._normalized
+
+    def _compile(self, kinds: tuple[Kind, ...]) -> tuple[Callable, str]:
+        primal = self._primal()
+        # The generated code quotes file names and lines: they are part of the key too.
+        places = sorted({(s.loc.filename, s.loc.line, s.loc.text) for s in walk(primal.body)
+                         if s.loc is not None})
         key = compiler.digest("\n".join([
-            _compiler_fingerprint(), format_function(primal), repr([(k.ndim, k.dtype) for k in kinds]),
+            _compiler_fingerprint(), format_function(primal), repr(places),
+            self._parsed.filename, str(self._parsed.node.lineno),
+            repr([(k.ndim, k.dtype) for k in kinds]),
             repr(self.wrt), repr(self.with_value), self.backend]))
         source = compiler.recall(key)
         if source is None:
@@ -202,8 +239,30 @@ class GradFunction:
         return f"<{what} of {self.__name__} wrt {self.wrt} ({self.backend})>"
 
 
+def _ONE(out: Any, values: Any) -> Any:
+    return out
+
+
+def _TUPLE(out: Any, values: Any) -> Any:
+    return (out,)
+
+
+def _ALL(out: tuple, values: Any) -> Any:
+    return out
+
+
+def _VALUE_AND_ONE(out: tuple, values: Any) -> Any:
+    return float(out[0]), out[1]
+
+
+def _VALUE_AND_ALL(out: tuple, values: Any) -> Any:
+    return float(out[0]), out[1:]
+
+
 def _like(grad: Any, arg: Any) -> Any:
     """A gradient with its argument's type: a float for a float, the same dtype for an array."""
+    if arg.__class__ is float:
+        return float(grad)
     if isinstance(arg, np.ndarray):
         grad = np.asarray(grad)
         if grad.dtype != arg.dtype:

@@ -69,4 +69,5 @@ def check_grad(f: Callable, *args: Any, wrt=0, rtol: float = 1e-5, atol: float =
             raise AssertionError(
                 f"gradient of {f.__name__} wrt {where}: grad gives {a_arr[worst]!r}, central "
                 f"differences give {n_arr[worst]!r} (difference "
-                f"{abs(a_arr[worst] - n_arr[worst]):.3g}, allowed {atol + rtol * abs(n_arr[worst]):.3g})")
+                f"{abs(a_arr[worst] - n_arr[worst]):.3g}, "
+                f"allowed {atol + rtol * abs(n_arr[worst]):.3g})")

@@ -18,7 +18,7 @@ from .ir import Assign, Block, Const, Function, If, Loc, Loop, Operand, Stmt, Va
 from .kinds import KindTable
 from .rules import RULES
 
-_TEMP = re.compile(r"t\d+$")
+_FORWARD_TEMP = re.compile(r"t\d+$")  # temporaries of values (their adjoints stay on lines)
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ class _Printer:
     def _foldable(self, stmt: Assign, block: Block, i: int) -> bool:
         """A temporary used once, by a later statement of this same block, with nothing in
         between that changes what it reads."""
-        if not self.fold or stmt.target is None or not _TEMP.match(stmt.target):
+        if not self.fold or stmt.target is None or not _FORWARD_TEMP.match(stmt.target):
             return False
         rule = RULES[stmt.op]
         if rule.mutates is not None or stmt.op.startswith(("list_", "tape_")):
@@ -296,6 +296,25 @@ def count_uses(fn: Function) -> dict[str, int]:
     return uses
 
 
+_TEMP_NAME = re.compile(r"\bt(\d+)(_bar)?\b")
+
+
+def renumber_temporaries(lines: list[str]) -> list[str]:
+    """Number the printed temporaries t1, t2, ... in order of appearance (t3_bar follows t3);
+    comments, which quote the user's source, are left alone."""
+    order: dict[str, str] = {}
+    for line in lines:
+        if not line.lstrip().startswith("#"):
+            for match in _TEMP_NAME.finditer(line):
+                order.setdefault(match.group(1), str(len(order) + 1))
+
+    def rename(match: re.Match) -> str:
+        return f"t{order[match.group(1)]}{match.group(2) or ''}"
+
+    return [line if line.lstrip().startswith("#") else _TEMP_NAME.sub(rename, line)
+            for line in lines]
+
+
 def generate(fn: Function, kinds: KindTable, backend: str, header: str,
              fold: bool = True) -> Program:
     """Python source of a module defining `fn`."""
@@ -307,6 +326,7 @@ def generate(fn: Function, kinds: KindTable, backend: str, header: str,
     outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
     returned = ", ".join(ast.unparse(printer.operand(o, {})) for o in outputs)
     printer.lines.append(f"    return {returned}")
+    printer.lines = renumber_temporaries(printer.lines)
     imports = []
     if "math" in printer.modules:
         imports.append("import math")

@@ -22,8 +22,11 @@ class UnsupportedSyntaxError(ADCompilerError, SyntaxError):
         full = message if not suggestion else f"{message}; {suggestion}"
         where = f"{filename}:{lineno}: " if filename and lineno else ""
         SyntaxError.__init__(self, where + full, (filename, lineno, offset, text))
-        # SyntaxError.__str__ prints msg plus "(file, line N)"; keep our own message as msg.
         self.msg = where + full
+
+    def __str__(self) -> str:
+        # SyntaxError would append "(file, line N)" again; the message already starts with it.
+        return self.msg
 
 
 class NoGradientRuleError(UnsupportedSyntaxError):
@@ -40,3 +43,12 @@ class NonScalarOutputError(ADCompilerError, ValueError):
 
 class CompilationError(ADCompilerError):
     """The generated gradient could not be compiled (for example numba could not type it)."""
+
+
+class KindError(Exception):
+    """Internal: a rule's kind inference got arguments it cannot take (indexing a float).
+    Reported to the user as an UnsupportedSyntaxError at the statement's line."""
+
+    def __init__(self, message: str, suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.suggestion = suggestion

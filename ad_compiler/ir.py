@@ -12,7 +12,7 @@ import keyword
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Const:
         return repr(self.value)
 
 
-Operand = Union[Var, Const]
+Operand = Var | Const
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class Loop:
         return self.index is not None
 
 
-Stmt = Union[Assign, If, Loop]
+Stmt = Assign | If | Loop
 Block = tuple[Stmt, ...]
 
 
@@ -242,12 +242,12 @@ def read_names(block: Block) -> set[str]:
 # Names
 
 
-_TEMP = re.compile(r"t\d+$")
+_TEMP = re.compile(r"t\d+(_bar)?$")
 _VERSION = re.compile(r"_\d+(?=_|$)")
 
 
 def is_temp(name: str) -> bool:
-    """Whether a name is a compiler temporary (t1, t2, ...)."""
+    """Whether a name is a compiler temporary (t1, t2, ...) or a temporary's adjoint."""
     return _TEMP.match(name) is not None
 
 
@@ -265,8 +265,11 @@ class Names:
     def reserve(self, name: str) -> None:
         self.taken.add(name)
 
-    def fresh(self, base: str) -> str:
-        base = base.strip("_") or "t"
+    def fresh(self, base: str, temporary: bool = False) -> str:
+        """A new name like `base`; a user's variable never gets a temporary's name (t1)."""
+        base = base.strip("_") or "v"
+        if is_temp(base) and not temporary:
+            base = f"{base}_v"
         if base not in self.taken:
             self.taken.add(base)
             return base

@@ -12,9 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GradientInputError
+from .errors import GradientInputError, KindError, UnsupportedSyntaxError
 from .ir import (
-    BOOL, FLOAT, INT, UNKNOWN, Assign, Block, Const, Function, If, Kind, Loop, Operand, Var,
+    BOOL,
+    FLOAT,
+    INT,
+    UNKNOWN,
+    Assign,
+    Block,
+    Const,
+    Function,
+    If,
+    Kind,
+    Loop,
+    Operand,
+    Var,
 )
 from .rules import RULES
 
@@ -93,7 +105,14 @@ class KindTable:
 
     def infer_assign(self, stmt: Assign) -> Kind:
         rule = RULES[stmt.op]
-        kind = rule.infer(tuple(self.of(a) for a in stmt.args), dict(stmt.attrs))
+        try:
+            kind = rule.infer(tuple(self.of(a) for a in stmt.args), dict(stmt.attrs))
+        except KindError as exc:
+            loc = stmt.loc
+            if loc is None:
+                raise UnsupportedSyntaxError(str(exc), suggestion=exc.suggestion) from None
+            raise UnsupportedSyntaxError(str(exc), loc.filename, loc.line, loc.col + 1,
+                                         loc.text, exc.suggestion) from None
         if stmt.target is not None:
             self.set(stmt.target, kind)
         return kind

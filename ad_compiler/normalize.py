@@ -22,7 +22,7 @@ import numpy as np
 from . import controlflow
 from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .frontend import MISSING, ParsedFunction, parse_function
-from .ir import Assign, Block, Const, Function, If, Loc, Loop, Names, Operand, Phi, Stmt, Var
+from .ir import Assign, Const, Function, If, Loc, Loop, Names, Operand, Phi, Stmt, Var
 from .rules import ATTRIBUTES, METHODS, RULES, CallSpec, call_spec
 
 
@@ -219,11 +219,18 @@ class _Normalizer:
         elif isinstance(node, (ast.Pass, ast.Assert)):
             pass  # asserts are skipped, as under `python -O`
         elif isinstance(node, ast.Expr):
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            value = node.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
                 return  # a docstring
+            if type(value) in _REFUSED_EXPRS:
+                self.expr(value)  # refused with its own message (yield, await, ...)
+            if isinstance(value, ast.Call):
+                name = ast.unparse(value.func)
+                raise self.error(node, f"the call {name}(...) is a statement whose value is not "
+                                 "used (side effects such as printing are not supported)",
+                                 "remove it, or print outside the differentiated function")
             raise self.error(node, "an expression whose value is not used",
-                             "assign it to a variable or remove it (side effects such as "
-                             "print() are not supported)")
+                             "assign it to a variable or remove it")
         elif isinstance(node, ast.Return):
             raise self.error(node, "return in this position is not supported")
         elif isinstance(node, (ast.Break, ast.Continue)):
@@ -577,8 +584,10 @@ class _Normalizer:
         for op_node, right_node in zip(node.ops, node.comparators):
             op = _COMPARE.get(type(op_node))
             if op is None:
-                raise self.error(node, f"the comparison {type(op_node).__name__} is not "
-                                 "supported", "compare numbers with <, <=, >, >=, == or !=")
+                word = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in",
+                        ast.NotIn: "not in"}.get(type(op_node), type(op_node).__name__)
+                raise self.error(node, f"the comparison `{word}` is not supported",
+                                 "compare numbers with <, <=, >, >=, == or !=")
             right = self.operand(self.expr(right_node), right_node)
             test = self.emit(op, left, right)
             result = test if result is None else self.emit("and", result, test)

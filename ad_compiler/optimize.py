@@ -14,7 +14,18 @@ from collections import Counter
 from dataclasses import replace
 
 from .ir import (
-    Assign, Block, Const, Function, If, Loop, Operand, Stmt, Var, base_name, is_temp, walk,
+    Assign,
+    Block,
+    Const,
+    Function,
+    If,
+    Loop,
+    Operand,
+    Stmt,
+    Var,
+    base_name,
+    is_temp,
+    walk,
 )
 from .kinds import KindTable
 from .rules import RULES
@@ -89,10 +100,22 @@ def _assign_counts(fn: Function) -> Counter:
     for s in walk(fn.body):
         if isinstance(s, Assign) and s.target:
             counts[s.target] += 1
-        elif isinstance(s, Loop):
-            if s.index:
-                counts[s.index] += 2  # the loop assigns it every iteration
+        elif isinstance(s, Loop) and s.index:
+            counts[s.index] += 2  # the loop assigns it every iteration
     return counts
+
+
+def _use_counts(fn: Function) -> Counter:
+    uses: Counter = Counter(_output_names(fn))
+    for s in walk(fn.body):
+        if isinstance(s, Assign):
+            uses.update(a.name for a in s.args if isinstance(a, Var))
+        elif isinstance(s, If):
+            uses.update([s.cond.name] if isinstance(s.cond, Var) else [])
+        else:
+            uses.update(o.name for o in (s.start, s.stop, s.step, s.cond) if isinstance(o, Var))
+            uses.update([s.exit_flag] if s.exit_flag else [])
+    return uses
 
 
 def _mutated(fn: Function) -> set[str]:
@@ -152,6 +175,7 @@ def propagate_copies(fn: Function) -> Function:
     preferred of the two names (a parameter, else a user's name over a temporary) takes over.
     A temporary that copies a constant becomes that constant."""
     counts = _assign_counts(fn)
+    uses = _use_counts(fn)
     mutated = _mutated(fn)
     params = set(fn.params)
     mapping: dict[str, Operand] = {}
@@ -165,6 +189,8 @@ def propagate_copies(fn: Function) -> Function:
                 mapping[s.target] = source
                 dropped.add(id(s))
             continue
+        if is_temp(source.name) and not is_temp(s.target) and uses[source.name] > 1:
+            continue  # x_bar = t3_bar, where t3_bar also feeds others: keep both names
         if (not _mergeable(s.target, source.name) or counts[source.name] != 1
                 or source.name in mutated or s.target in mutated
                 or source.name in mapping or s.target in mapping
@@ -307,11 +333,15 @@ def coalesce(fn: Function) -> Function:
 
 
 def _preference(name: str, params: set[str]) -> tuple:
-    return (name not in params, is_temp(name), name.count("_"), len(name), name)
+    """Which of two merged names survives: a parameter, a user's name, a temporary's adjoint
+    (t3_bar, kept on its own line), a temporary; then the shorter (x over x_1)."""
+    value_temp = is_temp(name) and not name.endswith("_bar")
+    return (name not in params, value_temp, is_temp(name), name.count("_"), len(name), name)
 
 
 def _find_coalescible(fn: Function, live: Liveness) -> tuple[str, str] | None:
     params = set(fn.params)
+    uses = _use_counts(fn)
     defs: dict[str, list[Stmt]] = {}
     for s in walk(fn.body):
         if isinstance(s, Assign) and s.target:
@@ -328,6 +358,9 @@ def _find_coalescible(fn: Function, live: Liveness) -> tuple[str, str] | None:
             continue
         if not _mergeable(a, b):
             continue
+        temp = b if is_temp(b) and not is_temp(a) else a if is_temp(a) and not is_temp(b) else None
+        if temp is not None and uses[temp] > 1:
+            continue  # a user's name would stand for a different value on the other uses
         if not _interferes(a, b, defs, live, s) and not _interferes(b, a, defs, live, s):
             keep, drop = sorted((a, b), key=lambda n: _preference(n, params))
             if drop in params:
@@ -347,9 +380,10 @@ def _interferes(x: str, y: str, defs: dict, live: Liveness, copy: Stmt) -> bool:
 
 
 def _drop_self_copies(fn: Function) -> Function:
-    return replace(fn, body=_map_blocks(fn.body, lambda b: [
-        s for s in b if not (isinstance(s, Assign) and s.op == "copy" and s.args[0] == Var(s.target))
-    ]))
+    def keep(s: Stmt) -> bool:
+        return not (isinstance(s, Assign) and s.op == "copy" and s.args[0] == Var(s.target))
+
+    return replace(fn, body=_map_blocks(fn.body, lambda b: [s for s in b if keep(s)]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,30 +442,30 @@ def _has_needed(stmt: Stmt, needed: set[str]) -> bool:
 def eliminate_dead_code(fn: Function) -> Function:
     fn = remove_faint(fn)
     while True:
-        live = Liveness(fn)
-        changed = False
-
-        def prune(block: list[Stmt]) -> list[Stmt]:
-            nonlocal changed
-            out = []
-            for s in block:
-                if isinstance(s, Assign) and s.target and RULES[s.op].mutates is None and (
-                    s.target not in live.live_out.get(id(s), frozenset())
-                ):
-                    changed = True
-                    continue
-                if isinstance(s, If) and not s.body and not s.orelse:
-                    changed = True
-                    continue
-                if isinstance(s, Loop) and s.is_range and not s.body:
-                    changed = True
-                    continue
-                out.append(s)
-            return out
-
-        fn = replace(fn, body=_map_blocks(fn.body, prune))
+        fn, changed = _prune_dead(fn, Liveness(fn))
         if not changed:
             return fn
+
+
+def _prune_dead(fn: Function, live: Liveness) -> tuple[Function, bool]:
+    changed = False
+
+    def prune(block: list[Stmt]) -> list[Stmt]:
+        nonlocal changed
+        out = []
+        for s in block:
+            dead = (
+                (isinstance(s, Assign) and s.target and RULES[s.op].mutates is None
+                 and s.target not in live.live_out.get(id(s), frozenset()))
+                or (isinstance(s, If) and not s.body and not s.orelse)
+                or (isinstance(s, Loop) and s.is_range and not s.body)
+            )
+            changed |= bool(dead)
+            if not dead:
+                out.append(s)
+        return out
+
+    return replace(fn, body=_map_blocks(fn.body, prune)), changed
 
 
 def optimize(fn: Function, kinds: KindTable) -> Function:

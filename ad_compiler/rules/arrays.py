@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import KindError
 from ..ir import INT, SHAPE, Const, Kind
 from . import CallSpec, IndexedUpdate, Rule, bind_attribute, bind_call, bind_method, register
 
@@ -40,6 +41,11 @@ def _infer_getitem(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
     base, index_kinds = kinds[0], list(kinds[1:])
     if base.dtype == "shape":
         return INT
+    if base.ndim == 0:
+        raise KindError("indexing a number, not an array",
+                        "pass a NumPy array for this argument (for example np.array([...]))")
+    if any(k.dtype == "float" for k in index_kinds):
+        raise KindError("an index must be an integer, not a float", "convert it with int(...)")
     if base.ndim is None:
         return Kind(None, base.dtype)
     ndim, consumed, fancy = 0, 0, []
@@ -189,9 +195,7 @@ def _matmul_vjp(b, stmt) -> tuple:
     if b.needs(1):
         if na == 1 and nc == 1:
             grads[1] = b.emit("mul", g, a)
-        elif na == 2 and nc == 2:
-            grads[1] = b.emit("matmul", b.emit("transpose", a), g)
-        elif na == 2:
+        elif na == 2 and nc == 2 or na == 2:
             grads[1] = b.emit("matmul", b.emit("transpose", a), g)
         else:
             grads[1] = b.emit("outer", a, g)
@@ -200,6 +204,9 @@ def _matmul_vjp(b, stmt) -> tuple:
 
 def _infer_matmul(kinds, attrs) -> Kind:
     na, nc = kinds[0].ndim, kinds[1].ndim
+    if na == 0 or nc == 0:
+        raise KindError("a matrix product (@, np.dot, np.matmul) of a number",
+                        "use * to multiply by a number, or pass arrays")
     if na is None or nc is None:
         return Kind(None, "float")
     return Kind(max(na + nc - 2, 0), "float")

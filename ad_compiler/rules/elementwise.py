@@ -23,7 +23,6 @@ import numpy as np
 from ..ir import Const, Kind, Operand
 from . import CallSpec, Rule, bind_call, bind_method, register
 
-
 # --------------------------------------------------------------------------------------------
 # Kinds
 
@@ -220,7 +219,7 @@ def _is_int_const(o: Operand) -> bool:
     return isinstance(o, Const) and type(o.value) is int
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def local_gradient(op: str, ints: tuple[int | None, ...], wrt: int) -> Any:
     """g * d op / d argument `wrt`, as a SymPy expression of a0, a1..., g and out.
 
