@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import Const, Kind, Operand
+from ..ir import Const, Kind, Operand, Var
 from . import CallSpec, Rule, bind_call, bind_method, register
 
 # --------------------------------------------------------------------------------------------
@@ -220,13 +220,16 @@ def _is_int_const(o: Operand) -> bool:
 
 
 @functools.cache
-def local_gradient(op: str, ints: tuple[int | None, ...], wrt: int) -> Any:
+def local_gradient(op: str, ints: tuple[int | None, ...], wrt: int,
+                   shared: tuple[int, ...] | None = None) -> Any:
     """g * d op / d argument `wrt`, as a SymPy expression of a0, a1..., g and out.
 
-    `ints` holds the integer constant arguments, substituted before differentiating.
+    `ints` holds the integer constant arguments, substituted before differentiating;
+    `shared[i]` is the first argument position holding the same variable as argument i.
     """
     sp = _sympy()
-    symbols = [sp.Symbol(f"a{i}", real=True) for i in range(len(ints))]
+    shared = shared or tuple(range(len(ints)))
+    symbols = [sp.Symbol(f"a{shared[i]}", real=True) for i in range(len(ints))]
     args = [sp.Integer(v) if v is not None else s for v, s in zip(ints, symbols)]
     g, out = sp.Symbol("g", real=True), sp.Symbol("out", real=True)
     value = ELEMENTWISE[op](sp, *args)
@@ -258,12 +261,15 @@ def _zero_almost_everywhere(sp, expr):
 
 def _elementwise_vjp(builder, stmt) -> tuple:
     ints = tuple(o.value if _is_int_const(o) else None for o in stmt.args)
+    # The same variable in several places (x * x) is one symbol, differentiated once.
+    first = {a: i for i, a in reversed(list(enumerate(stmt.args)))}
+    shared = tuple(first[a] if isinstance(a, Var) else i for i, a in enumerate(stmt.args))
     contributions = []
     for i, _arg in enumerate(stmt.args):
-        if not builder.needs(i):
+        if not builder.needs(i) or shared[i] != i:
             contributions.append(None)
             continue
-        expr = local_gradient(stmt.op, ints, i)
+        expr = local_gradient(stmt.op, ints, i, shared)
         env = {f"a{k}": a for k, a in enumerate(stmt.args)}
         env.update(g=builder.g, out=builder.out)
         contributions.append(to_ir(expr, env, builder))
