@@ -208,8 +208,10 @@ class GradFunction:
             source = build_source(primal, dict(zip(self.params, kinds)), self.wrt,
                                   self.with_value, self.backend, self._header())
             compiler.remember(key, source)
-        name = _function_name(source)
-        return compiler.load(source, name), source
+        function = compiler.load(source, _function_name(source))
+        if self.backend == "python":
+            function = _with_numpy_scalars(function)
+        return function, source
 
     def _header(self) -> str:
         fn = self.__wrapped__
@@ -237,6 +239,18 @@ class GradFunction:
     def __repr__(self) -> str:
         what = "value_and_grad" if self.with_value else "grad"
         return f"<{what} of {self.__name__} wrt {self.wrt} ({self.backend})>"
+
+
+def _with_numpy_scalars(function: Callable) -> Callable:
+    """Run plain-Python generated code on NumPy float64 scalars, so that a division by zero
+    gives inf and a square root of a negative number nan, as NumPy and the numba backend do,
+    where Python floats would raise."""
+
+    @functools.wraps(function)
+    def call(*args: Any) -> Any:
+        return function(*[np.float64(a) if type(a) is float else a for a in args])
+
+    return call
 
 
 def _ONE(out: Any, values: Any) -> Any:

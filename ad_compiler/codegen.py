@@ -320,7 +320,8 @@ def generate(fn: Function, kinds: KindTable, backend: str, header: str,
     """Python source of a module defining `fn`."""
     printer = _Printer(kinds, fold)
     printer.uses = count_uses(fn)
-    decorator = ["@njit(cache=True)"] if backend == "numba" else []
+    # IEEE arithmetic: a division by zero gives inf or nan, as in NumPy, not an exception.
+    decorator = ['@njit(cache=True, error_model="numpy")'] if backend == "numba" else []
     printer.lines.append(f"def {fn.name}({', '.join(fn.params)}):")
     printer.block(fn.body, 1)
     outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)

@@ -116,17 +116,17 @@ _UNARY = [
     ("ceil", "ceiling", "np.ceil", "math.ceil"),
     ("sign", "sign", "np.sign", None),
 ]
+# NumPy's functions on scalars too: they return inf/nan where math raises, as the primal would.
 for _op, _sym, _np, _math in _UNARY:
     _elementwise(_op, (lambda name: lambda sp, a: getattr(sp, name)(a))(_sym),
-                 f"{_np or _math}({{0}})", f"{_math or _np}({{0}})",
-                 cheap=_op in ("floor", "ceil", "sign"))
+                 f"{_np or _math}({{0}})", cheap=_op in ("floor", "ceil", "sign"))
 
-_elementwise("log1p", lambda sp, a: sp.log(1 + a), "np.log1p({0})", "math.log1p({0})",
+_elementwise("log1p", lambda sp, a: sp.log(1 + a), "np.log1p({0})",
              cheap=False)
-_elementwise("expm1", lambda sp, a: sp.exp(a) - 1, "np.expm1({0})", "math.expm1({0})",
+_elementwise("expm1", lambda sp, a: sp.exp(a) - 1, "np.expm1({0})",
              cheap=False)
-_elementwise("log2", lambda sp, a: sp.log(a, 2), "np.log2({0})", "math.log2({0})", cheap=False)
-_elementwise("log10", lambda sp, a: sp.log(a, 10), "np.log10({0})", "math.log10({0})",
+_elementwise("log2", lambda sp, a: sp.log(a, 2), "np.log2({0})", cheap=False)
+_elementwise("log10", lambda sp, a: sp.log(a, 10), "np.log10({0})",
              cheap=False)
 _elementwise("abs", lambda sp, a: sp.Abs(a), "np.abs({0})", "abs({0})", infer=infer_arith)
 _elementwise("square", lambda sp, a: a**2, "np.square({0})", "{0} ** 2", infer=infer_arith)
@@ -136,9 +136,9 @@ _elementwise("maximum", lambda sp, a, b: sp.Max(a, b), "np.maximum({0}, {1})",
 _elementwise("minimum", lambda sp, a, b: sp.Min(a, b), "np.minimum({0}, {1})",
              "min({0}, {1})", infer=infer_arith)
 _elementwise("hypot", lambda sp, a, b: sp.sqrt(a**2 + b**2), "np.hypot({0}, {1})",
-             "math.hypot({0}, {1})", cheap=False)
+             cheap=False)
 _elementwise("arctan2", lambda sp, a, b: sp.atan2(a, b), "np.arctan2({0}, {1})",
-             "math.atan2({0}, {1})", cheap=False)
+             cheap=False)
 _elementwise("clip", lambda sp, a, lo, hi: sp.Min(sp.Max(a, lo), hi), "np.clip({0}, {1}, {2})",
              "min(max({0}, {1}), {2})", infer=infer_arith)
 _elementwise("float", lambda sp, a: a, "float({0})", "float({0})")

@@ -1,0 +1,156 @@
+"""Runtime helpers called by generated gradient code.
+
+Every function here works on plain Python/NumPy values.  After ``import ad_compiler.runtime_numba``
+the same functions can also be called from ``@numba.njit`` code (numba implementations are
+registered for these function objects), so generated code always writes ``rt.<name>(...)``.
+
+Values called ``x``, ``g`` or ``like`` are float scalars (Python float, NumPy float scalar) or
+NumPy float arrays.  ``axis`` is ``None`` or an int (negative allowed), ``keepdims`` a bool; in
+generated code both are literal constants (numba needs ``keepdims`` of the reductions to be one).
+
+Conventions:
+
+* Functions return new values and never mutate their inputs, except ``add_at_1d`` and
+  ``add_at_2d``, which add into their first argument in place and return ``None``.  A result may
+  still share memory with an input (e.g. ``sum_to`` when no summing is needed), so callers must
+  not mutate results in place either.
+* ``extreme_grad`` (adjoint of max/min) splits the gradient evenly among ties: every position
+  equal to the extreme value gets ``g / count``.  NaN counts as equal to a NaN extreme.
+* ``step(0) == 0.5`` (Heaviside step, used e.g. for the derivative of ``abs``/``maximum``).
+* Gradient arrays w.r.t. ``x`` (``reduce_grad``, ``mean_grad``, ``extreme_grad``, ``sum_to``) have
+  the dtype of ``x`` / ``like``.
+"""
+
+import numpy as np
+
+__all__ = [
+    "zeros_like",
+    "sum_to",
+    "rsum",
+    "rmean",
+    "rmax",
+    "rmin",
+    "reduce_grad",
+    "mean_grad",
+    "extreme_grad",
+    "step",
+    "add_at_1d",
+    "add_at_2d",
+    "reshape_to",
+]
+
+
+def _is_array(x):
+    return isinstance(x, np.ndarray)
+
+
+def zeros_like(x):
+    """A zero of the same kind as ``x`` (array of zeros, or float scalar 0 of x's precision)."""
+    if _is_array(x):
+        return np.zeros_like(x)
+    if isinstance(x, np.floating):
+        return x.dtype.type(0)
+    return 0.0
+
+
+def sum_to(g, like):
+    """Sum ``g`` (which has a broadcast result shape) down to the shape of ``like``.
+
+    This is the adjoint of NumPy broadcasting ``like`` up to ``g.shape``.
+    """
+    if not _is_array(like):
+        return np.sum(g) if _is_array(g) else g
+    if not _is_array(g):
+        return np.full(like.shape, g, dtype=like.dtype)
+    if g.shape == like.shape:
+        return g.astype(like.dtype, copy=False)
+    # Also accept a g that itself needs broadcasting (e.g. fewer dims); raises if incompatible.
+    g = np.broadcast_to(g, np.broadcast_shapes(g.shape, like.shape))
+    lead = g.ndim - like.ndim
+    axes = tuple(range(lead)) + tuple(
+        lead + k for k, n in enumerate(like.shape) if n == 1 and g.shape[lead + k] != 1
+    )
+    return np.sum(g, axis=axes).reshape(like.shape).astype(like.dtype, copy=False)
+
+
+def rsum(x, axis, keepdims):
+    """``np.sum(x, axis=axis, keepdims=keepdims)``; a scalar ``x`` is returned unchanged."""
+    return np.sum(x, axis=axis, keepdims=keepdims) if _is_array(x) else x
+
+
+def rmean(x, axis, keepdims):
+    """``np.mean(x, axis=axis, keepdims=keepdims)``; a scalar ``x`` is returned unchanged."""
+    return np.mean(x, axis=axis, keepdims=keepdims) if _is_array(x) else x
+
+
+def rmax(x, axis, keepdims):
+    """``np.max(x, axis=axis, keepdims=keepdims)``; a scalar ``x`` is returned unchanged."""
+    return np.max(x, axis=axis, keepdims=keepdims) if _is_array(x) else x
+
+
+def rmin(x, axis, keepdims):
+    """``np.min(x, axis=axis, keepdims=keepdims)``; a scalar ``x`` is returned unchanged."""
+    return np.min(x, axis=axis, keepdims=keepdims) if _is_array(x) else x
+
+
+def _keep_reduced_dims(a, axis, keepdims):
+    """Reinsert the reduced axis into a reduction result ``a`` so it broadcasts against x."""
+    if axis is not None and not keepdims and _is_array(a):
+        return np.expand_dims(a, axis)
+    return a  # a scalar, or already has keepdims shape
+
+
+def reduce_grad(g, x, axis, keepdims):
+    """Adjoint of ``rsum``: broadcast ``g`` back to ``x.shape`` along the reduced axis."""
+    if not _is_array(x):
+        return g
+    out = np.empty(x.shape, dtype=x.dtype)
+    out[...] = _keep_reduced_dims(g, axis, keepdims)
+    return out
+
+
+def mean_grad(g, x, axis, keepdims):
+    """Adjoint of ``rmean``: ``reduce_grad`` divided by the number of elements reduced."""
+    if not _is_array(x):
+        return g
+    out = reduce_grad(g, x, axis, keepdims)
+    count = x.size if axis is None else x.shape[axis]
+    if count:  # count == 0 means out is empty anyway
+        out /= count
+    return out
+
+
+def extreme_grad(g, x, out, axis, keepdims):
+    """Adjoint of ``rmax``/``rmin`` (``out`` is their result): ``g`` split evenly among ties."""
+    if not _is_array(x):
+        return g
+    out = _keep_reduced_dims(out, axis, keepdims)
+    g = _keep_reduced_dims(g, axis, keepdims)
+    hit = (x == out) | (np.isnan(x) & np.isnan(out))
+    count = np.sum(hit, axis=axis, keepdims=True)
+    res = np.zeros(x.shape, dtype=x.dtype)
+    # Every reduced slice has at least one hit, so count >= 1 wherever hit is True.
+    np.divide(np.broadcast_to(g, x.shape), count, out=res, where=hit, casting="unsafe")
+    return res
+
+
+def step(x):
+    """Heaviside step with ``step(0) == 0.5`` (NaN stays NaN)."""
+    return np.heaviside(x, 0.5)
+
+
+def add_at_1d(target, idx, values):
+    """``target[idx[k]] += values[k]`` for every k, accumulating repeated indices, in place."""
+    np.add.at(target, idx, values)
+
+
+def add_at_2d(target, rows, cols, values):
+    """``target[rows[k], cols[k]] += values[k]`` in place; rows or cols may be a scalar int."""
+    np.add.at(target, (rows, cols), values)
+
+
+def reshape_to(g, like):
+    """``g`` reshaped to ``like.shape`` (a scalar if ``like`` is a scalar)."""
+    if not _is_array(like):
+        return g.reshape(())[()] if _is_array(g) else g
+    return np.reshape(g, like.shape)

@@ -1,0 +1,506 @@
+"""Numba implementations of the :mod:`ad_compiler.runtime` helpers.
+
+Importing this module registers, for every public function of ``ad_compiler.runtime``, a numba
+implementation (``numba.extending.overload``), so ``@njit`` code can call ``rt.rsum(x, 1, True)``
+etc. directly.  Registration is idempotent: importing again is a no-op, and even a reload does
+not register a second implementation (see ``_implements``).
+
+Design notes:
+
+* Axis reductions and their adjoints view ``x`` as a C-contiguous ``(pre, n, post)`` array, where
+  ``n`` is the length of the reduced axis (``axis=None``: ``(1, x.size, 1)``).  That works for any
+  ndim with a runtime axis value, so only the *result ndim* has to be known at compile time.
+* numba cannot slice tuples with a non-literal bound, so result shapes are built with numba's
+  ``tuple_setitem`` (keepdims) and ``to_fixed_tuple`` (axis dropped).
+* The reductions need ``keepdims`` as a literal (it decides the result's ndim), hence
+  ``prefer_literal=True``; generated code always passes literal constants.
+* Sums are accumulated in float64 and cast back to the input dtype.
+* Scatter-adds check index bounds (numba does not), raising ``IndexError`` like ``np.add.at``.
+"""
+
+import numpy as np
+from numba import types
+from numba.core import errors
+from numba.cpython.unsafe.tuple import tuple_setitem
+from numba.extending import overload, register_jitable
+from numba.np.numpy_support import as_dtype
+from numba.np.unsafe.ndarray import to_fixed_tuple
+
+from ad_compiler import runtime as rt
+
+
+def _implements(pyfunc, **kwargs):
+    """Like ``overload(pyfunc)``, but registers at most once per function object.
+
+    Python caches imports, but a ``reload`` of this module must not stack a second
+    implementation on the same ``runtime`` function (a reloaded ``runtime`` has new functions,
+    which then get registered afresh).
+    """
+
+    def decorate(typer):
+        if not getattr(pyfunc, "_has_numba_impl", False):
+            overload(pyfunc, **kwargs)(typer)
+            pyfunc._has_numba_impl = True
+        return typer
+
+    return decorate
+
+
+def _is_none(t):
+    return isinstance(t, (types.NoneType, types.Omitted))
+
+
+def _is_scalar(t):
+    return isinstance(t, types.Number)
+
+
+def _float_class(t):
+    """NumPy scalar class to use for a float result derived from numba type ``t``."""
+    dtype = t.dtype if isinstance(t, types.Array) else t
+    return as_dtype(dtype).type if isinstance(dtype, types.Float) else np.float64
+
+
+# ---------------------------------------------------------------------------------------------
+# Small jitted helpers.  The "stub + overload" pairs dispatch on argument *types*.
+
+
+@register_jitable
+def _prod(shape, start, stop):
+    p = 1
+    for i in range(start, stop):
+        p *= shape[i]
+    return p
+
+
+@register_jitable
+def _norm_axis(axis, ndim):
+    if axis < -ndim or axis >= ndim:
+        raise ValueError("axis is out of bounds for array dimension")
+    return axis + ndim if axis < 0 else axis
+
+
+def _norm(axis, ndim):
+    """Normalized axis (``None`` stays ``None``).  Also drops a literal type, so that helpers
+    called with the result compile once per array type, not once per literal axis value."""
+
+
+@overload(_norm)
+def _norm_ov(axis, ndim):
+    if _is_none(axis):
+        return lambda axis, ndim: None
+    return lambda axis, ndim: _norm_axis(axis, ndim)
+
+
+def _split(shape, axis):
+    """(pre, n, post): sizes before, along and after ``axis``; ``axis=None`` reduces all."""
+
+
+@overload(_split)
+def _split_ov(shape, axis):
+    if _is_none(axis):
+        return lambda shape, axis: (1, _prod(shape, 0, len(shape)), 1)
+
+    def impl(shape, axis):
+        k = _norm_axis(axis, len(shape))
+        return _prod(shape, 0, k), shape[k], _prod(shape, k + 1, len(shape))
+
+    return impl
+
+
+@register_jitable
+def _as3d(x, axis):
+    pre, n, post = _split(x.shape, axis)
+    return np.ascontiguousarray(x).reshape((pre, n, post))
+
+
+def _as2d(a, pre, post):
+    """A reduction result (scalar or array of pre * post elements) as a (pre, post) array."""
+
+
+@overload(_as2d)
+def _as2d_ov(a, pre, post):
+    if _is_scalar(a):
+        return lambda a, pre, post: np.full((pre, post), a)
+    if isinstance(a, types.Array):
+        return lambda a, pre, post: np.ascontiguousarray(a).reshape((pre, post))
+
+
+def _reduced_shape(shape, axis, keepdims):
+    """Shape of a reduction result that is an array (callers handle scalar results)."""
+
+
+@overload(_reduced_shape, prefer_literal=True)
+def _reduced_shape_ov(shape, axis, keepdims):
+    keep = keepdims.literal_value
+    if _is_none(axis):
+        ones = (1,) * len(shape)  # keepdims=True: a compile-time constant
+        return lambda shape, axis, keepdims: ones
+    if keep:
+        return lambda shape, axis, keepdims: tuple_setitem(shape, _norm_axis(axis, len(shape)), 1)
+    m = len(shape) - 1
+
+    def impl(shape, axis, keepdims):
+        k = _norm_axis(axis, len(shape))
+        dims = np.empty(m, np.int64)
+        for i in range(m):
+            dims[i] = shape[i] if i < k else shape[i + 1]
+        return to_fixed_tuple(dims, m)
+
+    return impl
+
+
+def _pick(v, k):
+    """``v[k]`` for an array, ``v`` itself for a scalar (scalar broadcasting)."""
+
+
+@overload(_pick)
+def _pick_ov(v, k):
+    if isinstance(v, types.Array):
+        return lambda v, k: v[k]
+    return lambda v, k: v
+
+
+def _length(v, default):
+    """``len(v)`` for an array, ``default`` for a scalar."""
+
+
+@overload(_length)
+def _length_ov(v, default):
+    if isinstance(v, types.Array):
+        return lambda v, default: v.shape[0]
+    return lambda v, default: default
+
+
+@register_jitable
+def _checked_index(i, size):
+    if i < -size or i >= size:
+        raise IndexError("index out of bounds")
+    return i + size if i < 0 else i
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions over the middle axis of a (pre, n, post) array, giving a (pre, post) array.
+
+
+@register_jitable
+def _sum3(x3, mean):
+    """Sum (or mean) over axis 1, accumulated in float64 one row of ``post`` at a time."""
+    pre, n, post = x3.shape
+    out = np.empty((pre, post), x3.dtype)
+    acc = np.empty(post, np.float64)
+    for i in range(pre):
+        for k in range(post):
+            acc[k] = 0.0
+        for j in range(n):
+            for k in range(post):
+                acc[k] += x3[i, j, k]
+        for k in range(post):
+            if not mean:
+                out[i, k] = acc[k]
+            elif n > 0:
+                out[i, k] = acc[k] / n
+            else:
+                out[i, k] = np.nan  # mean of nothing, like NumPy (minus its RuntimeWarning)
+    return out
+
+
+@register_jitable
+def _extreme3(x3, is_max):
+    """Max (or min) over axis 1; NaN propagates like in NumPy."""
+    pre, n, post = x3.shape
+    if n == 0 and pre * post > 0:
+        raise ValueError("zero-size array to reduction operation which has no identity")
+    out = np.empty((pre, post), x3.dtype)
+    for i in range(pre):
+        for k in range(post):
+            m = x3[i, 0, k]
+            for j in range(1, n):
+                v = x3[i, j, k]
+                # `v != v` takes a NaN; once m is NaN no comparison is true, so it stays.
+                if (v > m if is_max else v < m) or v != v:
+                    m = v
+            out[i, k] = m
+    return out
+
+
+def _register_reduction(pyfunc, reduce3, flag):
+    """Register ``pyfunc`` as ``reduce3(x3, flag)`` on the (pre, n, post) view of x."""
+
+    @_implements(pyfunc, prefer_literal=True)
+    def typer(x, axis, keepdims):
+        if _is_scalar(x):
+            return lambda x, axis, keepdims: x
+        if not isinstance(x, types.Array):
+            return None
+        if not isinstance(keepdims, types.BooleanLiteral):
+            raise errors.TypingError(f"{pyfunc.__name__}: keepdims must be a literal True/False")
+        if x.ndim == 0:  # NumPy returns a scalar here, even with keepdims=True
+            if not _is_none(axis):
+                raise errors.TypingError(f"{pyfunc.__name__}: axis given for a 0-d array")
+            return lambda x, axis, keepdims: x[()]
+        if not keepdims.literal_value and (_is_none(axis) or x.ndim == 1):
+
+            def scalar_impl(x, axis, keepdims):
+                return reduce3(_as3d(x, _norm(axis, x.ndim)), flag)[0, 0]
+
+            return scalar_impl
+
+        def impl(x, axis, keepdims):
+            k = _norm(axis, x.ndim)
+            return reduce3(_as3d(x, k), flag).reshape(_reduced_shape(x.shape, k, keepdims))
+
+        return impl
+
+
+_register_reduction(rt.rsum, _sum3, False)
+_register_reduction(rt.rmean, _sum3, True)
+_register_reduction(rt.rmax, _extreme3, True)
+_register_reduction(rt.rmin, _extreme3, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Adjoints of the reductions.  g has pre * post elements whatever keepdims was, so keepdims
+# does not matter here.
+#
+# numba re-optimizes a function's callees every time it compiles the function, so the array
+# implementations below are returned by the typers directly instead of through thin wrappers.
+
+
+def _spread_typer(divide):
+    """Typer for reduce_grad (g copied along the axis) or mean_grad (also divided by its length)."""
+
+    def typer(g, x, axis, keepdims):
+        if _is_scalar(x):
+            return lambda g, x, axis, keepdims: g
+        if not isinstance(x, types.Array):
+            return None
+
+        def impl(g, x, axis, keepdims):
+            pre, n, post = _split(x.shape, axis)
+            g2 = _as2d(g, pre, post)
+            out = np.empty((pre, n, post), x.dtype)
+            for i in range(pre):
+                for j in range(n):
+                    for k in range(post):
+                        out[i, j, k] = g2[i, k] / n if divide else g2[i, k]
+            return out.reshape(x.shape)
+
+        return impl
+
+    return typer
+
+
+_implements(rt.reduce_grad)(_spread_typer(divide=False))
+_implements(rt.mean_grad)(_spread_typer(divide=True))
+
+
+def _route_to_extremes(g, x, out, axis, keepdims):
+    """extreme_grad for an array x: each g shared equally by the ties of its slice."""
+    pre, n, post = _split(x.shape, axis)
+    x3 = np.ascontiguousarray(x).reshape((pre, n, post))
+    g2 = _as2d(g, pre, post)
+    out2 = _as2d(out, pre, post)
+    ties = np.zeros((pre, post), np.int64)
+    hit = np.zeros((pre, n, post), np.bool_)
+    for i in range(pre):
+        for j in range(n):
+            for k in range(post):
+                v, o = x3[i, j, k], out2[i, k]
+                # NaN counts as equal to a NaN extreme, so a NaN max/min still gets g.
+                if v == o or (v != v and o != o):
+                    hit[i, j, k] = True
+                    ties[i, k] += 1
+    res = np.zeros((pre, n, post), x.dtype)
+    for i in range(pre):
+        for j in range(n):
+            for k in range(post):
+                if hit[i, j, k]:
+                    res[i, j, k] = g2[i, k] / ties[i, k]
+    return res.reshape(x.shape)
+
+
+@_implements(rt.extreme_grad)
+def _extreme_grad_ov(g, x, out, axis, keepdims):
+    if _is_scalar(x):
+        return lambda g, x, out, axis, keepdims: g
+    if isinstance(x, types.Array):
+        return _route_to_extremes
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise and shape helpers.
+
+
+@_implements(rt.zeros_like)
+def _zeros_like_ov(x):
+    if isinstance(x, types.Array):
+        return lambda x: np.zeros_like(x)
+    if _is_scalar(x):
+        cls = _float_class(x)
+        return lambda x: cls(0)
+
+
+@register_jitable
+def _shape_array(shape):
+    dims = np.empty(len(shape), np.int64)
+    for i in range(len(shape)):
+        dims[i] = shape[i]
+    return dims
+
+
+@register_jitable
+def _sum_broadcast(flat_g, g_shape, acc, like_shape):
+    """Add g (flat, C order, shape g_shape) into acc (flat, shape like_shape), NumPy-broadcasting.
+
+    Walk the broadcast shape of (g, like) in C order; each position maps to a flat element of
+    g and of acc via per-axis strides, which are 0 on axes being broadcast.  Shapes are passed
+    as arrays so this is compiled once per dtype, not once per pair of ndims.
+    """
+    nd = max(len(g_shape), len(like_shape))
+    shape = np.ones(nd, np.int64)
+    g_stride = np.zeros(nd, np.int64)
+    acc_stride = np.zeros(nd, np.int64)
+    stride = 1
+    for a in range(len(g_shape) - 1, -1, -1):
+        d = a + nd - len(g_shape)
+        shape[d] = g_shape[a]
+        if g_shape[a] != 1:
+            g_stride[d] = stride
+        stride *= g_shape[a]
+    stride = 1
+    for a in range(len(like_shape) - 1, -1, -1):
+        d = a + nd - len(like_shape)
+        if like_shape[a] != 1:
+            if shape[d] == 1:
+                shape[d] = like_shape[a]  # g is broadcast up along this axis
+            elif shape[d] != like_shape[a]:
+                raise ValueError("sum_to: shapes are not broadcast-compatible")
+            acc_stride[d] = stride
+        stride *= like_shape[a]
+    for pos in range(np.prod(shape)):
+        rem, gi, ai = pos, 0, 0
+        for d in range(nd - 1, -1, -1):
+            i = rem % shape[d]
+            rem //= shape[d]
+            gi += i * g_stride[d]
+            ai += i * acc_stride[d]
+        acc[ai] += flat_g[gi]
+
+
+def _sum_to_arrays(g, like):
+    acc = np.zeros(like.size, np.float64)
+    flat_g = np.ascontiguousarray(g).ravel()
+    _sum_broadcast(flat_g, _shape_array(g.shape), acc, _shape_array(like.shape))
+    out = np.empty(like.size, like.dtype)  # a plain loop compiles faster than astype
+    for i in range(like.size):
+        out[i] = acc[i]
+    return out.reshape(like.shape)
+
+
+@_implements(rt.sum_to)
+def _sum_to_ov(g, like):
+    g_arr, like_arr = isinstance(g, types.Array), isinstance(like, types.Array)
+    if _is_scalar(like):
+        if g_arr:
+            return lambda g, like: np.sum(g)
+        if _is_scalar(g):
+            return lambda g, like: g
+    elif like_arr:
+        if _is_scalar(g):
+            return lambda g, like: np.full(like.shape, g, like.dtype)
+        if g_arr:
+            return _sum_to_arrays
+
+
+@register_jitable
+def _step1(v):
+    if v > 0:
+        return 1.0
+    if v < 0:
+        return 0.0
+    if v == 0:
+        return 0.5
+    return np.nan
+
+
+@_implements(rt.step)
+def _step_ov(x):
+    cls = _float_class(x)
+    if _is_scalar(x):
+        return lambda x: cls(_step1(x))
+    if isinstance(x, types.Array) and x.ndim == 0:  # a scalar result, like np.heaviside
+        return lambda x: cls(_step1(x[()]))
+    if isinstance(x, types.Array):
+
+        def impl(x):
+            flat = np.ascontiguousarray(x).ravel()
+            out = np.empty(flat.size, cls)
+            for i in range(flat.size):
+                out[i] = _step1(flat[i])
+            return out.reshape(x.shape)
+
+        return impl
+
+
+@_implements(rt.reshape_to)
+def _reshape_to_ov(g, like):
+    g_arr = isinstance(g, types.Array)
+    if _is_scalar(like):
+        if g_arr:
+            return lambda g, like: np.ascontiguousarray(g).reshape(())[()]
+        if _is_scalar(g):
+            return lambda g, like: g
+    elif isinstance(like, types.Array):
+        if g_arr:
+            return lambda g, like: np.ascontiguousarray(g).reshape(like.shape)
+        if _is_scalar(g):
+            return lambda g, like: np.full(like.shape, g)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scatter-adds (in place).  Index arrays must be 1-D; values may be a scalar or an array whose
+# first axis matches the indices (rows of a 2-D target for add_at_1d).
+
+
+@_implements(rt.add_at_1d)
+def _add_at_1d_ov(target, idx, values):
+    if not isinstance(target, types.Array):
+        return None
+    if isinstance(idx, types.Integer):
+
+        def one(target, idx, values):
+            target[_checked_index(idx, target.shape[0])] += values
+
+        return one
+    if isinstance(idx, types.Array) and idx.ndim == 1:
+
+        def impl(target, idx, values):
+            n = idx.shape[0]
+            if _length(values, n) != n:
+                raise ValueError("add_at_1d: idx and values have different lengths")
+            for k in range(n):
+                target[_checked_index(idx[k], target.shape[0])] += _pick(values, k)
+
+        return impl
+
+
+@_implements(rt.add_at_2d)
+def _add_at_2d_ov(target, rows, cols, values):
+    if not isinstance(target, types.Array) or target.ndim < 2:
+        return None
+    for index in (rows, cols):
+        if not (
+            isinstance(index, types.Integer) or (isinstance(index, types.Array) and index.ndim == 1)
+        ):
+            return None
+
+    def impl(target, rows, cols, values):
+        n = _length(rows, _length(cols, 1))
+        if _length(cols, n) != n or _length(values, n) != n:
+            raise ValueError("add_at_2d: rows, cols and values have different lengths")
+        for k in range(n):
+            i = _checked_index(_pick(rows, k), target.shape[0])
+            j = _checked_index(_pick(cols, k), target.shape[1])
+            target[i, j] += _pick(values, k)
+
+    return impl
