@@ -95,6 +95,7 @@ class Differentiator:
         self.active = active_values(fn, kinds, wrt)
         self.aliases = alias_classes(fn, kinds)
         self.written = {self.aliases.get(n, n) for n in written_arrays(fn.body)}
+        self.masked = _masked_values(fn)
         # Arrays whose overwritten values the reverse sweep needs back (None: all of them).
         self.restore = restore
         self.bars: dict[str, str] = {}
@@ -116,6 +117,9 @@ class Differentiator:
              reverses: Loc | None = None) -> Var | None:
         attrs = tuple(sorted(attrs.items())) if isinstance(attrs, dict) else attrs
         rule = RULES[op]
+        if op in _SHAPE_ONLY:
+            args = tuple(self.same_shape_argument(a) if i in _SHAPE_ONLY[op] else a
+                         for i, a in enumerate(args))
         new = target is None
         if target is None and rule.mutates is None:
             target = self.names.temp()
@@ -124,6 +128,16 @@ class Differentiator:
             self.kinds.infer_assign(stmt)
         out.append(stmt)
         return Var(target) if target else None
+
+    def same_shape_argument(self, operand: Operand) -> Operand:
+        """An argument of the function with the same shape as `operand`, if kinds know one:
+        an operation that needs only a shape then does not keep a value alive for it."""
+        if isinstance(operand, Var):
+            same = self.kinds.of(operand).same_shape_as
+            if same in self.fn.params and self.kinds.of(Var(same)).ndim == self.kinds.of(
+                    operand).ndim:
+                return Var(same)
+        return operand
 
     def zero(self, out: list[Stmt], name: str, reverses: Loc | None = None) -> None:
         """`name_bar = 0`, with the primal's type (numba cannot unify a float and an array)."""
@@ -224,8 +238,19 @@ class Differentiator:
             arg = stmt.args[i]
             if contribution is None or not builder.needs(i):
                 continue
+            if (stmt.target in self.masked and isinstance(contribution, Var)
+                    and not _scales(contribution, builder.g, reverse)):
+                contribution = self.zero_where_masked(reverse, builder.g, contribution, stmt)
             self.accumulate(reverse, arg.name, contribution, rule.broadcasting, stmt.loc)
         return [stmt], reverse
+
+    def zero_where_masked(self, out: list[Stmt], g: Var, contribution: Operand,
+                          stmt: Assign) -> Operand:
+        """Where np.where did not take this value, its adjoint is exactly 0: keep the
+        contribution 0 there too, even if the local gradient is inf or nan (sqrt at 0, the
+        log of a negative number), instead of 0 * inf = nan (the "double where" trap)."""
+        unused = self.emit(out, "eq", (g, Const(0.0)), reverses=stmt.loc)
+        return self.emit(out, "where", (unused, Const(0.0), contribution), reverses=stmt.loc)
 
     def setitem(self, stmt: Assign) -> tuple[list[Stmt], list[Stmt]]:
         array, value, index = stmt.args[0], stmt.args[1], stmt.args[2:]
@@ -683,6 +708,37 @@ class _LoopPlan:
         reverse.append(Loop(rev_index, start, stop, step, (), None, tuple(iteration), (), None,
                             loop.loc, reverses=loop.loc))
         return reverse
+
+
+def _scales(value: Var, g: Var, stmts: list[Stmt]) -> bool:
+    """Whether `value` is g itself or g times/over constants (then it is 0 where g is)."""
+    if value == g:
+        return True
+    for s in stmts:
+        if isinstance(s, Assign) and s.target == value.name:
+            others = [a for a in s.args if a != g]
+            return (s.op in ("mul", "div", "neg", "copy") and g in s.args[:1 if s.op == "div"
+                                                                            else None]
+                    and all(isinstance(a, Const) for a in others))
+    return False
+
+
+def _masked_values(fn: Function) -> set[str]:
+    """Values whose adjoint is zero wherever an np.where did not select them: the branches of
+    a where, and, through elementwise operations, what they are computed from."""
+    masked = {a.name for s in walk(fn.body) if isinstance(s, Assign) and s.op == "where"
+              for a in s.args[1:] if isinstance(a, Var)}
+    changed = True
+    while changed:
+        changed = False
+        for s in walk(fn.body):
+            if (isinstance(s, Assign) and s.target in masked and RULES[s.op].broadcasting
+                    and s.op != "where"):
+                for a in s.args:
+                    if isinstance(a, Var) and a.name not in masked:
+                        masked.add(a.name)
+                        changed = True
+    return masked
 
 
 def _assigned(block) -> list[str]:
