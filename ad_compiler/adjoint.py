@@ -160,6 +160,21 @@ class Differentiator:
         return not (ka.is_array and ka.same_shape_as is not None
                     and ka.same_shape_as == kc.same_shape_as)
 
+    def unbroadcast(self, out: list[Stmt], name: str, contribution: Operand,
+                    loc: Loc | None) -> Operand:
+        """Sum a contribution back to the shape of `name` (undo NumPy broadcasting): the
+        leading axes broadcasting added are summed statically; rt.sum_to does the rest (axes
+        of length 1), returning its argument unchanged when the shapes already agree."""
+        ka, kc = self.kinds.of(Var(name)), self.kinds.of(contribution)
+        if ka.is_scalar and kc.is_array:
+            return self.emit(out, "sum", (contribution,), {"axis": None, "keepdims": False},
+                             reverses=loc)
+        if ka.is_array and kc.is_array:
+            for _ in range(kc.ndim - ka.ndim):
+                contribution = self.emit(out, "sum", (contribution,),
+                                         {"axis": 0, "keepdims": False}, reverses=loc)
+        return self.emit(out, "sum_to", (contribution, Var(name)), reverses=loc)
+
     def accumulate(self, out: list[Stmt], name: str, contribution, broadcasting: bool,
                    loc: Loc | None) -> None:
         """`name_bar += contribution`."""
@@ -170,7 +185,7 @@ class Differentiator:
         if isinstance(contribution, Const) and contribution.value == 0:
             return
         if broadcasting and self.must_unbroadcast(name, contribution):
-            contribution = self.emit(out, "sum_to", (contribution, Var(name)), reverses=loc)
+            contribution = self.unbroadcast(out, name, contribution, loc)
         self.emit(out, "add", (Var(bar), contribution), target=bar, reverses=loc)
 
     def scatter(self, out: list[Stmt], bar: str, update: IndexedUpdate, loc: Loc | None) -> None:

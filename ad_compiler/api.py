@@ -25,7 +25,7 @@ from .adjoint import differentiate
 from .codegen import generate
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
-from .ir import FLOAT, Function, Kind, format_function, walk
+from .ir import FLOAT, Assign, Function, Kind, Loop, Var, format_function, walk
 from .kinds import infer_kinds, kind_of_value
 from .normalize import normalize
 from .optimize import optimize
@@ -115,8 +115,8 @@ class GradFunction:
     def _entry(self, values: tuple | list) -> tuple[Callable, Callable]:
         """The compiled function for arguments like these, and how to shape its results."""
         self._primal()  # refuse unsupported code before looking at the arguments
-        function = self._build(self._kinds(values))[0]
-        if self.backend == "numba" and all(type(values[p]) is float for p in self._positions):
+        function, source = self._build(self._kinds(values))
+        if "@njit" in source and all(type(values[p]) is float for p in self._positions):
             # numba returns Python floats, in the right order: nothing to convert.
             if self.with_value:
                 return function, _VALUE_AND_ONE if self._single else _VALUE_AND_ALL
@@ -209,7 +209,7 @@ class GradFunction:
                                   self.with_value, self.backend, self._header())
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
-        if self.backend == "python":
+        if "@njit" not in source:
             function = _with_numpy_scalars(function)
         return function, source
 
@@ -303,7 +303,21 @@ def build_source(primal: Function, kinds: dict[str, Kind], wrt: tuple[str, ...],
     check_aliasing(primal, alias_classes(primal, table))
     gradient = differentiate(primal, table, wrt, with_value)
     gradient = optimize(gradient, table)
+    if backend == "numba" and is_vectorized(gradient, table):
+        backend = "python"
+        header += ("\nStraight-line array code: it runs on NumPy's own compiled loops, which\n"
+                   "numba would not make faster, and needs no compilation.\n")
     return generate(gradient, table, backend, header).source
+
+
+def is_vectorized(fn: Function, kinds) -> bool:
+    """Whole-array code without loops: NumPy runs it as fast as numba would, without the
+    seconds numba takes to compile array code."""
+    statements = list(walk(fn.body))
+    if any(isinstance(s, Loop) for s in statements):
+        return False
+    return any(isinstance(s, Assign) and s.target and kinds.of(Var(s.target)).is_array
+               and s.op not in ("copy", "zeros_like", "tape_alloc") for s in statements)
 
 
 def _make(f: Callable | None, wrt: Wrt, backend: str, with_value: bool):

@@ -297,11 +297,23 @@ def _extreme_vjp(b, stmt) -> tuple:
     return (b.emit("extreme_grad", b.g, stmt.args[0], b.out, **_reduce_attrs(stmt)),)
 
 
-_REDUCE_EMIT = "rt.r{name}({{0}}, {{axis}}, {{keepdims}})"
+def _reduce_emit(name: str):
+    """np.sum(x) and np.sum(x, axis=k) print as such (numba has them); keepdims, and axis for
+    the others, go through the runtime, which has them under numba too."""
+
+    def emit(n: int, attrs: dict, kinds=None) -> str:
+        axis, keepdims = attrs.get("axis"), attrs.get("keepdims", False)
+        if not keepdims and (axis is None or name == "sum"):
+            return f"np.{name}({{0}})" if axis is None else f"np.{name}({{0}}, axis={{axis}})"
+        return f"rt.r{name}({{0}}, {{axis}}, {{keepdims}})"
+
+    return emit
+
+
 bind_call(sum, CallSpec("sum", ("a",), {"axis": 0, "keepdims": False}, name="sum"))
 for _op, _vjp in (("sum", _sum_vjp), ("mean", _mean_vjp), ("max", _extreme_vjp),
                   ("min", _extreme_vjp)):
-    register(Rule(_op, _REDUCE_EMIT.format(name=_op), _infer_reduce, _vjp, cheap=False))
+    register(Rule(_op, _reduce_emit(_op), _infer_reduce, _vjp, cheap=False))
     _spec = CallSpec(_op, ("a",), {"axis": None, "keepdims": False}, name=f"np.{_op}")
     bind_method(_op, _spec)
     bind_call(getattr(np, _op), _spec)
