@@ -174,11 +174,17 @@ def _check_block(block, classes: set[str], aliases: dict[str, str], tail: set[st
 def _alias_error(block, d: int, w: int, r: int, view: str, array: str):
     from .errors import UnsupportedSyntaxError
 
-    loc = block[r].loc or block[d].loc
-    written_at = block[w].loc
-    line = f" at line {written_at.line}" if written_at else ""
-    message = (f"this code reads an array that shares memory with {array}, which was written "
-               f"in place{line} after that view was taken")
+    inner = list(walk((block[w],)))
+    write = next(s for s in inner if isinstance(s, Assign) and s.op == "setitem"
+                 and s.args[0].name == array)
+    after = list(walk(tuple(block[r:]))) if r != w else inner[inner.index(write) + 1:] + inner
+    read = next((s for s in after if view in _reads_in(s) and not isinstance(s, (If, Loop))),
+                block[r])
+    loc = read.loc or block[d].loc
+    line = f" at line {write.loc.line}" if write.loc else ""
+    name = "" if view.startswith("t") and view[1:].isdigit() else f"{view} "
+    message = (f"this reads {name}a view of {array} (a slice, transpose or alias taken before), "
+               f"but {array} was written in place{line} since; NumPy would show the new values")
     suggestion = "take a copy when you slice it (.copy()), or read it again after the write"
     if loc is None:
         return UnsupportedSyntaxError(message, suggestion=suggestion)

@@ -272,7 +272,7 @@ class Differentiator:
         structure = stmt.attr("index")
         forward: list[Stmt] = []
         reverse: list[Stmt] = []
-        restore = self.restore is None or self.aliases.get(array.name, array.name) in self.restore
+        restore = self.restore is None or id(stmt) in self.restore
         if restore:
             # Keep what the store overwrites, to put it back in the reverse sweep.
             saved = self.emit(forward, "getitem", (array,) + index, {"index": structure},
@@ -293,7 +293,7 @@ class Differentiator:
                       reverses=stmt.loc)
         if restore:
             self.emit(reverse, "setitem", (array, Var(self.saved[id(stmt)])) + index,
-                      {"index": structure, "restore": True}, reverses=stmt.loc)
+                      {"index": structure, "restore": id(stmt)}, reverses=stmt.loc)
         return forward, reverse
 
     def if_(self, stmt: If) -> tuple[list[Stmt], list[Stmt]]:
@@ -393,25 +393,6 @@ class Differentiator:
         name = self.names.fresh(f"{fn.name}_grad")
         return Function(name, fn.params, body, outputs, fn.filename, fn.loc)
 
-    def content_reads(self, code: Block) -> set[str]:
-        """Names whose contents `code` reads (restores and shape queries aside)."""
-        reads: set[str] = set()
-        for stmt in walk(code):
-            if isinstance(stmt, Assign):
-                if stmt.attr("restore"):
-                    reads.update(a.name for a in stmt.args[1:] if isinstance(a, Var))
-                    continue
-                skip = _SHAPE_ONLY.get(stmt.op, ())
-                reads.update(a.name for i, a in enumerate(stmt.args)
-                             if isinstance(a, Var) and i not in skip)
-            elif isinstance(stmt, If):
-                if isinstance(stmt.cond, Var):
-                    reads.add(stmt.cond.name)
-            else:
-                reads.update(a.name for a in (stmt.start, stmt.stop, stmt.step, stmt.cond)
-                             if isinstance(a, Var))
-        return reads
-
 
 class _LoopPlan:
     """Decides, for one loop, what its reverse iterations replay and what they read from tapes,
@@ -484,12 +465,20 @@ class _LoopPlan:
         return need
 
     def _forward_extras(self) -> set[str]:
-        """Names the instrumented forward body defines beyond the primal ones (counters of
-        nested loops, what stores overwrite)."""
-        extras = set()
-        for stmt in walk(tuple(self.fwd_body)):
-            if isinstance(stmt, Assign) and stmt.target and stmt.target not in self.defs:
-                extras.add(stmt.target)
+        """Names the instrumented forward body defines at this loop's level beyond the primal
+        ones: what stores overwrite, and nested loops' counters and carried values (not what
+        nested loops compute inside: their own tapes handle that)."""
+        extras: set[str] = set()
+
+        def scan(block) -> None:
+            for stmt in block:
+                if isinstance(stmt, Assign) and stmt.target and stmt.target not in self.defs:
+                    extras.add(stmt.target)
+                elif isinstance(stmt, If):
+                    scan(stmt.body)
+                    scan(stmt.orelse)
+
+        scan(self.fwd_body)
         return extras
 
     def _enclosing_ifs(self, name: str) -> list[If]:
@@ -777,19 +766,45 @@ def differentiate(fn: Function, kinds: KindTable, wrt: tuple[str, ...],
                   with_value: bool) -> Function:
     """The gradient program of `fn` with respect to the parameters `wrt`.
 
-    Built twice: the first build finds which arrays the reverse sweep reads the contents of, so
-    that the second saves and restores overwritten array entries only for those.
+    Built twice: the first build (restoring everything every store overwrites) shows which
+    stores' old values some later reverse computation reads; the second restores only those.
     """
     probe = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore=None)
     draft = probe.run()
-    forward_names = {n for s in walk(fn.body) for n in defined_names(s)} | set(fn.params)
-    reverse_reads = probe.content_reads(_reverse_part(draft, forward_names))
-    restore = {probe.aliases.get(n, n) for n in reverse_reads}
+    restore = _restores_read(draft.body, probe.aliases)
     final = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore=restore)
     return final.run()
 
 
-def _reverse_part(fn: Function, forward_names: set[str]) -> Block:
-    """Statements of the gradient program marked as reversing something (or replaying)."""
-    return tuple(s for s in walk(fn.body)
-                 if getattr(s, "reverses", None) is not None)
+def _restores_read(body: Block, aliases: dict[str, str]) -> set[int]:
+    """The stores whose restored values some reverse-sweep statement reads afterwards (later
+    in the program, or anywhere in a loop around both)."""
+    events: list[tuple[int, tuple[int, ...], Assign]] = []
+
+    def scan(block: Block, loops: tuple[int, ...]) -> None:
+        for stmt in block:
+            if isinstance(stmt, Assign):
+                events.append((len(events), loops, stmt))
+            elif isinstance(stmt, If):
+                scan(stmt.body, loops)
+                scan(stmt.orelse, loops)
+            else:
+                inner = loops + (id(stmt),)
+                scan(stmt.test, inner)
+                scan(stmt.body, inner)
+
+    scan(body, ())
+    restores = [(n, loops, s) for n, loops, s in events if s.attr("restore")]
+    needed: set[int] = set()
+    for n, loops, store in restores:
+        group = aliases.get(store.args[0].name, store.args[0].name)
+        for m, other_loops, stmt in events:
+            if stmt.reverses is None or stmt.attr("restore"):
+                continue
+            shape_only = _SHAPE_ONLY.get(stmt.op, ())
+            if (m > n or set(loops) & set(other_loops)) and any(
+                    isinstance(a, Var) and aliases.get(a.name, a.name) == group
+                    for i, a in enumerate(stmt.args) if i not in shape_only):
+                needed.add(store.attr("restore"))
+                break
+    return needed

@@ -42,7 +42,9 @@ def numerical_grad(f: Callable, *args: Any, wrt=0, eps: float = 1e-6) -> Any:
 
 
 def _call(f: Callable, args: tuple, pos: int, value: Any) -> float:
-    new = list(args)
+    # Fresh copies each time: a function that writes into an argument must not change the
+    # values the next evaluation sees.
+    new = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     new[pos] = value
     return float(f(*new))
 

@@ -267,7 +267,7 @@ class Names:
 
     def fresh(self, base: str, temporary: bool = False) -> str:
         """A new name like `base`; a user's variable never gets a temporary's name (t1)."""
-        base = base.strip("_") or "v"
+        base = base if base == "_" else base.strip("_") or "v"
         if is_temp(base) and not temporary:
             base = f"{base}_v"
         if base not in self.taken:

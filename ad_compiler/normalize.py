@@ -902,7 +902,7 @@ def _normalize_once(parsed: ParsedFunction, params: tuple[str, ...],
     loc = parsed.loc(parsed.node)
     for p in sorted(copied):
         # The function writes into this argument: work on a copy, never the caller's array.
-        env[p] = emitter.emit("copy", (Var(p),), loc, target=names.fresh(p))
+        env[p] = emitter.emit("array_copy", (Var(p),), loc, target=names.fresh(p))
     normalizer = _Normalizer(parsed, emitter, env, copied)
     result = normalizer.function_body()
     if isinstance(result, (TupleValue, ShapeOf, PyObject)):

@@ -32,8 +32,8 @@ def index_template(structure: tuple, first: int) -> str:
             for present in item[1:]:
                 bounds.append(f"{{{k}}}" if present else "")
                 k += present
-            text = ":".join(bounds)
-            parts.append(text if item[3] else text.rstrip(":") or ":")
+            # x[a:], x[:b], x[::2]: the step's colon only when there is a step
+            parts.append(":".join(bounds if item[3] else bounds[:2]))
     return "[" + ", ".join(parts) + "]"
 
 
