@@ -253,7 +253,7 @@ class Differentiator:
             arg = stmt.args[i]
             if contribution is None or not builder.needs(i):
                 continue
-            if (stmt.target in self.masked and isinstance(contribution, Var)
+            if (rule.broadcasting and stmt.target in self.masked and isinstance(contribution, Var)
                     and not _scales(contribution, builder.g, reverse)):
                 contribution = self.zero_where_masked(reverse, builder.g, contribution, stmt)
             self.accumulate(reverse, arg.name, contribution, rule.broadcasting, stmt.loc)

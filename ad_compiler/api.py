@@ -69,6 +69,7 @@ class GradFunction:
         self._builds: dict[tuple, tuple[Callable, str]] = {}
         self._dispatch: dict[tuple, tuple[Callable, Callable]] = {}
         self._positions = tuple(self.params.index(p) for p in self.wrt)
+        self._nparams = len(self.params)
         self._last_source: str | None = None
         self._lock = threading.Lock()
         self._parsed: ParsedFunction | None = None
@@ -91,18 +92,19 @@ class GradFunction:
     # -- calling ---------------------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        values = args if not kwargs and len(args) == len(self.params) else self._bind(args, kwargs)
-        # Fast dispatch on the arguments' types; the first call with new types validates them.
-        key = tuple(map(type, values))
+        if kwargs or len(args) != self._nparams:
+            args = tuple(self._bind(args, kwargs))
+        # Dispatch on the arguments' types (and arrays' dimensions and dtypes); the first call
+        # with new ones validates them and builds the gradient.
+        key = tuple(map(type, args))
         if np.ndarray in key:
             key = tuple((v.ndim, v.dtype.char) if type(v) is np.ndarray else type(v)
-                        for v in values)
+                        for v in args)
         entry = self._dispatch.get(key)
         if entry is None:
-            entry = self._dispatch[key] = self._entry(values)
-        function, unpack = entry
+            entry = self._dispatch[key] = self._entry(args)
         try:
-            out = function(*values)
+            return entry[1](entry[0](*args), args)
         except Exception as exc:
             if self.backend == "numba" and type(exc).__module__.startswith("numba"):
                 raise CompilationError(
@@ -110,7 +112,6 @@ class GradFunction:
                     f"{str(exc).splitlines()[0]}; try backend='python' to run it without "
                     "numba (.source shows the generated code)") from exc
             raise
-        return unpack(out, values)
 
     def _entry(self, values: tuple | list) -> tuple[Callable, Callable]:
         """The compiled function for arguments like these, and how to shape its results."""
@@ -231,6 +232,13 @@ class GradFunction:
         if self._last_source is None:
             self._build(tuple(FLOAT for _ in self.params))
         return self._last_source
+
+    def compiled_for(self, *args: Any, **kwargs: Any) -> Callable:
+        """The compiled gradient function itself for arguments like these, without the
+        checks and conversions of a normal call (for hot loops): it takes the function's
+        arguments positionally and returns (value, if value_and_grad, then) the gradients as
+        a tuple, or the one gradient."""
+        return self._build(self._kinds(self._bind(args, kwargs)))[0]
 
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         """The generated module's text for arguments like these."""

@@ -258,7 +258,9 @@ class _Normalizer:
 
     def assign_name(self, name: str, value: Any) -> None:
         self.undefined.pop(name, None)
-        if isinstance(value, Var) and value.name in self.out.temps:
+        helper_result = name == controlflow.RESULT and len(self.inlining) > 1
+        if isinstance(value, Var) and value.name in self.out.temps and not helper_result:
+            # (a helper's result stays a temporary: the caller's `h = relu(z)` names it)
             fresh = self.fresh(name)
             if self.out.rename_last(value.name, fresh):
                 value = Var(fresh)
