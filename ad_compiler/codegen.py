@@ -29,7 +29,7 @@ class Program:
     function_name: str
 
 
-def _format_template(template: str, nargs: int, attrs: dict) -> str:
+def format_template(template: str, nargs: int, attrs: dict) -> str:
     values = {k: (v if isinstance(v, str) else repr(v)) for k, v in attrs.items()}
     return template.format(*[f"__a{i}" for i in range(nargs)], **values)
 
@@ -107,7 +107,7 @@ class _Printer:
         return template
 
     def expression(self, stmt: Assign, inline: dict[str, ast.expr]) -> ast.AST:
-        text = _format_template(self.template(stmt), len(stmt.args), dict(stmt.attrs))
+        text = format_template(self.template(stmt), len(stmt.args), dict(stmt.attrs))
         statement = stmt.target is None
         node = _parse_template(text, statement)
         args = [self.operand(a, inline) for a in stmt.args]
