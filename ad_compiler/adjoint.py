@@ -794,6 +794,9 @@ def _restores_read(body: Block, aliases: dict[str, str]) -> set[int]:
                 scan(stmt.body, inner)
 
     scan(body, ())
+    # A value popped from a tape is a copy taken in the forward sweep: reading it does not
+    # read the array's memory.
+    popped = {s.target for _, _, s in events if s.op in ("list_pop", "tape_load")}
     restores = [(n, loops, s) for n, loops, s in events if s.attr("restore")]
     needed: set[int] = set()
     for n, loops, store in restores:
@@ -803,7 +806,8 @@ def _restores_read(body: Block, aliases: dict[str, str]) -> set[int]:
                 continue
             shape_only = _SHAPE_ONLY.get(stmt.op, ())
             if (m > n or set(loops) & set(other_loops)) and any(
-                    isinstance(a, Var) and aliases.get(a.name, a.name) == group
+                    isinstance(a, Var) and a.name not in popped
+                    and aliases.get(a.name, a.name) == group
                     for i, a in enumerate(stmt.args) if i not in shape_only):
                 needed.add(store.attr("restore"))
                 break
