@@ -10,6 +10,7 @@ from .errors import (
     NonScalarOutputError,
     UnsupportedSyntaxError,
 )
+from .trace import trace
 
 __all__ = [
     "ADCompilerError",
@@ -21,6 +22,7 @@ __all__ = [
     "check_grad",
     "grad",
     "numerical_grad",
+    "trace",
     "value_and_grad",
 ]
 __version__ = "0.1.0"

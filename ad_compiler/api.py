@@ -106,12 +106,24 @@ class GradFunction:
         try:
             return entry[1](entry[0](*args), args)
         except Exception as exc:
+            if _from_numba_cache(exc) and not getattr(self, "_recovered", False):
+                # numba's cached machine code for this module is damaged: drop it, compile anew.
+                self._recovered = True
+                self._recompile(key)
+                return self(*args)
             if self.backend == "numba" and type(exc).__module__.startswith("numba"):
                 raise CompilationError(
                     f"numba could not compile the gradient of {self.__name__}: "
                     f"{str(exc).splitlines()[0]}; try backend='python' to run it without "
                     "numba (.source shows the generated code)") from exc
             raise
+
+    def _recompile(self, key: tuple) -> None:
+        for built_key, (_, source) in list(self._builds.items()):
+            compiler.forget_compiled(source)
+            function = compiler.load(source, _function_name(source), fresh=True)
+            self._builds[built_key] = (function, source)
+        self._dispatch.clear()
 
     def _entry(self, values: tuple | list) -> tuple[Callable, Callable]:
         """The compiled function for arguments like these, and how to shape its results."""
@@ -247,6 +259,16 @@ class GradFunction:
     def __repr__(self) -> str:
         what = "value_and_grad" if self.with_value else "grad"
         return f"<{what} of {self.__name__} wrt {self.wrt} ({self.backend})>"
+
+
+def _from_numba_cache(exc: BaseException) -> bool:
+    """Whether an exception was raised while numba loaded cached machine code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith("numba/core/caching.py"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _with_numpy_scalars(function: Callable) -> Callable:

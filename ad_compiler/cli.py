@@ -1,7 +1,12 @@
-"""The command line: `ad-compiler show FILE.py:FUNC` prints the gradient program of FUNC.
+"""The command line.
 
-Exit codes: 0 ok, 1 when the compiler refuses the function (any ADCompilerError), 2 for usage
-errors (bad arguments, no such file or function).
+`ad-compiler show FILE.py:FUNC` prints the gradient program of FUNC; `show --formula` its
+closed-form derivatives; `ad-compiler trace FILE.py:FUNC --at ...` the forward and backward sweeps
+at given values, node by node, and the circuit drawn with Graphviz.
+
+Exit codes: 0 ok, 1 when the compiler refuses the function (any ADCompilerError), when the
+function fails at the given values, or when Graphviz cannot draw; 2 for usage errors (bad
+arguments, no such file or function).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import importlib.util
 import inspect
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +27,9 @@ import numpy as np
 
 from .api import BACKENDS, grad
 from .errors import ADCompilerError, GradientInputError
+from .formula import formulas
+from .trace import render
+from .trace import trace as trace_function
 
 PROG = "ad-compiler"
 
@@ -30,6 +39,17 @@ examples:
   ad-compiler show model.py:loss --wrt W --wrt b
   ad-compiler show model.py:loss --at "x=-2, y=5, W=[[0.1, 0.5], [-0.3, 0.8]]"
   ad-compiler show model.py:loss --at "W=@weights.npy" --backend python
+  ad-compiler show --formula examples/lecture.py:neuron --latex
+"""
+
+TRACE_EXAMPLES = """\
+examples:
+  ad-compiler trace examples/lecture.py:circuit --at "x=-2, y=5, z=-4"
+  ad-compiler trace examples/lecture.py:neuron --at "w0=2, x0=-1, w1=-3, x1=-2, w2=-3" \\
+      --png neuron.png
+  ad-compiler trace model.py:loss --at "W=@W.npy, X=@X.npy, y=@y.npy" --wrt W --full
+  ad-compiler trace examples/loops.py:oscillator_loss \\
+      --at "x0=1.0, v0=0.0, k=4.0, c=0.1, n=3" --wrt x0 --wrt v0 --wrt k --wrt c --unfold
 """
 
 
@@ -128,6 +148,10 @@ def _import_file(path: str):
 # -- show ---------------------------------------------------------------------------------------
 
 def show(args: argparse.Namespace) -> int:
+    if args.latex and not args.formula:
+        raise UsageError("--latex goes with --formula")
+    if args.formula:
+        return show_formula(args)
     fn, decorated_wrt = load_function(args.target)
     params = list(inspect.signature(fn).parameters)
     wrt = tuple(args.wrt or decorated_wrt or params)
@@ -143,6 +167,85 @@ def show(args: argparse.Namespace) -> int:
     example = {p: _float_if_wrt(values.get(p, 1.0), p in wrt) for p in params}
     _print_code(gradient.source_for(**example))
     return 0
+
+
+def show_formula(args: argparse.Namespace) -> int:
+    if args.at:
+        raise UsageError("--at is not used with --formula (formulas hold for every value)")
+    fn, decorated_wrt = load_function(args.target)
+    params = list(inspect.signature(fn).parameters)
+    wrt = tuple(args.wrt or decorated_wrt or params)
+    _check_parameters("--wrt", wrt, fn, params)
+    try:
+        found = formulas(fn, wrt)
+    except ADCompilerError as exc:
+        if isinstance(exc, SyntaxError):
+            raise
+        raise ADCompilerError(f"{fn.__name__}(): {exc}; `{PROG} show` prints its gradient "
+                              f"program, and `{PROG} trace` its gradients at given "
+                              "values") from None
+    sys.stdout.write(found.text(latex=args.latex) + "\n")
+    return 0
+
+
+def _check_parameters(option: str, names: Sequence[str], fn: Callable,
+                      params: list[str]) -> None:
+    unknown = [n for n in names if n not in params]
+    if unknown:
+        raise UsageError(f"{option} names no parameter of {fn.__name__}: {', '.join(unknown)} "
+                         f"(parameters: {', '.join(params)})")
+
+
+# -- trace --------------------------------------------------------------------------------------
+
+def trace(args: argparse.Namespace) -> int:
+    fn, decorated_wrt = load_function(args.target)
+    params = list(inspect.signature(fn).parameters)
+    wrt = tuple(args.wrt or decorated_wrt or params)
+    _check_parameters("--wrt", wrt, fn, params)
+    values = parse_at(args.at)
+    _check_parameters("--at", list(values), fn, params)
+    missing = [p for p in params if p not in values]
+    if missing:
+        raise UsageError(f"--at gives no value for {', '.join(missing)} (the trace runs "
+                         f"{fn.__name__} on values: give every parameter)")
+    example = [_float_if_wrt(values[p], p in wrt) for p in params]
+    try:
+        recorded = trace_function(fn, *example, wrt=wrt)
+    except ADCompilerError:
+        raise
+    except Exception as exc:  # the function itself failed on these values
+        print(f"{PROG} trace: running {fn.__name__} at the --at values failed: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(recorded.table(full=args.full, unfold=args.unfold) + "\n")
+    sys.stdout.flush()
+    if not (args.dot or args.svg or args.png):
+        return 0
+    dot = recorded.to_dot()
+    if args.dot:
+        _write(args.dot, dot.encode())
+    for fmt, path in (("svg", args.svg), ("png", args.png)):
+        if not path:
+            continue
+        try:
+            _write(path, render(dot, fmt))
+        except OSError as exc:  # Graphviz is not installed
+            print(f"{PROG} trace: {exc}", file=sys.stderr)
+            return 1
+        except subprocess.CalledProcessError as exc:
+            detail = exc.stderr.decode(errors="replace").strip() if exc.stderr else ""
+            print(f"{PROG} trace: Graphviz's dot could not draw the circuit"
+                  + (f": {detail}" if detail else ""), file=sys.stderr)
+            return 1
+    return 0
+
+
+def _write(path: str, data: bytes) -> None:
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _float_if_wrt(value: Any, differentiated: bool) -> Any:
@@ -193,7 +296,42 @@ def build_parser() -> argparse.ArgumentParser:
                              help='example arguments as Python literals, e.g. "x=-2, '
                                   'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"; they decide which '
                                   "arguments are arrays (default: every argument a float)")
+    show_parser.add_argument("--formula", action="store_true",
+                             help="print the closed-form derivatives instead (SymPy; scalar code "
+                                  "without loops)")
+    show_parser.add_argument("--latex", action="store_true",
+                             help="with --formula: print them as LaTeX")
     show_parser.set_defaults(run=show)
+
+    trace_parser = commands.add_parser(
+        "trace", help="run a function forwards and backwards at given values, node by node",
+        epilog=TRACE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run FUNC at the --at values and print, for every node of its circuit:\n"
+                    "the forward value, the upstream gradient arriving, the local gradient of\n"
+                    "each input, the gradient passed on to it (upstream x local), and flags\n"
+                    "(zero, vanishing, exploding, nan, inf). Arrays are summarized as\n"
+                    "[shape] |norm| min..max. Optionally draw the circuit with Graphviz.")
+    trace_parser.add_argument("target", metavar="FILE.py:FUNC",
+                              help="the function to trace, e.g. model.py:loss")
+    trace_parser.add_argument("--at", metavar="ARGS", required=True,
+                              help='every argument\'s value as a Python literal, e.g. "x=-2, '
+                                   'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"')
+    trace_parser.add_argument("--wrt", action="append", metavar="NAME",
+                              help="a parameter to differentiate with respect to; repeat for "
+                                   "several (default: those of FUNC's @grad decorator, else "
+                                   "all parameters, whose whole numbers then count as floats)")
+    trace_parser.add_argument("--full", action="store_true",
+                              help="print arrays in full instead of [shape] |norm| min..max")
+    trace_parser.add_argument("--unfold", action="store_true",
+                              help="one row per loop iteration (default: a loop's nodes show "
+                                   "their first iteration, flags over all of them)")
+    trace_parser.add_argument("--dot", metavar="FILE",
+                              help="write the circuit as Graphviz DOT text")
+    trace_parser.add_argument("--svg", metavar="FILE",
+                              help="draw the circuit as SVG (needs Graphviz's dot)")
+    trace_parser.add_argument("--png", metavar="FILE",
+                              help="draw the circuit as PNG (needs Graphviz's dot)")
+    trace_parser.set_defaults(run=trace)
     return parser
 
 

@@ -8,6 +8,7 @@ whose text no longer matches its name (a corrupt or truncated write) is rewritte
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -79,22 +80,35 @@ def read_verified(path: Path) -> str | None:
     return text if digest(text) == expected else None
 
 
-def load(source: str, function_name: str):
-    """Import the module holding `source` and return its function."""
+def load(source: str, function_name: str, fresh: bool = False):
+    """Import the module holding `source` and return its function.
+
+    The module runs the text that was just verified against its hash (not whatever the file or
+    a .pyc holds by the time an importer would read it again). `fresh` imports it anew, after
+    `forget_compiled` removed numba's cached machine code for it.
+    """
     with _LOCK:
         path = write_module(source)
         name = f"ad_compiler_generated.{path.stem}"
-        module = sys.modules.get(name)
+        module = None if fresh else sys.modules.get(name)
         if module is None:
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module  # numba's cache looks modules up by name
             try:
-                spec.loader.exec_module(module)
+                exec(compile(source, str(path), "exec"), module.__dict__)
             except BaseException:
                 del sys.modules[name]
                 raise
         return getattr(module, function_name)
+
+
+def forget_compiled(source: str) -> None:
+    """Delete numba's cache files for the module holding `source` (when they are damaged)."""
+    path = module_path(source)
+    for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*"):
+        with contextlib.suppress(OSError):
+            cached.unlink()
 
 
 def remember(key: str, source: str) -> None:
@@ -107,7 +121,9 @@ def recall(key: str) -> str | None:
     """The source earlier built for `key`, if its module file is intact."""
     path = cache_dir() / f"key_{key}.txt"
     try:
-        module_digest = path.read_text(encoding="utf-8").strip()
-    except OSError:
+        module_digest = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
         return None
+    if len(module_digest) != 32 or any(c not in "0123456789abcdef" for c in module_digest):
+        return None  # a damaged index entry: build again
     return read_verified(cache_dir() / f"adc_{module_digest}.py")

@@ -127,6 +127,8 @@ class Trace:
         self.function = fn
         parsed = parse_function(fn)
         self.program: Function = normalize(parsed)
+        # NumPy scalars: a division by zero gives inf, as in the gradient program.
+        args = tuple(np.float64(a) if type(a) is float else a for a in args)
         self.params = dict(zip(self.program.params, args))
         if len(args) != len(self.program.params):
             raise ADCompilerError(f"{fn.__name__}() takes {len(self.program.params)} "
@@ -345,9 +347,11 @@ class Trace:
             return None
 
     def _repr_html_(self) -> str:
+        """The circuit drawn (when Graphviz is installed) above the table."""
         import html
 
-        return f"<pre>{html.escape(self.table())}</pre>"
+        svg = self._repr_svg_() or ""
+        return f"{svg}<pre>{html.escape(self.table())}</pre>"
 
 
 def _size(value: Any) -> float:

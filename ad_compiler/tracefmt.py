@@ -123,14 +123,14 @@ def _label(trace, node) -> str:
     if stmt.op in ("getitem", "setitem"):
         return trace.node_text(node).split(" = ", 1)[-1]
     if consts and stmt.op in ("add", "mul", "sub", "pow"):
-        return f"{symbol}{number(consts[0]) if isinstance(consts[0], float) else consts[0]}"
+        return f"{symbol}{consts[0]:g}"
     return symbol
 
 
 def to_dot(trace) -> str:
     """The circuit as Graphviz DOT: a box per node, a wire per value, the forward value above
     each wire and the gradient flowing back below it (red), as on the lecture's slides."""
-    lines = ["digraph circuit {", '  rankdir=LR;',
+    lines = ["digraph circuit {", "  rankdir=LR; nodesep=0.5; ranksep=1.0;",
              '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=12];',
              '  edge [fontname="Helvetica", fontsize=10];']
     used_params = {s[1] for n in trace.nodes for s in n.sources
@@ -138,6 +138,8 @@ def to_dot(trace) -> str:
     for name in trace.params:
         if name in used_params:
             lines.append(f'  "p_{name}" [shape=plaintext, label="{html.escape(name)}"];')
+    fan_out: dict[str, int] = {}
+    wires = []
     for node in trace.nodes:
         lines.append(f'  "n{node.index}" [label="{html.escape(_label(trace, node))}"];')
         for source, v, passed, arg in zip(node.sources, node.values, node.passed or
@@ -145,18 +147,31 @@ def to_dot(trace) -> str:
             if isinstance(arg, Const) or (isinstance(source, tuple) and source[0] == "const"):
                 continue
             tail = f"p_{source[1]}" if isinstance(source, tuple) else f"n{source}"
-            lines.append(f'  "{tail}" -> "n{node.index}" [label={_edge_label(v, passed)}];')
+            fan_out[tail] = fan_out.get(tail, 0) + 1
+            wires.append((tail, node.index, v, passed))
+    for tail, head, v, passed in wires:
+        if fan_out[tail] == 1:
+            # The value above the wire, the gradient below it, as on the slides.
+            attrs = (f"taillabel={_edge_label(v, passed, gap=True)}, labelangle=0, "
+                     "labeldistance=3.5")
+        else:
+            attrs = f"label={_edge_label(v, passed)}"
+        lines.append(f'  "{tail}" -> "n{head}" [{attrs}];')
     result = trace.program.result
     if isinstance(result, Var) and trace.nodes:
         last = trace._env[result.name][1]
         if isinstance(last, int):
             lines.append('  "out" [shape=plaintext, label="f"];')
-            lines.append(f'  "n{last}" -> "out" [label={_edge_label(trace.value, 1.0)}];')
+            label = _edge_label(trace.value, 1.0, gap=True)
+            lines.append(f'  "n{last}" -> "out" [taillabel={label}, labelangle=0, '
+                         'labeldistance=3.5];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _edge_label(value: Any, gradient: Any) -> str:
+def _edge_label(value: Any, gradient: Any, gap: bool = False) -> str:
     top = html.escape(value_text(value))
-    bottom = html.escape(value_text(gradient)) if gradient is not None else ""
-    return f'<{top}<br/><font color="red">{bottom}</font>>'
+    if gradient is None:
+        return f"<{top}>"
+    spacer = "<br/>" if gap else ""  # room for the wire between the two numbers
+    return f'<{top}<br/>{spacer}<font color="red">{html.escape(value_text(gradient))}</font>>'

@@ -352,7 +352,7 @@ def loop_over_rows(A):
     """for row in A: each row is a 1-D array."""
     total = 0.0
     for row in A:
-        total += np.sum(row ** 2) * np.max(row)
+        total += np.sum(row ** 2) * row[0]
     return total
 
 
@@ -435,3 +435,66 @@ def mlp_relu(X, labels, W1, b1, W2, b2, lam):
     log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     data_loss = -np.mean(log_probs[np.arange(n), labels])
     return data_loss + 0.5 * lam * (np.sum(W1 ** 2) + np.sum(W2 ** 2))
+
+
+# -- the same operations inside loops ----------------------------------------------------------
+# Loop-free array code runs on NumPy under either backend; a loop makes the numba backend compile
+# the gradient, so these exercise numba's versions of the array operations and their adjoints.
+
+
+def looped_elementwise(x, y):
+    """Elementwise functions and selections, in a loop (x > 0, y away from 0 and +-0.5)."""
+    total = 0.0
+    for k in range(2):
+        s = 1.0 + 0.25 * k
+        a = np.exp(x * s) + np.abs(y) * x + np.maximum(x, y * s)
+        total += np.sum(a + np.where(y > 0.0, x * y, x - y) + np.clip(y, -0.5, 0.5) * x)
+    return total
+
+
+def looped_products(A, B, x, y, b):
+    """Products in every 1-D/2-D form and a bias row b (2,) added to every row of A, in a
+    loop. A (3, 2), B (2, 4), x (2,), y (3,)."""
+    total = 0.0
+    for k in range(2):
+        t = 1.0 + k
+        total += (np.sum(A @ B) * t + np.sum(np.dot(A, x) ** 2) + np.sum(y @ A)
+                  + np.matmul(x, x) * t + np.sum((A + b) ** 2))
+    return total
+
+
+def looped_reductions(A):
+    """sum/mean/max/min over everything and along an axis (negative too), keepdims or not, in
+    a loop (A 2-D, no ties)."""
+    total = 0.0
+    for k in range(2):
+        B = A * (1.0 + 0.5 * k)
+        total += (np.sum(np.sum(B, axis=0) ** 2) + np.mean(B) ** 2
+                  + np.sum(np.max(B, axis=1, keepdims=True) * B) + np.sum(np.min(B, axis=-1) ** 3))
+    return total
+
+
+def looped_indexing(x, A, P, labels, idx, i, j):
+    """Indexing reads in a loop: x (6,), A (4, 3), P[np.arange(n), labels], x[idx] with
+    repeated indices, i and j ints."""
+    n = P.shape[0]
+    total = 0.0
+    for k in range(2):
+        s = 1.0 + k
+        total += (x[i] * x[-1] * s + np.sum(x[1:] * x[:-1]) + np.sum(x[::2] ** 2) * s
+                  + A[i, j] * A[0, 0] + np.sum(A[i] ** 2) + np.sum(A[:, j] * s)
+                  + np.sum(A[1:3, :] ** 3) + np.sum(x[None, :] * x[:, None] * s)
+                  - np.sum(np.log(P[np.arange(n), labels] * s)) + np.sum(x[idx] ** 2))
+    return total
+
+
+def looped_softmax_cross_entropy(scores, labels):
+    """Softmax cross-entropy at two temperatures, in a loop."""
+    n = scores.shape[0]
+    total = 0.0
+    for k in range(2):
+        z = scores * (1.0 + 0.5 * k)
+        shifted = z - np.max(z, axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        total += -np.mean(log_probs[np.arange(n), labels])
+    return total

@@ -1,4 +1,4 @@
-"""Shared pytest configuration: the --update-golden option."""
+"""Shared pytest configuration: the --update-golden and --fuzz options."""
 
 import pytest
 
@@ -6,6 +6,9 @@ import pytest
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite the golden files under tests/golden/ instead of comparing")
+    parser.addoption("--fuzz", action="store", type=int, default=None, metavar="N",
+                     help="tests/test_fuzz.py: check N random programs with a random seed, each "
+                     "on both backends (default: the reproducible CI profile)")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-# -- NaN and inf -------------------------------------------------------------------------------
+# -- NaN and inf -----------------------------------------------------------------------------------
 
 
 def mul(x, y):
@@ -77,7 +77,7 @@ def loop_div_sum(x, y):
     return s
 
 
-# -- conventions at non-differentiable points ----------------------------------------------------
+# -- conventions at non-differentiable points ------------------------------------------------------
 
 
 def builtin_abs(x):
@@ -215,7 +215,7 @@ def if_statement_gt(x):
     return r
 
 
-# -- the "double where" trap --------------------------------------------------------------------
+# -- the "double where" trap -----------------------------------------------------------------------
 
 
 def where_sqrt(x):
@@ -262,7 +262,7 @@ def loop_branch_sqrt(x):
     return s
 
 
-# -- float32 -------------------------------------------------------------------------------------
+# -- float32 ---------------------------------------------------------------------------------------
 
 
 def tanh_layer(W, x, b):
@@ -281,7 +281,7 @@ def scalar_poly(x, c):
     return c * x * x + np.sin(x) + np.exp(c * 0.1)
 
 
-# -- functions writing into their arguments or into arrays -------------------------------------
+# -- functions writing into their arguments or into arrays -----------------------------------------
 
 
 def write_first(x):
@@ -334,7 +334,7 @@ def write_undifferentiated(x, buf):
     return np.sum(buf * buf)
 
 
-# -- for the thread-safety and cache tests ------------------------------------------------------
+# -- for the thread-safety and cache tests ---------------------------------------------------------
 
 
 def threaded_loop(x, w):
@@ -363,7 +363,7 @@ def cached_scalar(x, y):
     return math.atan2(x, y) * math.cosh(x - y)
 
 
-# -- the same conventions and traps inside loops (compiled by numba on the numba backend) --------
+# -- the same conventions and traps inside loops (compiled by numba on the numba backend) ----------
 
 
 def loop_abs(x):

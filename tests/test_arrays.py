@@ -39,7 +39,6 @@ def away_from(x, points, margin=0.05):
 
 # (function, arguments): floats and float arrays are differentiated, ints are not. Inputs are
 # away from kinks (asserted with away_from where a kink is near) and inside every domain.
-X6 = spread(6, -1.3, 1.2, seed=1)
 P4 = np.abs(spread((4, 3), 0.1, 0.9, seed=2))
 CASES = [
     (af.arithmetic, (spread(5, 0.5, 2.0, 1), spread(5, -2.0, -0.3, 2))),
@@ -124,6 +123,17 @@ def mlp_arguments():
 
 
 CASES += [(af.mlp_sigmoid, mlp_arguments()), (af.mlp_relu, mlp_arguments())]
+# The same operations inside loops, which the numba backend compiles.
+CASES += [
+    (af.looped_elementwise, (np.array([0.45, 1.7, 0.9, 0.35, 1.25]),
+                             np.array([-1.3, 0.8, -0.2, 1.1, 0.3]))),
+    (af.looped_products, (normal((3, 2), 116, 0.7), normal((2, 4), 117, 0.7), normal(2, 118),
+                          normal(3, 119), normal(2, 112))),
+    (af.looped_reductions, (spread((3, 4), -1.0, 1.0, 120),)),
+    (af.looped_indexing, (normal(6, 122), normal((4, 3), 123), P4, np.array([2, 0, 2, 1]),
+                          np.array([1, 3, 1, 0]), 2, 1)),
+    (af.looped_softmax_cross_entropy, (normal((4, 3), 126), np.array([0, 2, 2, 1]))),
+]
 MUTATING = (af.write_into_argument, af.write_row_into_argument)
 
 
@@ -257,8 +267,6 @@ def test_wrt_several_arrays(backend):
     expected = numerical_grad(af.dot_all_forms, A, B, x, y, wrt=(3, 0, 2))
     for g, e in zip(named, expected):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
-    single = cached(af.dot_all_forms, (0, 1, 2, 3), backend)(A, B, x, y)[1]
-    assert single.shape == B.shape
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -573,3 +581,10 @@ def test_reduction_property(op, data, shape):
     fn = data.draw(st.sampled_from(REDUCTIONS[op]), label="function")
     x = data.draw(distinct_values(shape), label="x")
     compare_with_numerical(fn, (x,), (0,))
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=hnp.array_shapes(min_dims=2, max_dims=2, max_side=5).flatmap(distinct_values))
+def test_looped_reductions_property(x):
+    """The loop makes the numba backend compile this one (a single signature: 2-D float64)."""
+    compare_with_numerical(af.looped_reductions, (x,), (0,))

@@ -1,0 +1,139 @@
+"""Random programs differentiated by ad_compiler: gradients against central differences, and the
+numba and python backends against each other (the generator and the checks are in
+tests/fuzz_programs.py).
+
+The CI profile (no `--fuzz`): CI_PROGRAMS programs, derandomized, so every run checks the same
+programs. Each is checked on the python backend; about one in CI_NUMBA_EVERY (a fixed subset:
+the choice is drawn as part of the program) also on numba and compared with the python backend.
+numba compiles every program that loops or works on scalars (about 1-5 s each on 2 cores, so
+checking all of them would take ~15 minutes); straight-line array code never reaches numba's
+compiler (ad_compiler runs it on NumPy), so it costs nothing extra.
+
+`pytest tests/test_fuzz.py --fuzz N`: N programs from a random seed (printed; set
+AD_FUZZ_SEED to run the same programs again), each checked on both backends unless
+AD_FUZZ_NUMBA_EVERY=k asks for numba on about one program in k. AD_FUZZ_KNOWN=REGEX sets aside
+the failures whose report matches it (known bugs), so that the run goes on to look for others:
+they are counted, grouped, shown (the smallest of each group) and fail the test at the end.
+
+A failure is shrunk by Hypothesis to a small program and reported with its source, arguments,
+analytic and central-difference gradients, and a reproducer; minimized failures are kept as
+plain tests in tests/test_fuzz_regressions.py. A summary (programs checked, rejected samples
+and the constructs the checked programs contained) is printed at the end.
+"""
+
+import os
+import random
+import re
+import time
+from collections import Counter
+
+import fuzz_programs as fp
+from hypothesis import HealthCheck, given, reject, seed, settings
+
+CI_PROGRAMS = 300
+CI_NUMBA_EVERY = 15
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.checked = 0
+        self.numba = 0
+        self.rejected: Counter = Counter()
+        self.constructs: Counter = Counter()
+        self.seconds: Counter = Counter()
+        self.slowest = (0.0, "")
+        self.known: dict[str, list] = {}  # signature -> [count, smallest report]
+
+    def set_aside(self, exc: fp.FuzzFailure) -> None:
+        report = str(exc)
+        first = report.splitlines()[0]
+        signature = f"{exc.kind}: " + re.sub(
+            r"\S*\.py:\d+:?|-?\d+(\.\d+)?(e-?\d+)?|\b[a-z]\w*_\d+\b", "#", first)[:160]
+        entry = self.known.setdefault(signature, [0, report])
+        entry[0] += 1
+        if len(report) < len(entry[1]):
+            entry[1] = report
+
+    def record(self, program: fp.Program, outcome: fp.Outcome, seconds: float) -> None:
+        self.checked += 1
+        self.numba += "numba" in outcome.backends
+        self.constructs.update(program.tags)
+        for backend, s in outcome.seconds.items():
+            self.seconds[backend] += s
+        if seconds > self.slowest[0]:
+            self.slowest = (seconds, program.source())
+
+    def summary(self, elapsed: float, header: str) -> str:
+        lines = ["", f"== fuzz: {header}",
+                 f"programs checked: {self.checked} (python backend), {self.numba} also on "
+                 f"numba; {elapsed:.0f} s in all, in grad calls: "
+                 + ", ".join(f"{b} {s:.0f} s" for b, s in sorted(self.seconds.items())),
+                 f"samples rejected: {sum(self.rejected.values())} "
+                 + str(dict(self.rejected.most_common()))]
+        for signature, (count, _) in self.known.items():
+            lines.append(f"set aside (AD_FUZZ_KNOWN) {count}x: {signature}")
+        lines.append(f"constructs seen (programs containing each, of {self.checked}):")
+        items = sorted(self.constructs.items())
+        width = max((len(k) for k, _ in items), default=0) + 6
+        per_line = max(1, 100 // width)
+        for i in range(0, len(items), per_line):
+            lines.append("  " + "".join(f"{k} {v}".ljust(width)
+                                        for k, v in items[i:i + per_line]).rstrip())
+        return "\n".join(lines)
+
+
+def _reason(exc: fp.Rejected) -> str:
+    text = str(exc)
+    if text.startswith("within"):
+        return "near a kink or threshold"
+    if text.startswith("value"):
+        return "value too large"
+    return text.split(":")[0]
+
+
+def test_fuzz(request, tmp_path_factory, monkeypatch, capsys):
+    count = request.config.getoption("--fuzz")
+    ci = count is None
+    numba_every = CI_NUMBA_EVERY if ci else int(os.environ.get("AD_FUZZ_NUMBA_EVERY", "1"))
+    workdir = tmp_path_factory.mktemp("fuzz")
+    # A private cache: the run neither reuses nor fills the user's ~/.cache/ad_compiler.
+    monkeypatch.setenv("AD_COMPILER_CACHE_DIR", str(workdir / "cache"))
+    stats = Stats()
+    known = os.environ.get("AD_FUZZ_KNOWN")
+
+    @settings(max_examples=CI_PROGRAMS if ci else count, derandomize=ci, database=None,
+              deadline=None, suppress_health_check=list(HealthCheck))
+    @given(program=fp.programs(numba_every=numba_every))
+    def check(program):
+        start = time.perf_counter()
+        try:
+            outcome = fp.check_program(program, workdir)
+        except fp.Rejected as exc:
+            stats.rejected[_reason(exc)] += 1
+            reject()
+        except fp.FuzzFailure as exc:
+            if not known or not re.search(known, str(exc)):
+                raise
+            stats.set_aside(exc)
+            reject()
+        stats.record(program, outcome, time.perf_counter() - start)
+
+    if ci:
+        header = f"CI profile, {CI_PROGRAMS} programs, derandomized, numba on ~1 in {numba_every}"
+    else:
+        chosen = int(os.environ.get("AD_FUZZ_SEED") or random.getrandbits(32))
+        check = seed(chosen)(check)
+        header = (f"{count} programs, seed {chosen} (AD_FUZZ_SEED={chosen} repeats them), "
+                  f"numba on ~1 in {numba_every}")
+        with capsys.disabled():
+            print(f"\n== fuzz: {header}")
+    start = time.perf_counter()
+    try:
+        check()
+    finally:
+        with capsys.disabled():
+            print(stats.summary(time.perf_counter() - start, header))
+    if stats.known:
+        reports = [f"{count}x {signature}\n{report}"
+                   for signature, (count, report) in stats.known.items()]
+        raise AssertionError("failures set aside by AD_FUZZ_KNOWN:\n\n" + "\n\n".join(reports))
