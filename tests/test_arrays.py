@@ -10,11 +10,12 @@ in the lecture's matrix form.
 import array_functions as af
 import numpy as np
 import pytest
+from helpers import cached, case_ids, copies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ad_compiler import check_grad, grad, numerical_grad, value_and_grad
+from ad_compiler import check_grad, grad, numerical_grad
 
 BACKENDS = ("python", "numba")
 
@@ -137,16 +138,7 @@ CASES += [
 MUTATING = (af.write_into_argument, af.write_row_into_argument)
 
 
-def _ids(cases):
-    seen: dict[str, int] = {}
-    ids = []
-    for fn, _ in cases:
-        seen[fn.__name__] = seen.get(fn.__name__, 0) + 1
-        ids.append(f"{fn.__name__}-{seen[fn.__name__]}")
-    return ids
-
-
-IDS = _ids(CASES)
+IDS = case_ids(CASES)
 
 
 def is_float(value):
@@ -157,21 +149,6 @@ def float_positions(args):
     """wrt: the positions of every float and float array argument."""
     return tuple(i for i, a in enumerate(args) if is_float(a))
 
-
-def copies(args):
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
-
-
-# One GradFunction per (function, wrt, backend, kind): each gradient is built once per process.
-_GRADS: dict = {}
-
-
-def cached(fn, wrt, backend, with_value=False):
-    key = (fn, wrt, backend, with_value)
-    if key not in _GRADS:
-        make = value_and_grad if with_value else grad
-        _GRADS[key] = make(fn, wrt=wrt, backend=backend)
-    return _GRADS[key]
 
 
 def assert_like(gradient, argument, what=""):
@@ -374,7 +351,7 @@ def as_float32(args):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize(("fn", "args"), FLOAT32_CASES, ids=_ids(FLOAT32_CASES))
+@pytest.mark.parametrize(("fn", "args"), FLOAT32_CASES, ids=case_ids(FLOAT32_CASES))
 def test_float32_gradients(fn, args, backend):
     wrt = float_positions(args)
     single = as_float32(args)

@@ -10,7 +10,6 @@ and the tapes the generated loops keep.
 Refused constructs are marked with a comment `# L:<name>` on the line the error must name.
 """
 
-import ast
 import inspect
 import math
 import re
@@ -19,6 +18,7 @@ import sys
 import control_functions as cf
 import numpy as np
 import pytest
+from helpers import cached, case_ids, central, copies, unreached_statements
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,16 +181,7 @@ CASES = [
 ]
 
 
-def _ids(cases):
-    seen: dict[str, int] = {}
-    ids = []
-    for fn, _, _ in cases:
-        seen[fn.__name__] = seen.get(fn.__name__, 0) + 1
-        ids.append(f"{fn.__name__}-{seen[fn.__name__]}")
-    return ids
-
-
-IDS = _ids(CASES)
+IDS = case_ids(CASES)
 
 
 def is_float_arg(a):
@@ -201,53 +192,9 @@ def float_positions(args):
     return tuple(i for i, a in enumerate(args) if is_float_arg(a))
 
 
-def copies(args):
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
-
-
 def primal(fn, args):
     """The function's value, on copies (functions that write into arguments modify them)."""
     return fn(*copies(args))
-
-
-_GRADS: dict = {}
-
-
-def cached(fn, wrt, backend, with_value=False):
-    key = (fn, wrt, backend, with_value)
-    if key not in _GRADS:
-        make = value_and_grad if with_value else grad
-        _GRADS[key] = make(fn, wrt=wrt, backend=backend)
-    return _GRADS[key]
-
-
-def central(fn, args, pos):
-    """d fn / d args[pos] by central differences with one Richardson step, every argument
-    copied for every evaluation."""
-    x = args[pos]
-
-    def at(index, step):
-        new = list(copies(args))
-        if index is None:
-            new[pos] = x + step
-        else:
-            new[pos][index] += step
-        return fn(*new)
-
-    def one(index, scale):
-        h = 1e-4 * max(1.0, scale)
-
-        def diff(step):
-            return (at(index, step) - at(index, -step)) / (2 * step)
-
-        return (4 * diff(h / 2) - diff(h)) / 3
-
-    if isinstance(x, np.ndarray):
-        out = np.zeros_like(x)
-        for index in np.ndindex(x.shape):
-            out[index] = one(index, abs(x[index]))
-        return out
-    return one(None, abs(x))
 
 
 # -- every function, both backends ---------------------------------------------------------------
@@ -307,36 +254,12 @@ def test_value_and_grad(fn, args, what, backend):
 def test_every_statement_is_reached():
     """The table runs every statement of control_functions.py: both sides of every if,
     every loop body, every return."""
-    path = cf.__file__
-    executed: set[int] = set()
 
-    def tracer(frame, event, arg):
-        if frame.f_code.co_filename != path:
-            return None
-        if event == "line":
-            executed.add(frame.f_lineno)
-        return tracer
-
-    old = sys.gettrace()
-    sys.settrace(tracer)
-    try:
+    def run():
         for fn, args, _ in CASES:
             primal(fn, args)
-    finally:
-        sys.settrace(old)
-    with open(path, encoding="utf-8") as handle:
-        tree = ast.parse(handle.read())
-    expected = set()
-    for definition in tree.body:
-        if not isinstance(definition, ast.FunctionDef):
-            continue
-        for node in ast.walk(definition):
-            if node is definition or not isinstance(node, ast.stmt):
-                continue
-            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-                continue  # docstring
-            expected.add(node.lineno)
-    assert sorted(expected - executed) == []
+
+    assert unreached_statements(cf.__file__, run) == []
 
 
 # -- which side ran, zero trips, break on the first iteration ------------------------------------
@@ -375,7 +298,7 @@ SIDES = [
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("fn", "args", "value", "expected"), SIDES,
-                         ids=_ids([(s[0], s[1], None) for s in SIDES]))
+                         ids=case_ids(SIDES))
 def test_branch_side_by_value(fn, args, value, expected, backend):
     assert primal(fn, args) == pytest.approx(value, rel=1e-12, abs=1e-14)
     wrt = float_positions(args)

@@ -5,13 +5,12 @@ with Richardson extrapolation, independently of ad_compiler) and from ad_compile
 check_grad; the lecture's examples are checked against the lecture's numbers and closed forms.
 """
 
-import ast
 import math
-import sys
 
 import numpy as np
 import pytest
 import scalar_functions as sf
+from helpers import cached, case_ids, central, unreached_statements
 
 from ad_compiler import check_grad, grad, value_and_grad
 
@@ -93,16 +92,7 @@ CASES = [
 ]
 
 
-def _ids(cases):
-    seen: dict[str, int] = {}
-    ids = []
-    for fn, _ in cases:
-        seen[fn.__name__] = seen.get(fn.__name__, 0) + 1
-        ids.append(f"{fn.__name__}-{seen[fn.__name__]}")
-    return ids
-
-
-IDS = _ids(CASES)
+IDS = case_ids(CASES)
 
 
 def float_positions(args):
@@ -118,34 +108,6 @@ def as_tuple(wrt, grads):
 
 def positions_of(wrt):
     return wrt if isinstance(wrt, tuple) else (wrt,)
-
-
-# One GradFunction per (function, wrt, backend, kind): each gradient is built once per process.
-_GRADS: dict = {}
-
-
-def cached(fn, wrt, backend, with_value=False):
-    key = (fn, wrt, backend, with_value)
-    if key not in _GRADS:
-        make = value_and_grad if with_value else grad
-        _GRADS[key] = make(fn, wrt=wrt, backend=backend)
-    return _GRADS[key]
-
-
-def central(fn, args, pos):
-    """df/d args[pos] by central differences with one Richardson step (error O(h^4))."""
-    x = args[pos]
-    h = 1e-4 * max(1.0, abs(x))
-
-    def at(value):
-        new = list(args)
-        new[pos] = value
-        return fn(*new)
-
-    def diff(step):
-        return (at(x + step) - at(x - step)) / (2 * step)
-
-    return (4 * diff(h / 2) - diff(h)) / 3
 
 
 # -- every function, both backends ---------------------------------------------------------------
@@ -191,37 +153,13 @@ def test_value_and_grad(fn, args, backend):
 
 def test_every_statement_is_reached():
     """The table exercises every statement of scalar_functions.py: both sides of every if."""
-    path = sf.__file__
-    executed: set[int] = set()
 
-    def tracer(frame, event, arg):
-        if frame.f_code.co_filename != path:
-            return None
-        if event == "line":
-            executed.add(frame.f_lineno)
-        return tracer
-
-    old = sys.gettrace()
-    sys.settrace(tracer)
-    try:
+    def run():
         for fn, args in CASES:
             fn(*args)
         sf.neuron_array(np.array([2.0, -3.0, -3.0]), np.array([-1.0, -2.0]))
-    finally:
-        sys.settrace(old)
-    with open(path, encoding="utf-8") as handle:
-        tree = ast.parse(handle.read())
-    expected = set()
-    for definition in tree.body:
-        if not isinstance(definition, ast.FunctionDef):
-            continue
-        for node in ast.walk(definition):
-            if node is definition or not isinstance(node, ast.stmt):
-                continue
-            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-                continue  # docstring
-            expected.add(node.lineno)
-    assert sorted(expected - executed) == []
+
+    assert unreached_statements(sf.__file__, run) == []
 
 
 # -- the lecture ---------------------------------------------------------------------------------
