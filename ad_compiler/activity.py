@@ -69,35 +69,45 @@ def _var_in(o, names: set[str]) -> bool:
     return isinstance(o, Var) and o.name in names
 
 
-def alias_classes(fn: Function, kinds: KindTable) -> dict[str, str]:
-    """Map each array name to a representative of the names that may share its memory
-    (views: slices, transposes, reshapes; plain copies of references; phis)."""
-    parent: dict[str, str] = {}
+class Aliases:
+    """Which arrays each name may be: a set of allocation sites per name.
 
-    def find(x: str) -> str:
-        while parent.get(x, x) != x:
-            x = parent[x]
-        return x
+    A new array (the result of arithmetic, a constructor, a parameter) is its own site; a view
+    (a slice, a transpose, a reshape), a plain copy of a reference and a phi may be any of their
+    operands' sites. A write into one name changes every name sharing a site with it.
+    """
 
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[ra] = rb
+    def __init__(self, fn: Function, kinds: KindTable) -> None:
+        self.sites: dict[str, frozenset[str]] = {p: frozenset((p,)) for p in fn.params}
+        changed = True
+        while changed:  # loops: a phi may bring sites back around
+            changed = False
+            for stmt in walk(fn.body):
+                updates: list[tuple[str, frozenset[str]]] = []
+                if isinstance(stmt, Assign) and stmt.target:
+                    first = stmt.args[0] if stmt.args else None
+                    shares = RULES[stmt.op].view or stmt.op == "copy"
+                    if shares and isinstance(first, Var) and kinds.of(
+                            Var(stmt.target)).ndim != 0:
+                        updates.append((stmt.target, self.of(first.name)))
+                    else:
+                        updates.append((stmt.target, frozenset((stmt.target,))))
+                elif isinstance(stmt, (If, Loop)):
+                    for p in stmt.phis:
+                        sites = frozenset().union(*(self.of(o.name) for o in (p.first, p.second)
+                                                    if isinstance(o, Var)))
+                        updates.append((p.name, sites or frozenset((p.name,))))
+                for name, sites in updates:
+                    merged = self.sites.get(name, frozenset()) | sites
+                    if merged != self.sites.get(name):
+                        self.sites[name] = merged
+                        changed = True
 
-    for stmt in walk(fn.body):
-        if isinstance(stmt, Assign) and stmt.target and isinstance(stmt.args[0] if stmt.args
-                                                                   else None, Var):
-            rule = RULES[stmt.op]
-            shares = rule.view or stmt.op == "copy"
-            if shares and kinds.of(Var(stmt.target)).ndim != 0:
-                union(stmt.target, stmt.args[0].name)
-        elif isinstance(stmt, (If, Loop)):
-            for p in stmt.phis:
-                for o in (p.first, p.second):
-                    if isinstance(o, Var) and kinds.of(o).ndim != 0:
-                        union(p.name, o.name)
-    names = {n for s in walk(fn.body) for n in _names_of(s)} | set(fn.params)
-    return {n: find(n) for n in names}
+    def of(self, name: str) -> frozenset[str]:
+        return self.sites.get(name, frozenset((name,)))
+
+    def share(self, a: str, b: str) -> bool:
+        return bool(self.of(a) & self.of(b))
 
 
 def _names_of(stmt) -> list[str]:
@@ -118,13 +128,12 @@ def written_arrays(block) -> set[str]:
             if isinstance(s, Assign) and s.op == "setitem"}
 
 
-def check_aliasing(fn: Function, aliases: dict[str, str]) -> None:
+def check_aliasing(fn: Function, aliases: Aliases) -> None:
     """Refuse a view of an array (a slice, a transpose, another name for it) that is used after
     the array was written through another name: NumPy shows the view the new values, and the
     gradient would have to follow memory, not names."""
-    written = written_arrays(fn.body)
-    if written:
-        _check_block(fn.body, {aliases.get(w, w) for w in written}, aliases, set())
+    if written_arrays(fn.body):
+        _check_block(fn.body, aliases, set())
 
 
 def _reads_in(stmt) -> set[str]:
@@ -141,34 +150,45 @@ def _reads_in(stmt) -> set[str]:
     return names
 
 
-def _check_block(block, classes: set[str], aliases: dict[str, str], tail: set[str]) -> None:
+def _check_block(block, aliases: Aliases, tail: set[str]) -> None:
     reads = [_reads_in(s) for s in block] + [tail]
     writes = [written_arrays((s,)) for s in block]
     for d, stmt in enumerate(block):
         defined = [stmt.target] if isinstance(stmt, Assign) and stmt.target else [
             p.name for p in getattr(stmt, "phis", ())]
         for view in defined:
-            group = aliases.get(view, view)
-            if group not in classes:
-                continue
             for w in range(d + 1, len(block)):
-                through = [n for n in writes[w] if n != view and aliases.get(n, n) == group]
+                through = [n for n in writes[w] if n != view and aliases.share(n, view)]
                 if not through:
                     continue
                 for r in range(w, len(reads)):
+                    read = reads[r]
+                    if r == w and isinstance(block[w], Loop):
+                        # a loop reads its carried values' initial values on entry, before
+                        # anything in it writes
+                        read = read - {p.first.name for p in block[w].phis
+                                       if isinstance(p.first, Var)} | _reads_in_loop(block[w])
                     same_store = r == w and isinstance(block[w], Assign)
-                    if view in reads[r] and not same_store:
+                    if view in read and not same_store:
                         raise _alias_error(block, d, w, min(r, len(block) - 1), view,
                                            through[0])
         if isinstance(stmt, If):
-            _check_block(stmt.body, classes, aliases, {p.first.name for p in stmt.phis
-                                                       if isinstance(p.first, Var)})
-            _check_block(stmt.orelse, classes, aliases, {p.second.name for p in stmt.phis
-                                                         if isinstance(p.second, Var)})
+            _check_block(stmt.body, aliases, {p.first.name for p in stmt.phis
+                                              if isinstance(p.first, Var)})
+            _check_block(stmt.orelse, aliases, {p.second.name for p in stmt.phis
+                                                if isinstance(p.second, Var)})
         elif isinstance(stmt, Loop):
             tail_names = {p.second.name for p in stmt.phis if isinstance(p.second, Var)}
-            _check_block(stmt.test, classes, aliases, set())
-            _check_block(stmt.body, classes, aliases, tail_names)
+            _check_block(stmt.test, aliases, set())
+            _check_block(stmt.body, aliases, tail_names)
+
+
+def _reads_in_loop(loop: Loop) -> set[str]:
+    """What a loop reads inside (its test and body, and the values carried back around)."""
+    names = set().union(*(_reads_in(s) for s in loop.test + loop.body)) if (
+        loop.test or loop.body) else set()
+    names |= {p.second.name for p in loop.phis if isinstance(p.second, Var)}
+    return names
 
 
 def _alias_error(block, d: int, w: int, r: int, view: str, array: str):
@@ -190,3 +210,39 @@ def _alias_error(block, d: int, w: int, r: int, view: str, array: str):
         return UnsupportedSyntaxError(message, suggestion=suggestion)
     return UnsupportedSyntaxError(message, loc.filename, loc.line, loc.col + 1, loc.text,
                                   suggestion)
+
+
+def forward_stores(fn: Function, kinds: KindTable) -> Function:
+    """`y[i] = v` followed by a read of `y[i]` (same index, nothing written into y between):
+    the read is `v`. Saves the reverse sweep from taping a value it already has."""
+    from dataclasses import replace
+
+    aliases = Aliases(fn, kinds)
+
+    def block(stmts) -> tuple:
+        out = []
+        stored: dict[str, Assign] = {}  # array -> its last element store in this block
+        for stmt in stmts:
+            if isinstance(stmt, If):
+                stmt = replace(stmt, body=block(stmt.body), orelse=block(stmt.orelse))
+            elif isinstance(stmt, Loop):
+                stmt = replace(stmt, test=block(stmt.test), body=block(stmt.body))
+            if isinstance(stmt, Assign) and stmt.op == "getitem" and isinstance(
+                    stmt.args[0], Var):
+                store = stored.get(stmt.args[0].name)
+                if (store is not None and store.args[2:] == stmt.args[1:]
+                        and store.attr("index") == stmt.attr("index")
+                        and kinds.of(Var(stmt.target)).is_scalar):
+                    stmt = Assign(stmt.target, "copy", (store.args[1],), (), stmt.loc)
+            for written in written_arrays((stmt,)):
+                for name in list(stored):
+                    if aliases.share(name, written):
+                        del stored[name]
+            if isinstance(stmt, Assign) and stmt.op == "setitem" and all(
+                    item[0] == "i" for item in stmt.attr("index")) and all(
+                    kinds.of(a).is_scalar for a in stmt.args[2:]):
+                stored[stmt.args[0].name] = stmt
+            out.append(stmt)
+        return tuple(out)
+
+    return replace(fn, body=block(fn.body))

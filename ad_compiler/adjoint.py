@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .activity import active_values, alias_classes, written_arrays
+from .activity import Aliases, active_values, written_arrays
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .ir import (
     Assign,
@@ -67,6 +67,24 @@ class VJPBuilder:
     def kind(self, operand: Operand):
         return self.diff.kinds.of(operand)
 
+    def feeds_elementwise(self, operand: Operand) -> bool:
+        """Whether `operand`'s adjoint may arrive with a broadcastable shape (g without the
+        axes a sum removed) rather than its own: when it is computed elementwise from values of
+        its own shape by an operation whose local gradient is an array of that shape (x ** 2,
+        exp(x), x * y), so that the product g * local gradient has the full shape again. Not
+        for +, -, or a product with a constant, which would pass the small g on unchanged."""
+        producer = self.diff.producers.get(operand.name) if isinstance(operand, Var) else None
+        if producer is None or not RULES[producer.op].broadcasting:
+            return False
+        shape = self.kind(operand).same_shape_as
+        variables = [a for a in producer.args if isinstance(a, Var)]
+        if shape is None or not variables or any(
+                self.kind(a).same_shape_as != shape for a in variables):
+            return False
+        if producer.op in ("mul", "div"):
+            return len(variables) == len(producer.args)
+        return producer.op not in ("add", "sub", "neg", "pos", "copy", "where", "float")
+
     def emit(self, op: str, *args: Operand, **attrs) -> Var:
         return self.diff.emit(self._stmts, op, args, attrs, reverses=self.stmt.loc)
 
@@ -93,9 +111,11 @@ class Differentiator:
                       if isinstance(a, Var)}
         self.names = Names(all_names | {fn.name})
         self.active = active_values(fn, kinds, wrt)
-        self.aliases = alias_classes(fn, kinds)
-        self.written = {self.aliases.get(n, n) for n in written_arrays(fn.body)}
+        self.aliases = Aliases(fn, kinds)
+        self.written = frozenset().union(*(self.aliases.of(n) for n in written_arrays(fn.body)))
         self.masked = _masked_values(fn)
+        self.producers = {s.target: s for s in walk(fn.body) if isinstance(s, Assign)
+                          and s.target}
         # Arrays whose overwritten values the reverse sweep needs back (None: all of them).
         self.restore = restore
         self.bars: dict[str, str] = {}
@@ -103,6 +123,7 @@ class Differentiator:
         self.depth = 0
         self.saved: dict[int, str] = {}  # id of a store -> the name holding what it overwrote
         self.counters: dict[int, str] = {}  # id of a loop -> its iteration counter, if any
+        self.in_test = False
 
     # -- small tools ---------------------------------------------------------------------------
 
@@ -165,6 +186,12 @@ class Differentiator:
         """Sum a contribution back to the shape of `name` (undo NumPy broadcasting): the
         leading axes broadcasting added are summed statically; rt.sum_to does the rest (axes
         of length 1), returning its argument unchanged when the shapes already agree."""
+        negated = next((s for s in out if isinstance(s, Assign) and isinstance(contribution, Var)
+                        and s.target == contribution.name and s.op == "neg"), None)
+        if negated is not None and self.kinds.of(contribution).is_array:
+            # sum(-g) is -sum(g): negate the small result, not the large array
+            summed = self.unbroadcast(out, name, negated.args[0], loc)
+            return self.emit(out, "neg", (summed,), reverses=loc)
         ka, kc = self.kinds.of(Var(name)), self.kinds.of(contribution)
         if ka.is_scalar and kc.is_array:
             return self.emit(out, "sum", (contribution,), {"axis": None, "keepdims": False},
@@ -186,6 +213,11 @@ class Differentiator:
             return
         if broadcasting and self.must_unbroadcast(name, contribution):
             contribution = self.unbroadcast(out, name, contribution, loc)
+        elif not broadcasting and self.must_unbroadcast(name, contribution):
+            # A reduction's adjoint left broadcastable (see rules.arrays._spread): the adjoint
+            # no longer has a known shape; the next elementwise rule sums it back as needed.
+            kind = self.kinds.of(Var(name))
+            self.kinds.kinds[bar] = type(kind)(kind.ndim, kind.dtype, None)
         self.emit(out, "add", (Var(bar), contribution), target=bar, reverses=loc)
 
     def scatter(self, out: list[Stmt], bar: str, update: IndexedUpdate, loc: Loc | None) -> None:
@@ -272,7 +304,7 @@ class Differentiator:
         structure = stmt.attr("index")
         forward: list[Stmt] = []
         reverse: list[Stmt] = []
-        restore = self.restore is None or id(stmt) in self.restore
+        restore = (self.restore is None or id(stmt) in self.restore) and not self.in_test
         if restore:
             # Keep what the store overwrites, to put it back in the reverse sweep.
             saved = self.emit(forward, "getitem", (array,) + index, {"index": structure},
@@ -283,14 +315,18 @@ class Differentiator:
         forward.append(stmt)
         if array.name in self.active:
             bar = Var(self.bar(array.name))
+            piece = None
             if self.is_active(value):
                 piece = self.emit(reverse, "getitem", (bar,) + index, {"index": structure},
                                   reverses=stmt.loc)
                 if not self.kinds.of(piece).is_scalar:
                     piece = self.emit(reverse, "array_copy", (piece,), reverses=stmt.loc)
-                self.accumulate(reverse, value.name, piece, True, stmt.loc)
+            # The written part had no influence: zero it, then pass its gradient to the value
+            # (in that order: in `y[:] = y` the value is the array itself).
             self.emit(reverse, "setitem", (bar, Const(0.0)) + index, {"index": structure},
                       reverses=stmt.loc)
+            if piece is not None:
+                self.accumulate(reverse, value.name, piece, True, stmt.loc)
         if restore:
             self.emit(reverse, "setitem", (array, Var(self.saved[id(stmt)])) + index,
                       {"index": structure, "restore": id(stmt)}, reverses=stmt.loc)
@@ -334,7 +370,11 @@ class Differentiator:
                 self.accumulate(flow, p.second.name, held[p.name], False, loop.loc)
 
         self.depth += 1
+        # A while condition is evaluated once more than the body runs: its stores are never
+        # put back (nothing in the reverse sweep may depend on them, checked below).
+        outer, self.in_test = self.in_test, True
         fwd_test, rev_test = self.block(loop.test)
+        self.in_test = outer
         if rev_test:
             raise _error(loop.loc, "the loop condition computes a value the result depends on",
                          "compute that value inside the loop body")
@@ -407,7 +447,8 @@ class _LoopPlan:
         self.rev_body = rev_body
         self.top_level = diff.depth == 0
         self.counted = loop.exit_flag is not None or not loop.is_range
-        self.written = {diff.aliases.get(n, n) for n in written_arrays(loop.test + loop.body)}
+        self.written = frozenset().union(*(diff.aliases.of(n)
+                                           for n in written_arrays(loop.test + loop.body)))
         # Values this loop defines, at this loop's level (nested loops' insides excluded).
         self.defs: dict[str, Stmt | None] = {p.name: None for p in loop.phis}
         self._collect_defs(loop.test + loop.body)
@@ -432,8 +473,8 @@ class _LoopPlan:
         rule = RULES[stmt.op]
         if not rule.cheap or rule.mutates is not None or stmt.op.startswith(("list_", "tape_")):
             return False
-        return not any(isinstance(a, Var) and self.diff.aliases.get(a.name, a.name)
-                       in self.written for a in stmt.args)
+        return not any(isinstance(a, Var) and self.diff.aliases.of(a.name) & self.written
+                       for a in stmt.args)
 
     # -- what the reverse iteration needs --------------------------------------------------
 
@@ -568,7 +609,7 @@ class _LoopPlan:
 
     def _push(self, out: list[Stmt], tape: str, value: Var, index: Var | None) -> None:
         kind = self.diff.kinds.of(value)
-        if kind.ndim != 0 and self.diff.aliases.get(value.name, value.name) in self.diff.written:
+        if kind.ndim != 0 and self.diff.aliases.of(value.name) & self.diff.written:
             # A view of an array written in place: keep its values as they are now.
             value = self.diff.emit(out, "array_copy", (value,), loc=self.loop.loc)
         if self._is_array_tape(tape):
@@ -776,7 +817,7 @@ def differentiate(fn: Function, kinds: KindTable, wrt: tuple[str, ...],
     return final.run()
 
 
-def _restores_read(body: Block, aliases: dict[str, str]) -> set[int]:
+def _restores_read(body: Block, aliases: Aliases) -> set[int]:
     """The stores whose restored values some reverse-sweep statement reads afterwards (later
     in the program, or anywhere in a loop around both)."""
     events: list[tuple[int, tuple[int, ...], Assign]] = []
@@ -800,14 +841,14 @@ def _restores_read(body: Block, aliases: dict[str, str]) -> set[int]:
     restores = [(n, loops, s) for n, loops, s in events if s.attr("restore")]
     needed: set[int] = set()
     for n, loops, store in restores:
-        group = aliases.get(store.args[0].name, store.args[0].name)
+        group = aliases.of(store.args[0].name)
         for m, other_loops, stmt in events:
             if stmt.reverses is None or stmt.attr("restore"):
                 continue
             shape_only = _SHAPE_ONLY.get(stmt.op, ())
             if (m > n or set(loops) & set(other_loops)) and any(
                     isinstance(a, Var) and a.name not in popped
-                    and aliases.get(a.name, a.name) == group
+                    and aliases.of(a.name) & group
                     for i, a in enumerate(stmt.args) if i not in shape_only):
                 needed.add(store.attr("restore"))
                 break

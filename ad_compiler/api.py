@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import compile as compiler
-from .activity import alias_classes, check_aliasing
+from .activity import Aliases, check_aliasing, forward_stores
 from .adjoint import differentiate
 from .codegen import generate
 from .errors import ADCompilerError, CompilationError, GradientInputError
@@ -330,7 +330,8 @@ def build_source(primal: Function, kinds: dict[str, Kind], wrt: tuple[str, ...],
                  with_value: bool, backend: str, header: str) -> str:
     """The gradient program of `primal` as Python source."""
     table = infer_kinds(primal, kinds)
-    check_aliasing(primal, alias_classes(primal, table))
+    check_aliasing(primal, Aliases(primal, table))
+    primal = forward_stores(primal, table)
     gradient = differentiate(primal, table, wrt, with_value)
     gradient = optimize(gradient, table)
     if backend == "numba" and is_vectorized(gradient, table):

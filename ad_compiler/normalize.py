@@ -203,8 +203,8 @@ class _Normalizer:
             raise self.error(node, f"{what} cannot be differentiated", suggestion)
         if isinstance(node, ast.Assign):
             value = self.expr(node.value)
-            for target in node.targets:
-                self.bind(target, value)
+            for target in node.targets:  # a = b = ...: the value is computed once
+                value = self.bind(target, value)
         elif isinstance(node, ast.AnnAssign):
             if node.value is not None:
                 self.bind(node.target, self.expr(node.value))
@@ -238,9 +238,11 @@ class _Normalizer:
         else:
             raise self.error(node, f"{type(node).__name__} statements are not supported")
 
-    def bind(self, target: ast.expr, value: Any) -> None:
+    def bind(self, target: ast.expr, value: Any) -> Any:
+        """Bind an assignment target; returns the value as bound (a temporary may take the
+        target's name)."""
         if isinstance(target, ast.Name):
-            self.assign_name(target.id, value)
+            return self.assign_name(target.id, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = self.unpack(value, len(target.elts), target)
             for elt, item in zip(target.elts, items):
@@ -255,8 +257,9 @@ class _Normalizer:
                              "use plain variables and arrays")
         else:
             raise self.error(target, f"cannot assign to {ast.unparse(target)}")
+        return value
 
-    def assign_name(self, name: str, value: Any) -> None:
+    def assign_name(self, name: str, value: Any) -> Any:
         self.undefined.pop(name, None)
         helper_result = name == controlflow.RESULT and len(self.inlining) > 1
         if isinstance(value, Var) and value.name in self.out.temps and not helper_result:
@@ -264,7 +267,10 @@ class _Normalizer:
             fresh = self.fresh(name)
             if self.out.rename_last(value.name, fresh):
                 value = Var(fresh)
+            else:
+                self.out.temps.discard(value.name)  # now held by a name: never rename it
         self.env[name] = value
+        return value
 
     def fresh(self, name: str) -> str:
         return self.out.names.fresh(name if not name.startswith("__") else name.strip("_"))
@@ -813,6 +819,9 @@ class _Normalizer:
                 if name not in defaults:
                     raise self.error(node, f"{fn.__name__}() needs its argument {name}")
                 values[name] = self.global_value(defaults[name], node)
+        for value in values.values():  # the helper's parameters now hold these values
+            if isinstance(value, Var):
+                self.out.temps.discard(value.name)
         helper = _Normalizer(parsed, self.out, values, self.copied_params, self.inlining)
         result = helper.function_body()
         self.node = node

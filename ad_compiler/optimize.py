@@ -135,11 +135,10 @@ def fold_constants(fn: Function, kinds: KindTable) -> Function:
     mutated = _mutated(fn)
 
     def is_float(o: Operand) -> bool:
-        # x * 1 is a new array, x an alias: only scalars, or arrays never written in place.
+        # Scalars only: for an array, x * 1 is a new array where x may share memory with one
+        # that is written later.
         kind = kinds.of(o)
-        if kind.dtype != "float":
-            return False
-        return kind.is_scalar or not (isinstance(o, Var) and o.name in mutated)
+        return kind.dtype == "float" and kind.is_scalar
 
     def simplify(s: Assign) -> Assign:
         if s.target is None or s.target in mutated:

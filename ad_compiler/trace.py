@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import runtime
-from .activity import alias_classes, check_aliasing
+from .activity import Aliases, check_aliasing
 from .codegen import format_template
 from .errors import ADCompilerError
 from .frontend import parse_function
@@ -110,6 +110,9 @@ class _Eager:
     def kind(self, operand: Operand):
         return kind_of_value(self.value(operand))
 
+    def feeds_elementwise(self, operand: Operand) -> bool:
+        return False  # the trace shows every adjoint with its value's full shape
+
     def emit(self, op: str, *args: Operand, **attrs) -> Var:
         self._count += 1
         name = f"__t{self._count}"
@@ -135,7 +138,7 @@ class Trace:
                                   f"arguments, got {len(args)}")
         kinds = infer_kinds(self.program, {p: kind_of_value(v, p)
                                            for p, v in self.params.items()})
-        check_aliasing(self.program, alias_classes(self.program, kinds))
+        check_aliasing(self.program, Aliases(self.program, kinds))
         self.wrt = tuple(wrt) if wrt is not None else tuple(
             p for p, v in self.params.items() if np.asarray(v).dtype.kind == "f")
         self.nodes: list[Node] = []

@@ -10,7 +10,7 @@ in the lecture's matrix form.
 import array_functions as af
 import numpy as np
 import pytest
-from helpers import cached, case_ids, copies
+from gradcheck_helpers import cached, case_ids, copies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp

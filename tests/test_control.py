@@ -18,7 +18,7 @@ import sys
 import control_functions as cf
 import numpy as np
 import pytest
-from helpers import cached, case_ids, central, copies, unreached_statements
+from gradcheck_helpers import cached, case_ids, central, copies, unreached_statements
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

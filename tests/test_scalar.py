@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 import scalar_functions as sf
-from helpers import cached, case_ids, central, unreached_statements
+from gradcheck_helpers import cached, case_ids, central, unreached_statements
 
 from ad_compiler import check_grad, grad, value_and_grad
 

@@ -285,12 +285,29 @@ def _reduce_attrs(stmt) -> dict:
     return {"axis": stmt.attr("axis"), "keepdims": bool(stmt.attr("keepdims", False))}
 
 
+def _spread(b, stmt, g):
+    """g spread back over the reduced axis. When an elementwise operation consumes it, g keeps
+    its reduced shape (with the axis as length 1) and NumPy broadcasting spreads it, with no
+    array of x's size built just to hold copies of g."""
+    x, attrs = stmt.args[0], _reduce_attrs(stmt)
+    if b.kind(x).is_array and b.feeds_elementwise(x):
+        if attrs["axis"] is None or attrs["keepdims"]:
+            return g
+        return b.emit("expand_dims", g, axis=attrs["axis"])
+    return b.emit("reduce_grad", g, x, **attrs)
+
+
 def _sum_vjp(b, stmt) -> tuple:
-    return (b.emit("reduce_grad", b.g, stmt.args[0], **_reduce_attrs(stmt)),)
+    return (_spread(b, stmt, b.g),)
 
 
 def _mean_vjp(b, stmt) -> tuple:
-    return (b.emit("mean_grad", b.g, stmt.args[0], **_reduce_attrs(stmt)),)
+    x, attrs = stmt.args[0], _reduce_attrs(stmt)
+    if b.kind(x).is_array and b.feeds_elementwise(x):
+        count = b.emit("size", x) if attrs["axis"] is None else b.emit("dim", x,
+                                                                       axis=attrs["axis"])
+        return (_spread(b, stmt, b.emit("div", b.g, count)),)
+    return (b.emit("mean_grad", b.g, x, **attrs),)
 
 
 def _extreme_vjp(b, stmt) -> tuple:
@@ -326,6 +343,8 @@ register(Rule("mean_grad", _GRAD_EMIT.format(name="mean_grad"), lambda k, a: k[1
 register(Rule("extreme_grad", "rt.extreme_grad({0}, {1}, {2}, {axis}, {keepdims})",
               lambda k, a: k[1]))
 register(Rule("sum_to", "rt.sum_to({0}, {1})", lambda k, a: k[1]))
+register(Rule("expand_dims", "np.expand_dims({0}, {axis})",
+              lambda k, a: Kind(None if k[0].ndim is None else k[0].ndim + 1, "float")))
 register(Rule("zeros_grad", "rt.zeros_like({0})", lambda k, a: _infer_like(k, a)))
 
 
