@@ -97,12 +97,14 @@ class GradFunction:
         # Dispatch on the arguments' types (and arrays' dimensions and dtypes); the first call
         # with new ones validates them and builds the gradient.
         key = tuple(map(type, args))
-        if np.ndarray in key:
-            key = tuple((v.ndim, v.dtype.char) if type(v) is np.ndarray else type(v)
-                        for v in args)
-        entry = self._dispatch.get(key)
+        entry = self._dispatch.get(key)  # never found for arrays: their key has ndim, dtype
         if entry is None:
-            entry = self._dispatch[key] = self._entry(args)
+            if np.ndarray in key:
+                key = tuple((v.ndim, v.dtype.char) if type(v) is np.ndarray else type(v)
+                            for v in args)
+                entry = self._dispatch.get(key)
+            if entry is None:
+                entry = self._dispatch[key] = self._entry(args)
         try:
             return entry[1](entry[0](*args), args)
         except Exception as exc:
