@@ -4,13 +4,8 @@ The gradient program is a forward sweep, the primal code instrumented to save wh
 sweep needs, then a reverse sweep that walks the statements backwards and adds "upstream gradient
 x local gradient" into each argument's adjoint (`x_bar`), one rule per operation.
 
-Loops. The reverse sweep runs each loop's iterations backwards. An iteration's values are
-obtained at the start of its reverse iteration: the loop-carried values from a tape written by the
-forward sweep, and the values computed in the body either *replayed* (recomputed from those, when
-cheap) or read back from a tape (when not: transcendental calls, matrix products, reads of arrays
-the loop writes into). Only values the reverse sweep reads are saved: a loop whose reverse reads
-nothing of its iterations needs no tape at all. Tapes are NumPy arrays allocated at loop entry for
-a top-level `for i in range(n)` loop, and function-local lists otherwise.
+Loops are reversed by loops.LoopPlan: each reverse iteration replays, or reads back from a
+tape, the values of its forward iteration that the reverse sweep needs, and nothing else.
 
 Writes into arrays (`y[i] = v`) are reversed in place: the reverse sweep takes the written part's
 gradient, zeroes it, and restores the overwritten values when some reverse computation reads the
@@ -18,8 +13,6 @@ array's contents.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from .activity import Aliases, active_values, written_arrays
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
@@ -35,12 +28,12 @@ from .ir import (
     Operand,
     Stmt,
     Var,
-    base_name,
     defined_names,
     is_temp,
     walk,
 )
 from .kinds import KindTable
+from .loops import LoopPlan
 from .rules import RULES, IndexedUpdate
 
 # Operations whose listed arguments are read only for their shape, never their contents.
@@ -381,7 +374,7 @@ class Differentiator:
         fwd_body, rev_body = self.block(loop.body, flow)
         self.depth -= 1
 
-        plan = _LoopPlan(self, loop, fwd_test, fwd_body, rev_body)
+        plan = LoopPlan(self, loop, fwd_test, fwd_body, rev_body)
         forward, reverse = plan.build()
         for p in active_phis:
             if self.is_active(p.first):
@@ -434,327 +427,6 @@ class Differentiator:
         return Function(name, fn.params, body, outputs, fn.filename, fn.loc)
 
 
-class _LoopPlan:
-    """Decides, for one loop, what its reverse iterations replay and what they read from tapes,
-    and builds the instrumented forward loop and the reverse loop."""
-
-    def __init__(self, diff: Differentiator, loop: Loop, fwd_test: list[Stmt],
-                 fwd_body: list[Stmt], rev_body: list[Stmt]) -> None:
-        self.diff = diff
-        self.loop = loop
-        self.fwd_test = fwd_test
-        self.fwd_body = fwd_body
-        self.rev_body = rev_body
-        self.top_level = diff.depth == 0
-        self.counted = loop.exit_flag is not None or not loop.is_range
-        self.written = frozenset().union(*(diff.aliases.of(n)
-                                           for n in written_arrays(loop.test + loop.body)))
-        # Values this loop defines, at this loop's level (nested loops' insides excluded).
-        self.defs: dict[str, Stmt | None] = {p.name: None for p in loop.phis}
-        self._collect_defs(loop.test + loop.body)
-
-    def _collect_defs(self, block: Block) -> None:
-        for stmt in block:
-            if isinstance(stmt, Assign):
-                if stmt.target:
-                    self.defs[stmt.target] = stmt
-            elif isinstance(stmt, If):
-                self._collect_defs(stmt.body)
-                self._collect_defs(stmt.orelse)
-                for p in stmt.phis:
-                    self.defs[p.name] = stmt
-            else:
-                for p in stmt.phis:
-                    self.defs[p.name] = stmt
-
-    def replayable(self, stmt: Stmt) -> bool:
-        if not isinstance(stmt, Assign):
-            return False
-        rule = RULES[stmt.op]
-        if not rule.cheap or rule.mutates is not None or stmt.op.startswith(("list_", "tape_")):
-            return False
-        return not any(isinstance(a, Var) and self.diff.aliases.of(a.name) & self.written
-                       for a in stmt.args)
-
-    # -- what the reverse iteration needs --------------------------------------------------
-
-    def needed(self) -> set[str]:
-        body_defs = set(self.defs) | self._forward_extras()
-        if self.loop.index:
-            body_defs.add(self.loop.index)
-        need = _all_reads(tuple(self.rev_body)) & body_defs
-        changed = True
-        while changed:
-            changed = False
-            for name in list(need):
-                stmt = self.defs.get(name)
-                more: set[str] = set()
-                if isinstance(stmt, Assign) and self.replayable(stmt):
-                    more = {a.name for a in stmt.args if isinstance(a, Var)}
-                elif isinstance(stmt, If):
-                    more = {stmt.cond.name} if isinstance(stmt.cond, Var) else set()
-                    for p in stmt.phis:
-                        if p.name == name:
-                            more |= {o.name for o in (p.first, p.second) if isinstance(o, Var)}
-                for enclosing in self._enclosing_ifs(name):
-                    if isinstance(enclosing.cond, Var):
-                        more.add(enclosing.cond.name)
-                more &= set(self.defs)
-                if not more <= need:
-                    need |= more
-                    changed = True
-        return need
-
-    def _forward_extras(self) -> set[str]:
-        """Names the instrumented forward body defines at this loop's level beyond the primal
-        ones: what stores overwrite, and nested loops' counters and carried values (not what
-        nested loops compute inside: their own tapes handle that)."""
-        extras: set[str] = set()
-
-        def scan(block) -> None:
-            for stmt in block:
-                if isinstance(stmt, Assign) and stmt.target and stmt.target not in self.defs:
-                    extras.add(stmt.target)
-                elif isinstance(stmt, If):
-                    scan(stmt.body)
-                    scan(stmt.orelse)
-
-        scan(self.fwd_body)
-        return extras
-
-    def _enclosing_ifs(self, name: str) -> list[If]:
-        found: list[If] = []
-
-        def search(block: Block, stack: list[If]) -> bool:
-            for stmt in block:
-                if isinstance(stmt, Assign) and stmt.target == name:
-                    found.extend(stack)
-                    return True
-                if isinstance(stmt, If) and (search(stmt.body, stack + [stmt])
-                                             or search(stmt.orelse, stack + [stmt])):
-                    return True
-            return False
-
-        search(tuple(self.fwd_body), [])
-        return found
-
-    # -- building ---------------------------------------------------------------------------
-
-    def build(self) -> tuple[list[Stmt], list[Stmt]]:
-        diff, loop = self.diff, self.loop
-        need = self.needed()
-        header = [p for p in loop.phis if p.name in need]
-        taped = {n for n in need if n not in {p.name for p in loop.phis}
-                 and n != loop.index and not (isinstance(self.defs.get(n), Assign)
-                                              and self.replayable(self.defs[n]))}
-        taped -= {n for n in taped if isinstance(self.defs.get(n), If)
-                  and self._if_phi_replayable(n, need)}
-
-        use_arrays = (self.top_level and loop.is_range and loop.start == Const(0)
-                      and loop.step == Const(1))
-        forward: list[Stmt] = []
-        tapes: dict[str, str] = {}
-        for name in [p.name for p in header] + sorted(taped):
-            tapes[name] = self._new_tape(forward, name, use_arrays)
-
-        counter = None
-        if self.counted:
-            counter = diff.names.fresh("n_iter")
-            diff.counters[id(loop)] = counter
-            diff.emit(forward, "copy", (Const(0),), target=counter, loc=loop.loc)
-
-        for p in loop.phis:  # leave SSA: the header names take their initial values
-            forward.append(Assign(p.name, "copy", (p.first,), loc=loop.loc))
-
-        index_var = Var(loop.index) if loop.index else None
-        body: list[Stmt] = []
-        for p in header:
-            self._push(body, tapes[p.name], Var(p.name), index_var if use_arrays else None)
-        body += self._instrument(self.fwd_body, tapes, index_var if use_arrays else None)
-        if counter:
-            diff.emit(body, "add", (Var(counter), Const(1)), target=counter, loc=loop.loc)
-        body += self._phi_updates()
-        test = self._instrument(self.fwd_test, {}, None)
-        forward.append(replace(loop, test=tuple(test), body=tuple(body), phis=()))
-
-        reverse = self._reverse_loop(tapes, header, need, counter, use_arrays)
-        return forward, reverse
-
-    def _if_phi_replayable(self, name: str, need: set[str]) -> bool:
-        stmt = self.defs[name]
-        for p in stmt.phis:
-            if p.name == name:
-                return all(not isinstance(o, Var) or o.name not in self.defs or o.name in need
-                           for o in (p.first, p.second))
-        return False
-
-    def _new_tape(self, forward: list[Stmt], name: str, use_arrays: bool) -> str:
-        diff = self.diff
-        tape = diff.names.fresh(f"{name if is_temp(name) else base_name(name)}_tape")
-        kind = diff.kinds.of(Var(name))
-        if use_arrays and kind.is_scalar and kind.dtype in ("float", "int", "bool"):
-            dtype = {"float": "float64", "int": "int64", "bool": "bool_"}[kind.dtype]
-            size = diff.emit(forward, "range_len", (self.loop.start, self.loop.stop,
-                                                     self.loop.step), loc=self.loop.loc)
-            diff.emit(forward, "tape_alloc", (size,), {"dtype": dtype}, target=tape,
-                      loc=self.loop.loc)
-            diff.kinds.kinds[tape] = diff.kinds.of(Var(name))
-            self._array_tapes = getattr(self, "_array_tapes", set()) | {tape}
-        else:
-            diff.emit(diff.preamble, "list_new", (), target=tape, loc=self.loop.loc)
-        return tape
-
-    def _is_array_tape(self, tape: str) -> bool:
-        return tape in getattr(self, "_array_tapes", set())
-
-    def _push(self, out: list[Stmt], tape: str, value: Var, index: Var | None) -> None:
-        kind = self.diff.kinds.of(value)
-        if kind.ndim != 0 and self.diff.aliases.of(value.name) & self.diff.written:
-            # A view of an array written in place: keep its values as they are now.
-            value = self.diff.emit(out, "array_copy", (value,), loc=self.loop.loc)
-        if self._is_array_tape(tape):
-            self.diff.emit(out, "tape_store", (Var(tape), index, value), loc=self.loop.loc)
-        else:
-            self.diff.emit(out, "list_append", (Var(tape), value), loc=self.loop.loc)
-
-    def _pop(self, out: list[Stmt], tape: str, name: str, index: Var | None) -> None:
-        element = {"element": self.diff.kinds.of(Var(name))}
-        if self._is_array_tape(tape):
-            self.diff.emit(out, "tape_load", (Var(tape), index), element, target=name,
-                           reverses=self.loop.loc)
-        else:
-            self.diff.emit(out, "list_pop", (Var(tape),), element, target=name,
-                           reverses=self.loop.loc)
-
-    def _instrument(self, block: list[Stmt], tapes: dict[str, str],
-                    index: Var | None) -> list[Stmt]:
-        """The forward body with a push of each taped value right after it is defined.
-
-        A value assigned in one branch of an `if` is pushed in that branch; an if's merged
-        value (assigned in both) and what a nested loop computes, after the statement."""
-        out: list[Stmt] = []
-        for stmt in block:
-            if isinstance(stmt, If):
-                both = set(_assigned(stmt.body)) & set(_assigned(stmt.orelse))
-                inner = {n: t for n, t in tapes.items() if n not in both}
-                stmt = replace(stmt, body=tuple(self._instrument(list(stmt.body), inner, index)),
-                               orelse=tuple(self._instrument(list(stmt.orelse), inner, index)))
-                out.append(stmt)
-                for name in sorted(both & set(tapes)):
-                    self._push(out, tapes[name], Var(name), index)
-                continue
-            out.append(stmt)
-            defined = _assigned([stmt]) if isinstance(stmt, Loop) else (
-                [stmt.target] if stmt.target else [])
-            for name in defined:
-                if name in tapes and not self._assigned_later(block, stmt, name):
-                    self._push(out, tapes[name], Var(name), index)
-        return out
-
-    @staticmethod
-    def _assigned_later(block: list[Stmt], stmt: Stmt, name: str) -> bool:
-        """Whether `name` is assigned again after `stmt` in `block` (a counter set to 0 and then
-        counted by a loop is pushed after the loop)."""
-        later = block[block.index(stmt) + 1:]
-        return name in _assigned(later)
-
-    def _phi_updates(self) -> list[Stmt]:
-        """Copies of the values carried to the next iteration, safe when they read each other."""
-        loop = self.loop
-        out: list[Stmt] = []
-        headers = {p.name for p in loop.phis}
-        pending = []
-        for p in loop.phis:
-            if isinstance(p.second, Var) and p.second.name in headers and p.second.name != p.name:
-                held = self.diff.names.temp()
-                self.diff.kinds.kinds[held] = self.diff.kinds.of(p.second)
-                out.append(Assign(held, "copy", (p.second,), loc=loop.loc))
-                pending.append(Assign(p.name, "copy", (Var(held),), loc=loop.loc))
-            elif p.second != Var(p.name):
-                pending.append(Assign(p.name, "copy", (p.second,), loc=loop.loc))
-        return out + pending
-
-    def _replay(self, block: Block, need: set[str], tapes: dict[str, str],
-                index: Var | None) -> list[Stmt]:
-        out: list[Stmt] = []
-        for stmt in block:
-            if isinstance(stmt, Assign):
-                saved = self.diff.saved.get(id(stmt))
-                if saved in need and saved in tapes:  # what a store overwrote
-                    self._pop(out, tapes[saved], saved, index)
-                if stmt.target not in need:
-                    continue
-                if stmt.target in tapes:
-                    self._pop(out, tapes[stmt.target], stmt.target, index)
-                else:
-                    out.append(replace(stmt, reverses=self.loop.loc))
-            elif isinstance(stmt, If):
-                phis = [p for p in stmt.phis if p.name in need]
-                then = self._replay(stmt.body, need, tapes, index)
-                orelse = self._replay(stmt.orelse, need, tapes, index)
-                taped_phis = [p for p in phis if p.name in tapes]
-                phis = [p for p in phis if p.name not in tapes]
-                then += [Assign(p.name, "copy", (p.first,)) for p in phis]
-                orelse += [Assign(p.name, "copy", (p.second,)) for p in phis]
-                if then or orelse:
-                    out.append(If(stmt.cond, tuple(then), tuple(orelse), (), stmt.loc,
-                                  reverses=self.loop.loc))
-                for p in taped_phis:
-                    self._pop(out, tapes[p.name], p.name, index)
-            else:
-                names = [p.name for p in stmt.phis]
-                counter = self.diff.counters.get(id(stmt))
-                names += [counter] if counter else []
-                for name in names:
-                    if name in need and name in tapes:
-                        self._pop(out, tapes[name], name, index)
-        return out
-
-    def _reverse_loop(self, tapes, header, need, counter, use_arrays) -> list[Stmt]:
-        diff, loop = self.diff, self.loop
-        reverse: list[Stmt] = []
-        iteration: list[Stmt] = []
-        direct = loop.is_range and (loop.step in (Const(1), Const(-1)) and not self.counted
-                                    or loop.start == Const(0) and loop.step == Const(1))
-        if direct:
-            # Run the loop's own index backwards.
-            rev_index = loop.index
-            if self.counted:
-                start = diff.emit(reverse, "sub", (Var(counter), Const(1)), reverses=loop.loc)
-                stop, step = Const(-1), Const(-1)
-            elif loop.step == Const(1):
-                start = diff.emit(reverse, "sub", (loop.stop, Const(1)), reverses=loop.loc)
-                stop = diff.emit(reverse, "sub", (loop.start, Const(1)), reverses=loop.loc)
-                step = Const(-1)
-            else:
-                start = diff.emit(reverse, "add", (loop.stop, Const(1)), reverses=loop.loc)
-                stop = diff.emit(reverse, "add", (loop.start, Const(1)), reverses=loop.loc)
-                step = Const(1)
-        else:
-            # Count iterations backwards; a range loop's index is start + k * step.
-            rev_index = diff.names.fresh("k")
-            count = Var(counter) if self.counted else diff.emit(
-                reverse, "range_len", (loop.start, loop.stop, loop.step), reverses=loop.loc)
-            start = diff.emit(reverse, "sub", (count, Const(1)), reverses=loop.loc)
-            stop, step = Const(-1), Const(-1)
-            if loop.is_range and loop.index in need:
-                offset = diff.emit(iteration, "mul", (Var(rev_index), loop.step),
-                                   reverses=loop.loc)
-                diff.emit(iteration, "add", (loop.start, offset), target=loop.index,
-                          reverses=loop.loc)
-        tape_index = Var(loop.index) if use_arrays else None
-        for p in header:
-            self._pop(iteration, tapes[p.name], p.name, tape_index)
-        taped_body = {n: t for n, t in tapes.items() if n not in {p.name for p in header}}
-        iteration += self._replay(loop.test + loop.body, need, taped_body, tape_index)
-        iteration += self.rev_body
-        if not self.rev_body:
-            return []
-        reverse.append(Loop(rev_index, start, stop, step, (), None, tuple(iteration), (), None,
-                            loop.loc, reverses=loop.loc))
-        return reverse
-
-
 def _scales(value: Var, g: Var, stmts: list[Stmt]) -> bool:
     """Whether `value` is g itself or g times/over constants (then it is 0 where g is)."""
     if value == g:
@@ -784,23 +456,6 @@ def _masked_values(fn: Function) -> set[str]:
                         masked.add(a.name)
                         changed = True
     return masked
-
-
-def _assigned(block) -> list[str]:
-    return [n for s in block for n in defined_names(s)]
-
-
-def _all_reads(code: Block) -> set[str]:
-    names: set[str] = set()
-    for stmt in walk(code):
-        if isinstance(stmt, Assign):
-            names.update(a.name for a in stmt.args if isinstance(a, Var))
-        elif isinstance(stmt, If) and isinstance(stmt.cond, Var):
-            names.add(stmt.cond.name)
-        elif isinstance(stmt, Loop):
-            names.update(a.name for a in (stmt.start, stmt.stop, stmt.step, stmt.cond)
-                         if isinstance(a, Var))
-    return names
 
 
 def differentiate(fn: Function, kinds: KindTable, wrt: tuple[str, ...],
