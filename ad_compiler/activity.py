@@ -214,7 +214,8 @@ def _alias_error(block, d: int, w: int, r: int, view: str, array: str):
 
 def forward_stores(fn: Function, kinds: KindTable) -> Function:
     """`y[i] = v` followed by a read of `y[i]` (same index, nothing written into y between):
-    the read is `v`. Saves the reverse sweep from taping a value it already has."""
+    the read is `v`; and a second read of the same element is the first. Saves the reverse
+    sweep from taping values it already has."""
     from dataclasses import replace
 
     aliases = Aliases(fn, kinds)
@@ -222,22 +223,30 @@ def forward_stores(fn: Function, kinds: KindTable) -> Function:
     def block(stmts) -> tuple:
         out = []
         stored: dict[str, Assign] = {}  # array -> its last element store in this block
+        loaded: dict[tuple, str] = {}  # (array, index) -> the name an element was read into
         for stmt in stmts:
             if isinstance(stmt, If):
                 stmt = replace(stmt, body=block(stmt.body), orelse=block(stmt.orelse))
             elif isinstance(stmt, Loop):
                 stmt = replace(stmt, test=block(stmt.test), body=block(stmt.body))
             if isinstance(stmt, Assign) and stmt.op == "getitem" and isinstance(
-                    stmt.args[0], Var):
+                    stmt.args[0], Var) and kinds.of(Var(stmt.target)).is_scalar:
                 store = stored.get(stmt.args[0].name)
+                key = (stmt.args, stmt.attr("index"))
                 if (store is not None and store.args[2:] == stmt.args[1:]
-                        and store.attr("index") == stmt.attr("index")
-                        and kinds.of(Var(stmt.target)).is_scalar):
+                        and store.attr("index") == stmt.attr("index")):
                     stmt = Assign(stmt.target, "copy", (store.args[1],), (), stmt.loc)
+                elif key in loaded:  # z[j] * z[j]: one read
+                    stmt = Assign(stmt.target, "copy", (Var(loaded[key]),), (), stmt.loc)
+                else:
+                    loaded[key] = stmt.target
             for written in written_arrays((stmt,)):
                 for name in list(stored):
                     if aliases.share(name, written):
                         del stored[name]
+                for key in list(loaded):
+                    if aliases.share(key[0][0].name, written):
+                        del loaded[key]
             if isinstance(stmt, Assign) and stmt.op == "setitem" and all(
                     item[0] == "i" for item in stmt.attr("index")) and all(
                     kinds.of(a).is_scalar for a in stmt.args[2:]):

@@ -107,6 +107,7 @@ class Differentiator:
         self.aliases = Aliases(fn, kinds)
         self.written = frozenset().union(*(self.aliases.of(n) for n in written_arrays(fn.body)))
         self.masked = _masked_values(fn)
+        self.tape_reads = _cheaper_to_tape_reads(fn.body, self.aliases)
         self.producers = {s.target: s for s in walk(fn.body) if isinstance(s, Assign)
                           and s.target}
         # Arrays whose overwritten values the reverse sweep needs back (None: all of them).
@@ -425,6 +426,39 @@ class Differentiator:
         body = tuple(self.preamble) + tuple(forward) + tuple(reverse)
         name = self.names.fresh(f"{fn.name}_grad")
         return Function(name, fn.params, body, outputs, fn.filename, fn.loc)
+
+
+def _cheaper_to_tape_reads(body: Block, aliases: Aliases) -> frozenset[str]:
+    """Arrays (allocation sites) whose reads inside loops are better kept on a tape than
+    replayed: replaying a read needs every store into the array undone in the reverse sweep
+    (one saved value per store), taping it one saved value per read. Counts are weighted by
+    loop depth (x10 per loop), a static guess at trip counts."""
+    stores: dict[str, float] = {}
+    reads: dict[str, float] = {}
+    # A read only added or subtracted (y[i] += v reads y[i]) has a gradient that does not
+    # depend on its value: the reverse sweep never needs it.
+    linear = {"add", "sub", "neg", "pos", "copy", "setitem"}
+    valued = {a.name for s in walk(body) if isinstance(s, Assign) and s.op not in linear
+              for a in s.args if isinstance(a, Var)}
+
+    def scan(block: Block, weight: float) -> None:
+        for stmt in block:
+            if isinstance(stmt, Assign):
+                if stmt.op == "setitem":
+                    for site in aliases.of(stmt.args[0].name):
+                        stores[site] = stores.get(site, 0.0) + weight
+                elif (stmt.op == "getitem" and weight > 1 and isinstance(stmt.args[0], Var)
+                      and stmt.target in valued):
+                    for site in aliases.of(stmt.args[0].name):
+                        reads[site] = reads.get(site, 0.0) + weight
+            elif isinstance(stmt, If):
+                scan(stmt.body, weight)
+                scan(stmt.orelse, weight)
+            else:
+                scan(stmt.test + stmt.body, weight * 10)
+
+    scan(body, 1.0)
+    return frozenset(site for site, n in reads.items() if n < stores.get(site, 0.0))
 
 
 def _scales(value: Var, g: Var, stmts: list[Stmt]) -> bool:

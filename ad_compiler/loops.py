@@ -74,8 +74,8 @@ class LoopPlan:
         rule = RULES[stmt.op]
         if not rule.cheap or rule.mutates is not None or stmt.op.startswith(("list_", "tape_")):
             return False
-        return not any(isinstance(a, Var) and self.diff.aliases.of(a.name) & self.written
-                       for a in stmt.args)
+        return not any(isinstance(a, Var) and self.diff.aliases.of(a.name)
+                       & (self.written | self.diff.tape_reads) for a in stmt.args)
 
     # -- what the reverse iteration needs --------------------------------------------------
 
@@ -145,6 +145,12 @@ class LoopPlan:
         diff, loop = self.diff, self.loop
         need = self.needed()
         header = [p for p in loop.phis if p.name in need]
+        # Counters (li += 1) need no tape: at iteration k they are start + k * step.
+        inductions = {p.name: step for p in header
+                      if (step := self._induction_step(p)) is not None}
+        header = [p for p in header if p.name not in inductions]
+        self.inductions = {p.name: (p, inductions[p.name]) for p in loop.phis
+                           if p.name in inductions}
         taped = {n for n in need if n not in {p.name for p in loop.phis}
                  and n != loop.index and not (isinstance(self.defs.get(n), Assign)
                                               and self.replayable(self.defs[n]))}
@@ -180,6 +186,26 @@ class LoopPlan:
 
         reverse = self._reverse_loop(tapes, header, need, counter, use_arrays)
         return forward, reverse
+
+    def _induction_step(self, phi) -> int | None:
+        """The constant an integer loop-carried value grows by each iteration of a range loop
+        run backwards by its own index (so the iteration number is known), if it does."""
+        loop = self.loop
+        if not (loop.is_range and not self.counted and loop.step in (Const(1), Const(-1))):
+            return None
+        if self.diff.kinds.of(Var(phi.name)).dtype != "int" or not isinstance(phi.second, Var):
+            return None
+        update = self.defs.get(phi.second.name)
+        if not (isinstance(update, Assign) and update in loop.body
+                and update.op in ("add", "sub")):
+            return None
+        a, b = update.args
+        if a == Var(phi.name) and isinstance(b, Const) and type(b.value) is int:
+            return b.value if update.op == "add" else -b.value
+        if update.op == "add" and b == Var(phi.name) and isinstance(a, Const) and type(
+                a.value) is int:
+            return a.value
+        return None
 
     def _if_phi_replayable(self, name: str, need: set[str]) -> bool:
         stmt = self.defs[name]
@@ -346,6 +372,14 @@ class LoopPlan:
         tape_index = Var(loop.index) if use_arrays else None
         for p in header:
             self._pop(iteration, tapes[p.name], p.name, tape_index)
+        for phi, growth in self.inductions.values():
+            # iteration number: index - start (or start - index, counting down)
+            done = (Var(loop.index), loop.start) if loop.step == Const(1) else (
+                loop.start, Var(loop.index))
+            count = diff.emit(iteration, "sub", done, reverses=loop.loc)
+            grown = diff.emit(iteration, "mul", (count, Const(growth)), reverses=loop.loc)
+            diff.emit(iteration, "add", (phi.first, grown), target=phi.name,
+                      reverses=loop.loc)
         taped_body = {n: t for n, t in tapes.items() if n not in {p.name for p in header}}
         iteration += self._replay(loop.test + loop.body, need, taped_body, tape_index)
         iteration += self.rev_body
