@@ -110,18 +110,6 @@ class Aliases:
         return bool(self.of(a) & self.of(b))
 
 
-def _names_of(stmt) -> list[str]:
-    out = []
-    if isinstance(stmt, Assign):
-        out += [a.name for a in stmt.args if isinstance(a, Var)]
-        if stmt.target:
-            out.append(stmt.target)
-    else:
-        for p in stmt.phis:
-            out.append(p.name)
-    return out
-
-
 def written_arrays(block) -> set[str]:
     """Names written into by stores anywhere in a block."""
     return {s.args[0].name for s in walk(block)

@@ -8,7 +8,6 @@ the lecture, instead of exp(-u)/(1 + exp(-u))**2.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -141,5 +140,3 @@ def _in_terms_of(sp, g, u, s) -> Any | None:
     return rewritten
 
 
-def signature_names(f: Callable) -> list[str]:
-    return list(inspect.signature(getattr(f, "__wrapped__", f)).parameters)

@@ -222,26 +222,6 @@ def defined_names(stmt: Stmt) -> list[str]:
     return names
 
 
-def read_names(block: Block) -> set[str]:
-    """Every variable read anywhere in a block (phis included)."""
-    names: set[str] = set()
-    for stmt in walk(block):
-        names.update(operand_vars(stmt_operands(stmt)))
-        if isinstance(stmt, (If, Loop)):
-            names.update(operand_vars([p.second for p in stmt.phis]))
-            if isinstance(stmt, If):
-                names.update(operand_vars([p.first for p in stmt.phis]))
-            if isinstance(stmt, Loop) and stmt.cond is not None:
-                names.update(operand_vars([stmt.cond]))
-            if isinstance(stmt, Loop) and stmt.exit_flag:
-                names.add(stmt.exit_flag)
-    return names
-
-
-# ---------------------------------------------------------------------------------------------
-# Names
-
-
 _TEMP = re.compile(r"t\d+(_bar)?$")
 _VERSION = re.compile(r"_\d+(?=_|$)")
 
@@ -261,9 +241,6 @@ class Names:
 
     def __init__(self, reserved: set[str]) -> None:
         self.taken = set(reserved) | set(keyword.kwlist) | {"np", "math", "rt", "njit"}
-
-    def reserve(self, name: str) -> None:
-        self.taken.add(name)
 
     def fresh(self, base: str, temporary: bool = False) -> str:
         """A new name like `base`; a user's variable never gets a temporary's name (t1)."""

@@ -14,6 +14,7 @@ import ast
 import contextlib
 import inspect
 import numbers
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,7 +174,10 @@ class _Normalizer:
     def loc(self) -> Loc:
         return self.parsed.loc(self.node)
 
-    def emit(self, op: str, *args: Operand, attrs: tuple = ()) -> Var:
+    def emit(self, op: str, *args: Operand, attrs: tuple = ()) -> Operand:
+        folded = _fold(op, args)
+        if folded is not None:  # `if 1.0 < 2.0:` is decided here, not at run time
+            return folded
         return self.out.emit(op, tuple(args), self.loc, attrs)
 
     def operand(self, value: Any, node: ast.AST) -> Operand:
@@ -843,6 +847,20 @@ class _Normalizer:
             raise self.error(self.parsed.node, f"{self.parsed.name}() does not return a value "
                              "on every path")
         return self.env[controlflow.RESULT]
+
+
+_FOLDABLE = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+             "neg": operator.neg, "pos": operator.pos, "lt": operator.lt, "le": operator.le,
+             "gt": operator.gt, "ge": operator.ge, "eq": operator.eq, "ne": operator.ne,
+             "not": operator.not_, "and": lambda a, b: a and b, "or": lambda a, b: a or b}
+
+
+def _fold(op: str, args: tuple) -> Const | None:
+    """The value of an operation on constants, computed now (arithmetic, comparisons, logic)."""
+    if op not in _FOLDABLE or not all(isinstance(a, Const) and isinstance(a.value, (
+            bool, int, float)) for a in args):
+        return None
+    return Const(_FOLDABLE[op](*(a.value for a in args)))
 
 
 def _assigned_names(stmts: list[ast.stmt]) -> set[str]:

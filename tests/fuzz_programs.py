@@ -938,7 +938,7 @@ class Gen:
     def cond(self, scope: Scope, depth: int) -> Node:
         flags = [v.name for v in scope.vars.values() if v.kind == "bool"]
         form = self.weighted([("compare", 6), ("and", 1), ("or", 1), ("not", 1), ("chain", 1),
-                              ("flag", 2 if flags else 0)])
+                              ("flag", 4 if flags else 0)])
         if form == "flag":
             self.tag("bool variable in a condition")
             return Text(self.pick(flags))

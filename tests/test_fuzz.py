@@ -5,7 +5,7 @@ tests/fuzz_programs.py).
 The CI profile (no `--fuzz`): CI_PROGRAMS programs, derandomized, so every run checks the same
 programs. Every program is checked on the python backend; to stay within about 3 minutes on 2
 cores, only a fixed subset also on numba (drawn as part of the program, one chance in
-CI_NUMBA_EVERY: about 90 of the 300, since Hypothesis' draws are not uniform; the summary gives
+CI_NUMBA_EVERY: about 60 of the 300, since Hypothesis' draws are not uniform; the summary gives
 the count). numba compiles each program that loops or works on scalars, about 1 s each (all 300
 would add ~4 minutes); straight-line array code never reaches numba's compiler (ad_compiler runs
 it on NumPy). The CI profile does not shrink a failure (shrinking recompiles hundreds of
@@ -27,6 +27,7 @@ and the constructs the checked programs contained) is printed at the end.
 import os
 import random
 import re
+import tempfile
 import time
 from collections import Counter
 
@@ -94,13 +95,17 @@ def _reason(exc: fp.Rejected) -> str:
     return text.split(":")[0]
 
 
-def test_fuzz(request, tmp_path_factory, monkeypatch, capsys):
+def test_fuzz(request, monkeypatch, capsys):
     count = request.config.getoption("--fuzz")
     ci = count is None
     numba_every = CI_NUMBA_EVERY if ci else int(os.environ.get("AD_FUZZ_NUMBA_EVERY", "1"))
-    workdir = tmp_path_factory.mktemp("fuzz")
-    # A private cache: the run neither reuses nor fills the user's ~/.cache/ad_compiler.
-    monkeypatch.setenv("AD_COMPILER_CACHE_DIR", str(workdir / "cache"))
+    # The programs' module files, and a private cache: the run neither reuses nor fills the
+    # user's ~/.cache/ad_compiler. (Not pytest's tmp_path: pytest deletes old base directories
+    # when other sessions start, under a long run's feet.)
+    directory = tempfile.TemporaryDirectory(prefix="ad_compiler_fuzz_")
+    request.addfinalizer(directory.cleanup)
+    workdir = directory.name
+    monkeypatch.setenv("AD_COMPILER_CACHE_DIR", os.path.join(workdir, "cache"))
     stats = Stats()
     known = os.environ.get("AD_FUZZ_KNOWN")
 

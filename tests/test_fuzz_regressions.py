@@ -7,6 +7,8 @@ bug, not at the test: the functions are plain Python/NumPy, away from kinks, and
 gradient is given in the comment.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,22 @@ def while_condition_calls_writing_helper(x):
     return s
 
 
+# 7. numba only: CompilationError "Cannot infer the type of variable 's_tape', have imprecise
+# type: list(undefined)". A return that is always taken (a constant condition) before a loop
+# whose reverse needs a tape: the tape list is created at function entry, the appends are
+# removed with the unreachable loop, and numba cannot type an empty list. Fuzzer program: a
+# main function starting `if 2.0 * 0.5 <= 2.0: return 1.0` before a call to a helper with a
+# `while True` loop around `while s2 < 1.0: ... h0 = h0[::-1] ** 2`. Expected gradient: 1.0
+# (the python backend gets it right).
+def unreachable_taped_loop(x):
+    if 1.0 < 2.0:
+        return x
+    s = x
+    while s < 3.0:
+        s = math.exp(s)
+    return s
+
+
 X = np.array([0.3, -0.7])
 
 CASES = [
@@ -124,6 +142,7 @@ CASES = [
     (helper_copies_parameter, (0.4,)),
     (conditional_alias_in_loop, (X, 0.5)),
     (while_condition_calls_writing_helper, (X,)),
+    (unreachable_taped_loop, (0.3,)),
 ]
 
 

@@ -107,12 +107,4 @@ def call_spec(obj: Any) -> CallSpec | None:
     return entry[1] if entry is not None and entry[0] is obj else None
 
 
-def rule_for(op: str) -> Rule:
-    return RULES[op]
-
-
-def bound_calls() -> list[tuple[Any, CallSpec]]:
-    return list(_CALLS.values())
-
-
 from . import arrays, elementwise, machinery  # noqa: E402,F401  (fill the registry)

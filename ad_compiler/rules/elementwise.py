@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ADCompilerError
 from ..ir import Const, Kind, Operand, Var
 from . import CallSpec, Rule, bind_call, bind_method, register
 
@@ -309,7 +310,7 @@ def to_ir(expr: Any, env: dict[str, Operand], builder) -> Operand:
         return builder.emit("pow", to_ir(base, env, builder), to_ir(exponent, env, builder))
     if isinstance(expr, sp.Heaviside):
         if expr.args[1:] and expr.args[1] != sp.Rational(1, 2):
-            raise NotImplementedError(f"Heaviside with H(0) = {expr.args[1]}")
+            raise ADCompilerError(f"internal: Heaviside with H(0) = {expr.args[1]}")
         return builder.emit("step", to_ir(expr.args[0], env, builder))
     name = type(expr).__name__
     if name in _SYMPY_OPS:
@@ -321,7 +322,7 @@ def to_ir(expr: Any, env: dict[str, Operand], builder) -> Operand:
                 result = builder.emit(op, result, a)
             return result
         return builder.emit(op, *args)
-    raise NotImplementedError(f"cannot emit SymPy expression {expr} ({name})")
+    raise ADCompilerError(f"internal: no operation for the SymPy expression {expr} ({name})")
 
 
 def _sum_to_ir(sp, expr, env, builder) -> Operand:
