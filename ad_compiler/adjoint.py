@@ -14,6 +14,8 @@ array's contents.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from .activity import Aliases, active_values, written_arrays
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .ir import (
@@ -34,6 +36,7 @@ from .ir import (
 )
 from .kinds import KindTable
 from .loops import LoopPlan
+from .optimize import use_counts
 from .rules import RULES, IndexedUpdate
 
 # Operations whose listed arguments are read only for their shape, never their contents.
@@ -110,11 +113,24 @@ class Differentiator:
         self.tape_reads = _cheaper_to_tape_reads(fn.body, self.aliases)
         self.producers = {s.target: s for s in walk(fn.body) if isinstance(s, Assign)
                           and s.target}
+        # Values defined once, outside loops and branches: they exist all through the reverse
+        # sweep, so an operation that needs only a shape can read theirs.
+        definitions = Counter(n for s in walk(fn.body) for n in defined_names(s))
+        self.defined_once = set(fn.params) | {
+            s.target for s in fn.body if isinstance(s, Assign) and s.target
+            and definitions[s.target] == 1}
+        # y[i] += v: store -> the element read it adds to (see _increments).
+        self.increments = _increments(fn, kinds)
+        self.incremented = set(self.increments.values())
         # Arrays whose overwritten values the reverse sweep needs back (None: all of them).
         self.restore = restore
         self.bars: dict[str, str] = {}
         self.preamble: list[Stmt] = []  # tape lists, created once at function entry
         self.depth = 0
+        self.loop_stack: list[Loop] = []  # the loops around the statement being differentiated
+        # Tape allocations of nested loops, placed before the outermost loop (see LoopPlan).
+        self.hoisted: list[Stmt] = []
+        self.stack_sizes: dict[tuple[int, ...], Var] = {}
         self.saved: dict[int, str] = {}  # id of a store -> the name holding what it overwrote
         self.counters: dict[int, str] = {}  # id of a loop -> its iteration counter, if any
         self.in_test = False
@@ -145,11 +161,12 @@ class Differentiator:
         return Var(target) if target else None
 
     def same_shape_argument(self, operand: Operand) -> Operand:
-        """An argument of the function with the same shape as `operand`, if kinds know one:
-        an operation that needs only a shape then does not keep a value alive for it."""
+        """An argument of the function, or a value defined once outside loops, with the same
+        shape as `operand`, if kinds know one: an operation that needs only a shape then does
+        not keep a value alive (or recomputed) for it."""
         if isinstance(operand, Var):
             same = self.kinds.of(operand).same_shape_as
-            if same in self.fn.params and self.kinds.of(Var(same)).ndim == self.kinds.of(
+            if same in self.defined_once and self.kinds.of(Var(same)).ndim == self.kinds.of(
                     operand).ndim:
                 return Var(same)
         return operand
@@ -199,6 +216,8 @@ class Differentiator:
     def accumulate(self, out: list[Stmt], name: str, contribution, broadcasting: bool,
                    loc: Loc | None) -> None:
         """`name_bar += contribution`."""
+        if name in self.incremented:
+            return
         bar = self.bar(name)
         if isinstance(contribution, IndexedUpdate):
             self.scatter(out, bar, contribution, loc)
@@ -269,6 +288,8 @@ class Differentiator:
         if stmt.op == "setitem":
             return self.setitem(stmt)
         rule = RULES[stmt.op]
+        if stmt.target in self.incremented:
+            return [stmt], []  # its gradient stays in the array's adjoint: see setitem
         if stmt.target not in self.active or rule.vjp is None:
             # Inactive, or a constructor (np.zeros) whose later writes carry the gradient.
             return [stmt], []
@@ -316,9 +337,11 @@ class Differentiator:
                 if not self.kinds.of(piece).is_scalar:
                     piece = self.emit(reverse, "array_copy", (piece,), reverses=stmt.loc)
             # The written part had no influence: zero it, then pass its gradient to the value
-            # (in that order: in `y[:] = y` the value is the array itself).
-            self.emit(reverse, "setitem", (bar, Const(0.0)) + index, {"index": structure},
-                      reverses=stmt.loc)
+            # (in that order: in `y[:] = y` the value is the array itself). Not for y[i] += v:
+            # the old y[i] passes on the same gradient, so it simply stays.
+            if id(stmt) not in self.increments:
+                self.emit(reverse, "setitem", (bar, Const(0.0)) + index, {"index": structure},
+                          reverses=stmt.loc)
             if piece is not None:
                 self.accumulate(reverse, value.name, piece, True, stmt.loc)
         if restore:
@@ -364,6 +387,7 @@ class Differentiator:
                 self.accumulate(flow, p.second.name, held[p.name], False, loop.loc)
 
         self.depth += 1
+        self.loop_stack.append(loop)
         # A while condition is evaluated once more than the body runs: its stores are never
         # put back (nothing in the reverse sweep may depend on them, checked below).
         outer, self.in_test = self.in_test, True
@@ -373,6 +397,7 @@ class Differentiator:
             raise _error(loop.loc, "the loop condition computes a value the result depends on",
                          "compute that value inside the loop body")
         fwd_body, rev_body = self.block(loop.body, flow)
+        self.loop_stack.pop()
         self.depth -= 1
 
         plan = LoopPlan(self, loop, fwd_test, fwd_body, rev_body)
@@ -504,6 +529,55 @@ def differentiate(fn: Function, kinds: KindTable, wrt: tuple[str, ...],
     restore = _restores_read(draft.body, probe.aliases)
     final = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore=restore)
     return final.run()
+
+
+def _increments(fn: Function, kinds: KindTable) -> dict[int, str]:
+    """The stores `y[i] = t + v` where t = y[i] was read just before (what `y[i] += v`
+    becomes), with scalar indices: store -> t. The gradient of y[i] after the store flows
+    unchanged to y[i] before it, so the reverse sweep leaves it where it is, instead of
+    zeroing y_bar[i] and adding it back."""
+    uses = use_counts(fn)
+    found: dict[int, str] = {}
+
+    def element_read(block: Block, position: dict, name: str, store: Assign) -> bool:
+        read = block[position[name]] if name in position else None
+        return (isinstance(read, Assign) and read.op == "getitem"
+                and read.args == (store.args[0],) + store.args[2:]
+                and read.attr("index") == store.attr("index") and uses[name] == 1)
+
+    def scan(block: Block) -> None:
+        position: dict[str, int] = {}
+        for i, stmt in enumerate(block):
+            if isinstance(stmt, If):
+                scan(stmt.body)
+                scan(stmt.orelse)
+                continue
+            if isinstance(stmt, Loop):
+                scan(stmt.test)
+                scan(stmt.body)
+                continue
+            if stmt.target:
+                position[stmt.target] = i
+            if not (stmt.op == "setitem" and isinstance(stmt.args[1], Var)
+                    and all(kinds.of(a).is_scalar for a in stmt.args[2:])):
+                continue
+            total = stmt.args[1].name
+            add = block[position[total]] if total in position else None
+            if not (isinstance(add, Assign) and add.op == "add" and uses[total] == 1):
+                continue
+            reads = [a.name for a in add.args if isinstance(a, Var)
+                     and element_read(block, position, a.name, stmt)]
+            if len(reads) != 1 or add.args[0] == add.args[1]:
+                continue
+            # Nothing in between may write anywhere or rebind the array or an index.
+            names = {a.name for a in stmt.args if isinstance(a, Var)} - {total}
+            between = block[position[reads[0]] + 1:i]
+            if all(isinstance(s, Assign) and RULES[s.op].mutates is None
+                   and s.target not in names for s in between):
+                found[id(stmt)] = reads[0]
+
+    scan(fn.body)
+    return found
 
 
 def _restores_read(body: Block, aliases: Aliases) -> set[int]:

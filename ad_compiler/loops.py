@@ -30,6 +30,9 @@ from .ir import (
 )
 from .rules import RULES
 
+# Operations a loop bound computed inside a nest may use and still be the same all through it.
+_SHAPE_ARITHMETIC = {"dim", "len", "size", "add", "sub", "mul", "floordiv", "neg", "copy"}
+
 if TYPE_CHECKING:
     from .adjoint import Differentiator
 
@@ -52,7 +55,9 @@ class LoopPlan:
         # Values this loop defines, at this loop's level (nested loops' insides excluded).
         self.defs: dict[str, Stmt | None] = {p.name: None for p in loop.phis}
         self._collect_defs(loop.test + loop.body)
+        self.enclosing = tuple(diff.loop_stack)
         self.array_tapes: set[str] = set()  # tapes that are NumPy arrays indexed by iteration
+        self.stack_tapes: dict[str, str] = {}  # preallocated array tape -> its top position
 
     def _collect_defs(self, block: Block) -> None:
         for stmt in block:
@@ -157,8 +162,9 @@ class LoopPlan:
         taped -= {n for n in taped if isinstance(self.defs.get(n), If)
                   and self._if_phi_replayable(n, need)}
 
-        use_arrays = (self.top_level and loop.is_range and loop.start == Const(0)
-                      and loop.step == Const(1))
+        # Not with a break: the loop may stop long before its range ends.
+        use_arrays = (self.top_level and loop.is_range and not self.counted
+                      and loop.start == Const(0) and loop.step == Const(1))
         forward: list[Stmt] = []
         tapes: dict[str, str] = {}
         for name in [p.name for p in header] + sorted(taped):
@@ -185,6 +191,9 @@ class LoopPlan:
         forward.append(replace(loop, test=tuple(test), body=tuple(body), phis=()))
 
         reverse = self._reverse_loop(tapes, header, need, counter, use_arrays)
+        if self.top_level:
+            forward = diff.hoisted + forward
+            diff.hoisted, diff.stack_sizes = [], {}
         return forward, reverse
 
     def _induction_step(self, phi) -> int | None:
@@ -227,9 +236,59 @@ class LoopPlan:
                       loc=self.loop.loc)
             diff.kinds.kinds[tape] = diff.kinds.of(Var(name))
             self.array_tapes.add(tape)
+        elif kind.is_scalar and kind.dtype in ("float", "int", "bool") and (
+                size := self._stack_size()) is not None:
+            dtype = {"float": "float64", "int": "int64", "bool": "bool_"}[kind.dtype]
+            diff.emit(diff.hoisted, "tape_alloc", (size,), {"dtype": dtype}, target=tape,
+                      loc=self.loop.loc)
+            diff.kinds.kinds[tape] = diff.kinds.of(Var(name))
+            top = diff.names.fresh(f"{tape}_top")
+            diff.emit(diff.hoisted, "copy", (Const(0),), target=top, loc=self.loop.loc)
+            self.stack_tapes[tape] = top
         else:
             diff.emit(diff.preamble, "list_new", (), target=tape, loc=self.loop.loc)
         return tape
+
+    def _stack_size(self) -> Var | None:
+        """How many iterations this loop runs in one run of the outermost loop around it,
+        computed before that loop starts, when every loop of the nest is a range loop without
+        a break whose bounds are fixed before the nest starts: then a preallocated array,
+        used as a stack, is the tape (numba's lists are several times slower)."""
+        diff, chain = self.diff, self.enclosing + (self.loop,)
+        if not all(lp.is_range and lp.exit_flag is None for lp in chain):
+            return None
+        inside = set(defined_names(chain[0]))
+        if not all(self._invariant(o, inside) for lp in chain for o in (lp.start, lp.stop,
+                                                                          lp.step)):
+            return None
+        key = tuple(id(lp) for lp in chain)
+        if key not in diff.stack_sizes:
+            size = None
+            for lp in chain:
+                bounds = tuple(self._hoist(o, inside) for o in (lp.start, lp.stop, lp.step))
+                trips = diff.emit(diff.hoisted, "range_len", bounds, loc=lp.loc)
+                size = trips if size is None else diff.emit(diff.hoisted, "mul", (size, trips),
+                                                            loc=lp.loc)
+            diff.stack_sizes[key] = size
+        return diff.stack_sizes[key]
+
+    def _invariant(self, operand, inside: set[str]) -> bool:
+        """Whether a loop bound has the same value all through the nest: defined before it, or
+        inside it from such values by integer arithmetic and array shapes (x.shape[0])."""
+        if not isinstance(operand, Var) or operand.name not in inside:
+            return True
+        stmt = self.diff.producers.get(operand.name)
+        return (isinstance(stmt, Assign) and stmt.op in _SHAPE_ARITHMETIC
+                and self.diff.kinds.of(operand).dtype == "int"
+                and all(self._invariant(a, inside) for a in stmt.args))
+
+    def _hoist(self, operand, inside: set[str]):
+        """An invariant bound, computed again before the nest when it is computed inside."""
+        if not isinstance(operand, Var) or operand.name not in inside:
+            return operand
+        stmt = self.diff.producers[operand.name]
+        args = tuple(self._hoist(a, inside) for a in stmt.args)
+        return self.diff.emit(self.diff.hoisted, stmt.op, args, stmt.attrs, loc=stmt.loc)
 
     def _is_array_tape(self, tape: str) -> bool:
         return tape in self.array_tapes
@@ -241,6 +300,10 @@ class LoopPlan:
             value = self.diff.emit(out, "array_copy", (value,), loc=self.loop.loc)
         if self._is_array_tape(tape):
             self.diff.emit(out, "tape_store", (Var(tape), index, value), loc=self.loop.loc)
+        elif tape in self.stack_tapes:
+            top = Var(self.stack_tapes[tape])
+            self.diff.emit(out, "tape_store", (Var(tape), top, value), loc=self.loop.loc)
+            self.diff.emit(out, "add", (top, Const(1)), target=top.name, loc=self.loop.loc)
         else:
             self.diff.emit(out, "list_append", (Var(tape), value), loc=self.loop.loc)
 
@@ -248,6 +311,11 @@ class LoopPlan:
         element = {"element": self.diff.kinds.of(Var(name))}
         if self._is_array_tape(tape):
             self.diff.emit(out, "tape_load", (Var(tape), index), element, target=name,
+                           reverses=self.loop.loc)
+        elif tape in self.stack_tapes:
+            top = Var(self.stack_tapes[tape])
+            self.diff.emit(out, "sub", (top, Const(1)), target=top.name, reverses=self.loop.loc)
+            self.diff.emit(out, "tape_load", (Var(tape), top), element, target=name,
                            reverses=self.loop.loc)
         else:
             self.diff.emit(out, "list_pop", (Var(tape),), element, target=name,
@@ -377,7 +445,8 @@ class LoopPlan:
             done = (Var(loop.index), loop.start) if loop.step == Const(1) else (
                 loop.start, Var(loop.index))
             count = diff.emit(iteration, "sub", done, reverses=loop.loc)
-            grown = diff.emit(iteration, "mul", (count, Const(growth)), reverses=loop.loc)
+            grown = count if growth == 1 else diff.emit(iteration, "mul", (count, Const(growth)),
+                                                        reverses=loop.loc)
             diff.emit(iteration, "add", (phi.first, grown), target=phi.name,
                       reverses=loop.loc)
         taped_body = {n: t for n, t in tapes.items() if n not in {p.name for p in header}}

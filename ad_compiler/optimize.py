@@ -105,7 +105,7 @@ def _assign_counts(fn: Function) -> Counter:
     return counts
 
 
-def _use_counts(fn: Function) -> Counter:
+def use_counts(fn: Function) -> Counter:
     uses: Counter = Counter(_output_names(fn))
     for s in walk(fn.body):
         if isinstance(s, Assign):
@@ -131,6 +131,10 @@ _FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "neg": o
          "pos": operator.pos}
 
 
+def _is_int(o: Operand, value: int) -> bool:
+    return isinstance(o, Const) and type(o.value) is int and o.value == value
+
+
 def fold_constants(fn: Function, kinds: KindTable) -> Function:
     mutated = _mutated(fn)
 
@@ -139,6 +143,10 @@ def fold_constants(fn: Function, kinds: KindTable) -> Function:
         # that is written later.
         kind = kinds.of(o)
         return kind.dtype == "float" and kind.is_scalar
+
+    def is_number(o: Operand) -> bool:  # x * 1 and x + 0 keep an int an int, unlike x / 1
+        kind = kinds.of(o)
+        return kind.dtype in ("float", "int") and kind.is_scalar
 
     def simplify(s: Assign) -> Assign:
         if s.target is None or s.target in mutated:
@@ -153,11 +161,15 @@ def fold_constants(fn: Function, kinds: KindTable) -> Function:
             return replace(s, op="copy", args=(Const(args[0].value / args[1].value),), attrs=())
         one = (Const(1), Const(1.0))
         zero = (Const(0), Const(0.0))
+        if s.op == "mul" and _is_int(args[1], 1) and is_number(args[0]):
+            return replace(s, op="copy", args=(args[0],))
         if s.op == "mul" and args[1] in one and is_float(args[0]):
             return replace(s, op="copy", args=(args[0],))
         if s.op == "mul" and args[0] in one and is_float(args[1]):
             return replace(s, op="copy", args=(args[1],))
         if s.op in ("div", "pow") and args[1] in one and is_float(args[0]):
+            return replace(s, op="copy", args=(args[0],))
+        if s.op in ("add", "sub") and _is_int(args[1], 0) and is_number(args[0]):
             return replace(s, op="copy", args=(args[0],))
         if s.op in ("add", "sub") and args[1] in zero and is_float(args[0]):
             return replace(s, op="copy", args=(args[0],))
@@ -174,7 +186,7 @@ def propagate_copies(fn: Function) -> Function:
     preferred of the two names (a parameter, else a user's name over a temporary) takes over.
     A temporary that copies a constant becomes that constant."""
     counts = _assign_counts(fn)
-    uses = _use_counts(fn)
+    uses = use_counts(fn)
     mutated = _mutated(fn)
     params = set(fn.params)
     mapping: dict[str, Operand] = {}
@@ -340,7 +352,7 @@ def _preference(name: str, params: set[str]) -> tuple:
 
 def _find_coalescible(fn: Function, live: Liveness) -> tuple[str, str] | None:
     params = set(fn.params)
-    uses = _use_counts(fn)
+    uses = use_counts(fn)
     defs: dict[str, list[Stmt]] = {}
     for s in walk(fn.body):
         if isinstance(s, Assign) and s.target:
@@ -441,9 +453,36 @@ def _has_needed(stmt: Stmt, needed: set[str]) -> bool:
 def eliminate_dead_code(fn: Function) -> Function:
     fn = remove_faint(fn)
     while True:
-        fn, changed = _prune_dead(fn, Liveness(fn))
+        live = Liveness(fn)
+        fn, changed = _prune_dead(fn, live)
+        if not changed:
+            fn, changed = _drop_unread_tapes(fn, live)
         if not changed:
             return fn
+
+
+_TAPE_NEW = ("list_new", "tape_alloc")
+_TAPE_USE = ("list_append", "list_pop", "tape_store", "tape_load")
+
+
+def _drop_unread_tapes(fn: Function, live: Liveness) -> tuple[Function, bool]:
+    """Drop a tape whose every read gives a value nothing then uses (the reverse sweep
+    recomputes it, or only a later restore reads it): its pushes and pops are effects, so
+    plain dead code elimination keeps them."""
+    tapes = {s.target for s in walk(fn.body) if isinstance(s, Assign) and s.op in _TAPE_NEW}
+    for s in walk(fn.body):
+        if (isinstance(s, Assign) and s.op in ("list_pop", "tape_load")
+                and s.target in live.live_out.get(id(s), frozenset())):
+            tapes.discard(s.args[0].name)
+    if not tapes:
+        return fn, False
+
+    def prune(block: list[Stmt]) -> list[Stmt]:
+        return [s for s in block if not (isinstance(s, Assign) and (
+            (s.op in _TAPE_NEW and s.target in tapes)
+            or (s.op in _TAPE_USE and s.args[0].name in tapes)))]
+
+    return replace(fn, body=_map_blocks(fn.body, prune)), True
 
 
 def _prune_dead(fn: Function, live: Liveness) -> tuple[Function, bool]:

@@ -58,8 +58,13 @@ def sum_to(g, like):
 
     This is the adjoint of NumPy broadcasting ``like`` up to ``g.shape``.
     """
-    if type(g) is np.ndarray and type(like) is np.ndarray and g.shape == like.shape:
-        return g if g.dtype == like.dtype else g.astype(like.dtype)  # the common case
+    if type(g) is np.ndarray and type(like) is np.ndarray and g.ndim == like.ndim:
+        # The common cases, kept cheap: equal shapes, or length-1 axes of like (keepdims).
+        axes = tuple(k for k, n in enumerate(like.shape) if n == 1 and g.shape[k] != 1)
+        if axes and all(n in (1, g.shape[k]) for k, n in enumerate(like.shape)):
+            g = g.sum(axis=axes, keepdims=True)
+        if g.shape == like.shape:
+            return g if g.dtype == like.dtype else g.astype(like.dtype)
     if not _is_array(like):
         return np.sum(g) if _is_array(g) else g
     if not _is_array(g):
@@ -128,12 +133,13 @@ def extreme_grad(g, x, out, axis, keepdims):
         return g
     out = _keep_reduced_dims(out, axis, keepdims)
     g = _keep_reduced_dims(g, axis, keepdims)
-    hit = (x == out) | (np.isnan(x) & np.isnan(out))
-    count = np.sum(hit, axis=axis, keepdims=True)
-    res = np.zeros(x.shape, dtype=x.dtype)
-    # Every reduced slice has at least one hit, so count >= 1 wherever hit is True.
-    np.divide(np.broadcast_to(g, x.shape), count, out=res, where=hit, casting="unsafe")
-    return res
+    hit = x == out
+    if np.isnan(out).any():  # a NaN extreme: the NaN entries are the ones it came from
+        hit |= np.isnan(x) & np.isnan(out)
+    # Every reduced slice has at least one hit, so count >= 1; where() keeps an infinite g
+    # from making 0 * inf = NaN at the positions that are not the extreme.
+    count = hit.sum(axis=axis, keepdims=True)
+    return np.where(hit, g / count, x.dtype.type(0)).astype(x.dtype, copy=False)
 
 
 def step(x):

@@ -688,3 +688,62 @@ def linear_accumulation(x, w):
     for i in range(len(x)):
         s += w[i] * x[i] + 2.0 * x[i]
     return s
+
+
+# -- tapes of nested loops, and in-place increments --------------------------------------------
+
+
+def nested_fixed_bounds(x, m):
+    """A value carried through an inner loop whose bounds are fixed before the nest: its tape
+    is an array sized before the outer loop, not a list."""
+    total = 0.0
+    for _i in range(m):
+        p = 1.0
+        for j in range(1, x.shape[0], 2):
+            p = p * x[j] + math.sin(p)
+        total += p * x[0]
+    return total
+
+
+def nested_inner_break(x, limit):
+    """The inner loop may stop early: it runs fewer times than its range, so it keeps a list."""
+    total = 0.0
+    for _i in range(3):
+        p = 1.0
+        for j in range(x.shape[0]):
+            if p > limit:
+                break
+            p = p * x[j] + math.sin(p)
+        total += p
+    return total
+
+
+def nested_increments(x, w):
+    """y[i] += ... in a nested loop: the reverse sweep leaves y_bar[i] where it is."""
+    y = np.zeros(x.shape[0])
+    for k in range(w.shape[0]):
+        for i in range(x.shape[0]):
+            y[i] += w[k] * math.sin(x[i] * k + 1.0)
+    return np.sum(y * y)
+
+
+def not_increments(x, w):
+    """Stores that read the element they overwrite, but do not just add to it."""
+    y = np.ones(x.shape[0])
+    for k in range(w.shape[0]):
+        for i in range(x.shape[0]):
+            y[i] = y[i] * w[k] + x[i]
+            y[i] += y[i]
+    return np.sum(y * x)
+
+
+def triangle_counter(x):
+    """A counter running through a triangular nested loop (as in GMM's packed L factor)."""
+    total = 0.0
+    for _k in range(2):
+        li = 0
+        for c in range(x.shape[0]):
+            for r in range(c + 1, x.shape[0]):
+                total += x[li % x.shape[0]] * x[c] * x[r]
+                li += 1
+    return total

@@ -178,6 +178,13 @@ CASES = [
     (cf.inactive_loop, (0.7, 0.3, 4), "loop depends on c"),
     (cf.inactive_array_loop, (X4, 2), "inactive array loop"),
     (cf.linear_accumulation, (X4, vec(1.0, 0.2, -0.4, 0.6)), "linear"),
+    (cf.nested_fixed_bounds, (X5, 3), "nested loop, array tape"),
+    (cf.nested_fixed_bounds, (X5, 0), "nested loop, zero-trip outer"),
+    (cf.nested_inner_break, (X4, 1.5), "nested loop with break, list tape"),
+    (cf.nested_inner_break, (X4, 0.5), "break on the first iteration"),
+    (cf.nested_increments, (X4, vec(0.5, -0.3, 0.8)), "increments in a nested loop"),
+    (cf.not_increments, (X4, vec(0.5, -0.3)), "stores that are not increments"),
+    (cf.triangle_counter, (X5,), "counter through a triangular loop"),
 ]
 
 
@@ -564,3 +571,36 @@ def test_loops_without_tapes(fn, args, wrt, backend):
     source = grad(fn, wrt=wrt, backend=backend).source_for(*args)
     assert "_tape" not in source, source
     assert ".append(" not in source, source
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nested_loop_with_fixed_bounds_tapes_into_an_array(backend):
+    source = grad(cf.nested_fixed_bounds, backend=backend).source_for(X5, 3)
+    assert "p_tape = np.empty(len(range(m)) * len(range(1, x.shape[0], 2)), dtype=np.float64)" \
+        in source, source
+    assert ".append(" not in source and ".pop()" not in source, source
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nested_loop_with_break_tapes_into_a_list(backend):
+    source = grad(cf.nested_inner_break, backend=backend).source_for(X4, 1.5)
+    assert ".append(p" in source and ".pop()" in source, source
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_increment_leaves_the_adjoint_in_place(backend):
+    source = grad(cf.nested_increments, backend=backend).source_for(X4, vec(0.5, -0.3, 0.8))
+    assert not re.search(r"y_bar\[\w+\] = 0\.0", source), source
+    source = grad(cf.not_increments, backend=backend).source_for(X4, vec(0.5, -0.3))
+    assert re.search(r"y_bar\[\w+\] = 0\.0", source), source
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_tape_is_read(backend):
+    """A counter through a triangular nested loop (as in GMM's packed L factor): the reverse
+    sweep recomputes it from the tape of the outer loop, so its other tapes must go."""
+    source = grad(cf.triangle_counter, backend=backend).source_for(X5)
+    tapes = re.findall(r"(\w+_tape\w*) = (?:\[\]|np\.empty)", source)
+    assert tapes, source
+    for tape in tapes:
+        assert re.search(rf"= {tape}(?:\.pop\(\)|\[)", source), (tape, source)

@@ -335,10 +335,13 @@ def _sum_to_ir(sp, expr, env, builder) -> Operand:
         total = _sum_to_ir(sp, sp.Add(*negative), env, builder)
         return builder.emit("neg", total)
     result = to_ir(positive[0], env, builder)
-    for term in positive[1:]:
-        result = builder.emit("add", result, to_ir(term, env, builder))
-    for term in negative:
-        result = builder.emit("sub", result, to_ir(term, env, builder))
+    for op, terms in (("add", positive[1:]), ("sub", negative)):
+        for term in terms:
+            operand = to_ir(term, env, builder)
+            # A constant 0 substituted for an argument (max(x, 0.0) gives step(x - 0.0)):
+            # x - 0.0 is x for a float x, and skipping it saves a temporary array.
+            if not (operand in (Const(0), Const(0.0)) and builder.kind(result).dtype == "float"):
+                result = builder.emit(op, result, operand)
     return result
 
 
