@@ -14,8 +14,9 @@ from .rules import RULES
 
 def _grad_args(stmt: Assign) -> list[str]:
     rule = RULES[stmt.op]
-    return [a.name for i, a in enumerate(stmt.args)
-            if isinstance(a, Var) and i not in rule.nondiff_args]
+    return [
+        a.name for i, a in enumerate(stmt.args) if isinstance(a, Var) and i not in rule.nondiff_args
+    ]
 
 
 def active_values(fn: Function, kinds: KindTable, wrt: tuple[str, ...]) -> set[str]:
@@ -31,13 +32,19 @@ def active_values(fn: Function, kinds: KindTable, wrt: tuple[str, ...]) -> set[s
                 if stmt.op == "setitem":
                     if isinstance(stmt.args[1], Var) and stmt.args[1].name in varied:
                         new.append(stmt.args[0].name)
-                elif stmt.target and rule.vjp is not None and kinds.of(
-                    Var(stmt.target)
-                ).differentiable and any(a in varied for a in _grad_args(stmt)):
+                elif (
+                    stmt.target
+                    and rule.vjp is not None
+                    and kinds.of(Var(stmt.target)).differentiable
+                    and any(a in varied for a in _grad_args(stmt))
+                ):
                     new.append(stmt.target)
             else:
-                new += [p.name for p in stmt.phis if _var_in(p.first, varied)
-                        or _var_in(p.second, varied)]
+                new += [
+                    p.name
+                    for p in stmt.phis
+                    if _var_in(p.first, varied) or _var_in(p.second, varied)
+                ]
             for name in new:
                 if name not in varied:
                     varied.add(name)
@@ -87,15 +94,15 @@ class Aliases:
                 if isinstance(stmt, Assign) and stmt.target:
                     first = stmt.args[0] if stmt.args else None
                     shares = RULES[stmt.op].view or stmt.op == "copy"
-                    if shares and isinstance(first, Var) and kinds.of(
-                            Var(stmt.target)).ndim != 0:
+                    if shares and isinstance(first, Var) and kinds.of(Var(stmt.target)).ndim != 0:
                         updates.append((stmt.target, self.of(first.name)))
                     else:
                         updates.append((stmt.target, frozenset((stmt.target,))))
                 elif isinstance(stmt, (If, Loop)):
                     for p in stmt.phis:
-                        sites = frozenset().union(*(self.of(o.name) for o in (p.first, p.second)
-                                                    if isinstance(o, Var)))
+                        sites = frozenset().union(
+                            *(self.of(o.name) for o in (p.first, p.second) if isinstance(o, Var))
+                        )
                         updates.append((p.name, sites or frozenset((p.name,))))
                 for name, sites in updates:
                     merged = self.sites.get(name, frozenset()) | sites
@@ -112,8 +119,7 @@ class Aliases:
 
 def written_arrays(block) -> set[str]:
     """Names written into by stores anywhere in a block."""
-    return {s.args[0].name for s in walk(block)
-            if isinstance(s, Assign) and s.op == "setitem"}
+    return {s.args[0].name for s in walk(block) if isinstance(s, Assign) and s.op == "setitem"}
 
 
 def check_aliasing(fn: Function, aliases: Aliases) -> None:
@@ -142,8 +148,11 @@ def _check_block(block, aliases: Aliases, tail: set[str]) -> None:
     reads = [_reads_in(s) for s in block] + [tail]
     writes = [written_arrays((s,)) for s in block]
     for d, stmt in enumerate(block):
-        defined = [stmt.target] if isinstance(stmt, Assign) and stmt.target else [
-            p.name for p in getattr(stmt, "phis", ())]
+        defined = (
+            [stmt.target]
+            if isinstance(stmt, Assign) and stmt.target
+            else [p.name for p in getattr(stmt, "phis", ())]
+        )
         for view in defined:
             for w in range(d + 1, len(block)):
                 through = [n for n in writes[w] if n != view and aliases.share(n, view)]
@@ -154,17 +163,21 @@ def _check_block(block, aliases: Aliases, tail: set[str]) -> None:
                     if r == w and isinstance(block[w], Loop):
                         # a loop reads its carried values' initial values on entry, before
                         # anything in it writes
-                        read = read - {p.first.name for p in block[w].phis
-                                       if isinstance(p.first, Var)} | _reads_in_loop(block[w])
+                        read = read - {
+                            p.first.name for p in block[w].phis if isinstance(p.first, Var)
+                        } | _reads_in_loop(block[w])
                     same_store = r == w and isinstance(block[w], Assign)
                     if view in read and not same_store:
-                        raise _alias_error(block, d, w, min(r, len(block) - 1), view,
-                                           through[0])
+                        raise _alias_error(block, d, w, min(r, len(block) - 1), view, through[0])
         if isinstance(stmt, If):
-            _check_block(stmt.body, aliases, {p.first.name for p in stmt.phis
-                                              if isinstance(p.first, Var)})
-            _check_block(stmt.orelse, aliases, {p.second.name for p in stmt.phis
-                                                if isinstance(p.second, Var)})
+            _check_block(
+                stmt.body, aliases, {p.first.name for p in stmt.phis if isinstance(p.first, Var)}
+            )
+            _check_block(
+                stmt.orelse,
+                aliases,
+                {p.second.name for p in stmt.phis if isinstance(p.second, Var)},
+            )
         elif isinstance(stmt, Loop):
             tail_names = {p.second.name for p in stmt.phis if isinstance(p.second, Var)}
             _check_block(stmt.test, aliases, set())
@@ -173,8 +186,11 @@ def _check_block(block, aliases: Aliases, tail: set[str]) -> None:
 
 def _reads_in_loop(loop: Loop) -> set[str]:
     """What a loop reads inside (its test and body, and the values carried back around)."""
-    names = set().union(*(_reads_in(s) for s in loop.test + loop.body)) if (
-        loop.test or loop.body) else set()
+    names = (
+        set().union(*(_reads_in(s) for s in loop.test + loop.body))
+        if (loop.test or loop.body)
+        else set()
+    )
     names |= {p.second.name for p in loop.phis if isinstance(p.second, Var)}
     return names
 
@@ -183,21 +199,26 @@ def _alias_error(block, d: int, w: int, r: int, view: str, array: str):
     from .errors import UnsupportedSyntaxError
 
     inner = list(walk((block[w],)))
-    write = next(s for s in inner if isinstance(s, Assign) and s.op == "setitem"
-                 and s.args[0].name == array)
-    after = list(walk(tuple(block[r:]))) if r != w else inner[inner.index(write) + 1:] + inner
-    read = next((s for s in after if view in _reads_in(s) and not isinstance(s, (If, Loop))),
-                block[r])
+    write = next(
+        s for s in inner if isinstance(s, Assign) and s.op == "setitem" and s.args[0].name == array
+    )
+    after = list(walk(tuple(block[r:]))) if r != w else inner[inner.index(write) + 1 :] + inner
+    read = next(
+        (s for s in after if view in _reads_in(s) and not isinstance(s, (If, Loop))), block[r]
+    )
     loc = read.loc or block[d].loc
     line = f" at line {write.loc.line}" if write.loc else ""
     name = "" if view.startswith("t") and view[1:].isdigit() else f"{view} "
-    message = (f"this reads {name}a view of {array} (a slice, transpose or alias taken before), "
-               f"but {array} was written in place{line} since; NumPy would show the new values")
+    message = (
+        f"this reads {name}a view of {array} (a slice, transpose or alias taken before), "
+        f"but {array} was written in place{line} since; NumPy would show the new values"
+    )
     suggestion = "take a copy when you slice it (.copy()), or read it again after the write"
     if loc is None:
         return UnsupportedSyntaxError(message, suggestion=suggestion)
-    return UnsupportedSyntaxError(message, loc.filename, loc.line, loc.col + 1, loc.text,
-                                  suggestion)
+    return UnsupportedSyntaxError(
+        message, loc.filename, loc.line, loc.col + 1, loc.text, suggestion
+    )
 
 
 def forward_stores(fn: Function, kinds: KindTable) -> Function:
@@ -217,12 +238,19 @@ def forward_stores(fn: Function, kinds: KindTable) -> Function:
                 stmt = replace(stmt, body=block(stmt.body), orelse=block(stmt.orelse))
             elif isinstance(stmt, Loop):
                 stmt = replace(stmt, test=block(stmt.test), body=block(stmt.body))
-            if isinstance(stmt, Assign) and stmt.op == "getitem" and isinstance(
-                    stmt.args[0], Var) and kinds.of(Var(stmt.target)).is_scalar:
+            if (
+                isinstance(stmt, Assign)
+                and stmt.op == "getitem"
+                and isinstance(stmt.args[0], Var)
+                and kinds.of(Var(stmt.target)).is_scalar
+            ):
                 store = stored.get(stmt.args[0].name)
                 key = (stmt.args, stmt.attr("index"))
-                if (store is not None and store.args[2:] == stmt.args[1:]
-                        and store.attr("index") == stmt.attr("index")):
+                if (
+                    store is not None
+                    and store.args[2:] == stmt.args[1:]
+                    and store.attr("index") == stmt.attr("index")
+                ):
                     stmt = Assign(stmt.target, "copy", (store.args[1],), (), stmt.loc)
                 elif key in loaded:  # z[j] * z[j]: one read
                     stmt = Assign(stmt.target, "copy", (Var(loaded[key]),), (), stmt.loc)
@@ -235,9 +263,12 @@ def forward_stores(fn: Function, kinds: KindTable) -> Function:
                 for key in list(loaded):
                     if aliases.share(key[0][0].name, written):
                         del loaded[key]
-            if isinstance(stmt, Assign) and stmt.op == "setitem" and all(
-                    item[0] == "i" for item in stmt.attr("index")) and all(
-                    kinds.of(a).is_scalar for a in stmt.args[2:]):
+            if (
+                isinstance(stmt, Assign)
+                and stmt.op == "setitem"
+                and all(item[0] == "i" for item in stmt.attr("index"))
+                and all(kinds.of(a).is_scalar for a in stmt.args[2:])
+            ):
                 stored[stmt.args[0].name] = stmt
             out.append(stmt)
         return tuple(out)

@@ -40,9 +40,21 @@ from .optimize import use_counts
 from .rules import RULES, IndexedUpdate
 
 # Operations whose listed arguments are read only for their shape, never their contents.
-_SHAPE_ONLY = {"reduce_grad": (1,), "mean_grad": (1,), "sum_to": (1,), "zeros_like": (0,),
-               "zeros_grad": (0,), "reshape_to": (1,), "len": (0,), "dim": (0,), "shape": (0,),
-               "size": (0,), "ndim": (0,), "empty_like": (0,), "ones_like": (0,)}
+_SHAPE_ONLY = {
+    "reduce_grad": (1,),
+    "mean_grad": (1,),
+    "sum_to": (1,),
+    "zeros_like": (0,),
+    "zeros_grad": (0,),
+    "reshape_to": (1,),
+    "len": (0,),
+    "dim": (0,),
+    "shape": (0,),
+    "size": (0,),
+    "ndim": (0,),
+    "empty_like": (0,),
+    "ones_like": (0,),
+}
 
 
 class VJPBuilder:
@@ -57,8 +69,11 @@ class VJPBuilder:
 
     def needs(self, i: int) -> bool:
         arg = self.stmt.args[i]
-        return (isinstance(arg, Var) and arg.name in self.diff.active
-                and i not in RULES[self.stmt.op].nondiff_args)
+        return (
+            isinstance(arg, Var)
+            and arg.name in self.diff.active
+            and i not in RULES[self.stmt.op].nondiff_args
+        )
 
     def kind(self, operand: Operand):
         return self.diff.kinds.of(operand)
@@ -74,8 +89,11 @@ class VJPBuilder:
             return False
         shape = self.kind(operand).same_shape_as
         variables = [a for a in producer.args if isinstance(a, Var)]
-        if shape is None or not variables or any(
-                self.kind(a).same_shape_as != shape for a in variables):
+        if (
+            shape is None
+            or not variables
+            or any(self.kind(a).same_shape_as != shape for a in variables)
+        ):
             return False
         if producer.op in ("mul", "div"):
             return len(variables) == len(producer.args)
@@ -91,34 +109,47 @@ class VJPBuilder:
 def _error(loc: Loc | None, message: str, suggestion: str | None = None):
     if loc is None:
         return UnsupportedSyntaxError(message, suggestion=suggestion)
-    return UnsupportedSyntaxError(message, loc.filename, loc.line, loc.col + 1, loc.text,
-                                  suggestion)
+    return UnsupportedSyntaxError(
+        message, loc.filename, loc.line, loc.col + 1, loc.text, suggestion
+    )
 
 
 class Differentiator:
-    def __init__(self, fn: Function, kinds: KindTable, wrt: tuple[str, ...], with_value: bool,
-                 restore: set[str] | None) -> None:
+    def __init__(
+        self,
+        fn: Function,
+        kinds: KindTable,
+        wrt: tuple[str, ...],
+        with_value: bool,
+        restore: set[str] | None,
+    ) -> None:
         self.fn = fn
         self.kinds = kinds
         self.wrt = wrt
         self.with_value = with_value
         all_names = set(fn.params) | {n for s in walk(fn.body) for n in defined_names(s)}
-        all_names |= {a.name for s in walk(fn.body) if isinstance(s, Assign) for a in s.args
-                      if isinstance(a, Var)}
+        all_names |= {
+            a.name
+            for s in walk(fn.body)
+            if isinstance(s, Assign)
+            for a in s.args
+            if isinstance(a, Var)
+        }
         self.names = Names(all_names | {fn.name})
         self.active = active_values(fn, kinds, wrt)
         self.aliases = Aliases(fn, kinds)
         self.written = frozenset().union(*(self.aliases.of(n) for n in written_arrays(fn.body)))
         self.masked = _masked_values(fn)
         self.tape_reads = _cheaper_to_tape_reads(fn.body, self.aliases)
-        self.producers = {s.target: s for s in walk(fn.body) if isinstance(s, Assign)
-                          and s.target}
+        self.producers = {s.target: s for s in walk(fn.body) if isinstance(s, Assign) and s.target}
         # Values defined once, outside loops and branches: they exist all through the reverse
         # sweep, so an operation that needs only a shape can read theirs.
         definitions = Counter(n for s in walk(fn.body) for n in defined_names(s))
         self.defined_once = set(fn.params) | {
-            s.target for s in fn.body if isinstance(s, Assign) and s.target
-            and definitions[s.target] == 1}
+            s.target
+            for s in fn.body
+            if isinstance(s, Assign) and s.target and definitions[s.target] == 1
+        }
         # y[i] += v: store -> the element read it adds to (see _increments).
         self.increments = _increments(fn, kinds)
         self.incremented = set(self.increments.values())
@@ -143,14 +174,23 @@ class Differentiator:
             self.kinds.set(self.bars[name], self.kinds.of(Var(name)))
         return self.bars[name]
 
-    def emit(self, out: list[Stmt], op: str, args: tuple, attrs: dict | tuple = (),
-             target: str | None = None, loc: Loc | None = None,
-             reverses: Loc | None = None) -> Var | None:
+    def emit(
+        self,
+        out: list[Stmt],
+        op: str,
+        args: tuple,
+        attrs: dict | tuple = (),
+        target: str | None = None,
+        loc: Loc | None = None,
+        reverses: Loc | None = None,
+    ) -> Var | None:
         attrs = tuple(sorted(attrs.items())) if isinstance(attrs, dict) else attrs
         rule = RULES[op]
         if op in _SHAPE_ONLY:
-            args = tuple(self.same_shape_argument(a) if i in _SHAPE_ONLY[op] else a
-                         for i, a in enumerate(args))
+            args = tuple(
+                self.same_shape_argument(a) if i in _SHAPE_ONLY[op] else a
+                for i, a in enumerate(args)
+            )
         new = target is None
         if target is None and rule.mutates is None:
             target = self.names.temp()
@@ -166,8 +206,10 @@ class Differentiator:
         not keep a value alive (or recomputed) for it."""
         if isinstance(operand, Var):
             same = self.kinds.of(operand).same_shape_as
-            if same in self.defined_once and self.kinds.of(Var(same)).ndim == self.kinds.of(
-                    operand).ndim:
+            if (
+                same in self.defined_once
+                and self.kinds.of(Var(same)).ndim == self.kinds.of(operand).ndim
+            ):
                 return Var(same)
         return operand
 
@@ -189,32 +231,46 @@ class Differentiator:
         ka, kc = self.kinds.of(Var(name)), self.kinds.of(contribution)
         if ka.is_scalar and kc.is_scalar:
             return False
-        return not (ka.is_array and ka.same_shape_as is not None
-                    and ka.same_shape_as == kc.same_shape_as)
+        return not (
+            ka.is_array and ka.same_shape_as is not None and ka.same_shape_as == kc.same_shape_as
+        )
 
-    def unbroadcast(self, out: list[Stmt], name: str, contribution: Operand,
-                    loc: Loc | None) -> Operand:
+    def unbroadcast(
+        self, out: list[Stmt], name: str, contribution: Operand, loc: Loc | None
+    ) -> Operand:
         """Sum a contribution back to the shape of `name` (undo NumPy broadcasting): the
         leading axes broadcasting added are summed statically; rt.sum_to does the rest (axes
         of length 1), returning its argument unchanged when the shapes already agree."""
-        negated = next((s for s in out if isinstance(s, Assign) and isinstance(contribution, Var)
-                        and s.target == contribution.name and s.op == "neg"), None)
+        negated = next(
+            (
+                s
+                for s in out
+                if isinstance(s, Assign)
+                and isinstance(contribution, Var)
+                and s.target == contribution.name
+                and s.op == "neg"
+            ),
+            None,
+        )
         if negated is not None and self.kinds.of(contribution).is_array:
             # sum(-g) is -sum(g): negate the small result, not the large array
             summed = self.unbroadcast(out, name, negated.args[0], loc)
             return self.emit(out, "neg", (summed,), reverses=loc)
         ka, kc = self.kinds.of(Var(name)), self.kinds.of(contribution)
         if ka.is_scalar and kc.is_array:
-            return self.emit(out, "sum", (contribution,), {"axis": None, "keepdims": False},
-                             reverses=loc)
+            return self.emit(
+                out, "sum", (contribution,), {"axis": None, "keepdims": False}, reverses=loc
+            )
         if ka.is_array and kc.is_array:
             for _ in range(kc.ndim - ka.ndim):
-                contribution = self.emit(out, "sum", (contribution,),
-                                         {"axis": 0, "keepdims": False}, reverses=loc)
+                contribution = self.emit(
+                    out, "sum", (contribution,), {"axis": 0, "keepdims": False}, reverses=loc
+                )
         return self.emit(out, "sum_to", (contribution, Var(name)), reverses=loc)
 
-    def accumulate(self, out: list[Stmt], name: str, contribution, broadcasting: bool,
-                   loc: Loc | None) -> None:
+    def accumulate(
+        self, out: list[Stmt], name: str, contribution, broadcasting: bool, loc: Loc | None
+    ) -> None:
         """`name_bar += contribution`."""
         if name in self.incremented:
             return
@@ -235,24 +291,33 @@ class Differentiator:
 
     def scatter(self, out: list[Stmt], bar: str, update: IndexedUpdate, loc: Loc | None) -> None:
         """`bar[index] += value`; integer-array indices accumulate repeated entries."""
-        fancy = [self.kinds.of(a).ndim != 0 for a in update.index_args
-                 if not isinstance(a, Const)]
+        fancy = [self.kinds.of(a).ndim != 0 for a in update.index_args if not isinstance(a, Const)]
         items = update.structure
         if any(fancy):
             if all(item[0] == "i" for item in items) and len(items) in (1, 2):
                 op = "add_at_1d" if len(items) == 1 else "add_at_2d"
-                self.emit(out, op, (Var(bar), update.value) + tuple(update.index_args),
-                          reverses=loc)
+                self.emit(
+                    out, op, (Var(bar), update.value) + tuple(update.index_args), reverses=loc
+                )
                 return
-            raise _error(loc, "indexing that mixes integer arrays with slices or None is not "
-                         "differentiable here", "index with integer arrays only, or slices only")
-        self.emit(out, "index_add", (Var(bar), update.value) + tuple(update.index_args),
-                  {"index": items}, reverses=loc)
+            raise _error(
+                loc,
+                "indexing that mixes integer arrays with slices or None is not differentiable here",
+                "index with integer arrays only, or slices only",
+            )
+        self.emit(
+            out,
+            "index_add",
+            (Var(bar), update.value) + tuple(update.index_args),
+            {"index": items},
+            reverses=loc,
+        )
 
     # -- statements ----------------------------------------------------------------------------
 
-    def block(self, block: Block, prologue: list[Stmt] | None = None,
-              extra_defs: tuple[str, ...] = ()) -> tuple[list[Stmt], list[Stmt]]:
+    def block(
+        self, block: Block, prologue: list[Stmt] | None = None, extra_defs: tuple[str, ...] = ()
+    ) -> tuple[list[Stmt], list[Stmt]]:
         """The forward and reverse code of a block.
 
         The reverse code starts by zeroing the adjoints of the values this block defines (each
@@ -300,14 +365,19 @@ class Differentiator:
             arg = stmt.args[i]
             if contribution is None or not builder.needs(i):
                 continue
-            if (rule.broadcasting and stmt.target in self.masked and isinstance(contribution, Var)
-                    and not _scales(contribution, builder.g, reverse)):
+            if (
+                rule.broadcasting
+                and stmt.target in self.masked
+                and isinstance(contribution, Var)
+                and not _scales(contribution, builder.g, reverse)
+            ):
                 contribution = self.zero_where_masked(reverse, builder.g, contribution, stmt)
             self.accumulate(reverse, arg.name, contribution, rule.broadcasting, stmt.loc)
         return [stmt], reverse
 
-    def zero_where_masked(self, out: list[Stmt], g: Var, contribution: Operand,
-                          stmt: Assign) -> Operand:
+    def zero_where_masked(
+        self, out: list[Stmt], g: Var, contribution: Operand, stmt: Assign
+    ) -> Operand:
         """Where np.where did not take this value, its adjoint is exactly 0: keep the
         contribution 0 there too, even if the local gradient is inf or nan (sqrt at 0, the
         log of a negative number), instead of 0 * inf = nan (the "double where" trap)."""
@@ -322,8 +392,9 @@ class Differentiator:
         restore = (self.restore is None or id(stmt) in self.restore) and not self.in_test
         if restore:
             # Keep what the store overwrites, to put it back in the reverse sweep.
-            saved = self.emit(forward, "getitem", (array,) + index, {"index": structure},
-                              loc=stmt.loc)
+            saved = self.emit(
+                forward, "getitem", (array,) + index, {"index": structure}, loc=stmt.loc
+            )
             if not self.kinds.of(saved).is_scalar:
                 saved = self.emit(forward, "array_copy", (saved,), loc=stmt.loc)
             self.saved[id(stmt)] = saved.name
@@ -332,21 +403,32 @@ class Differentiator:
             bar = Var(self.bar(array.name))
             piece = None
             if self.is_active(value):
-                piece = self.emit(reverse, "getitem", (bar,) + index, {"index": structure},
-                                  reverses=stmt.loc)
+                piece = self.emit(
+                    reverse, "getitem", (bar,) + index, {"index": structure}, reverses=stmt.loc
+                )
                 if not self.kinds.of(piece).is_scalar:
                     piece = self.emit(reverse, "array_copy", (piece,), reverses=stmt.loc)
             # The written part had no influence: zero it, then pass its gradient to the value
             # (in that order: in `y[:] = y` the value is the array itself). Not for y[i] += v:
             # the old y[i] passes on the same gradient, so it simply stays.
             if id(stmt) not in self.increments:
-                self.emit(reverse, "setitem", (bar, Const(0.0)) + index, {"index": structure},
-                          reverses=stmt.loc)
+                self.emit(
+                    reverse,
+                    "setitem",
+                    (bar, Const(0.0)) + index,
+                    {"index": structure},
+                    reverses=stmt.loc,
+                )
             if piece is not None:
                 self.accumulate(reverse, value.name, piece, True, stmt.loc)
         if restore:
-            self.emit(reverse, "setitem", (array, Var(self.saved[id(stmt)])) + index,
-                      {"index": structure, "restore": id(stmt)}, reverses=stmt.loc)
+            self.emit(
+                reverse,
+                "setitem",
+                (array, Var(self.saved[id(stmt)])) + index,
+                {"index": structure, "restore": id(stmt)},
+                reverses=stmt.loc,
+            )
         return forward, reverse
 
     def if_(self, stmt: If) -> tuple[list[Stmt], list[Stmt]]:
@@ -366,8 +448,9 @@ class Differentiator:
         forward = [If(stmt.cond, tuple(fwd_then), tuple(fwd_else), (), stmt.loc)]
         reverse = []
         if rev_then or rev_else:
-            reverse = [If(stmt.cond, tuple(rev_then), tuple(rev_else), (), stmt.loc,
-                          reverses=stmt.loc)]
+            reverse = [
+                If(stmt.cond, tuple(rev_then), tuple(rev_else), (), stmt.loc, reverses=stmt.loc)
+            ]
         return forward, reverse
 
     # -- loops ---------------------------------------------------------------------------------
@@ -394,8 +477,11 @@ class Differentiator:
         fwd_test, rev_test = self.block(loop.test)
         self.in_test = outer
         if rev_test:
-            raise _error(loop.loc, "the loop condition computes a value the result depends on",
-                         "compute that value inside the loop body")
+            raise _error(
+                loop.loc,
+                "the loop condition computes a value the result depends on",
+                "compute that value inside the loop body",
+            )
         fwd_body, rev_body = self.block(loop.body, flow)
         self.loop_stack.pop()
         self.depth -= 1
@@ -423,13 +509,21 @@ class Differentiator:
             )
         if kind.dtype in ("int", "bool"):
             raise NonScalarOutputError(
-                f"{fn.name}() returns an {kind.dtype}; grad needs a float result")
+                f"{fn.name}() returns an {kind.dtype}; grad needs a float result"
+            )
         seed: list[Stmt] = []
         if isinstance(result, Var) and result.name in self.active:
-            origin = next((s.loc for s in walk(fn.body) if isinstance(s, Assign)
-                           and s.target == result.name), None)
-            self.emit(seed, "add", (Var(self.bar(result.name)), Const(1.0)),
-                      target=self.bar(result.name), reverses=origin)
+            origin = next(
+                (s.loc for s in walk(fn.body) if isinstance(s, Assign) and s.target == result.name),
+                None,
+            )
+            self.emit(
+                seed,
+                "add",
+                (Var(self.bar(result.name)), Const(1.0)),
+                target=self.bar(result.name),
+                reverses=origin,
+            )
         wrt_active = tuple(p for p in self.wrt if p in self.active)
         forward, reverse = self.block(fn.body, seed, extra_defs=wrt_active)
         grads: list[Operand] = []
@@ -463,8 +557,13 @@ def _cheaper_to_tape_reads(body: Block, aliases: Aliases) -> frozenset[str]:
     # A read only added or subtracted (y[i] += v reads y[i]) has a gradient that does not
     # depend on its value: the reverse sweep never needs it.
     linear = {"add", "sub", "neg", "pos", "copy", "setitem"}
-    valued = {a.name for s in walk(body) if isinstance(s, Assign) and s.op not in linear
-              for a in s.args if isinstance(a, Var)}
+    valued = {
+        a.name
+        for s in walk(body)
+        if isinstance(s, Assign) and s.op not in linear
+        for a in s.args
+        if isinstance(a, Var)
+    }
 
     def scan(block: Block, weight: float) -> None:
         for stmt in block:
@@ -472,8 +571,12 @@ def _cheaper_to_tape_reads(body: Block, aliases: Aliases) -> frozenset[str]:
                 if stmt.op == "setitem":
                     for site in aliases.of(stmt.args[0].name):
                         stores[site] = stores.get(site, 0.0) + weight
-                elif (stmt.op == "getitem" and weight > 1 and isinstance(stmt.args[0], Var)
-                      and stmt.target in valued):
+                elif (
+                    stmt.op == "getitem"
+                    and weight > 1
+                    and isinstance(stmt.args[0], Var)
+                    and stmt.target in valued
+                ):
                     for site in aliases.of(stmt.args[0].name):
                         reads[site] = reads.get(site, 0.0) + weight
             elif isinstance(stmt, If):
@@ -493,23 +596,34 @@ def _scales(value: Var, g: Var, stmts: list[Stmt]) -> bool:
     for s in stmts:
         if isinstance(s, Assign) and s.target == value.name:
             others = [a for a in s.args if a != g]
-            return (s.op in ("mul", "div", "neg", "copy") and g in s.args[:1 if s.op == "div"
-                                                                            else None]
-                    and all(isinstance(a, Const) for a in others))
+            return (
+                s.op in ("mul", "div", "neg", "copy")
+                and g in s.args[: 1 if s.op == "div" else None]
+                and all(isinstance(a, Const) for a in others)
+            )
     return False
 
 
 def _masked_values(fn: Function) -> set[str]:
     """Values whose adjoint is zero wherever an np.where did not select them: the branches of
     a where, and, through elementwise operations, what they are computed from."""
-    masked = {a.name for s in walk(fn.body) if isinstance(s, Assign) and s.op == "where"
-              for a in s.args[1:] if isinstance(a, Var)}
+    masked = {
+        a.name
+        for s in walk(fn.body)
+        if isinstance(s, Assign) and s.op == "where"
+        for a in s.args[1:]
+        if isinstance(a, Var)
+    }
     changed = True
     while changed:
         changed = False
         for s in walk(fn.body):
-            if (isinstance(s, Assign) and s.target in masked and RULES[s.op].broadcasting
-                    and s.op != "where"):
+            if (
+                isinstance(s, Assign)
+                and s.target in masked
+                and RULES[s.op].broadcasting
+                and s.op != "where"
+            ):
                 for a in s.args:
                     if isinstance(a, Var) and a.name not in masked:
                         masked.add(a.name)
@@ -517,8 +631,9 @@ def _masked_values(fn: Function) -> set[str]:
     return masked
 
 
-def differentiate(fn: Function, kinds: KindTable, wrt: tuple[str, ...],
-                  with_value: bool) -> Function:
+def differentiate(
+    fn: Function, kinds: KindTable, wrt: tuple[str, ...], with_value: bool
+) -> Function:
     """The gradient program of `fn` with respect to the parameters `wrt`.
 
     Built twice: the first build (restoring everything every store overwrites) shows which
@@ -541,9 +656,13 @@ def _increments(fn: Function, kinds: KindTable) -> dict[int, str]:
 
     def element_read(block: Block, position: dict, name: str, store: Assign) -> bool:
         read = block[position[name]] if name in position else None
-        return (isinstance(read, Assign) and read.op == "getitem"
-                and read.args == (store.args[0],) + store.args[2:]
-                and read.attr("index") == store.attr("index") and uses[name] == 1)
+        return (
+            isinstance(read, Assign)
+            and read.op == "getitem"
+            and read.args == (store.args[0],) + store.args[2:]
+            and read.attr("index") == store.attr("index")
+            and uses[name] == 1
+        )
 
     def scan(block: Block) -> None:
         position: dict[str, int] = {}
@@ -558,22 +677,30 @@ def _increments(fn: Function, kinds: KindTable) -> dict[int, str]:
                 continue
             if stmt.target:
                 position[stmt.target] = i
-            if not (stmt.op == "setitem" and isinstance(stmt.args[1], Var)
-                    and all(kinds.of(a).is_scalar for a in stmt.args[2:])):
+            if not (
+                stmt.op == "setitem"
+                and isinstance(stmt.args[1], Var)
+                and all(kinds.of(a).is_scalar for a in stmt.args[2:])
+            ):
                 continue
             total = stmt.args[1].name
             add = block[position[total]] if total in position else None
             if not (isinstance(add, Assign) and add.op == "add" and uses[total] == 1):
                 continue
-            reads = [a.name for a in add.args if isinstance(a, Var)
-                     and element_read(block, position, a.name, stmt)]
+            reads = [
+                a.name
+                for a in add.args
+                if isinstance(a, Var) and element_read(block, position, a.name, stmt)
+            ]
             if len(reads) != 1 or add.args[0] == add.args[1]:
                 continue
             # Nothing in between may write anywhere or rebind the array or an index.
             names = {a.name for a in stmt.args if isinstance(a, Var)} - {total}
-            between = block[position[reads[0]] + 1:i]
-            if all(isinstance(s, Assign) and RULES[s.op].mutates is None
-                   and s.target not in names for s in between):
+            between = block[position[reads[0]] + 1 : i]
+            if all(
+                isinstance(s, Assign) and RULES[s.op].mutates is None and s.target not in names
+                for s in between
+            ):
                 found[id(stmt)] = reads[0]
 
     scan(fn.body)
@@ -610,9 +737,10 @@ def _restores_read(body: Block, aliases: Aliases) -> set[int]:
                 continue
             shape_only = _SHAPE_ONLY.get(stmt.op, ())
             if (m > n or set(loops) & set(other_loops)) and any(
-                    isinstance(a, Var) and a.name not in popped
-                    and aliases.of(a.name) & group
-                    for i, a in enumerate(stmt.args) if i not in shape_only):
+                isinstance(a, Var) and a.name not in popped and aliases.of(a.name) & group
+                for i, a in enumerate(stmt.args)
+                if i not in shape_only
+            ):
                 needed.add(store.attr("restore"))
                 break
     return needed

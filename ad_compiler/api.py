@@ -41,6 +41,7 @@ def _compiler_fingerprint() -> str:
     texts = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))]
     return compiler.digest("\n".join(texts))
 
+
 Wrt = int | str | Sequence[int | str]
 
 
@@ -49,8 +50,9 @@ class GradFunction:
 
     def __init__(self, fn: Callable, wrt: Wrt, backend: str, with_value: bool) -> None:
         if isinstance(fn, GradFunction):
-            raise ADCompilerError("grad of a gradient (higher-order derivatives) is not "
-                                  "supported yet")
+            raise ADCompilerError(
+                "grad of a gradient (higher-order derivatives) is not supported yet"
+            )
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         functools.update_wrapper(self, fn)
@@ -62,7 +64,8 @@ class GradFunction:
         self._single = isinstance(wrt, (int, str))
         if not self._single and not isinstance(wrt, (tuple, list)):
             raise GradientInputError(
-                f"wrt must be a parameter position or name, or a tuple of them; got {wrt!r}")
+                f"wrt must be a parameter position or name, or a tuple of them; got {wrt!r}"
+            )
         self.wrt = tuple(self._resolve_wrt(w) for w in ([wrt] if self._single else wrt))
         if len(set(self.wrt)) != len(self.wrt):
             raise GradientInputError(f"wrt names a parameter twice: {self.wrt}")
@@ -81,12 +84,13 @@ class GradFunction:
         if isinstance(w, int):
             if not -len(self.params) <= w < len(self.params):
                 raise GradientInputError(
-                    f"wrt={w}: {self.__name__}() has {len(self.params)} parameter(s) "
-                    f"{self.params}")
+                    f"wrt={w}: {self.__name__}() has {len(self.params)} parameter(s) {self.params}"
+                )
             return self.params[w]
         if w not in self.params:
             raise GradientInputError(
-                f"wrt={w!r} names no parameter of {self.__name__}{self._signature}")
+                f"wrt={w!r} names no parameter of {self.__name__}{self._signature}"
+            )
         return w
 
     # -- calling ---------------------------------------------------------------------------
@@ -100,8 +104,9 @@ class GradFunction:
         entry = self._dispatch.get(key)  # never found for arrays: their key has ndim, dtype
         if entry is None:
             if np.ndarray in key:
-                key = tuple((v.ndim, v.dtype.char) if type(v) is np.ndarray else type(v)
-                            for v in args)
+                key = tuple(
+                    (v.ndim, v.dtype.char) if type(v) is np.ndarray else type(v) for v in args
+                )
                 entry = self._dispatch.get(key)
             if entry is None:
                 entry = self._dispatch[key] = self._entry(args)
@@ -117,7 +122,8 @@ class GradFunction:
                 raise CompilationError(
                     f"numba could not compile the gradient of {self.__name__}: "
                     f"{str(exc).splitlines()[0]}; try backend='python' to run it without "
-                    "numba (.source shows the generated code)") from exc
+                    "numba (.source shows the generated code)"
+                ) from exc
             raise
 
     def _recompile(self, key: tuple) -> None:
@@ -157,23 +163,27 @@ class GradFunction:
                 except GradientInputError:
                     raise GradientInputError(
                         f"argument {name} of {self.__name__}() is a {type(value).__name__}; "
-                        "only numbers and NumPy arrays are supported") from None
+                        "only numbers and NumPy arrays are supported"
+                    ) from None
         return tuple(kinds)
 
     def _differentiable_kind(self, name: str, value: Any) -> Kind:
         if isinstance(value, (list, tuple)):
             raise GradientInputError(
                 f"{self.__name__}() is differentiated with respect to {name}, which is a "
-                f"{type(value).__name__}: pass np.array(...) of floats")
+                f"{type(value).__name__}: pass np.array(...) of floats"
+            )
         kind = None
         with contextlib.suppress(GradientInputError):
             kind = kind_of_value(value, name)
         if kind is None or kind.dtype != "float":
-            what = type(value).__name__ if kind is None or not kind.ndim else \
-                f"array of {value.dtype}"
+            what = (
+                type(value).__name__ if kind is None or not kind.ndim else f"array of {value.dtype}"
+            )
             raise GradientInputError(
                 f"{self.__name__}() is differentiated with respect to {name}, which is "
-                f"a {what}; pass a float (for example {name}=float(...)) or an array of floats")
+                f"a {what}; pass a float (for example {name}=float(...)) or an array of floats"
+            )
         return kind
 
     def _unpack(self, out: Any, values: tuple | list) -> Any:
@@ -211,17 +221,38 @@ class GradFunction:
     def _compile(self, kinds: tuple[Kind, ...]) -> tuple[Callable, str]:
         primal = self._primal()
         # The generated code quotes file names and lines: they are part of the key too.
-        places = sorted({(s.loc.filename, s.loc.line, s.loc.text) for s in walk(primal.body)
-                         if s.loc is not None})
-        key = compiler.digest("\n".join([
-            _compiler_fingerprint(), format_function(primal), repr(places),
-            self._parsed.filename, str(self._parsed.node.lineno),
-            repr([(k.ndim, k.dtype) for k in kinds]),
-            repr(self.wrt), repr(self.with_value), self.backend]))
+        places = sorted(
+            {
+                (s.loc.filename, s.loc.line, s.loc.text)
+                for s in walk(primal.body)
+                if s.loc is not None
+            }
+        )
+        key = compiler.digest(
+            "\n".join(
+                [
+                    _compiler_fingerprint(),
+                    format_function(primal),
+                    repr(places),
+                    self._parsed.filename,
+                    str(self._parsed.node.lineno),
+                    repr([(k.ndim, k.dtype) for k in kinds]),
+                    repr(self.wrt),
+                    repr(self.with_value),
+                    self.backend,
+                ]
+            )
+        )
         source = compiler.recall(key)
         if source is None:
-            source = build_source(primal, dict(zip(self.params, kinds)), self.wrt,
-                                  self.with_value, self.backend, self._header())
+            source = build_source(
+                primal,
+                dict(zip(self.params, kinds)),
+                self.wrt,
+                self.with_value,
+                self.backend,
+                self._header(),
+            )
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
         if "@njit" not in source:
@@ -233,9 +264,11 @@ class GradFunction:
         wrt = ", ".join(self.wrt)
         where = f"{self._parsed.filename}:{self._parsed.node.lineno}"
         what = "value and gradient" if self.with_value else "gradient"
-        return (f"The {what} of {fn.__name__}() ({where}) with respect to {wrt}.\n\n"
-                "Generated by ad_compiler: a forward sweep, then a reverse sweep in which each\n"
-                "block adds upstream gradient x local gradient into the adjoints (x_bar).\n")
+        return (
+            f"The {what} of {fn.__name__}() ({where}) with respect to {wrt}.\n\n"
+            "Generated by ad_compiler: a forward sweep, then a reverse sweep in which each\n"
+            "block adds upstream gradient x local gradient into the adjoints (x_bar).\n"
+        )
 
     # -- reading the generated code ----------------------------------------------------------
 
@@ -324,12 +357,18 @@ def _like(grad: Any, arg: Any) -> Any:
 def _function_name(source: str) -> str:
     for line in source.splitlines():
         if line.startswith("def "):
-            return line[4:line.index("(")]
+            return line[4 : line.index("(")]
     raise CompilationError("generated module defines no function")
 
 
-def build_source(primal: Function, kinds: dict[str, Kind], wrt: tuple[str, ...],
-                 with_value: bool, backend: str, header: str) -> str:
+def build_source(
+    primal: Function,
+    kinds: dict[str, Kind],
+    wrt: tuple[str, ...],
+    with_value: bool,
+    backend: str,
+    header: str,
+) -> str:
     """The gradient program of `primal` as Python source."""
     table = infer_kinds(primal, kinds)
     check_aliasing(primal, Aliases(primal, table))
@@ -338,8 +377,10 @@ def build_source(primal: Function, kinds: dict[str, Kind], wrt: tuple[str, ...],
     gradient = optimize(gradient, table)
     if backend == "numba" and is_vectorized(gradient, table):
         backend = "python"
-        header += ("\nStraight-line array code: it runs on NumPy's own compiled loops, which\n"
-                   "numba would not make faster, and needs no compilation.\n")
+        header += (
+            "\nStraight-line array code: it runs on NumPy's own compiled loops, which\n"
+            "numba would not make faster, and needs no compilation.\n"
+        )
     return generate(gradient, table, backend, header).source
 
 
@@ -349,8 +390,13 @@ def is_vectorized(fn: Function, kinds) -> bool:
     statements = list(walk(fn.body))
     if any(isinstance(s, Loop) for s in statements):
         return False
-    return any(isinstance(s, Assign) and s.target and kinds.of(Var(s.target)).is_array
-               and s.op not in ("copy", "zeros_like", "tape_alloc") for s in statements)
+    return any(
+        isinstance(s, Assign)
+        and s.target
+        and kinds.of(Var(s.target)).is_array
+        and s.op not in ("copy", "zeros_like", "tape_alloc")
+        for s in statements
+    )
 
 
 def _make(f: Callable | None, wrt: Wrt, backend: str, with_value: bool):

@@ -49,8 +49,9 @@ def _call(f: Callable, args: tuple, pos: int, value: Any) -> float:
     return float(f(*new))
 
 
-def check_grad(f: Callable, *args: Any, wrt=0, rtol: float = 1e-5, atol: float = 1e-8,
-               backend: str = "numba") -> None:
+def check_grad(
+    f: Callable, *args: Any, wrt=0, rtol: float = 1e-5, atol: float = 1e-8, backend: str = "numba"
+) -> None:
     """Compare grad(f) with numerical_grad(f) at args; raise AssertionError naming the worst
     entry and its error when they differ by more than atol + rtol * |numerical|."""
     from .api import grad
@@ -65,11 +66,17 @@ def check_grad(f: Callable, *args: Any, wrt=0, rtol: float = 1e-5, atol: float =
         a_arr, n_arr = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
         error = np.abs(a_arr - n_arr) - (atol + rtol * np.abs(n_arr))
         if np.any(error > 0) or np.any(np.isnan(a_arr) != np.isnan(n_arr)):
-            worst = np.unravel_index(np.nanargmax(np.where(np.isnan(error), np.inf, error)),
-                                     a_arr.shape) if a_arr.ndim else ()
+            worst = (
+                np.unravel_index(
+                    np.nanargmax(np.where(np.isnan(error), np.inf, error)), a_arr.shape
+                )
+                if a_arr.ndim
+                else ()
+            )
             where = f"{names[pos]}{list(worst) if worst else ''}"
             raise AssertionError(
                 f"gradient of {f.__name__} wrt {where}: grad gives {a_arr[worst]!r}, central "
                 f"differences give {n_arr[worst]!r} (difference "
                 f"{abs(a_arr[worst] - n_arr[worst]):.3g}, "
-                f"allowed {atol + rtol * abs(n_arr[worst]):.3g})")
+                f"allowed {atol + rtol * abs(n_arr[worst]):.3g})"
+            )

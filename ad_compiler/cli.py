@@ -72,8 +72,7 @@ def parse_at(text: str) -> dict[str, Any]:
     try:
         call = ast.parse(f"f({quoted})", mode="eval").body
     except SyntaxError:
-        raise UsageError(f"--at {text!r} is not of the form name=value, name=value, ...") \
-            from None
+        raise UsageError(f"--at {text!r} is not of the form name=value, name=value, ...") from None
     if call.args or any(k.arg is None for k in call.keywords):
         raise UsageError(f"--at {text!r}: every value needs a name (name=value)")
     values = {}
@@ -81,8 +80,9 @@ def parse_at(text: str) -> dict[str, Any]:
         try:
             value = ast.literal_eval(keyword.value)
         except ValueError:
-            raise UsageError(f"--at: the value of {keyword.arg} is not a literal "
-                             f"({ast.unparse(keyword.value)})") from None
+            raise UsageError(
+                f"--at: the value of {keyword.arg} is not a literal ({ast.unparse(keyword.value)})"
+            ) from None
         values[keyword.arg] = _array_or_value(keyword.arg, value)
     return values
 
@@ -102,6 +102,7 @@ def _array_or_value(name: str, value: Any) -> Any:
 
 
 # -- loading FILE.py:FUNC -----------------------------------------------------------------------
+
 
 def load_function(target: str) -> tuple[Callable, tuple[str, ...] | None]:
     """The function named by `FILE.py:FUNC`, importing FILE from its path, and the parameters
@@ -147,6 +148,7 @@ def _import_file(path: str):
 
 # -- show ---------------------------------------------------------------------------------------
 
+
 def show(args: argparse.Namespace) -> int:
     if args.latex and not args.formula:
         raise UsageError("--latex goes with --formula")
@@ -162,8 +164,10 @@ def show(args: argparse.Namespace) -> int:
     values = parse_at(args.at) if args.at else {}
     unknown = sorted(set(values) - set(params))
     if unknown:
-        raise UsageError(f"--at names no parameter of {fn.__name__}: {', '.join(unknown)} "
-                         f"(parameters: {', '.join(params)})")
+        raise UsageError(
+            f"--at names no parameter of {fn.__name__}: {', '.join(unknown)} "
+            f"(parameters: {', '.join(params)})"
+        )
     example = {p: _float_if_wrt(values.get(p, 1.0), p in wrt) for p in params}
     _print_code(gradient.source_for(**example))
     return 0
@@ -181,22 +185,26 @@ def show_formula(args: argparse.Namespace) -> int:
     except ADCompilerError as exc:
         if isinstance(exc, SyntaxError):
             raise
-        raise ADCompilerError(f"{fn.__name__}(): {exc}; `{PROG} show` prints its gradient "
-                              f"program, and `{PROG} trace` its gradients at given "
-                              "values") from None
+        raise ADCompilerError(
+            f"{fn.__name__}(): {exc}; `{PROG} show` prints its gradient "
+            f"program, and `{PROG} trace` its gradients at given "
+            "values"
+        ) from None
     sys.stdout.write(found.text(latex=args.latex) + "\n")
     return 0
 
 
-def _check_parameters(option: str, names: Sequence[str], fn: Callable,
-                      params: list[str]) -> None:
+def _check_parameters(option: str, names: Sequence[str], fn: Callable, params: list[str]) -> None:
     unknown = [n for n in names if n not in params]
     if unknown:
-        raise UsageError(f"{option} names no parameter of {fn.__name__}: {', '.join(unknown)} "
-                         f"(parameters: {', '.join(params)})")
+        raise UsageError(
+            f"{option} names no parameter of {fn.__name__}: {', '.join(unknown)} "
+            f"(parameters: {', '.join(params)})"
+        )
 
 
 # -- trace --------------------------------------------------------------------------------------
+
 
 def trace(args: argparse.Namespace) -> int:
     fn, decorated_wrt = load_function(args.target)
@@ -207,16 +215,21 @@ def trace(args: argparse.Namespace) -> int:
     _check_parameters("--at", list(values), fn, params)
     missing = [p for p in params if p not in values]
     if missing:
-        raise UsageError(f"--at gives no value for {', '.join(missing)} (the trace runs "
-                         f"{fn.__name__} on values: give every parameter)")
+        raise UsageError(
+            f"--at gives no value for {', '.join(missing)} (the trace runs "
+            f"{fn.__name__} on values: give every parameter)"
+        )
     example = [_float_if_wrt(values[p], p in wrt) for p in params]
     try:
         recorded = trace_function(fn, *example, wrt=wrt)
     except ADCompilerError:
         raise
     except Exception as exc:  # the function itself failed on these values
-        print(f"{PROG} trace: running {fn.__name__} at the --at values failed: "
-              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            f"{PROG} trace: running {fn.__name__} at the --at values failed: "
+            f"{type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     sys.stdout.write(recorded.table(full=args.full, unfold=args.unfold) + "\n")
     sys.stdout.flush()
@@ -235,8 +248,11 @@ def trace(args: argparse.Namespace) -> int:
             return 1
         except subprocess.CalledProcessError as exc:
             detail = exc.stderr.decode(errors="replace").strip() if exc.stderr else ""
-            print(f"{PROG} trace: Graphviz's dot could not draw the circuit"
-                  + (f": {detail}" if detail else ""), file=sys.stderr)
+            print(
+                f"{PROG} trace: Graphviz's dot could not draw the circuit"
+                + (f": {detail}" if detail else ""),
+                file=sys.stderr,
+            )
             return 1
     return 0
 
@@ -272,65 +288,108 @@ def _print_code(source: str) -> None:
 
 # -- main -------------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=PROG,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="ad_compiler: reverse-mode automatic differentiation of plain Python and\n"
-                    "NumPy functions, by generating readable gradient code.")
+        "NumPy functions, by generating readable gradient code.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     show_parser = commands.add_parser(
-        "show", help="print the generated gradient code of a function",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "show",
+        help="print the generated gradient code of a function",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Print the gradient program ad_compiler generates for FUNC in FILE.py:\n"
-                    "a forward sweep, then a reverse sweep that adds upstream gradient x local\n"
-                    "gradient into each x_bar. Highlighted on a terminal unless NO_COLOR is set.")
-    show_parser.add_argument("target", metavar="FILE.py:FUNC",
-                             help="the function to differentiate, e.g. model.py:loss")
-    show_parser.add_argument("--wrt", action="append", metavar="NAME",
-                             help="a parameter to differentiate with respect to; repeat for "
-                                  "several (default: those of FUNC's @grad decorator, else "
-                                  "all parameters)")
-    show_parser.add_argument("--backend", choices=BACKENDS, default="numba",
-                             help="code for numba (@njit) or plain Python (default: numba)")
-    show_parser.add_argument("--at", metavar="ARGS",
-                             help='example arguments as Python literals, e.g. "x=-2, '
-                                  'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"; they decide which '
-                                  "arguments are arrays (default: every argument a float)")
-    show_parser.add_argument("--formula", action="store_true",
-                             help="print the closed-form derivatives instead (SymPy; scalar code "
-                                  "without loops)")
-    show_parser.add_argument("--latex", action="store_true",
-                             help="with --formula: print them as LaTeX")
+        "a forward sweep, then a reverse sweep that adds upstream gradient x local\n"
+        "gradient into each x_bar. Highlighted on a terminal unless NO_COLOR is set.",
+    )
+    show_parser.add_argument(
+        "target", metavar="FILE.py:FUNC", help="the function to differentiate, e.g. model.py:loss"
+    )
+    show_parser.add_argument(
+        "--wrt",
+        action="append",
+        metavar="NAME",
+        help="a parameter to differentiate with respect to; repeat for "
+        "several (default: those of FUNC's @grad decorator, else "
+        "all parameters)",
+    )
+    show_parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="numba",
+        help="code for numba (@njit) or plain Python (default: numba)",
+    )
+    show_parser.add_argument(
+        "--at",
+        metavar="ARGS",
+        help='example arguments as Python literals, e.g. "x=-2, '
+        'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"; they decide which '
+        "arguments are arrays (default: every argument a float)",
+    )
+    show_parser.add_argument(
+        "--formula",
+        action="store_true",
+        help="print the closed-form derivatives instead (SymPy; scalar code without loops)",
+    )
+    show_parser.add_argument(
+        "--latex", action="store_true", help="with --formula: print them as LaTeX"
+    )
     show_parser.set_defaults(run=show)
 
     trace_parser = commands.add_parser(
-        "trace", help="run a function forwards and backwards at given values, node by node",
-        epilog=TRACE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "trace",
+        help="run a function forwards and backwards at given values, node by node",
+        epilog=TRACE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run FUNC at the --at values and print, for every node of its circuit:\n"
-                    "the forward value, the upstream gradient arriving, the local gradient of\n"
-                    "each input, the gradient passed on to it (upstream x local), and flags\n"
-                    "(zero, vanishing, exploding, nan, inf). Arrays are summarized as\n"
-                    "[shape] |norm| min..max. Optionally draw the circuit with Graphviz.")
-    trace_parser.add_argument("target", metavar="FILE.py:FUNC",
-                              help="the function to trace, e.g. model.py:loss")
-    trace_parser.add_argument("--at", metavar="ARGS", required=True,
-                              help='every argument\'s value as a Python literal, e.g. "x=-2, '
-                                   'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"')
-    trace_parser.add_argument("--wrt", action="append", metavar="NAME",
-                              help="a parameter to differentiate with respect to; repeat for "
-                                   "several (default: those of FUNC's @grad decorator, else "
-                                   "all parameters, whose whole numbers then count as floats)")
-    trace_parser.add_argument("--full", action="store_true",
-                              help="print arrays in full instead of [shape] |norm| min..max")
-    trace_parser.add_argument("--unfold", action="store_true",
-                              help="one row per loop iteration (default: a loop's nodes show "
-                                   "their first iteration, flags over all of them)")
-    trace_parser.add_argument("--dot", metavar="FILE",
-                              help="write the circuit as Graphviz DOT text")
-    trace_parser.add_argument("--svg", metavar="FILE",
-                              help="draw the circuit as SVG (needs Graphviz's dot)")
-    trace_parser.add_argument("--png", metavar="FILE",
-                              help="draw the circuit as PNG (needs Graphviz's dot)")
+        "the forward value, the upstream gradient arriving, the local gradient of\n"
+        "each input, the gradient passed on to it (upstream x local), and flags\n"
+        "(zero, vanishing, exploding, nan, inf). Arrays are summarized as\n"
+        "[shape] |norm| min..max. Optionally draw the circuit with Graphviz.",
+    )
+    trace_parser.add_argument(
+        "target", metavar="FILE.py:FUNC", help="the function to trace, e.g. model.py:loss"
+    )
+    trace_parser.add_argument(
+        "--at",
+        metavar="ARGS",
+        required=True,
+        help="every argument's value as a Python literal, e.g. \"x=-2, "
+        'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"',
+    )
+    trace_parser.add_argument(
+        "--wrt",
+        action="append",
+        metavar="NAME",
+        help="a parameter to differentiate with respect to; repeat for "
+        "several (default: those of FUNC's @grad decorator, else "
+        "all parameters, whose whole numbers then count as floats)",
+    )
+    trace_parser.add_argument(
+        "--full",
+        action="store_true",
+        help="print arrays in full instead of [shape] |norm| min..max",
+    )
+    trace_parser.add_argument(
+        "--unfold",
+        action="store_true",
+        help="one row per loop iteration (default: a loop's nodes show "
+        "their first iteration, flags over all of them)",
+    )
+    trace_parser.add_argument(
+        "--dot", metavar="FILE", help="write the circuit as Graphviz DOT text"
+    )
+    trace_parser.add_argument(
+        "--svg", metavar="FILE", help="draw the circuit as SVG (needs Graphviz's dot)"
+    )
+    trace_parser.add_argument(
+        "--png", metavar="FILE", help="draw the circuit as PNG (needs Graphviz's dot)"
+    )
     trace_parser.set_defaults(run=trace)
     return parser
 

@@ -69,8 +69,10 @@ class _Substitute(ast.NodeTransformer):
 def constant_ast(value) -> ast.expr:
     if isinstance(value, tuple):
         return ast.Tuple([constant_ast(v) for v in value], ast.Load())
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and (
-        value < 0 or (isinstance(value, float) and str(value).startswith("-"))
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (value < 0 or (isinstance(value, float) and str(value).startswith("-")))
     ):
         return ast.UnaryOp(ast.USub(), constant_ast(-value))
     if isinstance(value, float) and value != value:
@@ -153,7 +155,7 @@ class _Printer:
             node = self.expression(stmt, inline)
             if stmt.target is None:
                 self.lines.append(pad + ast.unparse(node))
-            elif (isinstance(node, ast.Name) and node.id == stmt.target):
+            elif isinstance(node, ast.Name) and node.id == stmt.target:
                 return
             else:
                 self.lines.append(pad + f"{stmt.target} = {ast.unparse(node)}")
@@ -216,7 +218,7 @@ class _Printer:
         if self.uses.get(stmt.target, 0) != 1:
             return False
         reads = {a.name for a in stmt.args if isinstance(a, Var)}
-        for later in block[i + 1:]:
+        for later in block[i + 1 :]:
             if _reads_directly(later, stmt.target):
                 return True
             if isinstance(later, (If, Loop)) and stmt.target in _names_read(later):
@@ -311,12 +313,14 @@ def renumber_temporaries(lines: list[str]) -> list[str]:
     def rename(match: re.Match) -> str:
         return f"t{order[match.group(1)]}{match.group(2) or ''}"
 
-    return [line if line.lstrip().startswith("#") else _TEMP_NAME.sub(rename, line)
-            for line in lines]
+    return [
+        line if line.lstrip().startswith("#") else _TEMP_NAME.sub(rename, line) for line in lines
+    ]
 
 
-def generate(fn: Function, kinds: KindTable, backend: str, header: str,
-             fold: bool = True) -> Program:
+def generate(
+    fn: Function, kinds: KindTable, backend: str, header: str, fold: bool = True
+) -> Program:
     """Python source of a module defining `fn`."""
     printer = _Printer(kinds, fold)
     printer.uses = count_uses(fn)
@@ -338,8 +342,20 @@ def generate(fn: Function, kinds: KindTable, backend: str, header: str,
         imports.append("from ad_compiler import runtime as rt")
         if backend == "numba":
             imports.append("import ad_compiler.runtime_numba  # noqa: F401  (runtime for numba)")
-    source = "\n".join([f'"""{header}"""', "", *sorted(imports, key=_import_order), "", "",
-                        *decorator, *printer.lines]) + "\n"
+    source = (
+        "\n".join(
+            [
+                f'"""{header}"""',
+                "",
+                *sorted(imports, key=_import_order),
+                "",
+                "",
+                *decorator,
+                *printer.lines,
+            ]
+        )
+        + "\n"
+    )
     return Program(source, fn.name)
 
 

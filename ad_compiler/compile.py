@@ -34,8 +34,10 @@ def cache_dir() -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = path.stat()
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise ADCompilerError(f"the cache directory {path} belongs to another user; set "
-                              "AD_COMPILER_CACHE_DIR to a directory of your own")
+        raise ADCompilerError(
+            f"the cache directory {path} belongs to another user; set "
+            "AD_COMPILER_CACHE_DIR to a directory of your own"
+        )
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         os.chmod(path, 0o700)  # others could plant code here: make it private
     return path

@@ -75,8 +75,10 @@ def always_exits(block: list[ast.stmt], loop_exits: bool) -> bool:
             return True
         if loop_exits and isinstance(stmt, (ast.Break, ast.Continue)):
             return True
-        if isinstance(stmt, ast.If) and always_exits(stmt.body, loop_exits) and always_exits(
-            stmt.orelse, loop_exits
+        if (
+            isinstance(stmt, ast.If)
+            and always_exits(stmt.body, loop_exits)
+            and always_exits(stmt.orelse, loop_exits)
         ):
             return True
     return False
@@ -101,8 +103,11 @@ class _Lowering:
             if isinstance(stmt, ast.If) and _exits(stmt, in_loop):
                 body = stmt.body if always_exits(stmt.body, in_loop) else stmt.body + rest
                 orelse = stmt.orelse if always_exits(stmt.orelse, in_loop) else stmt.orelse + rest
-                new_if = ast.If(test=stmt.test, body=self.block(body, in_loop) or [],
-                                orelse=self.block(orelse, in_loop) or [])
+                new_if = ast.If(
+                    test=stmt.test,
+                    body=self.block(body, in_loop) or [],
+                    orelse=self.block(orelse, in_loop) or [],
+                )
                 out.append(ast.copy_location(new_if, stmt))
                 return out
             if isinstance(stmt, (ast.For, ast.While)):
@@ -110,8 +115,11 @@ class _Lowering:
                 if self._returns_inside(stmt):
                     # Leave this block too when the loop returned.
                     stop = [_assign(BREAK, _const(True, stmt), stmt)] if in_loop else []
-                    guard = ast.If(test=_name(RETURNED, stmt), body=stop or [ast.Pass()],
-                                   orelse=self.block(rest, in_loop))
+                    guard = ast.If(
+                        test=_name(RETURNED, stmt),
+                        body=stop or [ast.Pass()],
+                        orelse=self.block(rest, in_loop),
+                    )
                     out.append(ast.copy_location(guard, stmt))
                     return out
                 continue
@@ -147,8 +155,9 @@ class _Lowering:
             if test is None:
                 return _Sequence([new] + orelse)
             init = _assign(BREAK, _const(False, loop), loop)
-            return _Sequence([init, new, ast.copy_location(ast.If(test=test, body=orelse,
-                                                                  orelse=[]), loop)])
+            return _Sequence(
+                [init, new, ast.copy_location(ast.If(test=test, body=orelse, orelse=[]), loop)]
+            )
         return new
 
     def _nested(self, stmt: ast.stmt, in_loop: bool) -> ast.stmt:
@@ -174,8 +183,7 @@ class _Sequence(ast.stmt):
 def _exits_loop(loop: ast.For | ast.While) -> bool:
     """Whether the loop may stop early: a break of its own, or a return anywhere inside."""
     return any(
-        _has_break(stmt) or isinstance(stmt, ast.Return) or _has_return(stmt)
-        for stmt in loop.body
+        _has_break(stmt) or isinstance(stmt, ast.Return) or _has_return(stmt) for stmt in loop.body
     )
 
 

@@ -14,9 +14,15 @@ class UnsupportedSyntaxError(ADCompilerError, SyntaxError):
     traceback shows the user's line with a caret under the construct.
     """
 
-    def __init__(self, message: str, filename: str | None = None, lineno: int | None = None,
-                 offset: int | None = None, text: str | None = None,
-                 suggestion: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        filename: str | None = None,
+        lineno: int | None = None,
+        offset: int | None = None,
+        text: str | None = None,
+        suggestion: str | None = None,
+    ) -> None:
         self.construct_message = message
         self.suggestion = suggestion
         full = message if not suggestion else f"{message}; {suggestion}"

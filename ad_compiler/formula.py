@@ -70,8 +70,7 @@ def formulas(f: Callable, wrt: tuple[str, ...] | None = None) -> Formulas:
         if any(r is not None for r in rewritten.values()):
             names[s] = sigmoid
             raw = {p: r if r is not None else raw[p] for p, r in rewritten.items()}
-    gradients = {p: g if any(g.has(n) for n in names) else sp.simplify(g)
-                 for p, g in raw.items()}
+    gradients = {p: g if any(g.has(n) for n in names) else sp.simplify(g) for p, g in raw.items()}
     return Formulas(fn.__name__, result, gradients, names)
 
 
@@ -79,8 +78,7 @@ def _value(sp, operand, env: dict) -> Any:
     if isinstance(operand, Const):
         value = operand.value
         # Exact rationals (1.0 -> 1, 0.1 -> 1/10), so that SymPy simplifies as on paper.
-        return sp.Integer(value) if isinstance(value, int) else sp.nsimplify(value,
-                                                                            rational=True)
+        return sp.Integer(value) if isinstance(value, int) else sp.nsimplify(value, rational=True)
     return env[operand.name]
 
 
@@ -93,8 +91,9 @@ def _block(sp, block: Block, env: dict) -> None:
             _block(sp, stmt.orelse, env)
             cond = _value(sp, stmt.cond, env)
             for phi in stmt.phis:
-                env[phi.name] = sp.Piecewise((_value(sp, phi.first, env), cond),
-                                             (_value(sp, phi.second, env), True))
+                env[phi.name] = sp.Piecewise(
+                    (_value(sp, phi.first, env), cond), (_value(sp, phi.second, env), True)
+                )
             continue
         env[stmt.target] = _assign(sp, stmt, env)
 
@@ -109,12 +108,17 @@ def _assign(sp, stmt: Assign, env: dict) -> Any:
         return getattr(sp, _COMPARISONS[stmt.op])(*args)
     if stmt.op in ("and", "or", "not"):
         return {"and": sp.And, "or": sp.Or, "not": sp.Not}[stmt.op](*args)
-    if stmt.op == "getitem" and len(stmt.args) == 2 and isinstance(stmt.args[0], Var) and (
-            isinstance(stmt.args[1], Const)):
+    if (
+        stmt.op == "getitem"
+        and len(stmt.args) == 2
+        and isinstance(stmt.args[0], Var)
+        and (isinstance(stmt.args[1], Const))
+    ):
         return sp.Symbol(f"{stmt.args[0].name}[{stmt.args[1].value}]", real=True)
     where = f" (line {stmt.loc.line})" if stmt.loc else ""
-    raise ADCompilerError(f"closed-form formulas are for scalar code; {stmt.op}{where} is not "
-                          "a scalar operation")
+    raise ADCompilerError(
+        f"closed-form formulas are for scalar code; {stmt.op}{where} is not a scalar operation"
+    )
 
 
 def _sigmoids(sp, expr) -> dict[Any, Any]:
@@ -133,10 +137,7 @@ def _sigmoids(sp, expr) -> dict[Any, Any]:
 
 def _in_terms_of(sp, g, u, s) -> Any | None:
     """g rewritten with exp(-u) = (1 - s)/s, if that removes the exponentials."""
-    rewritten = sp.factor(sp.simplify(g.subs(sp.exp(-u), (1 - s) / s).subs(
-        sp.exp(u), s / (1 - s))))
+    rewritten = sp.factor(sp.simplify(g.subs(sp.exp(-u), (1 - s) / s).subs(sp.exp(u), s / (1 - s))))
     if rewritten.has(sp.exp) or not rewritten.has(s):
         return None
     return rewritten
-
-

@@ -50,8 +50,13 @@ class ParsedFunction:
         text = self.lines[line - 1].rstrip("\n") if 0 < line <= len(self.lines) else ""
         return Loc(self.filename, line, col, text)
 
-    def error(self, node: ast.AST, message: str, suggestion: str | None = None,
-              cls: type[UnsupportedSyntaxError] = UnsupportedSyntaxError) -> UnsupportedSyntaxError:
+    def error(
+        self,
+        node: ast.AST,
+        message: str,
+        suggestion: str | None = None,
+        cls: type[UnsupportedSyntaxError] = UnsupportedSyntaxError,
+    ) -> UnsupportedSyntaxError:
         loc = self.loc(node)
         return cls(message, loc.filename, loc.line, loc.col + 1, loc.text, suggestion)
 
@@ -100,19 +105,30 @@ def _find_definition(tree: ast.AST, fn: Callable) -> ast.FunctionDef | None:
             return node
         if isinstance(node, ast.AsyncFunctionDef) and node.name == fn.__name__:
             raise UnsupportedSyntaxError(
-                "async functions are not differentiable", inspect.getsourcefile(fn),
-                node.lineno, node.col_offset + 1, None,
+                "async functions are not differentiable",
+                inspect.getsourcefile(fn),
+                node.lineno,
+                node.col_offset + 1,
+                None,
                 "write a plain `def` function",
             )
     if fn.__name__ == "<lambda>":
         lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
         if len(lambdas) == 1:
             lam = lambdas[0]
-            body = [ast.Return(value=lam.body, lineno=lam.body.lineno,
-                               col_offset=lam.body.col_offset)]
-            node = ast.FunctionDef(name="lambda_", args=lam.args, body=body,
-                                   decorator_list=[], returns=None, type_params=[],
-                                   lineno=lam.lineno, col_offset=lam.col_offset)
+            body = [
+                ast.Return(value=lam.body, lineno=lam.body.lineno, col_offset=lam.body.col_offset)
+            ]
+            node = ast.FunctionDef(
+                name="lambda_",
+                args=lam.args,
+                body=body,
+                decorator_list=[],
+                returns=None,
+                type_params=[],
+                lineno=lam.lineno,
+                col_offset=lam.col_offset,
+            )
             return node
         raise ADCompilerError(
             "cannot tell which lambda on its line to differentiate; define it with `def`"

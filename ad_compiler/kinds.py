@@ -111,8 +111,9 @@ class KindTable:
             loc = stmt.loc
             if loc is None:
                 raise UnsupportedSyntaxError(str(exc), suggestion=exc.suggestion) from None
-            raise UnsupportedSyntaxError(str(exc), loc.filename, loc.line, loc.col + 1,
-                                         loc.text, exc.suggestion) from None
+            raise UnsupportedSyntaxError(
+                str(exc), loc.filename, loc.line, loc.col + 1, loc.text, exc.suggestion
+            ) from None
         if stmt.target is not None:
             self.set(stmt.target, kind)
         return kind
@@ -150,8 +151,9 @@ class KindTable:
 
 
 def infer_kinds(fn: Function, params: dict[str, Kind]) -> KindTable:
-    table = KindTable({name: kind.with_shape_of(name) if kind.ndim else kind
-                       for name, kind in params.items()})
+    table = KindTable(
+        {name: kind.with_shape_of(name) if kind.ndim else kind for name, kind in params.items()}
+    )
     table.block(fn.body)
     return table
 

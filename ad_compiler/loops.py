@@ -41,8 +41,14 @@ class LoopPlan:
     """Decides, for one loop, what its reverse iterations replay and what they read from tapes,
     and builds the instrumented forward loop and the reverse loop."""
 
-    def __init__(self, diff: Differentiator, loop: Loop, fwd_test: list[Stmt],
-                 fwd_body: list[Stmt], rev_body: list[Stmt]) -> None:
+    def __init__(
+        self,
+        diff: Differentiator,
+        loop: Loop,
+        fwd_test: list[Stmt],
+        fwd_body: list[Stmt],
+        rev_body: list[Stmt],
+    ) -> None:
         self.diff = diff
         self.loop = loop
         self.fwd_test = fwd_test
@@ -50,8 +56,9 @@ class LoopPlan:
         self.rev_body = rev_body
         self.top_level = diff.depth == 0
         self.counted = loop.exit_flag is not None or not loop.is_range
-        self.written = frozenset().union(*(diff.aliases.of(n)
-                                           for n in written_arrays(loop.test + loop.body)))
+        self.written = frozenset().union(
+            *(diff.aliases.of(n) for n in written_arrays(loop.test + loop.body))
+        )
         # Values this loop defines, at this loop's level (nested loops' insides excluded).
         self.defs: dict[str, Stmt | None] = {p.name: None for p in loop.phis}
         self._collect_defs(loop.test + loop.body)
@@ -79,8 +86,11 @@ class LoopPlan:
         rule = RULES[stmt.op]
         if not rule.cheap or rule.mutates is not None or stmt.op.startswith(("list_", "tape_")):
             return False
-        return not any(isinstance(a, Var) and self.diff.aliases.of(a.name)
-                       & (self.written | self.diff.tape_reads) for a in stmt.args)
+        return not any(
+            isinstance(a, Var)
+            and self.diff.aliases.of(a.name) & (self.written | self.diff.tape_reads)
+            for a in stmt.args
+        )
 
     # -- what the reverse iteration needs --------------------------------------------------
 
@@ -136,8 +146,9 @@ class LoopPlan:
                 if isinstance(stmt, Assign) and stmt.target == name:
                     found.extend(stack)
                     return True
-                if isinstance(stmt, If) and (search(stmt.body, stack + [stmt])
-                                             or search(stmt.orelse, stack + [stmt])):
+                if isinstance(stmt, If) and (
+                    search(stmt.body, stack + [stmt]) or search(stmt.orelse, stack + [stmt])
+                ):
                     return True
             return False
 
@@ -151,20 +162,32 @@ class LoopPlan:
         need = self.needed()
         header = [p for p in loop.phis if p.name in need]
         # Counters (li += 1) need no tape: at iteration k they are start + k * step.
-        inductions = {p.name: step for p in header
-                      if (step := self._induction_step(p)) is not None}
+        inductions = {p.name: step for p in header if (step := self._induction_step(p)) is not None}
         header = [p for p in header if p.name not in inductions]
-        self.inductions = {p.name: (p, inductions[p.name]) for p in loop.phis
-                           if p.name in inductions}
-        taped = {n for n in need if n not in {p.name for p in loop.phis}
-                 and n != loop.index and not (isinstance(self.defs.get(n), Assign)
-                                              and self.replayable(self.defs[n]))}
-        taped -= {n for n in taped if isinstance(self.defs.get(n), If)
-                  and self._if_phi_replayable(n, need)}
+        self.inductions = {
+            p.name: (p, inductions[p.name]) for p in loop.phis if p.name in inductions
+        }
+        taped = {
+            n
+            for n in need
+            if n not in {p.name for p in loop.phis}
+            and n != loop.index
+            and not (isinstance(self.defs.get(n), Assign) and self.replayable(self.defs[n]))
+        }
+        taped -= {
+            n
+            for n in taped
+            if isinstance(self.defs.get(n), If) and self._if_phi_replayable(n, need)
+        }
 
         # Not with a break: the loop may stop long before its range ends.
-        use_arrays = (self.top_level and loop.is_range and not self.counted
-                      and loop.start == Const(0) and loop.step == Const(1))
+        use_arrays = (
+            self.top_level
+            and loop.is_range
+            and not self.counted
+            and loop.start == Const(0)
+            and loop.step == Const(1)
+        )
         forward: list[Stmt] = []
         tapes: dict[str, str] = {}
         for name in [p.name for p in header] + sorted(taped):
@@ -205,14 +228,17 @@ class LoopPlan:
         if self.diff.kinds.of(Var(phi.name)).dtype != "int" or not isinstance(phi.second, Var):
             return None
         update = self.defs.get(phi.second.name)
-        if not (isinstance(update, Assign) and update in loop.body
-                and update.op in ("add", "sub")):
+        if not (isinstance(update, Assign) and update in loop.body and update.op in ("add", "sub")):
             return None
         a, b = update.args
         if a == Var(phi.name) and isinstance(b, Const) and type(b.value) is int:
             return b.value if update.op == "add" else -b.value
-        if update.op == "add" and b == Var(phi.name) and isinstance(a, Const) and type(
-                a.value) is int:
+        if (
+            update.op == "add"
+            and b == Var(phi.name)
+            and isinstance(a, Const)
+            and type(a.value) is int
+        ):
             return a.value
         return None
 
@@ -220,8 +246,10 @@ class LoopPlan:
         stmt = self.defs[name]
         for p in stmt.phis:
             if p.name == name:
-                return all(not isinstance(o, Var) or o.name not in self.defs or o.name in need
-                           for o in (p.first, p.second))
+                return all(
+                    not isinstance(o, Var) or o.name not in self.defs or o.name in need
+                    for o in (p.first, p.second)
+                )
         return False
 
     def _new_tape(self, forward: list[Stmt], name: str, use_arrays: bool) -> str:
@@ -230,17 +258,31 @@ class LoopPlan:
         kind = diff.kinds.of(Var(name))
         if use_arrays and kind.is_scalar and kind.dtype in ("float", "int", "bool"):
             dtype = {"float": "float64", "int": "int64", "bool": "bool_"}[kind.dtype]
-            size = diff.emit(forward, "range_len", (self.loop.start, self.loop.stop,
-                                                     self.loop.step), loc=self.loop.loc)
-            diff.emit(forward, "tape_alloc", (size,), {"dtype": dtype}, target=tape,
-                      loc=self.loop.loc)
+            size = diff.emit(
+                forward,
+                "range_len",
+                (self.loop.start, self.loop.stop, self.loop.step),
+                loc=self.loop.loc,
+            )
+            diff.emit(
+                forward, "tape_alloc", (size,), {"dtype": dtype}, target=tape, loc=self.loop.loc
+            )
             diff.kinds.kinds[tape] = diff.kinds.of(Var(name))
             self.array_tapes.add(tape)
-        elif kind.is_scalar and kind.dtype in ("float", "int", "bool") and (
-                size := self._stack_size()) is not None:
+        elif (
+            kind.is_scalar
+            and kind.dtype in ("float", "int", "bool")
+            and (size := self._stack_size()) is not None
+        ):
             dtype = {"float": "float64", "int": "int64", "bool": "bool_"}[kind.dtype]
-            diff.emit(diff.hoisted, "tape_alloc", (size,), {"dtype": dtype}, target=tape,
-                      loc=self.loop.loc)
+            diff.emit(
+                diff.hoisted,
+                "tape_alloc",
+                (size,),
+                {"dtype": dtype},
+                target=tape,
+                loc=self.loop.loc,
+            )
             diff.kinds.kinds[tape] = diff.kinds.of(Var(name))
             top = diff.names.fresh(f"{tape}_top")
             diff.emit(diff.hoisted, "copy", (Const(0),), target=top, loc=self.loop.loc)
@@ -258,8 +300,9 @@ class LoopPlan:
         if not all(lp.is_range and lp.exit_flag is None for lp in chain):
             return None
         inside = set(defined_names(chain[0]))
-        if not all(self._invariant(o, inside) for lp in chain for o in (lp.start, lp.stop,
-                                                                          lp.step)):
+        if not all(
+            self._invariant(o, inside) for lp in chain for o in (lp.start, lp.stop, lp.step)
+        ):
             return None
         key = tuple(id(lp) for lp in chain)
         if key not in diff.stack_sizes:
@@ -267,8 +310,11 @@ class LoopPlan:
             for lp in chain:
                 bounds = tuple(self._hoist(o, inside) for o in (lp.start, lp.stop, lp.step))
                 trips = diff.emit(diff.hoisted, "range_len", bounds, loc=lp.loc)
-                size = trips if size is None else diff.emit(diff.hoisted, "mul", (size, trips),
-                                                            loc=lp.loc)
+                size = (
+                    trips
+                    if size is None
+                    else diff.emit(diff.hoisted, "mul", (size, trips), loc=lp.loc)
+                )
             diff.stack_sizes[key] = size
         return diff.stack_sizes[key]
 
@@ -278,9 +324,12 @@ class LoopPlan:
         if not isinstance(operand, Var) or operand.name not in inside:
             return True
         stmt = self.diff.producers.get(operand.name)
-        return (isinstance(stmt, Assign) and stmt.op in _SHAPE_ARITHMETIC
-                and self.diff.kinds.of(operand).dtype == "int"
-                and all(self._invariant(a, inside) for a in stmt.args))
+        return (
+            isinstance(stmt, Assign)
+            and stmt.op in _SHAPE_ARITHMETIC
+            and self.diff.kinds.of(operand).dtype == "int"
+            and all(self._invariant(a, inside) for a in stmt.args)
+        )
 
     def _hoist(self, operand, inside: set[str]):
         """An invariant bound, computed again before the nest when it is computed inside."""
@@ -310,19 +359,23 @@ class LoopPlan:
     def _pop(self, out: list[Stmt], tape: str, name: str, index: Var | None) -> None:
         element = {"element": self.diff.kinds.of(Var(name))}
         if self._is_array_tape(tape):
-            self.diff.emit(out, "tape_load", (Var(tape), index), element, target=name,
-                           reverses=self.loop.loc)
+            self.diff.emit(
+                out, "tape_load", (Var(tape), index), element, target=name, reverses=self.loop.loc
+            )
         elif tape in self.stack_tapes:
             top = Var(self.stack_tapes[tape])
             self.diff.emit(out, "sub", (top, Const(1)), target=top.name, reverses=self.loop.loc)
-            self.diff.emit(out, "tape_load", (Var(tape), top), element, target=name,
-                           reverses=self.loop.loc)
+            self.diff.emit(
+                out, "tape_load", (Var(tape), top), element, target=name, reverses=self.loop.loc
+            )
         else:
-            self.diff.emit(out, "list_pop", (Var(tape),), element, target=name,
-                           reverses=self.loop.loc)
+            self.diff.emit(
+                out, "list_pop", (Var(tape),), element, target=name, reverses=self.loop.loc
+            )
 
-    def _instrument(self, block: list[Stmt], tapes: dict[str, str],
-                    index: Var | None) -> list[Stmt]:
+    def _instrument(
+        self, block: list[Stmt], tapes: dict[str, str], index: Var | None
+    ) -> list[Stmt]:
         """The forward body with a push of each taped value right after it is defined.
 
         A value assigned in one branch of an `if` is pushed in that branch; an if's merged
@@ -332,15 +385,21 @@ class LoopPlan:
             if isinstance(stmt, If):
                 both = set(_assigned(stmt.body)) & set(_assigned(stmt.orelse))
                 inner = {n: t for n, t in tapes.items() if n not in both}
-                stmt = replace(stmt, body=tuple(self._instrument(list(stmt.body), inner, index)),
-                               orelse=tuple(self._instrument(list(stmt.orelse), inner, index)))
+                stmt = replace(
+                    stmt,
+                    body=tuple(self._instrument(list(stmt.body), inner, index)),
+                    orelse=tuple(self._instrument(list(stmt.orelse), inner, index)),
+                )
                 out.append(stmt)
                 for name in sorted(both & set(tapes)):
                     self._push(out, tapes[name], Var(name), index)
                 continue
             out.append(stmt)
-            defined = _assigned([stmt]) if isinstance(stmt, Loop) else (
-                [stmt.target] if stmt.target else [])
+            defined = (
+                _assigned([stmt])
+                if isinstance(stmt, Loop)
+                else ([stmt.target] if stmt.target else [])
+            )
             for name in defined:
                 if name in tapes and not self._assigned_later(block, stmt, name):
                     self._push(out, tapes[name], Var(name), index)
@@ -350,7 +409,7 @@ class LoopPlan:
     def _assigned_later(block: list[Stmt], stmt: Stmt, name: str) -> bool:
         """Whether `name` is assigned again after `stmt` in `block` (a counter set to 0 and then
         counted by a loop is pushed after the loop)."""
-        later = block[block.index(stmt) + 1:]
+        later = block[block.index(stmt) + 1 :]
         return name in _assigned(later)
 
     def _phi_updates(self) -> list[Stmt]:
@@ -369,8 +428,9 @@ class LoopPlan:
                 pending.append(Assign(p.name, "copy", (p.second,), loc=loop.loc))
         return out + pending
 
-    def _replay(self, block: Block, need: set[str], tapes: dict[str, str],
-                index: Var | None) -> list[Stmt]:
+    def _replay(
+        self, block: Block, need: set[str], tapes: dict[str, str], index: Var | None
+    ) -> list[Stmt]:
         out: list[Stmt] = []
         for stmt in block:
             if isinstance(stmt, Assign):
@@ -392,8 +452,16 @@ class LoopPlan:
                 then += [Assign(p.name, "copy", (p.first,)) for p in phis]
                 orelse += [Assign(p.name, "copy", (p.second,)) for p in phis]
                 if then or orelse:
-                    out.append(If(stmt.cond, tuple(then), tuple(orelse), (), stmt.loc,
-                                  reverses=self.loop.loc))
+                    out.append(
+                        If(
+                            stmt.cond,
+                            tuple(then),
+                            tuple(orelse),
+                            (),
+                            stmt.loc,
+                            reverses=self.loop.loc,
+                        )
+                    )
                 for p in taped_phis:
                     self._pop(out, tapes[p.name], p.name, index)
             else:
@@ -409,8 +477,12 @@ class LoopPlan:
         diff, loop = self.diff, self.loop
         reverse: list[Stmt] = []
         iteration: list[Stmt] = []
-        direct = loop.is_range and (loop.step in (Const(1), Const(-1)) and not self.counted
-                                    or loop.start == Const(0) and loop.step == Const(1))
+        direct = loop.is_range and (
+            loop.step in (Const(1), Const(-1))
+            and not self.counted
+            or loop.start == Const(0)
+            and loop.step == Const(1)
+        )
         if direct:
             # Run the loop's own index backwards.
             rev_index = loop.index
@@ -428,34 +500,57 @@ class LoopPlan:
         else:
             # Count iterations backwards; a range loop's index is start + k * step.
             rev_index = diff.names.fresh("k")
-            count = Var(counter) if self.counted else diff.emit(
-                reverse, "range_len", (loop.start, loop.stop, loop.step), reverses=loop.loc)
+            count = (
+                Var(counter)
+                if self.counted
+                else diff.emit(
+                    reverse, "range_len", (loop.start, loop.stop, loop.step), reverses=loop.loc
+                )
+            )
             start = diff.emit(reverse, "sub", (count, Const(1)), reverses=loop.loc)
             stop, step = Const(-1), Const(-1)
             if loop.is_range and loop.index in need:
-                offset = diff.emit(iteration, "mul", (Var(rev_index), loop.step),
-                                   reverses=loop.loc)
-                diff.emit(iteration, "add", (loop.start, offset), target=loop.index,
-                          reverses=loop.loc)
+                offset = diff.emit(iteration, "mul", (Var(rev_index), loop.step), reverses=loop.loc)
+                diff.emit(
+                    iteration, "add", (loop.start, offset), target=loop.index, reverses=loop.loc
+                )
         tape_index = Var(loop.index) if use_arrays else None
         for p in header:
             self._pop(iteration, tapes[p.name], p.name, tape_index)
         for phi, growth in self.inductions.values():
             # iteration number: index - start (or start - index, counting down)
-            done = (Var(loop.index), loop.start) if loop.step == Const(1) else (
-                loop.start, Var(loop.index))
+            done = (
+                (Var(loop.index), loop.start)
+                if loop.step == Const(1)
+                else (loop.start, Var(loop.index))
+            )
             count = diff.emit(iteration, "sub", done, reverses=loop.loc)
-            grown = count if growth == 1 else diff.emit(iteration, "mul", (count, Const(growth)),
-                                                        reverses=loop.loc)
-            diff.emit(iteration, "add", (phi.first, grown), target=phi.name,
-                      reverses=loop.loc)
+            grown = (
+                count
+                if growth == 1
+                else diff.emit(iteration, "mul", (count, Const(growth)), reverses=loop.loc)
+            )
+            diff.emit(iteration, "add", (phi.first, grown), target=phi.name, reverses=loop.loc)
         taped_body = {n: t for n, t in tapes.items() if n not in {p.name for p in header}}
         iteration += self._replay(loop.test + loop.body, need, taped_body, tape_index)
         iteration += self.rev_body
         if not self.rev_body:
             return []
-        reverse.append(Loop(rev_index, start, stop, step, (), None, tuple(iteration), (), None,
-                            loop.loc, reverses=loop.loc))
+        reverse.append(
+            Loop(
+                rev_index,
+                start,
+                stop,
+                step,
+                (),
+                None,
+                tuple(iteration),
+                (),
+                None,
+                loop.loc,
+                reverses=loop.loc,
+            )
+        )
         return reverse
 
 
@@ -471,6 +566,7 @@ def _all_reads(code: Block) -> set[str]:
         elif isinstance(stmt, If) and isinstance(stmt.cond, Var):
             names.add(stmt.cond.name)
         elif isinstance(stmt, Loop):
-            names.update(a.name for a in (stmt.start, stmt.stop, stmt.step, stmt.cond)
-                         if isinstance(a, Var))
+            names.update(
+                a.name for a in (stmt.start, stmt.stop, stmt.step, stmt.cond) if isinstance(a, Var)
+            )
     return names

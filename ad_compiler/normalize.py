@@ -55,10 +55,17 @@ class _Restart(Exception):
         self.param = param
 
 
-_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
-           ast.Mod: "mod", ast.FloorDiv: "floordiv", ast.MatMult: "matmul"}
-_COMPARE = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
-            ast.NotEq: "ne"}
+_BINOPS = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.Div: "div",
+    ast.Pow: "pow",
+    ast.Mod: "mod",
+    ast.FloorDiv: "floordiv",
+    ast.MatMult: "matmul",
+}
+_COMPARE = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
 
 # Statements and expressions refused outright: (message, suggestion).
 _REFUSED_STMTS = {
@@ -83,8 +90,10 @@ if hasattr(ast, "TryStar"):
 
 _REFUSED_EXPRS = {
     ast.Lambda: ("lambda", "define a function with def at module level and call it"),
-    ast.ListComp: ("list comprehensions", "write a for loop filling an array (np.zeros, then "
-                   "y[i] = ...)"),
+    ast.ListComp: (
+        "list comprehensions",
+        "write a for loop filling an array (np.zeros, then y[i] = ...)",
+    ),
     ast.SetComp: ("set comprehensions", None),
     ast.DictComp: ("dict comprehensions", None),
     ast.GeneratorExp: ("generator expressions", "write a for loop accumulating the sum"),
@@ -122,8 +131,14 @@ class _Emitter:
         finally:
             self.blocks.pop()
 
-    def emit(self, op: str, args: tuple[Operand, ...], loc: Loc | None,
-             attrs: tuple = (), target: str | None = None) -> Var | None:
+    def emit(
+        self,
+        op: str,
+        args: tuple[Operand, ...],
+        loc: Loc | None,
+        attrs: tuple = (),
+        target: str | None = None,
+    ) -> Var | None:
         if op not in RULES:
             raise KeyError(op)
         if target is None and RULES[op].mutates is None:
@@ -153,8 +168,14 @@ class _Emitter:
 class _Normalizer:
     """Turns one function (the top-level one, or a helper being inlined) into statements."""
 
-    def __init__(self, parsed: ParsedFunction, emitter: _Emitter, env: dict[str, Any],
-                 copied_params: frozenset[str], inlining: tuple = ()) -> None:
+    def __init__(
+        self,
+        parsed: ParsedFunction,
+        emitter: _Emitter,
+        env: dict[str, Any],
+        copied_params: frozenset[str],
+        inlining: tuple = (),
+    ) -> None:
         self.parsed = parsed
         self.out = emitter
         self.env = env
@@ -166,8 +187,9 @@ class _Normalizer:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def error(self, node: ast.AST, message: str, suggestion: str | None = None,
-              cls=UnsupportedSyntaxError) -> UnsupportedSyntaxError:
+    def error(
+        self, node: ast.AST, message: str, suggestion: str | None = None, cls=UnsupportedSyntaxError
+    ) -> UnsupportedSyntaxError:
         return self.parsed.error(node, message, suggestion, cls)
 
     @property
@@ -230,11 +252,17 @@ class _Normalizer:
                 self.expr(value)  # refused with its own message (yield, await, ...)
             if isinstance(value, ast.Call):
                 name = ast.unparse(value.func)
-                raise self.error(node, f"the call {name}(...) is a statement whose value is not "
-                                 "used (side effects such as printing are not supported)",
-                                 "remove it, or print outside the differentiated function")
-            raise self.error(node, "an expression whose value is not used",
-                             "assign it to a variable or remove it")
+                raise self.error(
+                    node,
+                    f"the call {name}(...) is a statement whose value is not "
+                    "used (side effects such as printing are not supported)",
+                    "remove it, or print outside the differentiated function",
+                )
+            raise self.error(
+                node,
+                "an expression whose value is not used",
+                "assign it to a variable or remove it",
+            )
         elif isinstance(node, ast.Return):
             raise self.error(node, "return in this position is not supported")
         elif isinstance(node, (ast.Break, ast.Continue)):
@@ -251,14 +279,20 @@ class _Normalizer:
             items = self.unpack(value, len(target.elts), target)
             for elt, item in zip(target.elts, items):
                 if isinstance(elt, ast.Starred):
-                    raise self.error(elt, "starred assignment targets are not supported",
-                                     "unpack the items one by one")
+                    raise self.error(
+                        elt,
+                        "starred assignment targets are not supported",
+                        "unpack the items one by one",
+                    )
                 self.bind(elt, item)
         elif isinstance(target, ast.Subscript):
             self.store(target, value)
         elif isinstance(target, ast.Attribute):
-            raise self.error(target, "assigning to an attribute (objects are not supported)",
-                             "use plain variables and arrays")
+            raise self.error(
+                target,
+                "assigning to an attribute (objects are not supported)",
+                "use plain variables and arrays",
+            )
         else:
             raise self.error(target, f"cannot assign to {ast.unparse(target)}")
         return value
@@ -302,8 +336,11 @@ class _Normalizer:
             new = self.emit(op, old, self.operand(self.expr(node.value), node.value))
             self.setitem(node.target, array, args, structure, new)
             return
-        current = self.expr(ast.Name(id=node.target.id, ctx=ast.Load()), node.target) \
-            if isinstance(node.target, ast.Name) else None
+        current = (
+            self.expr(ast.Name(id=node.target.id, ctx=ast.Load()), node.target)
+            if isinstance(node.target, ast.Name)
+            else None
+        )
         if current is None:
             raise self.error(node, f"cannot assign to {ast.unparse(node.target)}")
         value = self.operand(self.expr(node.value), node.value)
@@ -315,16 +352,19 @@ class _Normalizer:
         array, args, structure = self.index(target)
         self.setitem(target, array, args, structure, self.operand(value, target))
 
-    def setitem(self, node: ast.AST, array: Operand, args: tuple, structure: tuple,
-                value: Operand) -> None:
+    def setitem(
+        self, node: ast.AST, array: Operand, args: tuple, structure: tuple, value: Operand
+    ) -> None:
         if not isinstance(array, Var):
             raise self.error(node, "can only write into an array variable")
         name = array.name
         if name in self.out.views:
             raise self.error(
-                node, f"writing into {ast.unparse(node.value)}, which is a view of another array"
+                node,
+                f"writing into {ast.unparse(node.value)}, which is a view of another array"
                 " (a slice, transpose or reshape of it)",
-                "write into the original array with a full index, or take a .copy() first")
+                "write into the original array with a full index, or take a .copy() first",
+            )
         if name in self.out.params and name not in self.copied_params:
             raise _Restart(name)
         self.out.emit("setitem", (array, value) + args, self.loc, (("index", structure),))
@@ -341,8 +381,9 @@ class _Normalizer:
         then_env, then_block, then_undef = self.branch(node.body, before)
         else_env, else_block, else_undef = self.branch(node.orelse, before)
         phis = self.merge(node, before, then_env, else_env, then_undef, else_undef)
-        self.out.current.append(If(cond, tuple(then_block), tuple(else_block), tuple(phis),
-                                   self.parsed.loc(node)))
+        self.out.current.append(
+            If(cond, tuple(then_block), tuple(else_block), tuple(phis), self.parsed.loc(node))
+        )
 
     def branch(self, stmts: list[ast.stmt], before: dict) -> tuple[dict, list, dict]:
         self.env = dict(before)
@@ -354,16 +395,28 @@ class _Normalizer:
         self.undefined = saved_undefined
         return env, block, undefined
 
-    def merge(self, node: ast.If, before: dict, then_env: dict, else_env: dict,
-              then_undef: dict, else_undef: dict) -> list[Phi]:
+    def merge(
+        self,
+        node: ast.If,
+        before: dict,
+        then_env: dict,
+        else_env: dict,
+        then_undef: dict,
+        else_undef: dict,
+    ) -> list[Phi]:
         self.env = dict(before)
         phis: list[Phi] = []
         for name in sorted(set(then_env) | set(else_env)):
             a, b = then_env.get(name), else_env.get(name)
             if name in then_undef or name in else_undef or a is None or b is None:
-                why = then_undef.get(name) or else_undef.get(name) or (
-                    f"{name} is assigned in only one branch of the if at line "
-                    f"{self.parsed.loc(node).line}")
+                why = (
+                    then_undef.get(name)
+                    or else_undef.get(name)
+                    or (
+                        f"{name} is assigned in only one branch of the if at line "
+                        f"{self.parsed.loc(node).line}"
+                    )
+                )
                 self.env.pop(name, None)
                 self.undefined[name] = why
                 continue
@@ -373,8 +426,11 @@ class _Normalizer:
             if isinstance(a, (TupleValue, ShapeOf, PyObject)) or isinstance(
                 b, (TupleValue, ShapeOf, PyObject)
             ):
-                raise self.error(node, f"{name} holds a tuple that differs between the branches",
-                                 "assign its items separately")
+                raise self.error(
+                    node,
+                    f"{name} holds a tuple that differs between the branches",
+                    "assign its items separately",
+                )
             phi = Phi(self.fresh(name), a, b)
             phis.append(phi)
             self.env[name] = Var(phi.name)
@@ -386,8 +442,9 @@ class _Normalizer:
         if node.orelse:
             raise self.error(node, "for/else is not supported")  # lowered away before this
         start, stop, step, bind_items = self.iteration(node)
-        index_name = node.target.id if (isinstance(node.target, ast.Name)
-                                        and bind_items is None) else "__k"
+        index_name = (
+            node.target.id if (isinstance(node.target, ast.Name) and bind_items is None) else "__k"
+        )
         self.loop(node, index_name, (start, stop, step), bind_items, None)
 
     def while_loop(self, node: ast.While) -> None:
@@ -422,8 +479,7 @@ class _Normalizer:
                 return Const(0), self.emit("len", seq), Const(1), bind_enumerate
             if fn is zip and it.args and not it.keywords:
                 seqs = [self.operand(self.expr(a), a) for a in it.args]
-                if not (isinstance(node.target, ast.Tuple)
-                        and len(node.target.elts) == len(seqs)):
+                if not (isinstance(node.target, ast.Tuple) and len(node.target.elts) == len(seqs)):
                     raise self.error(node.target, "unpack zip() into one name per sequence")
                 length = self.emit("len", seqs[0])
                 for seq in seqs[1:]:
@@ -436,25 +492,42 @@ class _Normalizer:
                 return Const(0), length, Const(1), bind_zip
         value = self.expr(it)
         if isinstance(value, (Var,)):
+
             def bind_rows(k: Var) -> None:
                 self.bind(node.target, self.getitem(value, (k,), (("i",),)))
 
             return Const(0), self.emit("len", value), Const(1), bind_rows
-        raise self.error(it, f"cannot loop over {ast.unparse(it)}",
-                         "loop over range(...), an array, enumerate(array) or zip(arrays)")
+        raise self.error(
+            it,
+            f"cannot loop over {ast.unparse(it)}",
+            "loop over range(...), an array, enumerate(array) or zip(arrays)",
+        )
 
-    def loop(self, node: ast.For | ast.While, index_name: str | None, bounds,
-             bind_items, test: ast.expr | None) -> None:
+    def loop(
+        self,
+        node: ast.For | ast.While,
+        index_name: str | None,
+        bounds,
+        bind_items,
+        test: ast.expr | None,
+    ) -> None:
         assigned = _assigned_names(node.body)
         if index_name is not None and isinstance(node, ast.For):
             assigned |= _target_names(node.target)
         before = dict(self.env)
-        carried = [n for n in sorted(assigned) if n in before
-                   and not (isinstance(node, ast.For) and n == index_name and bind_items is None)]
+        carried = [
+            n
+            for n in sorted(assigned)
+            if n in before
+            and not (isinstance(node, ast.For) and n == index_name and bind_items is None)
+        ]
         for name in carried:
             if isinstance(before[name], (TupleValue, ShapeOf, PyObject)):
-                raise self.error(node, f"{name} holds a tuple and is reassigned in the loop",
-                                 "assign its items separately")
+                raise self.error(
+                    node,
+                    f"{name} holds a tuple and is reassigned in the loop",
+                    "assign its items separately",
+                )
         headers = {name: Var(self.fresh(name)) for name in carried}
         self.env.update(headers)
         test_block: list[Stmt] = []
@@ -479,8 +552,7 @@ class _Normalizer:
                 if isinstance(flag, Const):  # the body always breaks
                     flag = self.out.emit("copy", (flag,), self.loc, target=self.fresh("stop"))
                 exit_flag = flag.name
-        phis = [Phi(headers[n].name, before[n], self.env[n]) for n in carried
-                if n in self.env]
+        phis = [Phi(headers[n].name, before[n], self.env[n]) for n in carried if n in self.env]
         missing = [n for n in carried if n not in self.env]
         body_env = self.env
         self.env = dict(before)
@@ -494,11 +566,23 @@ class _Normalizer:
             self.env.pop(name, None)
             self.undefined[name] = (
                 f"{name} is assigned inside the loop at line {line} and used after it; give it a "
-                "value before the loop")
+                "value before the loop"
+            )
         start, stop, step = bounds if bounds else (None, None, None)
-        self.out.current.append(Loop(index, start, stop, step, tuple(test_block), cond,
-                                     tuple(body_block), tuple(phis), exit_flag,
-                                     self.parsed.loc(node)))
+        self.out.current.append(
+            Loop(
+                index,
+                start,
+                stop,
+                step,
+                tuple(test_block),
+                cond,
+                tuple(body_block),
+                tuple(phis),
+                exit_flag,
+                self.parsed.loc(node),
+            )
+        )
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -546,8 +630,9 @@ class _Normalizer:
         if isinstance(node, ast.Tuple):
             return TupleValue(tuple(self.expr(e) for e in node.elts))
         if isinstance(node, ast.List):
-            raise self.error(node, "lists are not supported",
-                             "use a tuple, or np.array([...]) for an array")
+            raise self.error(
+                node, "lists are not supported", "use a tuple, or np.array([...]) for an array"
+            )
         raise self.error(node, f"{type(node).__name__} expressions are not supported")
 
     def name(self, node: ast.Name) -> Any:
@@ -569,8 +654,11 @@ class _Normalizer:
         if isinstance(value, numbers.Real):
             return Const(float(value))
         if isinstance(value, np.ndarray):
-            raise self.error(node, f"{ast.unparse(node)} is a global array",
-                             "pass it to the function as an argument")
+            raise self.error(
+                node,
+                f"{ast.unparse(node)} is a global array",
+                "pass it to the function as an argument",
+            )
         return PyObject(value)
 
     def attribute(self, node: ast.Attribute) -> Any:
@@ -596,10 +684,14 @@ class _Normalizer:
         for op_node, right_node in zip(node.ops, node.comparators):
             op = _COMPARE.get(type(op_node))
             if op is None:
-                word = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in",
-                        ast.NotIn: "not in"}.get(type(op_node), type(op_node).__name__)
-                raise self.error(node, f"the comparison `{word}` is not supported",
-                                 "compare numbers with <, <=, >, >=, == or !=")
+                word = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}.get(
+                    type(op_node), type(op_node).__name__
+                )
+                raise self.error(
+                    node,
+                    f"the comparison `{word}` is not supported",
+                    "compare numbers with <, <=, >, >=, == or !=",
+                )
             right = self.operand(self.expr(right_node), right_node)
             test = self.emit(op, left, right)
             result = test if result is None else self.emit("and", result, test)
@@ -663,8 +755,9 @@ class _Normalizer:
             elif isinstance(item, ast.Constant) and item.value is None:
                 structure.append(("n",))
             elif isinstance(item, ast.Constant) and item.value is Ellipsis:
-                raise self.error(item, "... in an index is not supported",
-                                 "write out the slices (x[:, :, 0])")
+                raise self.error(
+                    item, "... in an index is not supported", "write out the slices (x[:, :, 0])"
+                )
             else:
                 value = self.expr(item)
                 if isinstance(value, PyObject) and value.obj is None:
@@ -702,20 +795,27 @@ class _Normalizer:
     def call(self, node: ast.Call) -> Any:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
-                raise self.error(arg, "*args in a call cannot be differentiated",
-                                 "pass the arguments one by one")
+                raise self.error(
+                    arg, "*args in a call cannot be differentiated", "pass the arguments one by one"
+                )
         for kw in node.keywords:
             if kw.arg is None:
-                raise self.error(node, "**kwargs in a call cannot be differentiated",
-                                 "pass the keyword arguments one by one")
+                raise self.error(
+                    node,
+                    "**kwargs in a call cannot be differentiated",
+                    "pass the keyword arguments one by one",
+                )
         func = node.func
         if isinstance(func, ast.Attribute):
             base = self.expr(func.value)
             if isinstance(base, Var):
                 spec = METHODS.get(func.attr)
                 if spec is None:
-                    raise self.error(node, f"no gradient rule for the method .{func.attr}()",
-                                     cls=NoGradientRuleError)
+                    raise self.error(
+                        node,
+                        f"no gradient rule for the method .{func.attr}()",
+                        cls=NoGradientRuleError,
+                    )
                 return self.apply(spec, [base] + list(node.args), node)
         target = self.expr(func)
         if not isinstance(target, PyObject):
@@ -735,19 +835,28 @@ class _Normalizer:
         if inspect.isfunction(obj) and not _is_library(obj):
             return self.inline(obj, node)
         if isinstance(obj, type) and not inspect.isbuiltin(obj):
-            raise self.error(node, f"creating a {obj.__name__} object cannot be differentiated",
-                             "use plain numbers and arrays")
-        raise self.error(node, f"no gradient rule for {ast.unparse(func)}",
-                         "write it with supported NumPy functions, or in a helper function of "
-                         "your own", cls=NoGradientRuleError)
+            raise self.error(
+                node,
+                f"creating a {obj.__name__} object cannot be differentiated",
+                "use plain numbers and arrays",
+            )
+        raise self.error(
+            node,
+            f"no gradient rule for {ast.unparse(func)}",
+            "write it with supported NumPy functions, or in a helper function of your own",
+            cls=NoGradientRuleError,
+        )
 
     def array_literal(self, node: ast.expr) -> Operand:
         """np.array([a, b, c]) of numbers (a 1-D array), or np.array(x) (a copy of x)."""
         if isinstance(node, (ast.List, ast.Tuple)):
             if any(isinstance(e, (ast.List, ast.Tuple)) for e in node.elts):
-                raise self.error(node, "nested lists in np.array([...]) are not supported",
-                                 "build rows with np.array([...]) and combine them with "
-                                 "array operations, or fill np.zeros((n, m)) with writes")
+                raise self.error(
+                    node,
+                    "nested lists in np.array([...]) are not supported",
+                    "build rows with np.array([...]) and combine them with "
+                    "array operations, or fill np.zeros((n, m)) with writes",
+                )
             items = [self.operand(self.expr(e), e) for e in node.elts]
             if all(isinstance(i, Const) for i in items):
                 items = [Const(float(i.value)) for i in items]
@@ -756,8 +865,11 @@ class _Normalizer:
 
     def builtin_extreme(self, obj: Any, node: ast.Call) -> Operand:
         if len(node.args) < 2:
-            raise self.error(node, f"{obj.__name__}() of one sequence is not supported",
-                             f"use np.{obj.__name__}(x) for the largest/smallest entry")
+            raise self.error(
+                node,
+                f"{obj.__name__}() of one sequence is not supported",
+                f"use np.{obj.__name__}(x) for the largest/smallest entry",
+            )
         op = "maximum" if obj is max else "minimum"
         result = self.operand(self.expr(node.args[0]), node.args[0])
         for arg in node.args[1:]:
@@ -799,13 +911,20 @@ class _Normalizer:
 
     def inline(self, fn: Any, node: ast.Call) -> Any:
         if fn in self.inlining:
-            raise self.error(node, f"recursive call of {fn.__name__}() cannot be differentiated",
-                             "rewrite the recursion as a loop")
+            raise self.error(
+                node,
+                f"recursive call of {fn.__name__}() cannot be differentiated",
+                "rewrite the recursion as a loop",
+            )
         parsed = parse_function(fn)
         params = parsed.node.args
         if params.vararg or params.kwarg or params.kwonlyargs or params.posonlyargs:
-            raise self.error(node, f"{fn.__name__}() has *args, **kwargs or keyword-only "
-                             "parameters, which are not supported", "use plain parameters")
+            raise self.error(
+                node,
+                f"{fn.__name__}() has *args, **kwargs or keyword-only "
+                "parameters, which are not supported",
+                "use plain parameters",
+            )
         names = [a.arg for a in params.args]
         values: dict[str, Any] = {}
         for name, arg in zip(names, node.args):
@@ -816,8 +935,9 @@ class _Normalizer:
             if kw.arg not in names:
                 raise self.error(node, f"{fn.__name__}() has no parameter {kw.arg}")
             values[kw.arg] = self.expr(kw.value)
-        defaults = dict(zip(names[len(names) - len(fn.__defaults__ or ()):],
-                            fn.__defaults__ or ()))
+        defaults = dict(
+            zip(names[len(names) - len(fn.__defaults__ or ()) :], fn.__defaults__ or ())
+        )
         for name in names:
             if name not in values:
                 if name not in defaults:
@@ -837,28 +957,45 @@ class _Normalizer:
         """Normalize this function's body; returns the value it returns."""
         body, loop_return = controlflow.lower_exits(self.parsed.node.body)
         if not controlflow.always_exits(self.parsed.node.body, False):
-            raise self.error(self.parsed.node, f"{self.parsed.name}() does not return a value "
-                             "on every path", "add a return statement at the end")
+            raise self.error(
+                self.parsed.node,
+                f"{self.parsed.name}() does not return a value on every path",
+                "add a return statement at the end",
+            )
         if loop_return:
             self.env[controlflow.RESULT] = Const(0.0)
             self.env[controlflow.RETURNED] = Const(False)
         self.body(body)
         if controlflow.RESULT not in self.env:
-            raise self.error(self.parsed.node, f"{self.parsed.name}() does not return a value "
-                             "on every path")
+            raise self.error(
+                self.parsed.node, f"{self.parsed.name}() does not return a value on every path"
+            )
         return self.env[controlflow.RESULT]
 
 
-_FOLDABLE = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
-             "neg": operator.neg, "pos": operator.pos, "lt": operator.lt, "le": operator.le,
-             "gt": operator.gt, "ge": operator.ge, "eq": operator.eq, "ne": operator.ne,
-             "not": operator.not_, "and": lambda a, b: a and b, "or": lambda a, b: a or b}
+_FOLDABLE = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "neg": operator.neg,
+    "pos": operator.pos,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "not": operator.not_,
+    "and": lambda a, b: a and b,
+    "or": lambda a, b: a or b,
+}
 
 
 def _fold(op: str, args: tuple) -> Const | None:
     """The value of an operation on constants, computed now (arithmetic, comparisons, logic)."""
-    if op not in _FOLDABLE or not all(isinstance(a, Const) and isinstance(a.value, (
-            bool, int, float)) for a in args):
+    if op not in _FOLDABLE or not all(
+        isinstance(a, Const) and isinstance(a.value, (bool, int, float)) for a in args
+    ):
         return None
     return Const(_FOLDABLE[op](*(a.value for a in args)))
 
@@ -897,8 +1034,10 @@ def _written_params(node: ast.FunctionDef) -> set[str]:
             targets = [sub.target]
         for target in targets:
             for t in ast.walk(target):
-                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and (
-                    t.value.id in params
+                if (
+                    isinstance(t, ast.Subscript)
+                    and isinstance(t.value, ast.Name)
+                    and (t.value.id in params)
                 ):
                     written.add(t.value.id)
     return written
@@ -909,11 +1048,17 @@ def normalize(parsed: ParsedFunction) -> Function:
     node = parsed.node
     args = node.args
     if args.vararg or args.kwarg:
-        raise parsed.error(node, "*args and **kwargs parameters cannot be differentiated",
-                           "list the parameters one by one")
+        raise parsed.error(
+            node,
+            "*args and **kwargs parameters cannot be differentiated",
+            "list the parameters one by one",
+        )
     if args.kwonlyargs or args.posonlyargs:
-        raise parsed.error(node, "keyword-only and positional-only parameters are not "
-                           "supported", "use plain parameters")
+        raise parsed.error(
+            node,
+            "keyword-only and positional-only parameters are not supported",
+            "use plain parameters",
+        )
     params = tuple(a.arg for a in args.args)
     copied = frozenset(_written_params(node))
     while True:
@@ -923,8 +1068,9 @@ def normalize(parsed: ParsedFunction) -> Function:
             copied = copied | {restart.param}
 
 
-def _normalize_once(parsed: ParsedFunction, params: tuple[str, ...],
-                    copied: frozenset[str]) -> Function:
+def _normalize_once(
+    parsed: ParsedFunction, params: tuple[str, ...], copied: frozenset[str]
+) -> Function:
     names = Names(set(params))
     emitter = _Emitter(names, set(params))
     env: dict[str, Any] = {p: Var(p) for p in params}
@@ -937,4 +1083,3 @@ def _normalize_once(parsed: ParsedFunction, params: tuple[str, ...],
     if isinstance(result, (TupleValue, ShapeOf, PyObject)):
         result = normalizer.operand(result, parsed.node)
     return Function(parsed.name, params, tuple(emitter.blocks[0]), result, parsed.filename, loc)
-

@@ -48,8 +48,9 @@ def _map_blocks(block: Block, fn) -> tuple[Stmt, ...]:
     out = []
     for stmt in block:
         if isinstance(stmt, If):
-            stmt = replace(stmt, body=_map_blocks(stmt.body, fn),
-                           orelse=_map_blocks(stmt.orelse, fn))
+            stmt = replace(
+                stmt, body=_map_blocks(stmt.body, fn), orelse=_map_blocks(stmt.orelse, fn)
+            )
         elif isinstance(stmt, Loop):
             stmt = replace(stmt, test=_map_blocks(stmt.test, fn), body=_map_blocks(stmt.body, fn))
         out.append(stmt)
@@ -71,28 +72,38 @@ def _name(o: Operand | str | None, mapping: dict[str, Operand]) -> str | None:
 
 def substitute(fn: Function, mapping: dict[str, Operand]) -> Function:
     """Replace reads (and, for Var-to-Var entries, writes) of names."""
+
     def stmt_map(block: list[Stmt]) -> list[Stmt]:
         out = []
         for s in block:
             if isinstance(s, Assign):
-                s = replace(s, target=_name(s.target, mapping),
-                            args=tuple(_rename_operand(a, mapping) for a in s.args))
+                s = replace(
+                    s,
+                    target=_name(s.target, mapping),
+                    args=tuple(_rename_operand(a, mapping) for a in s.args),
+                )
             elif isinstance(s, If):
                 s = replace(s, cond=_rename_operand(s.cond, mapping))
             else:
-                s = replace(s, index=_name(s.index, mapping),
-                            start=_rename_operand(s.start, mapping) if s.start else None,
-                            stop=_rename_operand(s.stop, mapping) if s.stop else None,
-                            step=_rename_operand(s.step, mapping) if s.step else None,
-                            cond=_rename_operand(s.cond, mapping) if s.cond else None,
-                            exit_flag=_name(s.exit_flag, mapping))
+                s = replace(
+                    s,
+                    index=_name(s.index, mapping),
+                    start=_rename_operand(s.start, mapping) if s.start else None,
+                    stop=_rename_operand(s.stop, mapping) if s.stop else None,
+                    step=_rename_operand(s.step, mapping) if s.step else None,
+                    cond=_rename_operand(s.cond, mapping) if s.cond else None,
+                    exit_flag=_name(s.exit_flag, mapping),
+                )
             out.append(s)
         return out
 
     outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
     result = tuple(_rename_operand(o, mapping) for o in outputs)
-    return replace(fn, body=_map_blocks(fn.body, stmt_map),
-                   result=result if isinstance(fn.result, tuple) else result[0])
+    return replace(
+        fn,
+        body=_map_blocks(fn.body, stmt_map),
+        result=result if isinstance(fn.result, tuple) else result[0],
+    )
 
 
 def _assign_counts(fn: Function) -> Counter:
@@ -119,16 +130,23 @@ def use_counts(fn: Function) -> Counter:
 
 
 def _mutated(fn: Function) -> set[str]:
-    return {s.args[0].name for s in walk(fn.body)
-            if isinstance(s, Assign) and RULES[s.op].mutates is not None
-            and isinstance(s.args[0], Var)}
+    return {
+        s.args[0].name
+        for s in walk(fn.body)
+        if isinstance(s, Assign) and RULES[s.op].mutates is not None and isinstance(s.args[0], Var)
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # Constant folding and identities
 
-_FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "neg": operator.neg,
-         "pos": operator.pos}
+_FOLD = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "neg": operator.neg,
+    "pos": operator.pos,
+}
 
 
 def _is_int(o: Operand, value: int) -> bool:
@@ -152,12 +170,17 @@ def fold_constants(fn: Function, kinds: KindTable) -> Function:
         if s.target is None or s.target in mutated:
             return s
         args = s.args
-        if s.op in _FOLD and all(isinstance(a, Const) and type(a.value) in (int, float)
-                                 for a in args):
-            return replace(s, op="copy", args=(Const(_FOLD[s.op](*[a.value for a in args])),),
-                           attrs=())
-        if s.op == "div" and all(isinstance(a, Const) and type(a.value) in (int, float)
-                                 for a in args) and args[1].value != 0:
+        if s.op in _FOLD and all(
+            isinstance(a, Const) and type(a.value) in (int, float) for a in args
+        ):
+            return replace(
+                s, op="copy", args=(Const(_FOLD[s.op](*[a.value for a in args])),), attrs=()
+            )
+        if (
+            s.op == "div"
+            and all(isinstance(a, Const) and type(a.value) in (int, float) for a in args)
+            and args[1].value != 0
+        ):
             return replace(s, op="copy", args=(Const(args[0].value / args[1].value),), attrs=())
         one = (Const(1), Const(1.0))
         zero = (Const(0), Const(0.0))
@@ -177,8 +200,12 @@ def fold_constants(fn: Function, kinds: KindTable) -> Function:
             return replace(s, op="copy", args=(args[1],))
         return s
 
-    return replace(fn, body=_map_blocks(fn.body, lambda b: [simplify(s) if isinstance(s, Assign)
-                                                             else s for s in b]))
+    return replace(
+        fn,
+        body=_map_blocks(
+            fn.body, lambda b: [simplify(s) if isinstance(s, Assign) else s for s in b]
+        ),
+    )
 
 
 def propagate_copies(fn: Function) -> Function:
@@ -202,10 +229,15 @@ def propagate_copies(fn: Function) -> Function:
             continue
         if is_temp(source.name) and not is_temp(s.target) and uses[source.name] > 1:
             continue  # x_bar = t3_bar, where t3_bar also feeds others: keep both names
-        if (not _mergeable(s.target, source.name) or counts[source.name] != 1
-                or source.name in mutated or s.target in mutated
-                or source.name in mapping or s.target in mapping
-                or any(v == Var(source.name) or v == Var(s.target) for v in mapping.values())):
+        if (
+            not _mergeable(s.target, source.name)
+            or counts[source.name] != 1
+            or source.name in mutated
+            or s.target in mutated
+            or source.name in mapping
+            or s.target in mapping
+            or any(v == Var(source.name) or v == Var(s.target) for v in mapping.values())
+        ):
             continue
         keep, drop = sorted((s.target, source.name), key=lambda n: _preference(n, params))
         if drop in params:
@@ -231,8 +263,11 @@ def _output_names(fn: Function) -> list[str]:
 
 
 def _is_zero_init(s: Stmt) -> bool:
-    return isinstance(s, Assign) and s.target is not None and (
-        s.op in _ZERO_OPS or (s.op == "copy" and s.args[0] in (Const(0.0), Const(0))))
+    return (
+        isinstance(s, Assign)
+        and s.target is not None
+        and (s.op in _ZERO_OPS or (s.op == "copy" and s.args[0] in (Const(0.0), Const(0))))
+    )
 
 
 def first_assignments(fn: Function) -> Function:
@@ -247,9 +282,13 @@ def first_assignments(fn: Function) -> Function:
                 j = _first_reference(out, i + 1, s.target)
                 if j is not None:
                     t = out[j]
-                    if (isinstance(t, Assign) and t.op == "add" and t.target == s.target
-                            and t.args[0] == Var(s.target)
-                            and Var(s.target) not in t.args[1:]):
+                    if (
+                        isinstance(t, Assign)
+                        and t.op == "add"
+                        and t.target == s.target
+                        and t.args[0] == Var(s.target)
+                        and Var(s.target) not in t.args[1:]
+                    ):
                         out[j] = replace(t, op="copy", args=(t.args[1],), attrs=())
                         del out[i]
                         continue
@@ -359,8 +398,9 @@ def _find_coalescible(fn: Function, live: Liveness) -> tuple[str, str] | None:
             defs.setdefault(s.target, []).append(s)
         elif isinstance(s, Loop) and s.index:
             defs.setdefault(s.index, []).append(s)
-    loop_names = {n for s in walk(fn.body) if isinstance(s, Loop)
-                  for n in (s.index, s.exit_flag) if n}
+    loop_names = {
+        n for s in walk(fn.body) if isinstance(s, Loop) for n in (s.index, s.exit_flag) if n
+    }
     for s in walk(fn.body):
         if not (isinstance(s, Assign) and s.op == "copy" and isinstance(s.args[0], Var)):
             continue
@@ -429,8 +469,11 @@ def remove_faint(fn: Function) -> Function:
     def prune(block: list[Stmt]) -> list[Stmt]:
         out = []
         for s in block:
-            if isinstance(s, Assign) and s.target and RULES[s.op].mutates is None and (
-                s.target not in needed
+            if (
+                isinstance(s, Assign)
+                and s.target
+                and RULES[s.op].mutates is None
+                and (s.target not in needed)
             ):
                 continue
             if isinstance(s, Loop) and id(s) not in loops_kept and not _has_needed(s, needed):
@@ -444,8 +487,9 @@ def remove_faint(fn: Function) -> Function:
 def _has_needed(stmt: Stmt, needed: set[str]) -> bool:
     """Whether a compound statement contains an effect or defines a needed name."""
     for s in walk(stmt.body + (stmt.orelse if isinstance(stmt, If) else stmt.test)):
-        if isinstance(s, Assign) and (RULES[s.op].mutates is not None
-                                      or (s.target and s.target in needed)):
+        if isinstance(s, Assign) and (
+            RULES[s.op].mutates is not None or (s.target and s.target in needed)
+        ):
             return True
     return False
 
@@ -471,16 +515,27 @@ def _drop_unread_tapes(fn: Function, live: Liveness) -> tuple[Function, bool]:
     plain dead code elimination keeps them."""
     tapes = {s.target for s in walk(fn.body) if isinstance(s, Assign) and s.op in _TAPE_NEW}
     for s in walk(fn.body):
-        if (isinstance(s, Assign) and s.op in ("list_pop", "tape_load")
-                and s.target in live.live_out.get(id(s), frozenset())):
+        if (
+            isinstance(s, Assign)
+            and s.op in ("list_pop", "tape_load")
+            and s.target in live.live_out.get(id(s), frozenset())
+        ):
             tapes.discard(s.args[0].name)
     if not tapes:
         return fn, False
 
     def prune(block: list[Stmt]) -> list[Stmt]:
-        return [s for s in block if not (isinstance(s, Assign) and (
-            (s.op in _TAPE_NEW and s.target in tapes)
-            or (s.op in _TAPE_USE and s.args[0].name in tapes)))]
+        return [
+            s
+            for s in block
+            if not (
+                isinstance(s, Assign)
+                and (
+                    (s.op in _TAPE_NEW and s.target in tapes)
+                    or (s.op in _TAPE_USE and s.args[0].name in tapes)
+                )
+            )
+        ]
 
     return replace(fn, body=_map_blocks(fn.body, prune)), True
 
@@ -493,8 +548,12 @@ def _prune_dead(fn: Function, live: Liveness) -> tuple[Function, bool]:
         out = []
         for s in block:
             dead = (
-                (isinstance(s, Assign) and s.target and RULES[s.op].mutates is None
-                 and s.target not in live.live_out.get(id(s), frozenset()))
+                (
+                    isinstance(s, Assign)
+                    and s.target
+                    and RULES[s.op].mutates is None
+                    and s.target not in live.live_out.get(id(s), frozenset())
+                )
                 or (isinstance(s, If) and not s.body and not s.orelse)
                 or (isinstance(s, Loop) and s.is_range and not s.body)
             )

@@ -69,8 +69,9 @@ def sum_to(g, like):
         return np.sum(g) if _is_array(g) else g
     if not _is_array(g):
         return np.full(like.shape, g, dtype=like.dtype)
-    if g.ndim < like.ndim or any(a == 1 and b != 1 for a, b in zip(g.shape[::-1],
-                                                                 like.shape[::-1])):
+    if g.ndim < like.ndim or any(
+        a == 1 and b != 1 for a, b in zip(g.shape[::-1], like.shape[::-1])
+    ):
         # g itself needs broadcasting (fewer dims, or length 1 where like is longer).
         g = np.broadcast_to(g, np.broadcast_shapes(g.shape, like.shape))
     lead = g.ndim - like.ndim

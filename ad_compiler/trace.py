@@ -134,16 +134,20 @@ class Trace:
         args = tuple(np.float64(a) if type(a) is float else a for a in args)
         self.params = dict(zip(self.program.params, args))
         if len(args) != len(self.program.params):
-            raise ADCompilerError(f"{fn.__name__}() takes {len(self.program.params)} "
-                                  f"arguments, got {len(args)}")
-        kinds = infer_kinds(self.program, {p: kind_of_value(v, p)
-                                           for p, v in self.params.items()})
+            raise ADCompilerError(
+                f"{fn.__name__}() takes {len(self.program.params)} arguments, got {len(args)}"
+            )
+        kinds = infer_kinds(self.program, {p: kind_of_value(v, p) for p, v in self.params.items()})
         check_aliasing(self.program, Aliases(self.program, kinds))
-        self.wrt = tuple(wrt) if wrt is not None else tuple(
-            p for p, v in self.params.items() if np.asarray(v).dtype.kind == "f")
+        self.wrt = (
+            tuple(wrt)
+            if wrt is not None
+            else tuple(p for p, v in self.params.items() if np.asarray(v).dtype.kind == "f")
+        )
         self.nodes: list[Node] = []
-        self._env: dict[str, tuple[Any, Any]] = {p: (v, ("param", p))
-                                                   for p, v in self.params.items()}
+        self._env: dict[str, tuple[Any, Any]] = {
+            p: (v, ("param", p)) for p, v in self.params.items()
+        }
         self._block(self.program.body, ())
         result = self.program.result
         self.value = self._operand(result)[0]
@@ -179,8 +183,9 @@ class Trace:
             name, value = stmt.args[0].name, array
         else:
             name, value = stmt.target, evaluate(stmt.op, values, dict(stmt.attrs))
-        node = Node(len(self.nodes), stmt, name, iteration, tuple(s for _, s in pairs),
-                    tuple(values), value)
+        node = Node(
+            len(self.nodes), stmt, name, iteration, tuple(s for _, s in pairs), tuple(values), value
+        )
         self.nodes.append(node)
         self._env[name] = (value, node.index)
 
@@ -240,14 +245,18 @@ class Trace:
                 passed = self._contribution(builder, node, i, c, rule.broadcasting)
                 node.passed[i] = passed
                 if unit is not None and unit[i] is not None and np.ndim(node.values[i]) == 0:
-                    node.local[i] = self._contribution(unit_builder, node, i, unit[i],
-                                                       rule.broadcasting)
+                    node.local[i] = self._contribution(
+                        unit_builder, node, i, unit[i], rule.broadcasting
+                    )
                 self._add(adjoints, node.sources[i], passed)
         for name in self.wrt:
             value = self.params[name]
             grad = adjoints.get(("param", name))
-            self.grads[name] = grad if grad is not None else (
-                np.zeros_like(value, dtype=float) if isinstance(value, np.ndarray) else 0.0)
+            self.grads[name] = (
+                grad
+                if grad is not None
+                else (np.zeros_like(value, dtype=float) if isinstance(value, np.ndarray) else 0.0)
+            )
 
     def _carries(self, source: Any, value: Any) -> bool:
         if isinstance(source, tuple) and source[0] == "const":
@@ -256,8 +265,7 @@ class Trace:
             return False
         return np.asarray(value).dtype.kind == "f"
 
-    def _contribution(self, builder: _Eager, node: Node, i: int, c: Any,
-                      broadcasting: bool) -> Any:
+    def _contribution(self, builder: _Eager, node: Node, i: int, c: Any, broadcasting: bool) -> Any:
         if isinstance(c, IndexedUpdate):
             target = np.zeros_like(np.asarray(node.values[i], dtype=float))
             value = builder.value(c.value) if isinstance(c.value, (Var, Const)) else c.value
@@ -304,8 +312,12 @@ class Trace:
             out.append("nan")
         elif any(np.any(np.isinf(np.asarray(v, dtype=float))) for v in every):
             out.append("inf")
-        elif passed and up > 0 and all(p == 0 for p in passed) and RULES[
-                node.stmt.op].vjp is not None:
+        elif (
+            passed
+            and up > 0
+            and all(p == 0 for p in passed)
+            and RULES[node.stmt.op].vjp is not None
+        ):
             out.append("zero")
         elif passed and up > 0 and max(passed) < VANISHING * up:
             out.append("vanishing")
@@ -317,8 +329,11 @@ class Trace:
         """The node as code, e.g. `t5 = np.exp(t4)`."""
         stmt = node.stmt
         rule = RULES[stmt.op]
-        template = rule.emit_scalar if rule.emit_scalar is not None and all(
-            np.ndim(v) == 0 for v in node.values) else rule.emit
+        template = (
+            rule.emit_scalar
+            if rule.emit_scalar is not None and all(np.ndim(v) == 0 for v in node.values)
+            else rule.emit
+        )
         if callable(template):
             template = template(len(stmt.args), dict(stmt.attrs))
         args = [_operand_text(a) for a in stmt.args]
@@ -368,12 +383,15 @@ def _operand_text(o: Operand) -> str:
 def render(dot: str, fmt: str) -> bytes:
     """Run Graphviz's `dot` on DOT text; OSError when Graphviz is not installed."""
     try:
-        done = subprocess.run(["dot", f"-T{fmt}"], input=dot.encode(), capture_output=True,
-                              check=True, timeout=60)
+        done = subprocess.run(
+            ["dot", f"-T{fmt}"], input=dot.encode(), capture_output=True, check=True, timeout=60
+        )
     except FileNotFoundError:
-        raise OSError("Graphviz's `dot` program is not installed (on Debian/Ubuntu: "
-                      "apt install graphviz; with conda: conda install graphviz); the DOT "
-                      "text can still be written with --dot") from None
+        raise OSError(
+            "Graphviz's `dot` program is not installed (on Debian/Ubuntu: "
+            "apt install graphviz; with conda: conda install graphviz); the DOT "
+            "text can still be written with --dot"
+        ) from None
     return done.stdout
 
 

@@ -9,9 +9,23 @@ import numpy as np
 
 from .ir import Const, Var
 
-_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "*(-1)", "pow": "**",
-            "matmul": "@", "getitem": "[ ]", "setitem": "[ ]=", "sum": "sum", "mean": "mean",
-            "max": "max", "min": "min", "maximum": "max", "minimum": "min"}
+_SYMBOLS = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "neg": "*(-1)",
+    "pow": "**",
+    "matmul": "@",
+    "getitem": "[ ]",
+    "setitem": "[ ]=",
+    "sum": "sum",
+    "mean": "mean",
+    "max": "max",
+    "min": "min",
+    "maximum": "max",
+    "minimum": "min",
+}
 
 
 def number(v: Any) -> str:
@@ -40,8 +54,7 @@ def value_text(v: Any, full: bool = False) -> str:
         return f"{a.dtype.name}[{shape}]"
     if a.size == 0:
         return f"[{shape}] empty"
-    return (f"[{shape}] |{number(np.linalg.norm(a))}| "
-            f"{number(np.nanmin(a))}..{number(np.nanmax(a))}")
+    return f"[{shape}] |{number(np.linalg.norm(a))}| {number(np.nanmin(a))}..{number(np.nanmax(a))}"
 
 
 def _source_name(trace, source: Any) -> str:
@@ -100,10 +113,14 @@ def format_table(trace, full: bool = False, unfold: bool = False) -> str:
             row = _row(trace, item, full, note)
         lines.append(row)
     widths = [max(len(r[i]) for r in lines + [header]) for i in range(len(header))]
-    out = [f"Trace of {trace.function.__name__}("
-           + ", ".join(f"{p}={value_text(v)}" for p, v in trace.params.items()) + ")"]
-    out.append("forward values; then, backwards: upstream gradient x local gradient = "
-               "gradient passed on")
+    out = [
+        f"Trace of {trace.function.__name__}("
+        + ", ".join(f"{p}={value_text(v)}" for p, v in trace.params.items())
+        + ")"
+    ]
+    out.append(
+        "forward values; then, backwards: upstream gradient x local gradient = gradient passed on"
+    )
     out.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
     out.append("  ".join("-" * w for w in widths))
     for row in lines:
@@ -130,11 +147,15 @@ def _label(trace, node) -> str:
 def to_dot(trace) -> str:
     """The circuit as Graphviz DOT: a box per node, a wire per value, the forward value above
     each wire and the gradient flowing back below it (red), as on the lecture's slides."""
-    lines = ["digraph circuit {", "  rankdir=LR; nodesep=0.5; ranksep=1.0;",
-             '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=12];',
-             '  edge [fontname="Helvetica", fontsize=10];']
-    used_params = {s[1] for n in trace.nodes for s in n.sources
-                   if isinstance(s, tuple) and s[0] == "param"}
+    lines = [
+        "digraph circuit {",
+        "  rankdir=LR; nodesep=0.5; ranksep=1.0;",
+        '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=12];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
+    used_params = {
+        s[1] for n in trace.nodes for s in n.sources if isinstance(s, tuple) and s[0] == "param"
+    }
     for name in trace.params:
         if name in used_params:
             lines.append(f'  "p_{name}" [shape=plaintext, label="{html.escape(name)}"];')
@@ -142,8 +163,9 @@ def to_dot(trace) -> str:
     wires = []
     for node in trace.nodes:
         lines.append(f'  "n{node.index}" [label="{html.escape(_label(trace, node))}"];')
-        for source, v, passed, arg in zip(node.sources, node.values, node.passed or
-                                          [None] * len(node.sources), node.stmt.args):
+        for source, v, passed, arg in zip(
+            node.sources, node.values, node.passed or [None] * len(node.sources), node.stmt.args
+        ):
             if isinstance(arg, Const) or (isinstance(source, tuple) and source[0] == "const"):
                 continue
             tail = f"p_{source[1]}" if isinstance(source, tuple) else f"n{source}"
@@ -152,8 +174,7 @@ def to_dot(trace) -> str:
     for tail, head, v, passed in wires:
         if fan_out[tail] == 1:
             # The value above the wire, the gradient below it, as on the slides.
-            attrs = (f"taillabel={_edge_label(v, passed, gap=True)}, labelangle=0, "
-                     "labeldistance=3.5")
+            attrs = f"taillabel={_edge_label(v, passed, gap=True)}, labelangle=0, labeldistance=3.5"
         else:
             attrs = f"label={_edge_label(v, passed)}"
         lines.append(f'  "{tail}" -> "n{head}" [{attrs}];')
@@ -163,8 +184,9 @@ def to_dot(trace) -> str:
         if isinstance(last, int):
             lines.append('  "out" [shape=plaintext, label="f"];')
             label = _edge_label(trace.value, 1.0, gap=True)
-            lines.append(f'  "n{last}" -> "out" [taillabel={label}, labelangle=0, '
-                         'labeldistance=3.5];')
+            lines.append(
+                f'  "n{last}" -> "out" [taillabel={label}, labelangle=0, labeldistance=3.5];'
+            )
     lines.append("}")
     return "\n".join(lines) + "\n"
 

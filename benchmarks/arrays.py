@@ -52,7 +52,7 @@ def mlp_backprop(W1, b1, W2, b2, X, y):
 
 def norm_sq(x, W):
     q = W @ x
-    return np.sum(q ** 2)
+    return np.sum(q**2)
 
 
 def norm_sq_by_hand(x, W):
@@ -89,23 +89,33 @@ def main() -> None:
         got = g(*args)[1]
         worst = max(float(np.max(np.abs(a - b))) for a, b in zip(got, reference))
         assert worst < 1e-10, f"{name} backend disagrees with hand-written backprop: {worst}"
-    table("MLP 64-128-10, batch 128 (value and gradient of W1, b1, W2, b2)", [
-        ("NumPy forward pass", median_time(mlp_loss, *args)),
-        ("hand-written NumPy backprop", median_time(mlp_backprop, *args)),
-        ("ad_compiler, numba backend", median_time(numba_grad, *args)),
-        ("ad_compiler, python backend (NumPy)", median_time(python_grad, *args)),
-    ], "hand-written NumPy backprop")
+    table(
+        "MLP 64-128-10, batch 128 (value and gradient of W1, b1, W2, b2)",
+        [
+            ("NumPy forward pass", median_time(mlp_loss, *args)),
+            ("hand-written NumPy backprop", median_time(mlp_backprop, *args)),
+            ("ad_compiler, numba backend", median_time(numba_grad, *args)),
+            ("ad_compiler, python backend (NumPy)", median_time(python_grad, *args)),
+        ],
+        "hand-written NumPy backprop",
+    )
 
     x, W = rng.normal(size=1000), rng.normal(size=(1000, 1000))
     numba_norm = grad(norm_sq, wrt=("x", "W"))
     python_norm = grad(norm_sq, wrt=("x", "W"), backend="python")
-    table("||W x||^2, W 1000 x 1000 (gradient of x and W)", [
-        ("NumPy forward pass", median_time(norm_sq, x, W, number=5, repeat=9)),
-        ("hand-written NumPy gradient", median_time(norm_sq_by_hand, x, W, number=5, repeat=9)),
-        ("ad_compiler, numba backend", median_time(numba_norm, x, W, number=5, repeat=9)),
-        ("ad_compiler, python backend (NumPy)",
-         median_time(python_norm, x, W, number=5, repeat=9)),
-    ], "hand-written NumPy gradient")
+    table(
+        "||W x||^2, W 1000 x 1000 (gradient of x and W)",
+        [
+            ("NumPy forward pass", median_time(norm_sq, x, W, number=5, repeat=9)),
+            ("hand-written NumPy gradient", median_time(norm_sq_by_hand, x, W, number=5, repeat=9)),
+            ("ad_compiler, numba backend", median_time(numba_norm, x, W, number=5, repeat=9)),
+            (
+                "ad_compiler, python backend (NumPy)",
+                median_time(python_norm, x, W, number=5, repeat=9),
+            ),
+        ],
+        "hand-written NumPy gradient",
+    )
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def neuron_hand(w0, x0, w1, x1, w2):
 
 def norm_sq(x, W):
     q = W @ x
-    return np.sum(q ** 2)
+    return np.sum(q**2)
 
 
 def norm_sq_numpy_hand(x, W):
@@ -335,7 +335,7 @@ def gmm_layout(d: int, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             li += 1
     rep = np.zeros((K * d, K))
     for k in range(K):
-        rep[k * d:(k + 1) * d, k] = 1.0
+        rep[k * d : (k + 1) * d, k] = 1.0
     return pd, pl, rep
 
 
@@ -390,7 +390,8 @@ def gmm_constant(n: int, d: int, K: int, wishart_gamma: float, wishart_m: int) -
     """The terms of the GMM objective without parameters (see the module docstring)."""
     n_prime = d + wishart_m + 1
     log_gamma_d = d * (d - 1) / 4.0 * math.log(math.pi) + sum(
-        math.lgamma(0.5 * n_prime + 0.5 * (1 - j)) for j in range(1, d + 1))
+        math.lgamma(0.5 * n_prime + 0.5 * (1 - j)) for j in range(1, d + 1)
+    )
     wishart = n_prime * d * (math.log(wishart_gamma) - 0.5 * math.log(2.0)) - log_gamma_d
     return -0.5 * n * d * math.log(2.0 * math.pi) - K * wishart
 
@@ -492,14 +493,21 @@ def _gmm_case(form: str, d: int, K: int, n: int, quick: bool) -> Case:
         return gmm_vectorized(*args[:7], *layout)
 
     return Case(
-        name=f"gmm_{form}_d{d}_K{K}_n{n // 1000}k", family=f"gmm_{form}",
+        name=f"gmm_{form}_d{d}_K{K}_n{n // 1000}k",
+        family=f"gmm_{form}",
         label=f"GMM {form}, d={d} K={K} n={n}",
-        primal=gmm_loops if loops else gmm_vectorized, wrt=(0, 1, 2),
-        make_args=lambda: gmm_args(d, K, n, layout=not loops), numpy_primal=numpy_primal,
-        numba_primal=gmm_loops, numba_hand=gmm_numba_hand, numba_nargs=7,
-        numpy_hand=None if loops else gmm_numpy_hand, quick=quick,
+        primal=gmm_loops if loops else gmm_vectorized,
+        wrt=(0, 1, 2),
+        make_args=lambda: gmm_args(d, K, n, layout=not loops),
+        numpy_primal=numpy_primal,
+        numba_primal=gmm_loops,
+        numba_hand=gmm_numba_hand,
+        numba_nargs=7,
+        numpy_hand=None if loops else gmm_numpy_hand,
+        quick=quick,
         peer_form="the peers run the vectorized formulation of gmm_vectorized",
-        params={"d": d, "K": K, "n": n})
+        params={"d": d, "K": K, "n": n},
+    )
 
 
 def _norm_case(m: int, n: int, quick: bool) -> Case:
@@ -507,10 +515,20 @@ def _norm_case(m: int, n: int, quick: bool) -> Case:
         rng = np.random.default_rng(m * n)
         return rng.normal(size=n), rng.normal(size=(m, n))
 
-    return Case(name=f"norm_{m}x{n}", family="norm", label=f"‖Wx‖², W {m}x{n}",
-                primal=norm_sq, wrt=(0, 1), make_args=make_args, numpy_primal=norm_sq,
-                numba_primal=norm_sq_loops, numba_hand=norm_sq_numba_hand,
-                numpy_hand=norm_sq_numpy_hand, quick=quick, params={"m": m, "n": n})
+    return Case(
+        name=f"norm_{m}x{n}",
+        family="norm",
+        label=f"‖Wx‖², W {m}x{n}",
+        primal=norm_sq,
+        wrt=(0, 1),
+        make_args=make_args,
+        numpy_primal=norm_sq,
+        numba_primal=norm_sq_loops,
+        numba_hand=norm_sq_numba_hand,
+        numpy_hand=norm_sq_numpy_hand,
+        quick=quick,
+        params={"m": m, "n": n},
+    )
 
 
 def _mlp_case(batch: int, quick: bool) -> Case:
@@ -522,47 +540,99 @@ def _mlp_case(batch: int, quick: bool) -> Case:
         W2, b2 = rng.normal(size=(128, 10)) * 0.1, rng.normal(size=10) * 0.1
         return W1, b1, W2, b2, X, y
 
-    return Case(name=f"mlp_b{batch}", family="mlp", label=f"MLP 64-128-10, batch {batch}",
-                primal=mlp_loss, wrt=(0, 1, 2, 3), make_args=make_args, numpy_primal=mlp_loss,
-                numba_primal=mlp_numba_primal, numba_hand=mlp_numba_hand,
-                numpy_hand=mlp_numpy_hand, quick=quick, params={"batch": batch})
+    return Case(
+        name=f"mlp_b{batch}",
+        family="mlp",
+        label=f"MLP 64-128-10, batch {batch}",
+        primal=mlp_loss,
+        wrt=(0, 1, 2, 3),
+        make_args=make_args,
+        numpy_primal=mlp_loss,
+        numba_primal=mlp_numba_primal,
+        numba_hand=mlp_numba_hand,
+        numpy_hand=mlp_numpy_hand,
+        quick=quick,
+        params={"batch": batch},
+    )
 
 
 def _rosenbrock_case(n: int, quick: bool) -> Case:
     exponent = round(math.log10(n))
-    return Case(name=f"rosenbrock_1e{exponent}", family="rosenbrock",
-                label=f"Rosenbrock loop, n=10^{exponent}", primal=rosenbrock, wrt=(0,),
-                make_args=lambda: (np.linspace(-1.2, 1.2, n),), numpy_primal=rosenbrock_numpy,
-                numba_primal=rosenbrock, numba_hand=rosenbrock_numba_hand, quick=quick,
-                peer_form="the peers run the vectorized sum of rosenbrock_numpy; `jax fori_loop` "
-                "runs the loop as lax.fori_loop",
-                params={"n": n})
+    return Case(
+        name=f"rosenbrock_1e{exponent}",
+        family="rosenbrock",
+        label=f"Rosenbrock loop, n=10^{exponent}",
+        primal=rosenbrock,
+        wrt=(0,),
+        make_args=lambda: (np.linspace(-1.2, 1.2, n),),
+        numpy_primal=rosenbrock_numpy,
+        numba_primal=rosenbrock,
+        numba_hand=rosenbrock_numba_hand,
+        quick=quick,
+        peer_form="the peers run the vectorized sum of rosenbrock_numpy; `jax fori_loop` "
+        "runs the loop as lax.fori_loop",
+        params={"n": n},
+    )
 
 
 def _euler_case(steps: int, quick: bool) -> Case:
-    return Case(name=f"euler_{steps}", family="euler", label=f"Euler oscillator, {steps} steps",
-                primal=euler, wrt=(0, 1, 2, 3),
-                make_args=lambda: (1.0, 0.0, 4.0, 0.3, 0.01, steps), numpy_primal=euler,
-                numba_primal=euler, numba_hand=euler_numba_hand, quick=quick,
-                peer_form="JAX runs the loop as lax.scan, PyTorch and autograd as a Python "
-                "loop over scalars", params={"steps": steps})
+    return Case(
+        name=f"euler_{steps}",
+        family="euler",
+        label=f"Euler oscillator, {steps} steps",
+        primal=euler,
+        wrt=(0, 1, 2, 3),
+        make_args=lambda: (1.0, 0.0, 4.0, 0.3, 0.01, steps),
+        numpy_primal=euler,
+        numba_primal=euler,
+        numba_hand=euler_numba_hand,
+        quick=quick,
+        peer_form="JAX runs the loop as lax.scan, PyTorch and autograd as a Python "
+        "loop over scalars",
+        params={"steps": steps},
+    )
 
 
 def all_cases() -> list[Case]:
     cases = [
-        Case(name="circuit", family="scalar", label="(x+y)z", primal=circuit, wrt=(0, 1, 2),
-             make_args=lambda: (-2.0, 5.0, -4.0), numpy_primal=circuit, numba_primal=circuit,
-             numba_hand=circuit_hand, quick=True),
-        Case(name="neuron", family="scalar", label="sigmoid neuron, 5 scalars", primal=neuron,
-             wrt=(0, 1, 2, 3, 4), make_args=lambda: (2.0, -1.0, -3.0, -2.0, -3.0),
-             numpy_primal=neuron, numba_primal=neuron, numba_hand=neuron_hand, quick=True),
-        _norm_case(2, 3, True), _norm_case(100, 100, True), _norm_case(1000, 1000, False),
-        _mlp_case(64, True), _mlp_case(256, False),
+        Case(
+            name="circuit",
+            family="scalar",
+            label="(x+y)z",
+            primal=circuit,
+            wrt=(0, 1, 2),
+            make_args=lambda: (-2.0, 5.0, -4.0),
+            numpy_primal=circuit,
+            numba_primal=circuit,
+            numba_hand=circuit_hand,
+            quick=True,
+        ),
+        Case(
+            name="neuron",
+            family="scalar",
+            label="sigmoid neuron, 5 scalars",
+            primal=neuron,
+            wrt=(0, 1, 2, 3, 4),
+            make_args=lambda: (2.0, -1.0, -3.0, -2.0, -3.0),
+            numpy_primal=neuron,
+            numba_primal=neuron,
+            numba_hand=neuron_hand,
+            quick=True,
+        ),
+        _norm_case(2, 3, True),
+        _norm_case(100, 100, True),
+        _norm_case(1000, 1000, False),
+        _mlp_case(64, True),
+        _mlp_case(256, False),
     ]
     for form in ("loops", "vectorized"):
         for d, K in ((2, 5), (10, 25), (20, 25)):
             for n in (1000, 10000):
                 cases.append(_gmm_case(form, d, K, n, quick=(d, n) == (2, 1000)))
-    cases += [_rosenbrock_case(10**5, True), _rosenbrock_case(10**6, False),
-              _euler_case(20, True), _euler_case(1000, False)]
+    cases += [
+        _rosenbrock_case(10**5, True),
+        _rosenbrock_case(10**6, False),
+        _euler_case(20, True),
+        _euler_case(1000, False),
+    ]
     return cases

@@ -52,8 +52,9 @@ def run_child(cache: str) -> dict:
     env = dict(os.environ, AD_COMPILER_CACHE_DIR=cache)
     code = CHILD.format(here=os.path.dirname(os.path.abspath(__file__)))
     start = timeit.default_timer()
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["process"] = timeit.default_timer() - start
     return result
@@ -71,8 +72,9 @@ def numba_startup() -> float:
         code = NUMBA_CHILD.format(folder=folder)
         runs = []
         for _ in range(3):  # the first run compiles and fills numba's cache
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            )
             runs.append(json.loads(out.stdout.strip().splitlines()[-1])["startup"])
         return min(runs[1:])
 
@@ -96,12 +98,18 @@ def main() -> None:
         ("gradient, python backend", per_call(python, args)),
     ]
     print("First call of grad(neuron)(...) in a fresh process (import ad_compiler excluded):")
-    print(f"  cold cache : {cold['first_call'] * 1e3:8.1f} ms   (import ad_compiler "
-          f"{cold['import'] * 1e3:.0f} ms)")
-    print(f"  warm cache : {warm['first_call'] * 1e3:8.1f} ms   = numba's own start-up "
-          f"{startup * 1e3:.0f} ms (import numba, first call of a cached njit function)")
-    print(f"               + {(warm['first_call'] - startup) * 1e3:.0f} ms of ad_compiler "
-          "(parse, normalize, find the cached module)")
+    print(
+        f"  cold cache : {cold['first_call'] * 1e3:8.1f} ms   (import ad_compiler "
+        f"{cold['import'] * 1e3:.0f} ms)"
+    )
+    print(
+        f"  warm cache : {warm['first_call'] * 1e3:8.1f} ms   = numba's own start-up "
+        f"{startup * 1e3:.0f} ms (import numba, first call of a cached njit function)"
+    )
+    print(
+        f"               + {(warm['first_call'] - startup) * 1e3:.0f} ms of ad_compiler "
+        "(parse, normalize, find the cached module)"
+    )
     print()
     print(f"{'per call':34s} {'time':>10s} {'x primal':>9s}")
     for name, t in rows:

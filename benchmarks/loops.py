@@ -41,8 +41,9 @@ def euler(x, v, k, c, dt, n):
 
 def median_time(fn, *args, number: int, repeat: int = 11) -> float:
     fn(*args)
-    return statistics.median(timeit.repeat(lambda: fn(*args), number=number,
-                                           repeat=repeat)) / number
+    return (
+        statistics.median(timeit.repeat(lambda: fn(*args), number=number, repeat=repeat)) / number
+    )
 
 
 MEMORY_CHILD = textwrap.dedent("""
@@ -83,20 +84,28 @@ def main() -> None:
     t_egrad = median_time(e_grad, *e_args, number=200)
 
     print(f"{'case':34s} {'primal':>10s} {'gradient':>10s} {'ratio':>7s} {'target':>7s}")
-    print(f"{'Rosenbrock loop, n = 10^6':34s} {t_primal * 1e6:8.0f}us {t_grad * 1e6:8.0f}us "
-          f"{t_grad / t_primal:6.2f}x {'3x':>7s}")
-    print(f"{'Euler, 1000 steps':34s} {t_eprimal * 1e6:8.1f}us {t_egrad * 1e6:8.1f}us "
-          f"{t_egrad / t_eprimal:6.2f}x {'4x':>7s}")
+    print(
+        f"{'Rosenbrock loop, n = 10^6':34s} {t_primal * 1e6:8.0f}us {t_grad * 1e6:8.0f}us "
+        f"{t_grad / t_primal:6.2f}x {'3x':>7s}"
+    )
+    print(
+        f"{'Euler, 1000 steps':34s} {t_eprimal * 1e6:8.1f}us {t_egrad * 1e6:8.1f}us "
+        f"{t_egrad / t_eprimal:6.2f}x {'4x':>7s}"
+    )
     source = e_grad.source_for(*e_args)
     tapes = source.count("_tape = np.empty")
-    print(f"\nEuler tape: {tapes} arrays of 1000 float64 (the two loop-carried values x, v): "
-          f"{tapes * 1000 * 8} bytes")
+    print(
+        f"\nEuler tape: {tapes} arrays of 1000 float64 (the two loop-carried values x, v): "
+        f"{tapes * 1000 * 8} bytes"
+    )
     memory = tape_memory(10**7)
     extra = memory["growth"] - memory["gradient"]
-    print(f"Rosenbrock at n = 10^7: peak memory grew by {memory['growth'] / 1e6:.1f} MB during "
-          f"the call, of which the returned gradient is {memory['gradient'] / 1e6:.1f} MB; "
-          f"tape and temporaries: {max(extra, 0) / 1e6:.1f} MB "
-          f"(tapes in the generated code: {grad(rosenbrock).source_for(x).count('_tape')})")
+    print(
+        f"Rosenbrock at n = 10^7: peak memory grew by {memory['growth'] / 1e6:.1f} MB during "
+        f"the call, of which the returned gradient is {memory['gradient'] / 1e6:.1f} MB; "
+        f"tape and temporaries: {max(extra, 0) / 1e6:.1f} MB "
+        f"(tapes in the generated code: {grad(rosenbrock).source_for(x).count('_tape')})"
+    )
 
 
 if __name__ == "__main__":

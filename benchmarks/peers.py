@@ -33,7 +33,7 @@ def neuron(xp, w0, x0, w1, x1, w2):
 
 def norm_sq(xp, x, W):
     q = W @ x
-    return xp.sum(q ** 2)
+    return xp.sum(q**2)
 
 
 def mlp_loss(xp, W1, b1, W2, b2, X, y):
@@ -77,8 +77,15 @@ def euler(xp, x, v, k, c, dt, n):
     return x * x + v * v
 
 
-FUNCTIONS = {"scalar": None, "norm": norm_sq, "mlp": mlp_loss, "gmm_loops": gmm,
-             "gmm_vectorized": gmm, "rosenbrock": rosenbrock, "euler": euler}
+FUNCTIONS = {
+    "scalar": None,
+    "norm": norm_sq,
+    "mlp": mlp_loss,
+    "gmm_loops": gmm,
+    "gmm_vectorized": gmm,
+    "rosenbrock": rosenbrock,
+    "euler": euler,
+}
 
 
 def function_for(case: Case) -> Callable:
@@ -119,8 +126,10 @@ def build_jax(case: Case, args: tuple, loop: bool = False):
         function = _jax_rosenbrock_loop(jax)
     else:
         function = _with_xp(function, jnp)
-    device = tuple(jnp.asarray(a) if i in case.wrt or isinstance(a, np.ndarray) else a
-                   for i, a in enumerate(args))
+    device = tuple(
+        jnp.asarray(a) if i in case.wrt or isinstance(a, np.ndarray) else a
+        for i, a in enumerate(args)
+    )
     holder = {}
 
     def first():
@@ -237,5 +246,9 @@ def build_autograd(case: Case, args: tuple):
     return first, call, lambda out: tuple(_numpy(g) for g in out)
 
 
-BUILDERS = {"jax": build_jax, "jax-loop": lambda case, args: build_jax(case, args, loop=True),
-            "torch": build_torch, "autograd": build_autograd}
+BUILDERS = {
+    "jax": build_jax,
+    "jax-loop": lambda case, args: build_jax(case, args, loop=True),
+    "torch": build_torch,
+    "autograd": build_autograd,
+}

@@ -54,13 +54,31 @@ TOOLS = ("primal", "adc", "hand", "jax", "torch", "autograd")
 PEERS = ("jax", "torch", "autograd")
 RTOL = 1e-8
 PEER_LABELS = ("jax", "jax fori_loop", "torch", "autograd")
-PER_CALL_COLUMNS = ("primal NumPy", "primal numba", "hand numba", "hand NumPy", "adc",
-                    "adc compiled_for") + PEER_LABELS
-FIRST_CALL_COLUMNS = ("adc, cold cache", "adc, warm cache", "hand numba", "primal numba",
-                      "jax", "jax fori_loop", "torch", "autograd")
+PER_CALL_COLUMNS = (
+    "primal NumPy",
+    "primal numba",
+    "hand numba",
+    "hand NumPy",
+    "adc",
+    "adc compiled_for",
+) + PEER_LABELS
+FIRST_CALL_COLUMNS = (
+    "adc, cold cache",
+    "adc, warm cache",
+    "hand numba",
+    "primal numba",
+    "jax",
+    "jax fori_loop",
+    "torch",
+    "autograd",
+)
 BASE = "hand numba"
-THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "NUMBA_NUM_THREADS": "1"}
+THREAD_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
 XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
@@ -112,8 +130,14 @@ def compare(got: tuple, ref: tuple) -> tuple[bool, float]:
 class Child:
     def __init__(self, tool: str, case, work: Path, quick: bool) -> None:
         self.tool, self.case, self.work, self.quick = tool, case, work, quick
-        self.result = {"tool": tool, "case": case.name, "times": {}, "first": {}, "checks": [],
-                       "notes": []}
+        self.result = {
+            "tool": tool,
+            "case": case.name,
+            "times": {},
+            "first": {},
+            "checks": [],
+            "notes": [],
+        }
 
     def save(self, label: str, grads: tuple) -> None:
         import numpy as np
@@ -135,11 +159,15 @@ class Child:
             if ref is None:
                 continue
             ok, worst = compare(grads, ref)
-            self.result["checks"].append({"tool": who, "against": label, "ok": ok,
-                                          "max_rel": worst})
+            self.result["checks"].append(
+                {"tool": who, "against": label, "ok": ok, "max_rel": worst}
+            )
             if not ok:
-                print(f"!!! GRADIENT MISMATCH: {who} vs {label} on {self.case.name}: "
-                      f"max relative difference {worst:.3g}", file=sys.stderr)
+                print(
+                    f"!!! GRADIENT MISMATCH: {who} vs {label} on {self.case.name}: "
+                    f"max relative difference {worst:.3g}",
+                    file=sys.stderr,
+                )
 
     def first(self, label: str, fn):
         start = time.perf_counter()
@@ -154,14 +182,15 @@ class Child:
     def run(self, first_only: bool) -> dict:
         case = self.case
         args = case.make_args()
-        nargs = args[:case.numba_nargs] if case.numba_nargs else args
+        nargs = args[: case.numba_nargs] if case.numba_nargs else args
         if self.tool == "primal":
             from numba import njit
 
             compiled = njit(case.numba_primal)
             self.first("primal numba", lambda: compiled(*nargs))
-            self.time([("primal NumPy", case.numpy_primal, args),
-                       ("primal numba", compiled, nargs)])
+            self.time(
+                [("primal NumPy", case.numpy_primal, args), ("primal numba", compiled, nargs)]
+            )
         elif self.tool == "adc":
             import numba  # noqa: F401  (imported before timing, as for the hand-written gradient)
 
@@ -191,8 +220,10 @@ class Child:
             self.save("hand", out)
             if case.numpy_hand is not None:
                 self.check("hand NumPy", case.numpy_hand(*args), ("adc", "hand"))
-            self.time([("hand numba", compiled, nargs)] + (
-                [("hand NumPy", case.numpy_hand, args)] if case.numpy_hand is not None else []))
+            self.time(
+                [("hand numba", compiled, nargs)]
+                + ([("hand NumPy", case.numpy_hand, args)] if case.numpy_hand is not None else [])
+            )
         else:
             import peers
 
@@ -227,8 +258,16 @@ def installed(tool: str) -> bool:
     return module not in PEERS or importlib.util.find_spec(module) is not None
 
 
-def run_child(tool: str, case, work: Path, quick: bool, timeout: float, env_extra: dict,
-              first_only: bool = False, first_timeout: float | None = None) -> dict:
+def run_child(
+    tool: str,
+    case,
+    work: Path,
+    quick: bool,
+    timeout: float,
+    env_extra: dict,
+    first_only: bool = False,
+    first_timeout: float | None = None,
+) -> dict:
     """Run one child; kill it after `timeout` seconds, or after `first_timeout` seconds if its
     first call (JAX: tracing and compiling) has not finished by then."""
     env = dict(os.environ, **THREAD_ENV, **env_extra)
@@ -236,33 +275,46 @@ def run_child(tool: str, case, work: Path, quick: bool, timeout: float, env_extr
     if tool.startswith("jax"):
         env["XLA_FLAGS"] = XLA_FLAGS
         env["JAX_PLATFORMS"] = "cpu"
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", tool, "--case",
-               case.name, "--work", str(work)] + (["--quick"] if quick else []) + (
-        ["--first-only"] if first_only else [])
+    command = (
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            tool,
+            "--case",
+            case.name,
+            "--work",
+            str(work),
+        ]
+        + (["--quick"] if quick else [])
+        + (["--first-only"] if first_only else [])
+    )
     marker = work / f"{case.name}.{tool}.first"
     marker.unlink(missing_ok=True)
     failed = {"tool": tool, "case": case.name, "times": {}, "first": {}, "checks": []}
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     while True:
         try:
             stdout, stderr = process.communicate(timeout=1.0)
             break
         except subprocess.TimeoutExpired:
             elapsed = time.perf_counter() - start
-            compiling = first_timeout is not None and elapsed > first_timeout \
-                and not marker.exists()
+            compiling = (
+                first_timeout is not None and elapsed > first_timeout and not marker.exists()
+            )
             if compiling or elapsed > timeout:
                 process.kill()
                 process.communicate()
                 what = f"timeout after {elapsed:.0f} s" + (
-                    " (first call: tracing/compiling)" if not marker.exists() else
-                    " (while timing)")
+                    " (first call: tracing/compiling)" if not marker.exists() else " (while timing)"
+                )
                 return dict(failed, error=what, timeout=True)
     for line in reversed(stdout.splitlines()):
         if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
+            result = json.loads(line[len("RESULT ") :])
             if result.get("error"):
                 sys.stderr.write(stderr[-3000:])
             return result
@@ -298,11 +350,13 @@ def run_case(case, tools: list[str], work: Path, options) -> dict:
         if tool.startswith("jax"):
             first_timeout = options.jax_timeout
         start = time.perf_counter()
-        result = run_child(tool, case, work, options.quick, options.timeout, env_extra,
-                           first_timeout=first_timeout)
+        result = run_child(
+            tool, case, work, options.quick, options.timeout, env_extra, first_timeout=first_timeout
+        )
         if tool == "adc" and not result.get("error"):
-            warm = run_child(tool, case, work, options.quick, options.timeout, env_extra,
-                             first_only=True)
+            warm = run_child(
+                tool, case, work, options.quick, options.timeout, env_extra, first_only=True
+            )
             if "adc" in warm["first"]:
                 result["first"]["adc, warm cache"] = warm["first"]["adc"]
         if cache:
@@ -318,8 +372,11 @@ def run_case(case, tools: list[str], work: Path, options) -> dict:
             if result.get("timeout"):
                 merged["first"].setdefault(label, "timeout")
                 merged["times"].setdefault(label, "timeout")
-        print(f"  {case.name:28s} {tool:9s} {time.perf_counter() - start:6.1f} s"
-              + (f"  [{result['error']}]" if result.get("error") else ""), flush=True)
+        print(
+            f"  {case.name:28s} {tool:9s} {time.perf_counter() - start:6.1f} s"
+            + (f"  [{result['error']}]" if result.get("error") else ""),
+            flush=True,
+        )
     return merged
 
 
@@ -342,8 +399,7 @@ def fmt_ratio(ratio: float) -> str:
 
 
 def fastest_peer(times: dict) -> tuple[str, float] | None:
-    peers = [(label, times[label]) for label in PEER_LABELS
-             if isinstance(times.get(label), float)]
+    peers = [(label, times[label]) for label in PEER_LABELS if isinstance(times.get(label), float)]
     return min(peers, key=lambda p: p[1]) if peers else None
 
 
@@ -353,14 +409,18 @@ def slow_flags(case, data: dict) -> list[str]:
     if not isinstance(times.get("adc"), float):
         return flags
     if isinstance(times.get(BASE), float) and times["adc"] > 1.5 * times[BASE]:
-        flags.append(f"adc {fmt_time(times['adc'])} is {fmt_ratio(times['adc'] / times[BASE])}"
-                     f" the hand-written numba gradient ({fmt_time(times[BASE])}); "
-                     f"compiled_for: {fmt_ratio(times['adc compiled_for'] / times[BASE])}")
+        flags.append(
+            f"adc {fmt_time(times['adc'])} is {fmt_ratio(times['adc'] / times[BASE])}"
+            f" the hand-written numba gradient ({fmt_time(times[BASE])}); "
+            f"compiled_for: {fmt_ratio(times['adc compiled_for'] / times[BASE])}"
+        )
     best = fastest_peer(times)
     if best and times["adc"] > best[1]:
-        flags.append(f"adc {fmt_time(times['adc'])} is slower than {best[0]} "
-                     f"({fmt_time(best[1])}, {fmt_ratio(times['adc'] / best[1])}); "
-                     f"compiled_for: {fmt_time(times['adc compiled_for'])}")
+        flags.append(
+            f"adc {fmt_time(times['adc'])} is slower than {best[0]} "
+            f"({fmt_time(best[1])}, {fmt_ratio(times['adc'] / best[1])}); "
+            f"compiled_for: {fmt_time(times['adc compiled_for'])}"
+        )
     return flags
 
 
@@ -392,35 +452,41 @@ def cpu_name() -> str:
 
 def report(cases: list, results: dict, options, elapsed: float) -> str:
     present = [c for c in PER_CALL_COLUMNS if any(c in results[k.name]["times"] for k in cases)]
-    firsts = [c for c in FIRST_CALL_COLUMNS
-              if any(c in results[k.name]["first"] for k in cases)]
+    firsts = [c for c in FIRST_CALL_COLUMNS if any(c in results[k.name]["first"] for k in cases)]
     out = ["# Benchmarks", ""]
-    out.append(f"`{' '.join(['python', 'benchmarks/run.py'] + options.argv)}` on {cpu_name()} "
-               f"({os.cpu_count()} cores), one thread per tool, float64; {versions()}. "
-               f"Whole run: {elapsed / 60:.1f} min; load average (1 min) at the start "
-               f"{options.load[0]:.1f}, at the end {os.getloadavg()[0]:.1f}: other work on "
-               "the machine slows every tool alike but adds noise.")
+    out.append(
+        f"`{' '.join(['python', 'benchmarks/run.py'] + options.argv)}` on {cpu_name()} "
+        f"({os.cpu_count()} cores), one thread per tool, float64; {versions()}. "
+        f"Whole run: {elapsed / 60:.1f} min; load average (1 min) at the start "
+        f"{options.load[0]:.1f}, at the end {os.getloadavg()[0]:.1f}: other work on "
+        "the machine slows every tool alike but adds noise."
+    )
     out.append("")
-    mismatches = [(c.name, ch) for c in cases for ch in results[c.name]["checks"]
-                  if not ch["ok"]]
+    mismatches = [(c.name, ch) for c in cases for ch in results[c.name]["checks"] if not ch["ok"]]
     if mismatches:
         out.append("## !!! GRADIENT MISMATCHES")
         out.append("")
         for name, ch in mismatches:
-            out.append(f"- **{name}: {ch['tool']} disagrees with {ch['against']}** (max relative "
-                       f"difference {ch['max_rel']:.3g}, rtol {RTOL:g})")
+            out.append(
+                f"- **{name}: {ch['tool']} disagrees with {ch['against']}** (max relative "
+                f"difference {ch['max_rel']:.3g}, rtol {RTOL:g})"
+            )
         out.append("")
     checked = sum(len(results[c.name]["checks"]) for c in cases)
-    out.append(f"Gradients checked before timing: {checked} comparisons against ad_compiler's "
-               f"and the hand-written gradient at rtol {RTOL:g}, "
-               f"{'all agree' if not mismatches else f'{len(mismatches)} disagree (above)'}.")
+    out.append(
+        f"Gradients checked before timing: {checked} comparisons against ad_compiler's "
+        f"and the hand-written gradient at rtol {RTOL:g}, "
+        f"{'all agree' if not mismatches else f'{len(mismatches)} disagree (above)'}."
+    )
     out.append("")
     out.append("## Per call")
     out.append("")
-    out.append("Median time of one call; in parentheses the ratio to the hand-written numba "
-               "gradient (`hand numba`). `primal` columns are the forward pass only. "
-               "`adc` is ad_compiler's gradient called normally, `adc compiled_for` the "
-               "compiled function alone.")
+    out.append(
+        "Median time of one call; in parentheses the ratio to the hand-written numba "
+        "gradient (`hand numba`). `primal` columns are the forward pass only. "
+        "`adc` is ad_compiler's gradient called normally, `adc compiled_for` the "
+        "compiled function alone."
+    )
     out.append("")
     rows = []
     for case in cases:
@@ -440,23 +506,29 @@ def report(cases: list, results: dict, options, elapsed: float) -> str:
     out.append("")
     out.append("## First call")
     out.append("")
-    out.append("A fresh process, imports (numba, ad_compiler, jax, torch, autograd) excluded. "
-               "`adc, cold cache`: parse, differentiate, "
-               "generate and compile with an empty cache; `adc, warm cache`: the next process, "
-               "which finds the compiled module on disk; `hand numba` / `primal numba`: numba "
-               "compiling the hand-written gradient / the primal; `jax`: tracing and XLA "
-               "compilation; `torch`, `autograd`: the first gradient call.")
+    out.append(
+        "A fresh process, imports (numba, ad_compiler, jax, torch, autograd) excluded. "
+        "`adc, cold cache`: parse, differentiate, "
+        "generate and compile with an empty cache; `adc, warm cache`: the next process, "
+        "which finds the compiled module on disk; `hand numba` / `primal numba`: numba "
+        "compiling the hand-written gradient / the primal; `jax`: tracing and XLA "
+        "compilation; `torch`, `autograd`: the first gradient call."
+    )
     out.append("")
-    rows = [[case.label] + [fmt_time(results[case.name]["first"].get(c, "—")) for c in firsts]
-            for case in cases]
+    rows = [
+        [case.label] + [fmt_time(results[case.name]["first"].get(c, "—")) for c in firsts]
+        for case in cases
+    ]
     out.append(table(["case"] + list(firsts), rows))
     out.append("")
     flagged = [(c, slow_flags(c, results[c.name])) for c in cases]
     flagged = [(c, f) for c, f in flagged if f]
     out.append("## Where ad_compiler is slow")
     out.append("")
-    out.append("Cases where ad_compiler's gradient (normal call) takes more than 1.5x the "
-               "hand-written numba gradient, or more than the fastest peer:")
+    out.append(
+        "Cases where ad_compiler's gradient (normal call) takes more than 1.5x the "
+        "hand-written numba gradient, or more than the fastest peer:"
+    )
     out.append("")
     for case, flags in flagged:
         for flag in flags:
@@ -472,21 +544,33 @@ def report(cases: list, results: dict, options, elapsed: float) -> str:
             forms.setdefault(case.family, case.peer_form)
     for family, form in forms.items():
         out.append(f"- {family}: {form}.")
-    out.append("- The machine is a shared 2-core VM: the same code timed in two processes can "
-               "differ by up to ~1.5x (compare `hand numba` in the GMM loops and vectorized "
-               "rows: the same function on the same data).")
-    out.append("- The loop cases' `primal NumPy` is the vectorized NumPy form of the same "
-               "function (Rosenbrock, GMM); the scalar and Euler cases' is plain Python.")
+    out.append(
+        "- The machine is a shared 2-core VM: the same code timed in two processes can "
+        "differ by up to ~1.5x (compare `hand numba` in the GMM loops and vectorized "
+        "rows: the same function on the same data)."
+    )
+    out.append(
+        "- The loop cases' `primal NumPy` is the vectorized NumPy form of the same "
+        "function (Rosenbrock, GMM); the scalar and Euler cases' is plain Python."
+    )
     for case in cases:
         for note in results[case.name]["notes"]:
             out.append(f"- {case.name}: {note}")
     return "\n".join(out) + "\n"
 
 
-COLORS = {"primal NumPy": "#bbbbbb", "primal numba": "#888888", "hand numba": "#2b2b2b",
-          "hand NumPy": "#6b6b6b", "adc": "#d62728", "adc compiled_for": "#ff9896",
-          "jax": "#1f77b4", "jax fori_loop": "#aec7e8", "torch": "#ff7f0e",
-          "autograd": "#2ca02c"}
+COLORS = {
+    "primal NumPy": "#bbbbbb",
+    "primal numba": "#888888",
+    "hand numba": "#2b2b2b",
+    "hand NumPy": "#6b6b6b",
+    "adc": "#d62728",
+    "adc compiled_for": "#ff9896",
+    "jax": "#1f77b4",
+    "jax fori_loop": "#aec7e8",
+    "torch": "#ff7f0e",
+    "autograd": "#2ca02c",
+}
 
 
 def plot(cases: list, results: dict, path: Path) -> None:
@@ -518,12 +602,15 @@ def plot(cases: list, results: dict, path: Path) -> None:
             ax.bar(xs, ys, bar, label=column, color=COLORS.get(column))
         ax.set_yscale("log")
         ax.set_xticks(range(width))
-        ax.set_xticklabels([c.label.split(", ", 1)[-1] if family.startswith("gmm") else c.label
-                            for c in members], fontsize=8, rotation=12 if width > 3 else 0)
+        ax.set_xticklabels(
+            [c.label.split(", ", 1)[-1] if family.startswith("gmm") else c.label for c in members],
+            fontsize=8,
+            rotation=12 if width > 3 else 0,
+        )
         ax.set_title(family.replace("_", " "), fontsize=10)
         ax.set_ylabel("seconds per call")
         ax.grid(axis="y", which="major", alpha=0.3)
-    for ax in list(axes.flat)[len(families):]:
+    for ax in list(axes.flat)[len(families) :]:
         ax.axis("off")
     handles, labels = {}, []
     for ax in axes.flat:
@@ -532,10 +619,19 @@ def plot(cases: list, results: dict, path: Path) -> None:
                 handles[lab] = h
                 labels.append(lab)
     order = [c for c in PER_CALL_COLUMNS if c in handles]
-    fig.legend([handles[c] for c in order], order, loc="lower center",
-               ncol=min(len(order), 5), fontsize=9, frameon=False)
-    fig.suptitle("Per-call time, log scale (lower is better): primal, hand-written, "
-                 "ad_compiler (adc) and peers", fontsize=11)
+    fig.legend(
+        [handles[c] for c in order],
+        order,
+        loc="lower center",
+        ncol=min(len(order), 5),
+        fontsize=9,
+        frameon=False,
+    )
+    fig.suptitle(
+        "Per-call time, log scale (lower is better): primal, hand-written, "
+        "ad_compiler (adc) and peers",
+        fontsize=11,
+    )
     fig.tight_layout(rect=(0, 0.05 + 0.02 * (len(order) > 5), 1, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -543,20 +639,29 @@ def plot(cases: list, results: dict, path: Path) -> None:
 
 
 def parse(argv: list[str]):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke test)")
     parser.add_argument("--only", help="case names or patterns, comma-separated")
-    parser.add_argument("--tools", default=",".join(TOOLS),
-                        help=f"comma-separated subset of {','.join(TOOLS)} (default: all)")
+    parser.add_argument(
+        "--tools",
+        default=",".join(TOOLS),
+        help=f"comma-separated subset of {','.join(TOOLS)} (default: all)",
+    )
     parser.add_argument("--results", type=Path, default=HERE / "results.md")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "benchmarks.png")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--work", type=Path, help="keep gradients and generated code here")
-    parser.add_argument("--timeout", type=float, default=1800.0,
-                        help="seconds per (tool, case) process")
-    parser.add_argument("--jax-timeout", type=float, default=300.0,
-                        help="seconds a JAX process may take to start, trace and compile")
+    parser.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds per (tool, case) process"
+    )
+    parser.add_argument(
+        "--jax-timeout",
+        type=float,
+        default=300.0,
+        help="seconds a JAX process may take to start, trace and compile",
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)

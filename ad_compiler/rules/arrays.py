@@ -42,8 +42,10 @@ def _infer_getitem(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
     if base.dtype == "shape":
         return INT
     if base.ndim == 0:
-        raise KindError("indexing a number, not an array",
-                        "pass a NumPy array for this argument (for example np.array([...]))")
+        raise KindError(
+            "indexing a number, not an array",
+            "pass a NumPy array for this argument (for example np.array([...]))",
+        )
     if any(k.dtype == "float" for k in index_kinds):
         raise KindError("an index must be an integer, not a float", "convert it with int(...)")
     if base.ndim is None:
@@ -56,7 +58,7 @@ def _infer_getitem(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
         consumed += 1
         if item[0] == "s":
             ndim += 1
-            index_kinds = index_kinds[sum(item[1:]):]
+            index_kinds = index_kinds[sum(item[1:]) :]
             continue
         kind = index_kinds.pop(0)
         if kind.ndim is None:
@@ -68,22 +70,41 @@ def _infer_getitem(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
 
 
 def _getitem_vjp(b, stmt) -> tuple:
-    return (IndexedUpdate(b.g, stmt.args[1:], stmt.attr("index")),) + (None,) * (
-        len(stmt.args) - 1)
+    return (IndexedUpdate(b.g, stmt.args[1:], stmt.attr("index")),) + (None,) * (len(stmt.args) - 1)
 
 
-register(Rule("getitem", lambda n, a: "{0}" + index_template(a["index"], 1), _infer_getitem,
-              _getitem_vjp, view=True, nondiff_args=tuple(range(1, 64))))
+register(
+    Rule(
+        "getitem",
+        lambda n, a: "{0}" + index_template(a["index"], 1),
+        _infer_getitem,
+        _getitem_vjp,
+        view=True,
+        nondiff_args=tuple(range(1, 64)),
+    )
+)
 # Writes are reversed by the adjoint pass itself (they are language, not calculus).
-register(Rule("setitem", lambda n, a: "{0}" + index_template(a["index"], 2) + " = {1}",
-              lambda kinds, attrs: Kind(None, None), mutates=0))
+register(
+    Rule(
+        "setitem",
+        lambda n, a: "{0}" + index_template(a["index"], 2) + " = {1}",
+        lambda kinds, attrs: Kind(None, None),
+        mutates=0,
+    )
+)
 # The reverse sweep's own stores: `x_bar[index] += value` and NumPy's unbuffered add.at.
-register(Rule("index_add", lambda n, a: "{0}" + index_template(a["index"], 2) + " += {1}",
-              lambda kinds, attrs: Kind(None, None), mutates=0))
-register(Rule("add_at_1d", "rt.add_at_1d({0}, {2}, {1})", lambda k, a: Kind(None, None),
-              mutates=0))
-register(Rule("add_at_2d", "rt.add_at_2d({0}, {2}, {3}, {1})", lambda k, a: Kind(None, None),
-              mutates=0))
+register(
+    Rule(
+        "index_add",
+        lambda n, a: "{0}" + index_template(a["index"], 2) + " += {1}",
+        lambda kinds, attrs: Kind(None, None),
+        mutates=0,
+    )
+)
+register(Rule("add_at_1d", "rt.add_at_1d({0}, {2}, {1})", lambda k, a: Kind(None, None), mutates=0))
+register(
+    Rule("add_at_2d", "rt.add_at_2d({0}, {2}, {3}, {1})", lambda k, a: Kind(None, None), mutates=0)
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,8 +126,13 @@ register(Rule("dim", "{0}.shape[{axis}]", lambda k, a: INT))
 register(Rule("size", "{0}.size", lambda k, a: INT))
 register(Rule("ndim", "{0}.ndim", lambda k, a: INT))
 register(Rule("shape", "{0}.shape", lambda k, a: Kind(k[0].ndim, "shape")))
-register(Rule("tuple", lambda n, a: "(" + "".join(f"{{{i}}}, " for i in range(n)) + ")",
-              lambda k, a: Kind(len(k), "shape")))
+register(
+    Rule(
+        "tuple",
+        lambda n, a: "(" + "".join(f"{{{i}}}, " for i in range(n)) + ")",
+        lambda k, a: Kind(len(k), "shape"),
+    )
+)
 bind_attribute("size", "size")
 bind_attribute("ndim", "ndim")
 bind_method("copy", CallSpec("array_copy", ("a",), name=".copy"))
@@ -139,8 +165,9 @@ for _name in ("zeros", "ones", "empty"):
     register(Rule(_name, f"np.{_name}({{0}})", _infer_constructor("float")))
     bind_call(getattr(np, _name), CallSpec(_name, ("shape",), name=f"np.{_name}"))
     register(Rule(f"{_name}_like", f"np.{_name}_like({{0}})", _infer_like))
-    bind_call(getattr(np, f"{_name}_like"), CallSpec(f"{_name}_like", ("a",),
-                                                     name=f"np.{_name}_like"))
+    bind_call(
+        getattr(np, f"{_name}_like"), CallSpec(f"{_name}_like", ("a",), name=f"np.{_name}_like")
+    )
 register(Rule("full", "np.full({0}, {1})", _infer_constructor("float")))
 bind_call(np.full, CallSpec("full", ("shape", "fill_value"), name="np.full"))
 register(Rule("full_like", "np.full_like({0}, {1})", _infer_like))
@@ -154,20 +181,33 @@ def _infer_arange(kinds, attrs) -> Kind:
     return Kind(1, dtype)
 
 
-register(Rule("arange", lambda n, a: "np.arange(" + ", ".join(f"{{{i}}}" for i in range(n))
-              + ")", _infer_arange))
+register(
+    Rule(
+        "arange",
+        lambda n, a: "np.arange(" + ", ".join(f"{{{i}}}" for i in range(n)) + ")",
+        _infer_arange,
+    )
+)
 bind_call(np.arange, CallSpec("arange", ("start",), varargs=True, name="np.arange"))
 register(Rule("linspace", "np.linspace({0}, {1}, {2})", lambda k, a: Kind(1, "float")))
 bind_call(np.linspace, CallSpec("linspace", ("start", "stop", "num"), name="np.linspace"))
 
 
 def _stack_vjp(b, stmt) -> tuple:
-    return tuple(b.emit("getitem", b.g, Const(i), index=(("i",),)) if b.needs(i) else None
-                 for i in range(len(stmt.args)))
+    return tuple(
+        b.emit("getitem", b.g, Const(i), index=(("i",),)) if b.needs(i) else None
+        for i in range(len(stmt.args))
+    )
 
 
-register(Rule("stack", lambda n, a: "np.array([" + ", ".join(f"{{{i}}}" for i in range(n))
-              + "])", lambda k, a: Kind(1, "float"), _stack_vjp))
+register(
+    Rule(
+        "stack",
+        lambda n, a: "np.array([" + ", ".join(f"{{{i}}}" for i in range(n)) + "])",
+        lambda k, a: Kind(1, "float"),
+        _stack_vjp,
+    )
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,15 +245,18 @@ def _matmul_vjp(b, stmt) -> tuple:
 def _infer_matmul(kinds, attrs) -> Kind:
     na, nc = kinds[0].ndim, kinds[1].ndim
     if na == 0 or nc == 0:
-        raise KindError("a matrix product (@, np.dot, np.matmul) of a number",
-                        "use * to multiply by a number, or pass arrays")
+        raise KindError(
+            "a matrix product (@, np.dot, np.matmul) of a number",
+            "use * to multiply by a number, or pass arrays",
+        )
     if na is None or nc is None:
         return Kind(None, "float")
     return Kind(max(na + nc - 2, 0), "float")
 
 
-register(Rule("matmul", "{0} @ {1}", _infer_matmul, _matmul_vjp, emit_scalar="{0} * {1}",
-              cheap=False))
+register(
+    Rule("matmul", "{0} @ {1}", _infer_matmul, _matmul_vjp, emit_scalar="{0} * {1}", cheap=False)
+)
 bind_call(np.matmul, CallSpec("matmul", ("a", "b"), name="np.matmul"))
 bind_call(np.dot, CallSpec("matmul", ("a", "b"), name="np.dot"))
 bind_method("dot", CallSpec("matmul", ("a", "b"), name=".dot"))
@@ -221,12 +264,15 @@ bind_method("dot", CallSpec("matmul", ("a", "b"), name=".dot"))
 
 def _outer_vjp(b, stmt) -> tuple:
     a, c = stmt.args
-    return (b.emit("matmul", b.g, c) if b.needs(0) else None,
-            b.emit("matmul", b.emit("transpose", b.g), a) if b.needs(1) else None)
+    return (
+        b.emit("matmul", b.g, c) if b.needs(0) else None,
+        b.emit("matmul", b.emit("transpose", b.g), a) if b.needs(1) else None,
+    )
 
 
-register(Rule("outer", "np.outer({0}, {1})", lambda k, a: Kind(2, "float"), _outer_vjp,
-              cheap=False))
+register(
+    Rule("outer", "np.outer({0}, {1})", lambda k, a: Kind(2, "float"), _outer_vjp, cheap=False)
+)
 bind_call(np.outer, CallSpec("outer", ("a", "b"), name="np.outer"))
 
 
@@ -234,8 +280,9 @@ def _transpose_vjp(b, stmt) -> tuple:
     return (b.emit("transpose", b.g),)
 
 
-register(Rule("transpose", "{0}.T", lambda k, a: Kind(k[0].ndim, k[0].dtype), _transpose_vjp,
-              view=True))
+register(
+    Rule("transpose", "{0}.T", lambda k, a: Kind(k[0].ndim, k[0].dtype), _transpose_vjp, view=True)
+)
 bind_attribute("T", "transpose")
 bind_call(np.transpose, CallSpec("transpose", ("a",), name="np.transpose"))
 bind_method("transpose", CallSpec("transpose", ("a",), name=".transpose"))
@@ -258,8 +305,16 @@ def _emit_reshape(n: int, attrs: dict) -> str:
     return "{0}.reshape((" + ", ".join(f"{{{i}}}" for i in range(1, n)) + "))"
 
 
-register(Rule("reshape", _emit_reshape, _infer_reshape, _reshape_vjp, view=True,
-              nondiff_args=tuple(range(1, 16))))
+register(
+    Rule(
+        "reshape",
+        _emit_reshape,
+        _infer_reshape,
+        _reshape_vjp,
+        view=True,
+        nondiff_args=tuple(range(1, 16)),
+    )
+)
 register(Rule("reshape_to", "rt.reshape_to({0}, {1})", lambda k, a: k[1]))
 bind_method("reshape", CallSpec("reshape", ("a",), varargs=True, name=".reshape"))
 bind_call(np.reshape, CallSpec("reshape", ("a", "newshape"), name="np.reshape"))
@@ -304,8 +359,7 @@ def _sum_vjp(b, stmt) -> tuple:
 def _mean_vjp(b, stmt) -> tuple:
     x, attrs = stmt.args[0], _reduce_attrs(stmt)
     if b.kind(x).is_array and b.feeds_elementwise(x):
-        count = b.emit("size", x) if attrs["axis"] is None else b.emit("dim", x,
-                                                                       axis=attrs["axis"])
+        count = b.emit("size", x) if attrs["axis"] is None else b.emit("dim", x, axis=attrs["axis"])
         return (_spread(b, stmt, b.emit("div", b.g, count)),)
     return (b.emit("mean_grad", b.g, x, **attrs),)
 
@@ -328,8 +382,12 @@ def _reduce_emit(name: str):
 
 
 bind_call(sum, CallSpec("sum", ("a",), {"axis": 0, "keepdims": False}, name="sum"))
-for _op, _vjp in (("sum", _sum_vjp), ("mean", _mean_vjp), ("max", _extreme_vjp),
-                  ("min", _extreme_vjp)):
+for _op, _vjp in (
+    ("sum", _sum_vjp),
+    ("mean", _mean_vjp),
+    ("max", _extreme_vjp),
+    ("min", _extreme_vjp),
+):
     register(Rule(_op, _reduce_emit(_op), _infer_reduce, _vjp, cheap=False))
     _spec = CallSpec(_op, ("a",), {"axis": None, "keepdims": False}, name=f"np.{_op}")
     bind_method(_op, _spec)
@@ -340,11 +398,17 @@ bind_call(np.amin, CallSpec("min", ("a",), {"axis": None, "keepdims": False}, na
 _GRAD_EMIT = "rt.{name}({{0}}, {{1}}, {{axis}}, {{keepdims}})"
 register(Rule("reduce_grad", _GRAD_EMIT.format(name="reduce_grad"), lambda k, a: k[1]))
 register(Rule("mean_grad", _GRAD_EMIT.format(name="mean_grad"), lambda k, a: k[1]))
-register(Rule("extreme_grad", "rt.extreme_grad({0}, {1}, {2}, {axis}, {keepdims})",
-              lambda k, a: k[1]))
+register(
+    Rule("extreme_grad", "rt.extreme_grad({0}, {1}, {2}, {axis}, {keepdims})", lambda k, a: k[1])
+)
 register(Rule("sum_to", "rt.sum_to({0}, {1})", lambda k, a: k[1]))
-register(Rule("expand_dims", "np.expand_dims({0}, {axis})",
-              lambda k, a: Kind(None if k[0].ndim is None else k[0].ndim + 1, "float")))
+register(
+    Rule(
+        "expand_dims",
+        "np.expand_dims({0}, {axis})",
+        lambda k, a: Kind(None if k[0].ndim is None else k[0].ndim + 1, "float"),
+    )
+)
 register(Rule("zeros_grad", "rt.zeros_like({0})", lambda k, a: _infer_like(k, a)))
 
 
@@ -355,9 +419,11 @@ register(Rule("zeros_grad", "rt.zeros_like({0})", lambda k, a: _infer_like(k, a)
 def _where_vjp(b, stmt) -> tuple:
     cond = stmt.args[0]
     zero = Const(0.0)
-    return (None,
-            b.emit("where", cond, b.g, zero) if b.needs(1) else None,
-            b.emit("where", cond, zero, b.g) if b.needs(2) else None)
+    return (
+        None,
+        b.emit("where", cond, b.g, zero) if b.needs(1) else None,
+        b.emit("where", cond, zero, b.g) if b.needs(2) else None,
+    )
 
 
 def _infer_where(kinds, attrs) -> Kind:
@@ -366,8 +432,16 @@ def _infer_where(kinds, attrs) -> Kind:
     return infer_arith(kinds, attrs)
 
 
-register(Rule("where", "np.where({0}, {1}, {2})", _infer_where, _where_vjp,
-              emit_scalar="{1} if {0} else {2}", broadcasting=True))
+register(
+    Rule(
+        "where",
+        "np.where({0}, {1}, {2})",
+        _infer_where,
+        _where_vjp,
+        emit_scalar="{1} if {0} else {2}",
+        broadcasting=True,
+    )
+)
 bind_call(np.where, CallSpec("where", ("condition", "x", "y"), name="np.where"))
 
 __all__ = ["SHAPE", "index_template"]

@@ -37,8 +37,9 @@ def _broadcast_ndim(kinds: tuple[Kind, ...]) -> int | None:
 def _same_shape(kinds: tuple[Kind, ...]) -> str | None:
     """The shape class of the result when it is that of one argument (others scalars)."""
     arrays = [k for k in kinds if not k.is_scalar]
-    if arrays and all(k.same_shape_as is not None and k.same_shape_as == arrays[0].same_shape_as
-                      for k in arrays):
+    if arrays and all(
+        k.same_shape_as is not None and k.same_shape_as == arrays[0].same_shape_as for k in arrays
+    ):
         return arrays[0].same_shape_as
     return None
 
@@ -72,16 +73,23 @@ SympyFn = Callable[..., Any]
 
 def _vjp(builder, stmt) -> tuple:
     return _elementwise_vjp(builder, stmt)  # defined below, with the derivatives
+
+
 ELEMENTWISE: dict[str, SympyFn] = {}
 
 
-def _elementwise(op: str, sympy_fn: SympyFn | None, emit: str, emit_scalar: str | None = None,
-                 infer=infer_float, cheap: bool = True) -> None:
+def _elementwise(
+    op: str,
+    sympy_fn: SympyFn | None,
+    emit: str,
+    emit_scalar: str | None = None,
+    infer=infer_float,
+    cheap: bool = True,
+) -> None:
     vjp = _vjp if sympy_fn is not None else None
     if sympy_fn is not None:
         ELEMENTWISE[op] = sympy_fn
-    register(Rule(op, emit, infer, vjp, emit_scalar=emit_scalar, cheap=cheap,
-                  broadcasting=True))
+    register(Rule(op, emit, infer, vjp, emit_scalar=emit_scalar, cheap=cheap, broadcasting=True))
 
 
 # Operators.
@@ -119,37 +127,50 @@ _UNARY = [
 ]
 # NumPy's functions on scalars too: they return inf/nan where math raises, as the primal would.
 for _op, _sym, _np, _math in _UNARY:
-    _elementwise(_op, (lambda name: lambda sp, a: getattr(sp, name)(a))(_sym),
-                 f"{_np or _math}({{0}})", cheap=_op in ("floor", "ceil", "sign"))
+    _elementwise(
+        _op,
+        (lambda name: lambda sp, a: getattr(sp, name)(a))(_sym),
+        f"{_np or _math}({{0}})",
+        cheap=_op in ("floor", "ceil", "sign"),
+    )
 
-_elementwise("log1p", lambda sp, a: sp.log(1 + a), "np.log1p({0})",
-             cheap=False)
-_elementwise("expm1", lambda sp, a: sp.exp(a) - 1, "np.expm1({0})",
-             cheap=False)
+_elementwise("log1p", lambda sp, a: sp.log(1 + a), "np.log1p({0})", cheap=False)
+_elementwise("expm1", lambda sp, a: sp.exp(a) - 1, "np.expm1({0})", cheap=False)
 _elementwise("log2", lambda sp, a: sp.log(a, 2), "np.log2({0})", cheap=False)
-_elementwise("log10", lambda sp, a: sp.log(a, 10), "np.log10({0})",
-             cheap=False)
+_elementwise("log10", lambda sp, a: sp.log(a, 10), "np.log10({0})", cheap=False)
 _elementwise("abs", lambda sp, a: sp.Abs(a), "np.abs({0})", "abs({0})", infer=infer_arith)
 _elementwise("square", lambda sp, a: a**2, "np.square({0})", "{0} ** 2", infer=infer_arith)
 _elementwise("reciprocal", lambda sp, a: 1 / a, "np.reciprocal({0})", "1.0 / {0}")
-_elementwise("maximum", lambda sp, a, b: sp.Max(a, b), "np.maximum({0}, {1})",
-             "max({0}, {1})", infer=infer_arith)
-_elementwise("minimum", lambda sp, a, b: sp.Min(a, b), "np.minimum({0}, {1})",
-             "min({0}, {1})", infer=infer_arith)
-_elementwise("hypot", lambda sp, a, b: sp.sqrt(a**2 + b**2), "np.hypot({0}, {1})",
-             cheap=False)
-_elementwise("arctan2", lambda sp, a, b: sp.atan2(a, b), "np.arctan2({0}, {1})",
-             cheap=False)
-_elementwise("clip", lambda sp, a, lo, hi: sp.Min(sp.Max(a, lo), hi), "np.clip({0}, {1}, {2})",
-             "min(max({0}, {1}), {2})", infer=infer_arith)
+_elementwise(
+    "maximum",
+    lambda sp, a, b: sp.Max(a, b),
+    "np.maximum({0}, {1})",
+    "max({0}, {1})",
+    infer=infer_arith,
+)
+_elementwise(
+    "minimum",
+    lambda sp, a, b: sp.Min(a, b),
+    "np.minimum({0}, {1})",
+    "min({0}, {1})",
+    infer=infer_arith,
+)
+_elementwise("hypot", lambda sp, a, b: sp.sqrt(a**2 + b**2), "np.hypot({0}, {1})", cheap=False)
+_elementwise("arctan2", lambda sp, a, b: sp.atan2(a, b), "np.arctan2({0}, {1})", cheap=False)
+_elementwise(
+    "clip",
+    lambda sp, a, lo, hi: sp.Min(sp.Max(a, lo), hi),
+    "np.clip({0}, {1}, {2})",
+    "min(max({0}, {1}), {2})",
+    infer=infer_arith,
+)
 _elementwise("float", lambda sp, a: a, "float({0})", "float({0})")
 _elementwise("int", None, "int({0})", infer=lambda kinds, attrs: Kind(kinds[0].ndim, "int"))
 # Heaviside step with step(0) = 1/2, SymPy's convention; appears in derivatives of max/min.
 _elementwise("step", lambda sp, a: sp.Heaviside(a), "rt.step({0})")
 
 # Comparisons and logic carry no gradient.
-for _op, _sym in [("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="),
-                  ("ne", "!=")]:
+for _op, _sym in [("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="), ("ne", "!=")]:
     _elementwise(_op, None, f"{{0}} {_sym} {{1}}", infer=infer_bool)
 _elementwise("not", None, "not {0}", infer=infer_bool)
 _elementwise("and", None, "{0} and {1}", infer=infer_bool)
@@ -163,24 +184,73 @@ _elementwise("logical_or", None, "np.logical_or({0}, {1})", infer=infer_bool)
 # How users call them
 
 _NUMPY_NAMES = {op: op for op, *_ in _UNARY}
-_NUMPY_NAMES.update({
-    "log1p": "log1p", "expm1": "expm1", "log2": "log2", "log10": "log10", "abs": "abs",
-    "absolute": "abs", "fabs": "abs", "square": "square", "reciprocal": "reciprocal",
-    "maximum": "maximum", "minimum": "minimum", "fmax": "maximum", "fmin": "minimum",
-    "hypot": "hypot", "arctan2": "arctan2", "power": "pow", "add": "add", "subtract": "sub",
-    "multiply": "mul", "divide": "div", "true_divide": "div", "negative": "neg",
-    "floor_divide": "floordiv", "mod": "mod", "remainder": "mod", "clip": "clip",
-    "logical_not": "logical_not", "logical_and": "logical_and", "logical_or": "logical_or",
-    "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge", "equal": "eq",
-    "not_equal": "ne",
-})
+_NUMPY_NAMES.update(
+    {
+        "log1p": "log1p",
+        "expm1": "expm1",
+        "log2": "log2",
+        "log10": "log10",
+        "abs": "abs",
+        "absolute": "abs",
+        "fabs": "abs",
+        "square": "square",
+        "reciprocal": "reciprocal",
+        "maximum": "maximum",
+        "minimum": "minimum",
+        "fmax": "maximum",
+        "fmin": "minimum",
+        "hypot": "hypot",
+        "arctan2": "arctan2",
+        "power": "pow",
+        "add": "add",
+        "subtract": "sub",
+        "multiply": "mul",
+        "divide": "div",
+        "true_divide": "div",
+        "negative": "neg",
+        "floor_divide": "floordiv",
+        "mod": "mod",
+        "remainder": "mod",
+        "clip": "clip",
+        "logical_not": "logical_not",
+        "logical_and": "logical_and",
+        "logical_or": "logical_or",
+        "less": "lt",
+        "less_equal": "le",
+        "greater": "gt",
+        "greater_equal": "ge",
+        "equal": "eq",
+        "not_equal": "ne",
+    }
+)
 _NUMPY_NAMES.pop("erf")
 _MATH_NAMES = {
-    "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan",
-    "asin": "arcsin", "acos": "arccos", "atan": "arctan", "sinh": "sinh", "cosh": "cosh",
-    "tanh": "tanh", "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh", "erf": "erf",
-    "log1p": "log1p", "expm1": "expm1", "log2": "log2", "log10": "log10", "fabs": "abs",
-    "pow": "pow", "hypot": "hypot", "atan2": "arctan2", "floor": "floor", "ceil": "ceil",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "sqrt",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "asinh": "arcsinh",
+    "acosh": "arccosh",
+    "atanh": "arctanh",
+    "erf": "erf",
+    "log1p": "log1p",
+    "expm1": "expm1",
+    "log2": "log2",
+    "log10": "log10",
+    "fabs": "abs",
+    "pow": "pow",
+    "hypot": "hypot",
+    "atan2": "arctan2",
+    "floor": "floor",
+    "ceil": "ceil",
 }
 
 
@@ -221,8 +291,9 @@ def _is_int_const(o: Operand) -> bool:
 
 
 @functools.cache
-def local_gradient(op: str, ints: tuple[int | None, ...], wrt: int,
-                   shared: tuple[int, ...] | None = None) -> Any:
+def local_gradient(
+    op: str, ints: tuple[int | None, ...], wrt: int, shared: tuple[int, ...] | None = None
+) -> Any:
     """g * d op / d argument `wrt`, as a SymPy expression of a0, a1..., g and out.
 
     `ints` holds the integer constant arguments, substituted before differentiating;
@@ -256,8 +327,7 @@ def _zero_almost_everywhere(sp, expr):
     """Drop the derivatives of piecewise-constant functions (floor, sign, Heaviside): zero
     wherever they are differentiable."""
     expr = expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
-    return expr.replace(lambda e: isinstance(e, (sp.Derivative, sp.Subs)),
-                        lambda e: sp.Integer(0))
+    return expr.replace(lambda e: isinstance(e, (sp.Derivative, sp.Subs)), lambda e: sp.Integer(0))
 
 
 def _elementwise_vjp(builder, stmt) -> tuple:
@@ -279,11 +349,28 @@ def _elementwise_vjp(builder, stmt) -> tuple:
 
 # SymPy function class name -> op
 _SYMPY_OPS = {
-    "exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin",
-    "acos": "arccos", "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
-    "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh", "Abs": "abs", "sign": "sign",
-    "floor": "floor", "ceiling": "ceil", "Max": "maximum", "Min": "minimum",
-    "atan2": "arctan2", "erf": "erf",
+    "exp": "exp",
+    "log": "log",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "asinh": "arcsinh",
+    "acosh": "arccosh",
+    "atanh": "arctanh",
+    "Abs": "abs",
+    "sign": "sign",
+    "floor": "floor",
+    "ceiling": "ceil",
+    "Max": "maximum",
+    "Min": "minimum",
+    "atan2": "arctan2",
+    "erf": "erf",
 }
 
 
@@ -329,8 +416,9 @@ def _sum_to_ir(sp, expr, env, builder) -> Operand:
     positive, negative = [], []
     for term in sp.Add.make_args(expr):
         coeff, rest = term.as_coeff_Mul()
-        (negative if coeff.is_negative else positive).append(term if not coeff.is_negative
-                                                              else -term)
+        (negative if coeff.is_negative else positive).append(
+            term if not coeff.is_negative else -term
+        )
     if not positive:
         total = _sum_to_ir(sp, sp.Add(*negative), env, builder)
         return builder.emit("neg", total)
@@ -372,4 +460,3 @@ def _product_to_ir(sp, expr, env, builder) -> Operand:
             return Const(result.value / below.value)
         result = builder.emit("div", result, below)
     return result
-
