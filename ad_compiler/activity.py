@@ -30,7 +30,12 @@ def active_values(fn: Function, kinds: KindTable, wrt: tuple[str, ...]) -> set[s
             if isinstance(stmt, Assign):
                 rule = RULES[stmt.op]
                 if stmt.op == "setitem":
-                    if isinstance(stmt.args[1], Var) and stmt.args[1].name in varied:
+                    # A float stored into an int array is truncated: no gradient flows through.
+                    if (
+                        isinstance(stmt.args[1], Var)
+                        and stmt.args[1].name in varied
+                        and kinds.of(stmt.args[0]).differentiable
+                    ):
                         new.append(stmt.args[0].name)
                 elif (
                     stmt.target

@@ -56,6 +56,9 @@ _SHAPE_ONLY = {
     "ones_like": (0,),
 }
 
+# Operations whose adjoint passes g on unchanged (or drops it), whatever its shape.
+_PASSES_G_ON = {"add", "sub", "neg", "pos", "copy", "where", "float", "int", "mod", "floordiv"}
+
 
 class VJPBuilder:
     """What a derivative rule uses to write its part of the reverse sweep."""
@@ -97,7 +100,8 @@ class VJPBuilder:
             return False
         if producer.op in ("mul", "div"):
             return len(variables) == len(producer.args)
-        return producer.op not in ("add", "sub", "neg", "pos", "copy", "where", "float")
+        # x % c has local gradient 1 too, and floor division 0: neither gives back the shape
+        return producer.op not in _PASSES_G_ON
 
     def emit(self, op: str, *args: Operand, **attrs) -> Var:
         return self.diff.emit(self._stmts, op, args, attrs, reverses=self.stmt.loc)
@@ -159,6 +163,8 @@ class Differentiator:
         self.preamble: list[Stmt] = []  # tape lists, created once at function entry
         self.depth = 0
         self.loop_stack: list[Loop] = []  # the loops around the statement being differentiated
+        self.branches = 0  # how many ifs are around it
+        self.branches_outside: list[int] = []  # how many were around each loop of loop_stack
         # Tape allocations of nested loops, placed before the outermost loop (see LoopPlan).
         self.hoisted: list[Stmt] = []
         self.stack_sizes: dict[tuple[int, ...], Var] = {}
@@ -205,11 +211,10 @@ class Differentiator:
         shape as `operand`, if kinds know one: an operation that needs only a shape then does
         not keep a value alive (or recomputed) for it."""
         if isinstance(operand, Var):
-            same = self.kinds.of(operand).same_shape_as
-            if (
-                same in self.defined_once
-                and self.kinds.of(Var(same)).ndim == self.kinds.of(operand).ndim
-            ):
+            kind, same = self.kinds.of(operand), self.kinds.of(operand).same_shape_as
+            other = self.kinds.of(Var(same)) if same in self.defined_once else None
+            # Same dtype too: the helpers build the gradient with that value's dtype.
+            if other is not None and (other.ndim, other.dtype) == (kind.ndim, kind.dtype):
                 return Var(same)
         return operand
 
@@ -440,8 +445,10 @@ class Differentiator:
         else_flow: list[Stmt] = []
         for p in flows_else:
             self.accumulate(else_flow, p.second.name, Var(self.bar(p.name)), False, stmt.loc)
+        self.branches += 1
         fwd_then, rev_then = self.block(stmt.body, then_flow)
         fwd_else, rev_else = self.block(stmt.orelse, else_flow)
+        self.branches -= 1
         for p in stmt.phis:  # leave SSA: each branch assigns the merged name
             fwd_then.append(Assign(p.name, "copy", (p.first,), loc=stmt.loc))
             fwd_else.append(Assign(p.name, "copy", (p.second,), loc=stmt.loc))
@@ -471,6 +478,7 @@ class Differentiator:
 
         self.depth += 1
         self.loop_stack.append(loop)
+        self.branches_outside.append(self.branches)
         # A while condition is evaluated once more than the body runs: its stores are never
         # put back (nothing in the reverse sweep may depend on them, checked below).
         outer, self.in_test = self.in_test, True
@@ -484,6 +492,7 @@ class Differentiator:
             )
         fwd_body, rev_body = self.block(loop.body, flow)
         self.loop_stack.pop()
+        self.branches_outside.pop()
         self.depth -= 1
 
         plan = LoopPlan(self, loop, fwd_test, fwd_body, rev_body)

@@ -31,7 +31,8 @@ from .ir import (
 from .rules import RULES
 
 # Operations a loop bound computed inside a nest may use and still be the same all through it.
-_SHAPE_ARITHMETIC = {"dim", "len", "size", "add", "sub", "mul", "floordiv", "neg", "copy"}
+# (Nothing that can raise: the copy before the nest runs even where the original would not.)
+_SHAPE_ARITHMETIC = {"dim", "len", "size", "add", "sub", "mul", "neg", "copy"}
 
 if TYPE_CHECKING:
     from .adjoint import Differentiator
@@ -63,6 +64,8 @@ class LoopPlan:
         self.defs: dict[str, Stmt | None] = {p.name: None for p in loop.phis}
         self._collect_defs(loop.test + loop.body)
         self.enclosing = tuple(diff.loop_stack)
+        # Inside an if within its nest: it may run in a few outer iterations only.
+        self.conditional = bool(diff.loop_stack) and diff.branches > diff.branches_outside[0]
         self.array_tapes: set[str] = set()  # tapes that are NumPy arrays indexed by iteration
         self.stack_tapes: dict[str, str] = {}  # preallocated array tape -> its top position
 
@@ -115,7 +118,7 @@ class LoopPlan:
                 for enclosing in self._enclosing_ifs(name):
                     if isinstance(enclosing.cond, Var):
                         more.add(enclosing.cond.name)
-                more &= set(self.defs)
+                more &= set(self.defs) | {self.loop.index}  # (the index: j % 3 replayed)
                 if not more <= need:
                     need |= more
                     changed = True
@@ -294,10 +297,11 @@ class LoopPlan:
     def _stack_size(self) -> Var | None:
         """How many iterations this loop runs in one run of the outermost loop around it,
         computed before that loop starts, when every loop of the nest is a range loop without
-        a break whose bounds are fixed before the nest starts: then a preallocated array,
-        used as a stack, is the tape (numba's lists are several times slower)."""
+        a break whose bounds are fixed before the nest starts, and no if inside the nest
+        surrounds this loop: then a preallocated array, used as a stack, is the tape (numba's
+        lists are several times slower)."""
         diff, chain = self.diff, self.enclosing + (self.loop,)
-        if not all(lp.is_range and lp.exit_flag is None for lp in chain):
+        if self.conditional or not all(lp.is_range and lp.exit_flag is None for lp in chain):
             return None
         inside = set(defined_names(chain[0]))
         if not all(

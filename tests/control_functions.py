@@ -747,3 +747,41 @@ def triangle_counter(x):
                 total += x[li % x.shape[0]] * x[c] * x[r]
                 li += 1
     return total
+
+
+def shape_from_int_array(s):
+    """A float array shaped like an int one: its adjoint is float (was cut to ints)."""
+    k = np.arange(3)
+    y = k * s
+    t = np.sum(y)
+    return t * t
+
+
+def store_into_int_array(x):
+    """Floats stored into an int array are truncated: no gradient flows through them."""
+    y = np.arange(3) * 1
+    for i in range(3):
+        y[i] += 2.5 * x[i]
+    return np.sum(y * 1.0) + np.sum(x)
+
+
+def strided_loop(x, n):
+    """The index of a strided loop, read only by replayed code (j % 3), in reverse."""
+    t = 0.5
+    for j in range(0, n, 2):
+        t = math.sin(t * x[j % 3] + 0.2)
+    return t
+
+
+def guarded_inner_bound(x, d):
+    """An inner loop whose bound is computed under a guard (d != 0), in a branch taken in some
+    outer iterations only."""
+    t = 0.5
+    for i in range(3):
+        if d != 0 and i != 1:
+            m = x.shape[0] // d
+            for j in range(m):
+                t = t * 0.5 + math.sin(x[j] * t + 1.0)
+        else:
+            t = t + x[0] * t
+    return t

@@ -185,6 +185,11 @@ CASES = [
     (cf.nested_increments, (X4, vec(0.5, -0.3, 0.8)), "increments in a nested loop"),
     (cf.not_increments, (X4, vec(0.5, -0.3)), "stores that are not increments"),
     (cf.triangle_counter, (X5,), "counter through a triangular loop"),
+    (cf.shape_from_int_array, (0.4,), "float array shaped like an int one"),
+    (cf.store_into_int_array, (vec(0.3, 0.5, 0.7),), "store into an int array"),
+    (cf.strided_loop, (vec(0.3, -0.8, 1.1), 7), "strided loop, index replayed"),
+    (cf.guarded_inner_bound, (X4, 2), "inner loop under an if"),
+    (cf.guarded_inner_bound, (X4, 0), "inner loop's bound guarded"),
 ]
 
 
@@ -604,3 +609,17 @@ def test_every_tape_is_read(backend):
     assert tapes, source
     for tape in tapes:
         assert re.search(rf"= {tape}(?:\.pop\(\)|\[)", source), (tape, source)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_inner_loop_under_an_if_tapes_into_a_list(backend):
+    """It may run in a few outer iterations only: an array sized for all of them could be huge."""
+    source = grad(cf.guarded_inner_bound, backend=backend).source_for(X4, 2)
+    assert ".append(t)" in source and "_top" not in source, source
+
+
+def test_exact_values_of_the_review_cases():
+    """Values worked by hand: d/ds (3s)^2 = 18 s; the int array passes no gradient."""
+    assert grad(cf.shape_from_int_array)(0.4) == pytest.approx(7.2, rel=1e-12)
+    np.testing.assert_array_equal(grad(cf.store_into_int_array)(vec(0.3, 0.5, 0.7)),
+                                  np.ones(3))

@@ -129,6 +129,12 @@ def uses_fft(x):
     return np.sum(np.abs(y))
 
 
+def stores_through_index_array(x, idx):
+    y = np.zeros(3)
+    y[idx] += x  # L:fancy-store
+    return np.sum(y * y)
+
+
 def uses_gamma(x):
     return math.gamma(x) * x  # L:gamma
 
@@ -227,6 +233,9 @@ REFUSED = [
      NoGradientRuleError),
     (uses_gamma, (1.5,), "gamma", r"no gradient rule.*\bgamma\b", "math.gamma(",
      NoGradientRuleError),
+    (stores_through_index_array, (np.array([1.0, 2.0, 3.0]), np.array([0, 2, 0])), "fancy-store",
+     r"integer array of indices.*repeated.*for k in range\(len\(idx\)\)", "y[",
+     UnsupportedSyntaxError),
     (uses_print, (1.0,), "print", r"\bprint\b", "print(", UnsupportedSyntaxError),
     (uses_dict, (1.0,), "dict", r"\bdict\b", "{", UnsupportedSyntaxError),
     (uses_string, (1.0,), "string", r"\bstr(ing)?s?\b.*constant|constant.*\bstr(ing)?\b", '"loss"',

@@ -131,6 +131,17 @@ def unreachable_taped_loop(x):
     return s
 
 
+# 8. TypeError "'float' object is not subscriptable" in the generated code. The adjoint of a sum
+# of an elementwise result is left as the scalar g (broadcasting spreads it later), but x % c
+# passes g on unchanged, so an indexing adjoint further back (np.array([...]) -> t_bar[1])
+# received a float. Fuzzer program: `np.sum(helper(np.array([-0.5, np.min(a1), a1[0]]) % 2.0))`
+# with helpers nested. Expected gradient at x = [0.3, -0.7, 0.9]: [1, 1, 0] (x[0] through
+# h[2], the minimum x[1] through h[1]).
+def sum_of_mod_of_stacked_array(x):
+    h = np.array([-0.5, np.min(x), x[0]]) % 2.0
+    return np.sum(h)
+
+
 X = np.array([0.3, -0.7])
 
 CASES = [
@@ -143,6 +154,7 @@ CASES = [
     (conditional_alias_in_loop, (X, 0.5)),
     (while_condition_calls_writing_helper, (X,)),
     (unreachable_taped_loop, (0.3,)),
+    (sum_of_mod_of_stacked_array, (np.array([0.3, -0.7, 0.9]),)),
 ]
 
 

@@ -83,12 +83,27 @@ register(
         nondiff_args=tuple(range(1, 64)),
     )
 )
+
+
+def _infer_setitem(kinds, attrs) -> Kind:
+    if any(k.ndim and k.dtype == "int" for k in kinds[2:]):
+        # y[idx] = v keeps only the last of repeated indices (y[idx] += v too): refused rather
+        # than given a gradient that is right only when idx has no repeats.
+        raise KindError(
+            "a store through an integer array of indices (y[idx] = ...): NumPy keeps only the "
+            "last write to a repeated index",
+            "write the loop `for k in range(len(idx)): y[idx[k]] = ...` (or `+=`), which says "
+            "what repeated indices do; boolean masks and slices are fine",
+        )
+    return Kind(None, None)
+
+
 # Writes are reversed by the adjoint pass itself (they are language, not calculus).
 register(
     Rule(
         "setitem",
         lambda n, a: "{0}" + index_template(a["index"], 2) + " = {1}",
-        lambda kinds, attrs: Kind(None, None),
+        _infer_setitem,
         mutates=0,
     )
 )
