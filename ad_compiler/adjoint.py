@@ -40,6 +40,8 @@ from .optimize import use_counts
 from .rules import RULES, IndexedUpdate
 
 # Operations whose listed arguments are read only for their shape, never their contents.
+# (Of those, the ones that read a shape, not build an array with the value's dtype.)
+_SHAPE_READS = {"len", "dim", "shape", "size", "ndim"}
 _SHAPE_ONLY = {
     "reduce_grad": (1,),
     "mean_grad": (1,),
@@ -56,8 +58,13 @@ _SHAPE_ONLY = {
     "ones_like": (0,),
 }
 
-# Operations whose adjoint passes g on unchanged (or drops it), whatever its shape.
-_PASSES_G_ON = {"add", "sub", "neg", "pos", "copy", "where", "float", "int", "mod", "floordiv"}
+# Elementwise operations whose local gradient is an array of their operands' shape.
+_NONLINEAR_UNARY = {
+    "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
+    "tanh", "arcsinh", "arccosh", "arctanh", "log1p", "expm1", "log2", "log10", "square",
+    "reciprocal", "erf", "abs",
+}  # fmt: skip
+_NONLINEAR_BINARY = {"mul", "div", "pow", "maximum", "minimum", "hypot", "arctan2"}
 
 
 class VJPBuilder:
@@ -98,10 +105,16 @@ class VJPBuilder:
             or any(self.kind(a).same_shape_as != shape for a in variables)
         ):
             return False
-        if producer.op in ("mul", "div"):
-            return len(variables) == len(producer.args)
-        # x % c has local gradient 1 too, and floor division 0: neither gives back the shape
-        return producer.op not in _PASSES_G_ON
+        # Only where the local gradient is an array of that shape for certain: x % c, x ** 1,
+        # np.maximum(x, x) have constant ones, which would pass the small g on unchanged.
+        if producer.op in _NONLINEAR_UNARY:
+            return True
+        if producer.op in _NONLINEAR_BINARY:
+            a, b = producer.args
+            if producer.op == "pow" and isinstance(b, Const):
+                return b.value not in (0, 1)
+            return len(variables) == 2 and a != b
+        return False
 
     def emit(self, op: str, *args: Operand, **attrs) -> Var:
         return self.diff.emit(self._stmts, op, args, attrs, reverses=self.stmt.loc)
@@ -194,7 +207,7 @@ class Differentiator:
         rule = RULES[op]
         if op in _SHAPE_ONLY:
             args = tuple(
-                self.same_shape_argument(a) if i in _SHAPE_ONLY[op] else a
+                self.same_shape_argument(a, op not in _SHAPE_READS) if i in _SHAPE_ONLY[op] else a
                 for i, a in enumerate(args)
             )
         new = target is None
@@ -206,15 +219,19 @@ class Differentiator:
         out.append(stmt)
         return Var(target) if target else None
 
-    def same_shape_argument(self, operand: Operand) -> Operand:
+    def same_shape_argument(self, operand: Operand, same_dtype: bool = True) -> Operand:
         """An argument of the function, or a value defined once outside loops, with the same
         shape as `operand`, if kinds know one: an operation that needs only a shape then does
         not keep a value alive (or recomputed) for it."""
         if isinstance(operand, Var):
             kind, same = self.kinds.of(operand), self.kinds.of(operand).same_shape_as
             other = self.kinds.of(Var(same)) if same in self.defined_once else None
-            # Same dtype too: the helpers build the gradient with that value's dtype.
-            if other is not None and (other.ndim, other.dtype) == (kind.ndim, kind.dtype):
+            # Same dtype too where a helper builds an array with that value's dtype.
+            if (
+                other is not None
+                and other.ndim == kind.ndim
+                and (other.dtype == kind.dtype or not same_dtype)
+            ):
                 return Var(same)
         return operand
 

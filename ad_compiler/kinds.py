@@ -27,6 +27,8 @@ from .ir import (
     Loop,
     Operand,
     Var,
+    base_name,
+    is_temp,
 )
 from .rules import RULES
 
@@ -103,6 +105,23 @@ class KindTable:
             kind = Kind(0, kind.dtype)
         self.kinds[name] = kind
 
+    def join_checked(self, phi, where: If | Loop) -> Kind:
+        """The kind of a value merged from two paths; an array that is integer on one path and
+        float on the other is refused (stores into it would truncate on one path only, and
+        numba cannot compile it)."""
+        a, b = self.of(phi.first), self.of(phi.second)
+        if a.ndim and b.ndim and {a.dtype, b.dtype} == {"int", "float"}:
+            name = "a value" if is_temp(phi.name) else base_name(phi.name)
+            message = f"{name} is an integer array on one path and a float array on another"
+            suggestion = "make it a float array on every path: np.arange(n) * 1.0, x.astype(float)"
+            loc = where.loc
+            if loc is None:
+                raise UnsupportedSyntaxError(message, suggestion=suggestion)
+            raise UnsupportedSyntaxError(
+                message, loc.filename, loc.line, loc.col + 1, loc.text, suggestion
+            )
+        return join(a, b, phi.name)
+
     def infer_assign(self, stmt: Assign) -> Kind:
         rule = RULES[stmt.op]
         try:
@@ -126,7 +145,7 @@ class KindTable:
                 self.block(stmt.body)
                 self.block(stmt.orelse)
                 for phi in stmt.phis:
-                    self.set(phi.name, join(self.of(phi.first), self.of(phi.second), phi.name))
+                    self.set(phi.name, self.join_checked(phi, stmt))
             else:
                 self.loop(stmt)
 
@@ -142,7 +161,7 @@ class KindTable:
             self.block(loop.body)
             changed = False
             for phi in loop.phis:
-                new = join(self.of(phi.first), self.of(phi.second), phi.name)
+                new = self.join_checked(phi, loop)
                 if new != self.kinds[phi.name]:
                     self.kinds[phi.name] = new
                     changed = True

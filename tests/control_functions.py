@@ -785,3 +785,11 @@ def guarded_inner_bound(x, d):
         else:
             t = t + x[0] * t
     return t
+
+
+def store_into_int_like(x):
+    """np.full_like of an int array is an int array: the float stored into it is truncated."""
+    k = np.arange(3)
+    y = np.full_like(k, 0.5)
+    y[0] = x[0] * 3.3
+    return np.sum(y * 1.0) + x[1]

@@ -187,6 +187,7 @@ CASES = [
     (cf.triangle_counter, (X5,), "counter through a triangular loop"),
     (cf.shape_from_int_array, (0.4,), "float array shaped like an int one"),
     (cf.store_into_int_array, (vec(0.3, 0.5, 0.7),), "store into an int array"),
+    (cf.store_into_int_like, (vec(0.3, -0.7, 0.9),), "store into np.full_like(int array)"),
     (cf.strided_loop, (vec(0.3, -0.8, 1.1), 7), "strided loop, index replayed"),
     (cf.guarded_inner_bound, (X4, 2), "inner loop under an if"),
     (cf.guarded_inner_bound, (X4, 0), "inner loop's bound guarded"),
@@ -623,3 +624,5 @@ def test_exact_values_of_the_review_cases():
     assert grad(cf.shape_from_int_array)(0.4) == pytest.approx(7.2, rel=1e-12)
     np.testing.assert_array_equal(grad(cf.store_into_int_array)(vec(0.3, 0.5, 0.7)),
                                   np.ones(3))
+    np.testing.assert_array_equal(grad(cf.store_into_int_like)(vec(0.3, -0.7, 0.9)),
+                                  vec(0.0, 1.0, 0.0))

@@ -135,6 +135,23 @@ def stores_through_index_array(x, idx):
     return np.sum(y * y)
 
 
+def stores_through_joined_index(x, idx, c):
+    y = np.zeros(3)
+    j = idx
+    if c > 0:
+        j = idx[0]
+    y[j] += x  # L:joined-index-store
+    return np.sum(y * y)
+
+
+def int_or_float_array(x, c):
+    y = np.arange(3)
+    if c > 0:  # L:int-or-float
+        y = x * 1.0
+    y[0] = x[1] * 2.5
+    return np.sum(y * 1.0)
+
+
 def uses_gamma(x):
     return math.gamma(x) * x  # L:gamma
 
@@ -231,6 +248,11 @@ REFUSED = [
     (ping, (1.5, 3), "mutual", r"recurs", "ping(", UnsupportedSyntaxError),
     (uses_fft, (np.array([1.0, 2.0]),), "fft", r"no gradient rule.*\bfft\b", "np.fft.fft(",
      NoGradientRuleError),
+    (stores_through_joined_index, (np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1]), -1.0),
+     "joined-index-store", r"integer array of indices", "y[", UnsupportedSyntaxError),
+    (int_or_float_array, (np.array([1.0, 2.0, 3.0]), -1.0), "int-or-float",
+     r"\by is an integer array on one path and a float array on another.*float", "if",
+     UnsupportedSyntaxError),
     (uses_gamma, (1.5,), "gamma", r"no gradient rule.*\bgamma\b", "math.gamma(",
      NoGradientRuleError),
     (stores_through_index_array, (np.array([1.0, 2.0, 3.0]), np.array([0, 2, 0])), "fancy-store",

@@ -142,6 +142,18 @@ def sum_of_mod_of_stacked_array(x):
     return np.sum(h)
 
 
+# 8b. The same crash through other operations whose local gradient is a constant (found in
+# review): x ** 1 and np.maximum(h, h). Expected gradient at x = [0.3, -0.7, 0.9]: [1, 2, 0].
+def sum_of_power_one_of_stacked_array(x):
+    h = np.array([x[0], np.min(x), x[1]]) ** 1
+    return np.sum(h)
+
+
+def sum_of_maximum_with_itself(x):
+    h = np.array([x[0], np.min(x), x[1]])
+    return np.sum(np.maximum(h, h))
+
+
 X = np.array([0.3, -0.7])
 
 CASES = [
@@ -155,6 +167,8 @@ CASES = [
     (while_condition_calls_writing_helper, (X,)),
     (unreachable_taped_loop, (0.3,)),
     (sum_of_mod_of_stacked_array, (np.array([0.3, -0.7, 0.9]),)),
+    (sum_of_power_one_of_stacked_array, (np.array([0.3, -0.7, 0.9]),)),
+    (sum_of_maximum_with_itself, (np.array([0.3, -0.7, 0.9]),)),
 ]
 
 

@@ -86,7 +86,7 @@ register(
 
 
 def _infer_setitem(kinds, attrs) -> Kind:
-    if any(k.ndim and k.dtype == "int" for k in kinds[2:]):
+    if any(k.ndim != 0 and k.dtype != "bool" for k in kinds[2:]):
         # y[idx] = v keeps only the last of repeated indices (y[idx] += v too): refused rather
         # than given a gradient that is right only when idx has no repeats.
         raise KindError(
@@ -173,7 +173,9 @@ def _infer_constructor(dtype: str):
 
 
 def _infer_like(kinds, attrs) -> Kind:
-    return Kind(kinds[0].ndim, "float", kinds[0].same_shape_as)
+    # np.zeros_like(k) of an int array is an int array (floats stored there are truncated).
+    dtype = kinds[0].dtype if kinds[0].dtype in ("int", "bool") else "float"
+    return Kind(kinds[0].ndim, dtype, kinds[0].same_shape_as)
 
 
 for _name in ("zeros", "ones", "empty"):
@@ -219,7 +221,7 @@ register(
     Rule(
         "stack",
         lambda n, a: "np.array([" + ", ".join(f"{{{i}}}" for i in range(n)) + "])",
-        lambda k, a: Kind(1, "float"),
+        lambda k, a: Kind(1, "int" if k and all(x.dtype == "int" for x in k) else "float"),
         _stack_vjp,
     )
 )
@@ -424,7 +426,13 @@ register(
         lambda k, a: Kind(None if k[0].ndim is None else k[0].ndim + 1, "float"),
     )
 )
-register(Rule("zeros_grad", "rt.zeros_like({0})", lambda k, a: _infer_like(k, a)))
+register(
+    Rule(
+        "zeros_grad",
+        "rt.zeros_like({0})",
+        lambda k, a: Kind(k[0].ndim, "float", k[0].same_shape_as),
+    )
+)
 
 
 # --------------------------------------------------------------------------------------------
