@@ -113,7 +113,8 @@ class VJPBuilder:
             a, b = producer.args
             if producer.op == "pow" and isinstance(b, Const):
                 return b.value not in (0, 1)
-            return len(variables) == 2 and a != b
+            # (np.maximum(h, h) splits g into halves that add up to g: constant)
+            return len(variables) == 2 and (a != b or producer.op not in ("maximum", "minimum"))
         return False
 
     def emit(self, op: str, *args: Operand, **attrs) -> Var:
@@ -736,34 +737,44 @@ def _increments(fn: Function, kinds: KindTable) -> dict[int, str]:
 def _restores_read(body: Block, aliases: Aliases) -> set[int]:
     """The stores whose restored values some reverse-sweep statement reads afterwards (later
     in the program, or anywhere in a loop around both)."""
-    events: list[tuple[int, tuple[int, ...], Assign]] = []
+    # (position, loops around it, ifs and loops around it, statement)
+    events: list[tuple[int, tuple[int, ...], tuple[int, ...], Assign]] = []
 
-    def scan(block: Block, loops: tuple[int, ...]) -> None:
+    def scan(block: Block, loops: tuple[int, ...], path: tuple[int, ...]) -> None:
         for stmt in block:
             if isinstance(stmt, Assign):
-                events.append((len(events), loops, stmt))
+                events.append((len(events), loops, path, stmt))
             elif isinstance(stmt, If):
-                scan(stmt.body, loops)
-                scan(stmt.orelse, loops)
+                scan(stmt.body, loops, path + (id(stmt), 0))
+                scan(stmt.orelse, loops, path + (id(stmt), 1))
             else:
                 inner = loops + (id(stmt),)
-                scan(stmt.test, inner)
-                scan(stmt.body, inner)
+                scan(stmt.test, inner, path + (id(stmt),))
+                scan(stmt.body, inner, path + (id(stmt),))
 
-    scan(body, ())
-    # A value popped from a tape is a copy taken in the forward sweep: reading it does not
-    # read the array's memory.
-    popped = {s.target for _, _, s in events if s.op in ("list_pop", "tape_load")}
-    restores = [(n, loops, s) for n, loops, s in events if s.attr("restore")]
+    scan(body, (), ())
+    # A value popped from a tape is a copy taken in the forward sweep: reading it does not read
+    # the array's memory. Only where the pop is certainly the value read: the last definition
+    # of the name before the read, in the same block (the name may hold the array itself
+    # elsewhere, e.g. before a loop's reverse pops it).
+    copies: dict[int, set[str]] = {}
+    last: dict[str, tuple[tuple[int, ...], bool]] = {}
+    for m, _, path, stmt in events:
+        copies[m] = {
+            a.name for a in stmt.args if isinstance(a, Var) and last.get(a.name) == (path, True)
+        }
+        if stmt.target:
+            last[stmt.target] = (path, stmt.op in ("list_pop", "tape_load"))
+    restores = [(n, loops, s) for n, loops, _, s in events if s.attr("restore")]
     needed: set[int] = set()
     for n, loops, store in restores:
         group = aliases.of(store.args[0].name)
-        for m, other_loops, stmt in events:
+        for m, other_loops, _, stmt in events:
             if stmt.reverses is None or stmt.attr("restore"):
                 continue
             shape_only = _SHAPE_ONLY.get(stmt.op, ())
             if (m > n or set(loops) & set(other_loops)) and any(
-                isinstance(a, Var) and a.name not in popped and aliases.of(a.name) & group
+                isinstance(a, Var) and a.name not in copies[m] and aliases.of(a.name) & group
                 for i, a in enumerate(stmt.args)
                 if i not in shape_only
             ):

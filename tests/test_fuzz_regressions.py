@@ -154,6 +154,36 @@ def sum_of_maximum_with_itself(x):
     return np.sum(np.maximum(h, h))
 
 
+# 9. Wrong gradient (a reduction's adjoint read an array whose in-place writes were not undone).
+# The decision which stores to undo treated every read of a name that some loop's reverse
+# pops from a tape as a read of that tape copy, also where the name still held the array
+# itself. Fuzzer program: a loop `x2[-2] *= s2; x2 += max(...)` over an argument, then
+# `for i5 in range(0, n, 2): x2[i5] -= np.min(x2) * ...`. Expected gradient at
+# x = [-0.697, 0.465, 0.897, 0.864] (and w, v below): central differences, 0.782 for x[0].
+def min_of_array_written_in_loop(x, w, v):
+    s = 0.0
+    for _e in x:
+        v[-2] *= s
+        s = x[-4]
+        v += max(-0.25 + s, w[2])
+    for i in range(0, 4, 2):
+        v[i] -= np.min(v) * 0.7
+    return np.sum(np.sin(v))
+
+
+# 10. numba only: TypingError "expand_dims(float64, ...)": the adjoint of np.sum(h, axis=0) of a
+# 1-D array (a number) was given its axis back before broadcasting. Fuzzer program: a helper
+# building `np.array([0.5, np.sum(a0), np.sum(a0, axis=0, keepdims=False)])` of a tanh, with a
+# loop. Expected gradient at x = [0.3, -0.7]: 0.81 * (1 - tanh(x) ** 2).
+def sum_along_axis_of_vector(x):
+    h = np.tanh(x)
+    v = np.array([0.5, np.sum(h, axis=0)])
+    s = v[1] * 1.0
+    for _i in range(2):
+        s = s * 0.9
+    return s
+
+
 X = np.array([0.3, -0.7])
 
 CASES = [
@@ -169,6 +199,10 @@ CASES = [
     (sum_of_mod_of_stacked_array, (np.array([0.3, -0.7, 0.9]),)),
     (sum_of_power_one_of_stacked_array, (np.array([0.3, -0.7, 0.9]),)),
     (sum_of_maximum_with_itself, (np.array([0.3, -0.7, 0.9]),)),
+    (min_of_array_written_in_loop, (np.array([-0.697, 0.465, 0.897, 0.864]),
+                                    np.array([-1.279, -1.148, 1.235, -0.945]),
+                                    np.array([-0.281, 0.943, -0.401, -0.68]))),
+    (sum_along_axis_of_vector, (np.array([0.3, -0.7]),)),
 ]
 
 

@@ -363,8 +363,8 @@ def _spread(b, stmt, g):
     array of x's size built just to hold copies of g."""
     x, attrs = stmt.args[0], _reduce_attrs(stmt)
     if b.kind(x).is_array and b.feeds_elementwise(x):
-        if attrs["axis"] is None or attrs["keepdims"]:
-            return g
+        if attrs["axis"] is None or attrs["keepdims"] or b.kind(x).ndim == 1:
+            return g  # (a 1-D x summed along its axis gives a number: it broadcasts as it is)
         return b.emit("expand_dims", g, axis=attrs["axis"])
     return b.emit("reduce_grad", g, x, **attrs)
 
