@@ -5,8 +5,10 @@ needs that iteration's values: the loop-carried ones come from a tape the forwar
 the start of each iteration; the ones the body computes are replayed from them when cheap (and
 when they do not read an array the loop writes into), else read back from a tape written right
 after they were computed. Only values the reverse of the body reads are kept. A top-level
-`for i in range(0, n)` loop tapes into NumPy arrays indexed by i, allocated at entry; other loops
-into lists created at function entry, used as stacks.
+`for i in range(0, n)` loop tapes into NumPy arrays indexed by i, allocated at entry; a nest of
+range loops whose trip counts are known before it starts, into arrays of the nest's total trip
+count allocated before it, used as stacks (`t_tape[t_tape_top] = t`); other loops into lists
+created at function entry, used as stacks.
 """
 
 from __future__ import annotations

@@ -610,6 +610,8 @@ def test_every_tape_is_read(backend):
     assert tapes, source
     for tape in tapes:
         assert re.search(rf"= {tape}(?:\.pop\(\)|\[)", source), (tape, source)
+    # and no stack position is left behind by a tape that was dropped
+    assert set(re.findall(r"(\w+_tape\w*?)_top\b", source)) <= set(tapes), source
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
