@@ -19,24 +19,10 @@ import textwrap
 import timeit
 
 import numpy as np
+from cases import euler, rosenbrock
 from numba import njit
 
 from ad_compiler import grad
-
-
-def rosenbrock(x):
-    s = 0.0
-    for i in range(x.shape[0] - 1):
-        s += 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
-    return s
-
-
-def euler(x, v, k, c, dt, n):
-    for _ in range(n):
-        a = -k * x - c * v
-        x = x + dt * v
-        v = v + dt * a
-    return x * x + v * v
 
 
 def median_time(fn, *args, number: int, repeat: int = 11) -> float:
@@ -50,7 +36,7 @@ MEMORY_CHILD = textwrap.dedent("""
     import json, resource, sys
     import numpy as np
     sys.path.insert(0, {here!r})
-    from loops import rosenbrock
+    from cases import rosenbrock
     from ad_compiler import grad
     g = grad(rosenbrock)
     g(np.linspace(-1.0, 1.0, 10))  # compile outside the measurement
