@@ -7,6 +7,7 @@ both (active) get an adjoint; everything else is plain forward code, and often n
 
 from __future__ import annotations
 
+from .errors import NoGradientRuleError
 from .ir import Assign, Function, If, Loop, Var, walk
 from .kinds import KindTable
 from .rules import RULES
@@ -39,11 +40,13 @@ def active_values(fn: Function, kinds: KindTable, wrt: tuple[str, ...]) -> set[s
                         new.append(stmt.args[0].name)
                 elif (
                     stmt.target
-                    and rule.vjp is not None
                     and kinds.of(Var(stmt.target)).differentiable
                     and any(a in varied for a in _grad_args(stmt))
                 ):
-                    new.append(stmt.target)
+                    if rule.vjp is None and not rule.zero_derivative:
+                        _refuse_without_rule(stmt)
+                    if rule.vjp is not None:
+                        new.append(stmt.target)
             else:
                 new += [
                     p.name
@@ -64,7 +67,11 @@ def active_values(fn: Function, kinds: KindTable, wrt: tuple[str, ...]) -> set[s
                 if stmt.op == "setitem":
                     if stmt.args[0].name in useful and isinstance(stmt.args[1], Var):
                         new.append(stmt.args[1].name)
-                elif stmt.target in useful and RULES[stmt.op].vjp is not None:
+                elif (
+                    stmt.target in useful
+                    and RULES[stmt.op].vjp is not None
+                    and kinds.of(Var(stmt.target)).differentiable  # not x.astype(int)
+                ):
                     new += _grad_args(stmt)
             else:
                 for p in stmt.phis:
@@ -75,6 +82,17 @@ def active_values(fn: Function, kinds: KindTable, wrt: tuple[str, ...]) -> set[s
                     useful.add(name)
                     changed = True
     return varied & useful
+
+
+def _refuse_without_rule(stmt: Assign):
+    """A differentiated value reaches an operation that has no derivative rule: refuse it
+    rather than give it a zero gradient."""
+    loc = stmt.loc
+    raise NoGradientRuleError(
+        f"no gradient rule for {stmt.op!r} of a value that depends on the differentiated arguments",
+        *((loc.filename, loc.line, loc.col + 1, loc.text) if loc else ()),
+        suggestion="compute it with operations that have gradient rules (see the README)",
+    )
 
 
 def _var_in(o, names: set[str]) -> bool:
@@ -255,6 +273,7 @@ def forward_stores(fn: Function, kinds: KindTable) -> Function:
                     store is not None
                     and store.args[2:] == stmt.args[1:]
                     and store.attr("index") == stmt.attr("index")
+                    and _stores_unchanged(kinds, store)
                 ):
                     stmt = Assign(stmt.target, "copy", (store.args[1],), (), stmt.loc)
                 elif key in loaded:  # z[j] * z[j]: one read
@@ -279,3 +298,12 @@ def forward_stores(fn: Function, kinds: KindTable) -> Function:
         return tuple(out)
 
     return replace(fn, body=block(fn.body))
+
+
+def _stores_unchanged(kinds: KindTable, store: Assign) -> bool:
+    """Whether reading back what `store` wrote gives its value unchanged: a float stored into
+    an int or bool array is truncated (converted), so the read is not the stored value; and an
+    int or bool stored into a float array reads back as a float (`-y[0]` of a stored
+    comparison is -1.0, where NumPy refuses to negate the bool itself)."""
+    into, value = kinds.of(store.args[0]).dtype, kinds.of(store.args[1]).dtype
+    return into == value and into is not None

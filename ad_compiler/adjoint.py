@@ -15,6 +15,7 @@ array's contents.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from .activity import Aliases, active_values, written_arrays
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
@@ -65,6 +66,17 @@ _NONLINEAR_UNARY = {
     "reciprocal", "erf", "abs",
 }  # fmt: skip
 _NONLINEAR_BINARY = {"mul", "div", "pow", "maximum", "minimum", "hypot", "arctan2"}
+
+# Operations of local gradients that can divide by zero or leave their domain on inputs the
+# primal computed without complaint (1/sqrt(x) at 0): whether a statement is one of them.
+_RISKY = {
+    "div": lambda s: isinstance(s.args[1], Var),
+    "pow": lambda s: (
+        isinstance(s.args[0], Var) and not (isinstance(s.args[1], Const) and s.args[1].value >= 0)
+    ),
+    "log": lambda s: isinstance(s.args[0], Var),
+    "sqrt": lambda s: isinstance(s.args[0], Var),
+}
 
 
 class VJPBuilder:
@@ -247,6 +259,19 @@ class Differentiator:
         else:
             self.emit(out, "zeros_grad", (Var(name),), target=bar, reverses=reverses)
 
+    def content_reads(self, code: Block) -> set[str]:
+        """The names whose contents, not only their shape, some statement of `code` reads."""
+        names: set[str] = set()
+        for s in walk(code):
+            if isinstance(s, Assign):
+                skip = _SHAPE_ONLY.get(s.op, ())
+                names.update(
+                    a.name for i, a in enumerate(s.args) if isinstance(a, Var) and i not in skip
+                )
+            elif isinstance(s, If) and isinstance(s.cond, Var):
+                names.add(s.cond.name)
+        return names
+
     def is_active(self, operand: Operand) -> bool:
         return isinstance(operand, Var) and operand.name in self.active
 
@@ -384,10 +409,13 @@ class Differentiator:
         reverse: list[Stmt] = []
         builder = VJPBuilder(self, stmt, reverse)
         contributions = rule.vjp(builder, stmt)
+        assert len(contributions) == len(stmt.args), f"rule {stmt.op!r}: one gradient per argument"
         for i, contribution in enumerate(contributions):
             arg = stmt.args[i]
-            if contribution is None or not builder.needs(i):
+            if not builder.needs(i):
                 continue
+            if contribution is None:  # a rule must say 0 where it means 0, never forget
+                raise _error(stmt.loc, f"no gradient rule for argument {i + 1} of {stmt.op!r}")
             if (
                 rule.broadcasting
                 and stmt.target in self.masked
@@ -404,8 +432,37 @@ class Differentiator:
         """Where np.where did not take this value, its adjoint is exactly 0: keep the
         contribution 0 there too, even if the local gradient is inf or nan (sqrt at 0, the
         log of a negative number), instead of 0 * inf = nan (the "double where" trap)."""
-        unused = self.emit(out, "eq", (g, Const(0.0)), reverses=stmt.loc)
-        return self.emit(out, "where", (unused, Const(0.0), contribution), reverses=stmt.loc)
+        unused = next(
+            (
+                s.target
+                for s in out
+                if isinstance(s, Assign) and s.op == "eq" and s.args == (g, Const(0.0))
+            ),
+            None,
+        )
+        if unused is None:
+            unused = self.quiet_where_unused(out, g, stmt)
+        return self.emit(out, "where", (Var(unused), Const(0.0), contribution), reverses=stmt.loc)
+
+    def quiet_where_unused(self, out: list[Stmt], g: Var, stmt: Assign) -> str:
+        """`unused = g == 0`, put before the local gradient `out` computes, whose divisors,
+        bases of powers and arguments of log and sqrt become 1 where unused: nothing there
+        divides by zero (the guarded sqrt at 0 would compute 0/0), so NumPy warns of nothing
+        the user's function does not warn of."""
+        head: list[Stmt] = []
+        unused = self.emit(head, "eq", (g, Const(0.0)), reverses=stmt.loc)
+        rewritten: list[Stmt] = []
+        for s in out:
+            risky = _RISKY.get(s.op) if isinstance(s, Assign) else None
+            if risky is not None and risky(s):
+                k = 1 if s.op == "div" else 0
+                safe = self.emit(
+                    rewritten, "where", (unused, Const(1.0), s.args[k]), reverses=stmt.loc
+                )
+                s = replace(s, args=s.args[:k] + (safe,) + s.args[k + 1 :])
+            rewritten.append(s)
+        out[:] = head + rewritten
+        return unused.name
 
     def setitem(self, stmt: Assign) -> tuple[list[Stmt], list[Stmt]]:
         array, value, index = stmt.args[0], stmt.args[1], stmt.args[2:]
@@ -670,7 +727,11 @@ def differentiate(
     draft = probe.run()
     restore = _restores_read(draft.body, probe.aliases)
     final = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore=restore)
-    return final.run()
+    gradient = final.run()
+    # The reverse sweep's kinds too: code generation prints a scalar `where` as `a if c else
+    # b` (evaluated lazily, returning a float), not np.where (a 0-d array).
+    kinds.kinds.update(final.kinds.kinds)
+    return gradient
 
 
 def _increments(fn: Function, kinds: KindTable) -> dict[int, str]:
@@ -764,7 +825,8 @@ def _restores_read(body: Block, aliases: Aliases) -> set[int]:
             a.name for a in stmt.args if isinstance(a, Var) and last.get(a.name) == (path, True)
         }
         if stmt.target:
-            last[stmt.target] = (path, stmt.op in ("list_pop", "tape_load"))
+            copied = stmt.op in ("list_pop", "tape_load") and not stmt.attr("shared")
+            last[stmt.target] = (path, copied)
     restores = [(n, loops, s) for n, loops, _, s in events if s.attr("restore")]
     needed: set[int] = set()
     for n, loops, store in restores:

@@ -25,9 +25,11 @@ from .adjoint import differentiate
 from .codegen import generate
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
+from .inplace import check_augmented
 from .ir import FLOAT, Assign, Function, Kind, Loop, Var, format_function, walk
 from .kinds import infer_kinds, kind_of_value
-from .normalize import normalize
+from .live import READ_ERRORS, LiveState
+from .normalize import normalize_live
 from .optimize import optimize
 
 BACKENDS = ("numba", "python")
@@ -48,7 +50,9 @@ Wrt = int | str | Sequence[int | str]
 class GradFunction:
     """The gradient of a function: call it like the function."""
 
-    def __init__(self, fn: Callable, wrt: Wrt, backend: str, with_value: bool) -> None:
+    def __init__(
+        self, fn: Callable, wrt: Wrt, backend: str, with_value: bool, optimize: bool = True
+    ) -> None:
         if isinstance(fn, GradFunction):
             raise ADCompilerError(
                 "grad of a gradient (higher-order derivatives) is not supported yet"
@@ -59,6 +63,7 @@ class GradFunction:
         self.__wrapped__ = fn
         self.backend = backend
         self.with_value = with_value
+        self.optimize = bool(optimize)
         self._signature = inspect.signature(fn)
         self.params = tuple(self._signature.parameters)
         self._single = isinstance(wrt, (int, str))
@@ -72,7 +77,12 @@ class GradFunction:
         self._builds: dict[tuple, tuple[Callable, str]] = {}
         self._dispatch: dict[tuple, tuple[Callable, Callable]] = {}
         self._positions = tuple(self.params.index(p) for p in self.wrt)
-        self._nparams = len(self.params)
+        self._nparams = len(self.params)  # with the hidden parameters, once normalized
+        self._nuser = len(self.params)
+        # The module-level numbers and arrays the function reads (live.py): passed after the
+        # arguments, as the hidden parameters `_hidden` of the program.
+        self._live: LiveState | None = None
+        self._hidden: tuple[str, ...] = ()
         self._last_source: str | None = None
         self._lock = threading.Lock()
         self._parsed: ParsedFunction | None = None
@@ -109,6 +119,9 @@ class GradFunction:
                 )
                 entry = self._dispatch.get(key)
             if entry is None:
+                if len(args) == self._nuser and self._reads_globals() and self._hidden:
+                    # module-level values the program takes after the arguments: read them
+                    return _LiveGradFunction.__call__(self, *args)
                 entry = self._dispatch[key] = self._entry(args)
         try:
             return entry[1](entry[0](*args), args)
@@ -117,7 +130,7 @@ class GradFunction:
                 # numba's cached machine code for this module is damaged: drop it, compile anew.
                 self._recovered = True
                 self._recompile(key)
-                return self(*args)
+                return GradFunction.__call__(self, *args)
             if self.backend == "numba" and type(exc).__module__.startswith("numba"):
                 raise CompilationError(
                     f"numba could not compile the gradient of {self.__name__}: "
@@ -137,6 +150,8 @@ class GradFunction:
         """The compiled function for arguments like these, and how to shape its results."""
         self._primal()  # refuse unsupported code before looking at the arguments
         function, source = self._build(self._kinds(values))
+        if "@njit" in source and _narrow_floats(values):
+            function = _in_float64(function)
         if "@njit" in source and all(type(values[p]) is float for p in self._positions):
             # numba returns Python floats, in the right order: nothing to convert.
             if self.with_value:
@@ -154,13 +169,15 @@ class GradFunction:
 
     def _kinds(self, values: list) -> tuple[Kind, ...]:
         kinds = []
-        for name, value in zip(self.params, values):
+        for name, value in zip(self.params + self._hidden, values):
             if name in self.wrt:
                 kinds.append(self._differentiable_kind(name, value))
             else:
                 try:
                     kinds.append(kind_of_value(value, name))
                 except GradientInputError:
+                    if name in self._hidden:
+                        raise self._live.kind_error(name, value) from None
                     raise GradientInputError(
                         f"argument {name} of {self.__name__}() is a {type(value).__name__}; "
                         "only numbers and NumPy arrays are supported"
@@ -215,8 +232,40 @@ class GradFunction:
         """The normalized program (parsed once; raises for code the compiler refuses)."""
         if self._normalized is None:
             self._parsed = parse_function(self.__wrapped__)
-            self._normalized = normalize(self._parsed)
+            self._normalized, self._live = normalize_live(self._parsed)
+            self._hidden = self._live.params if self._live is not None else ()
+            self._nparams = self._nuser + len(self._hidden)
+            if self._live is not None and type(self) is GradFunction:
+                self.__class__ = _LiveGradFunction
         return self._normalized
+
+    def _reads_globals(self) -> bool:
+        """Normalize; whether the function turned out to read module-level values."""
+        self._primal()
+        return self._live is not None
+
+    def _live_values(self) -> tuple:
+        """The current values of the module-level numbers and arrays the program reads; when
+        a value compiled into it (a flag, an `axis=`) changed, the function is normalized
+        again first."""
+        self._primal()
+        if self._live is None:
+            return ()
+        values = self._live.read()
+        if values is None:
+            with self._lock:
+                self._normalized = None
+                self._builds.clear()
+                self._dispatch.clear()
+                self._last_source = None
+            self._primal()
+            values = self._live.read() if self._live is not None else ()
+            if values is None:
+                raise ADCompilerError(
+                    f"the module-level values {self.__name__}() reads changed while it was "
+                    "being compiled"
+                )
+        return values
 
     def _compile(self, kinds: tuple[Kind, ...]) -> tuple[Callable, str]:
         primal = self._primal()
@@ -240,6 +289,7 @@ class GradFunction:
                     repr(self.wrt),
                     repr(self.with_value),
                     self.backend,
+                    f"optimize={self.optimize}",
                 ]
             )
         )
@@ -247,11 +297,12 @@ class GradFunction:
         if source is None:
             source = build_source(
                 primal,
-                dict(zip(self.params, kinds)),
+                dict(zip(self.params + self._hidden, kinds)),
                 self.wrt,
                 self.with_value,
                 self.backend,
                 self._header(),
+                self.optimize,
             )
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
@@ -277,23 +328,67 @@ class GradFunction:
         """The generated module's text (for the last argument kinds used; before any call,
         for float scalar arguments)."""
         if self._last_source is None:
-            self._build(tuple(FLOAT for _ in self.params))
+            hidden = self._live_values()
+            self._build(tuple(FLOAT for _ in self.params) + self._kinds_of_hidden(hidden))
         return self._last_source
+
+    def _kinds_of_hidden(self, values: tuple) -> tuple[Kind, ...]:
+        return self._kinds([1.0] * self._nuser + list(values))[self._nuser :]
 
     def compiled_for(self, *args: Any, **kwargs: Any) -> Callable:
         """The compiled gradient function itself for arguments like these, without the
         checks and conversions of a normal call (for hot loops): it takes the function's
         arguments positionally and returns (value, if value_and_grad, then) the gradients as
-        a tuple, or the one gradient."""
-        return self._build(self._kinds(self._bind(args, kwargs)))[0]
+        a tuple, or the one gradient (for float32 arguments under numba, in float64). The
+        module-level numbers and arrays the function reads are still read at each call."""
+        values = self._bind(args, kwargs) + list(self._live_values())
+        function, source = self._build(self._kinds(values))
+        if "@njit" in source and _narrow_floats(values):
+            function = _in_float64(function)
+        return _passing_globals(function, self._live, self.__name__) if self._hidden else function
 
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         """The generated module's text for arguments like these."""
-        return self._build(self._kinds(self._bind(args, kwargs)))[1]
+        values = self._bind(args, kwargs) + list(self._live_values())
+        return self._build(self._kinds(values))[1]
 
     def __repr__(self) -> str:
         what = "value_and_grad" if self.with_value else "grad"
         return f"<{what} of {self.__name__} wrt {self.wrt} ({self.backend})>"
+
+
+class _LiveGradFunction(GradFunction):
+    """The gradient of a function that reads module-level numbers or arrays (or a helper
+    does): each call reads their current values, as Python would, and passes them to the
+    compiled program after the arguments. (Functions that read none keep the plain call.)"""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or len(args) != self._nuser:
+            args = tuple(self._bind(args, kwargs))
+        live = self._live
+        try:
+            values = live.read_raw() if live is not None else ()
+        except READ_ERRORS:
+            raise live.missing() from None
+        if values is None:  # a value compiled in (a flag, an axis) changed
+            values = self._live_values()
+        return GradFunction.__call__(self, *args, *values)
+
+
+def _passing_globals(function: Callable, live: LiveState, name: str) -> Callable:
+    """`compiled_for`'s function for a program with hidden parameters: reads them."""
+
+    @functools.wraps(function)
+    def call(*args: Any) -> Any:
+        values = live.read()
+        if values is None:
+            raise ADCompilerError(
+                f"a module-level value compiled into the gradient of {name}() (a flag, an "
+                "axis) changed: call compiled_for again"
+            )
+        return function(*args, *values)
+
+    return call
 
 
 def _from_numba_cache(exc: BaseException) -> bool:
@@ -304,6 +399,33 @@ def _from_numba_cache(exc: BaseException) -> bool:
             return True
         tb = tb.tb_next
     return False
+
+
+def _narrow_floats(values: Any) -> bool:
+    """Whether some argument is a float array or NumPy float narrower than float64."""
+    return any(
+        isinstance(v, (np.ndarray, np.floating)) and v.dtype.kind == "f" and v.dtype.itemsize < 8
+        for v in values
+    )
+
+
+def _in_float64(function: Callable) -> Callable:
+    """Run numba-compiled code on float64 copies of float32 (and float16) arguments. numba
+    types every float constant and scalar as float64, and float32 arrays combined with them
+    become float64 arrays, so a loop-carried value or adjoint would change type from one
+    iteration to the next, which numba cannot compile. The gradients are cast back to each
+    argument's dtype by the caller (`_like`)."""
+
+    @functools.wraps(function)
+    def call(*args: Any) -> Any:
+        return function(*[_widened(a) for a in args])
+
+    return call
+
+
+def _widened(value: Any) -> Any:
+    narrow = isinstance(value, (np.ndarray, np.floating)) and value.dtype.kind == "f"
+    return value.astype(np.float64) if narrow and value.dtype.itemsize < 8 else value
 
 
 def _with_numpy_scalars(function: Callable) -> Callable:
@@ -368,20 +490,28 @@ def build_source(
     with_value: bool,
     backend: str,
     header: str,
+    optimized: bool = True,
 ) -> str:
-    """The gradient program of `primal` as Python source."""
+    """The gradient program of `primal` as Python source. `optimized=False` leaves out the
+    store forwarding, the clean-up passes of optimize.py and codegen's folding of temporaries:
+    the most literal translation, to compare the optimized program against."""
     table = infer_kinds(primal, kinds)
+    check_augmented(primal, table)
     check_aliasing(primal, Aliases(primal, table))
-    primal = forward_stores(primal, table)
+    if optimized:
+        primal = forward_stores(primal, table)
     gradient = differentiate(primal, table, wrt, with_value)
-    gradient = optimize(gradient, table)
+    if optimized:
+        gradient = optimize(gradient, table)
+    else:
+        header += "\nUnoptimized (optimize=False): every temporary on its own line.\n"
     if backend == "numba" and is_vectorized(gradient, table):
         backend = "python"
         header += (
             "\nStraight-line array code: it runs on NumPy's own compiled loops, which\n"
             "numba would not make faster, and needs no compilation.\n"
         )
-    return generate(gradient, table, backend, header).source
+    return generate(gradient, table, backend, header, fold=optimized).source
 
 
 def is_vectorized(fn: Function, kinds) -> bool:
@@ -399,22 +529,25 @@ def is_vectorized(fn: Function, kinds) -> bool:
     )
 
 
-def _make(f: Callable | None, wrt: Wrt, backend: str, with_value: bool):
+def _make(f: Callable | None, wrt: Wrt, backend: str, with_value: bool, optimize: bool):
     if f is None:
-        return lambda g: GradFunction(g, wrt, backend, with_value)
-    return GradFunction(f, wrt, backend, with_value)
+        return lambda g: GradFunction(g, wrt, backend, with_value, optimize)
+    return GradFunction(f, wrt, backend, with_value, optimize)
 
 
-def grad(f: Callable | None = None, *, wrt: Wrt = 0, backend: str = "numba"):
+def grad(f: Callable | None = None, *, wrt: Wrt = 0, backend: str = "numba", optimize: bool = True):
     """The gradient of `f`, a function of floats and NumPy arrays returning one float.
 
     `wrt` is a parameter position or name (one gradient) or a tuple of them (a tuple of
     gradients, in that order); each gradient has its argument's type and shape. Usable as
-    `@grad`, `@grad(wrt=...)` and `grad(f, wrt=...)`.
+    `@grad`, `@grad(wrt=...)` and `grad(f, wrt=...)`. `optimize=False` generates the gradient
+    program without the optimizer's clean-up passes (to compare against).
     """
-    return _make(f, wrt, backend, with_value=False)
+    return _make(f, wrt, backend, False, optimize)
 
 
-def value_and_grad(f: Callable | None = None, *, wrt: Wrt = 0, backend: str = "numba"):
+def value_and_grad(
+    f: Callable | None = None, *, wrt: Wrt = 0, backend: str = "numba", optimize: bool = True
+):
     """Like `grad`, but returns `(f(...), gradient)`."""
-    return _make(f, wrt, backend, with_value=True)
+    return _make(f, wrt, backend, True, optimize)

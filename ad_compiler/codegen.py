@@ -124,10 +124,17 @@ class _Printer:
     def block(self, block: Block, indent: int, context: tuple | None = None) -> None:
         """Print a block; `context` is the source line the enclosing statement quoted."""
         inline: dict[str, ast.expr] = {}
+        # The names each folded expression reads, through the temporaries folded into it.
+        inline_reads: dict[str, set[str]] = {}
         last = context
         printed = 0
         for i, stmt in enumerate(block):
-            if isinstance(stmt, Assign) and self._foldable(stmt, block, i):
+            reads = set()
+            for a in stmt.args if isinstance(stmt, Assign) else ():
+                if isinstance(a, Var):
+                    reads |= inline_reads.get(a.name, {a.name})
+            if isinstance(stmt, Assign) and self._foldable(stmt, block, i, reads):
+                inline_reads[stmt.target] = reads
                 inline[stmt.target] = self.expression(stmt, inline)
                 continue
             origin = stmt.reverses if stmt.reverses is not None else stmt.loc
@@ -207,9 +214,11 @@ class _Printer:
 
     # -- folding -------------------------------------------------------------------------------
 
-    def _foldable(self, stmt: Assign, block: Block, i: int) -> bool:
+    def _foldable(self, stmt: Assign, block: Block, i: int, reads: set[str]) -> bool:
         """A temporary used once, by a later statement of this same block, with nothing in
-        between that changes what it reads."""
+        between that changes what it reads: `reads` holds every name its expression reads,
+        those of the temporaries already folded into it included (`x, y = c*x - s*y, ...`
+        must not read the new `y`)."""
         if not self.fold or stmt.target is None or not _FORWARD_TEMP.match(stmt.target):
             return False
         rule = RULES[stmt.op]
@@ -217,7 +226,6 @@ class _Printer:
             return False
         if self.uses.get(stmt.target, 0) != 1:
             return False
-        reads = {a.name for a in stmt.args if isinstance(a, Var)}
         for later in block[i + 1 :]:
             if _reads_directly(later, stmt.target):
                 return True

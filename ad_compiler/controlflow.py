@@ -81,7 +81,19 @@ def always_exits(block: list[ast.stmt], loop_exits: bool) -> bool:
             and always_exits(stmt.orelse, loop_exits)
         ):
             return True
+        if _endless(stmt):
+            return True  # `while True:` without a break of its own is left only by return
     return False
+
+
+def _endless(stmt: ast.stmt) -> bool:
+    """A `while True:` (any constant true test) that no break of its own ends."""
+    return (
+        isinstance(stmt, ast.While)
+        and isinstance(stmt.test, ast.Constant)
+        and bool(stmt.test.value)
+        and not any(_has_break(s) for s in stmt.body)
+    )
 
 
 class _Lowering:

@@ -90,18 +90,30 @@ def _block(sp, block: Block, env: dict) -> None:
             _block(sp, stmt.body, env)
             _block(sp, stmt.orelse, env)
             cond = _value(sp, stmt.cond, env)
+            if not _is_truth(sp, cond):  # `if x:`, `x or y` on a float
+                cond = sp.Ne(cond, 0)
             for phi in stmt.phis:
-                env[phi.name] = sp.Piecewise(
-                    (_value(sp, phi.first, env), cond), (_value(sp, phi.second, env), True)
-                )
+                first, second = (_numeric(sp, _value(sp, v, env)) for v in (phi.first, phi.second))
+                env[phi.name] = sp.Piecewise((first, cond), (second, True))
             continue
         env[stmt.target] = _assign(sp, stmt, env)
+
+
+def _numeric(sp, value) -> Any:
+    """A truth value used as a number (`(x > 0) * y`, `x > 0 and y`): 1 or 0."""
+    return sp.Piecewise((1, value), (0, True)) if _is_truth(sp, value) else value
+
+
+def _is_truth(sp, value) -> bool:
+    from sympy.logic.boolalg import BooleanAtom, BooleanFunction
+
+    return isinstance(value, (sp.core.relational.Relational, BooleanFunction, BooleanAtom))
 
 
 def _assign(sp, stmt: Assign, env: dict) -> Any:
     args = [_value(sp, a, env) for a in stmt.args]
     if stmt.op in ELEMENTWISE:
-        return ELEMENTWISE[stmt.op](sp, *args)
+        return ELEMENTWISE[stmt.op](sp, *(_numeric(sp, a) for a in args))
     if stmt.op in ("copy", "float"):
         return args[0]
     if stmt.op in _COMPARISONS:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
+import operator
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +45,18 @@ class ParsedFunction:
         if name in namespace:
             return namespace[name]
         return getattr(builtins, name, MISSING)
+
+    def reader(self, name: str) -> tuple[Any, Callable[[], Any]] | None:
+        """Where a free name's value lives and how to read it again at run time (its closure
+        cell or its module's globals, identified by the first item); None for a builtin."""
+        if name in self.closure:
+            code = self.fn.__code__
+            cell = self.fn.__closure__[code.co_freevars.index(name)]
+            return cell, lambda: cell.cell_contents
+        namespace = getattr(self.fn, "__globals__", {})
+        if name in namespace:
+            return namespace, functools.partial(operator.getitem, namespace, name)
+        return None
 
     def loc(self, node: ast.AST) -> Loc:
         line = getattr(node, "lineno", self.node.lineno)

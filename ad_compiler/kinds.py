@@ -31,6 +31,7 @@ from .ir import (
     is_temp,
 )
 from .rules import RULES
+from .rules.elementwise import ARRAY_TRUTH, ARRAY_TRUTH_REWRITE
 
 
 def kind_of_value(value: Any, name: str | None = None) -> Kind:
@@ -122,6 +123,14 @@ class KindTable:
             )
         return join(a, b, phi.name)
 
+    def check_truth(self, cond: Operand, where: If | Loop) -> None:
+        """A condition (`if`, `while`, and `x or y` lowered to a selection) is one value:
+        NumPy refuses the truth value of an array."""
+        if self.of(cond).is_array:
+            loc = where.loc
+            at = (loc.filename, loc.line, loc.col + 1, loc.text) if loc else ()
+            raise UnsupportedSyntaxError(ARRAY_TRUTH, *at, suggestion=ARRAY_TRUTH_REWRITE)
+
     def infer_assign(self, stmt: Assign) -> Kind:
         rule = RULES[stmt.op]
         try:
@@ -142,6 +151,7 @@ class KindTable:
             if isinstance(stmt, Assign):
                 self.infer_assign(stmt)
             elif isinstance(stmt, If):
+                self.check_truth(stmt.cond, stmt)
                 self.block(stmt.body)
                 self.block(stmt.orelse)
                 for phi in stmt.phis:
@@ -158,6 +168,8 @@ class KindTable:
             self.set(loop.exit_flag, BOOL)
         for _ in range(4):  # a loop-carried value may change kind once or twice
             self.block(loop.test)
+            if loop.cond is not None:
+                self.check_truth(loop.cond, loop)
             self.block(loop.body)
             changed = False
             for phi in loop.phis:

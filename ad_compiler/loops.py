@@ -1,14 +1,16 @@
 """Reversing a loop: what each reverse iteration replays and what it reads from tapes.
 
-The reverse sweep runs a loop's iterations backwards. At the start of a reverse iteration it
-needs that iteration's values: the loop-carried ones come from a tape the forward sweep wrote at
-the start of each iteration; the ones the body computes are replayed from them when cheap (and
-when they do not read an array the loop writes into), else read back from a tape written right
-after they were computed. Only values the reverse of the body reads are kept. A top-level
-`for i in range(0, n)` loop tapes into NumPy arrays indexed by i, allocated at entry; a nest of
-range loops whose trip counts are known before it starts, into arrays of the nest's total trip
-count allocated before it, used as stacks (`t_tape[t_tape_top] = t`); other loops into lists
-created at function entry, used as stacks.
+The reverse sweep runs a loop's iterations backwards. At the start of a reverse iteration it needs
+that iteration's values: the loop-carried ones come from a tape the forward sweep wrote at the start
+of each iteration; the ones the body computes are replayed from them when cheap (and when they do
+not read an array the loop writes into), else read back from a tape written right after they were
+computed. An array the body creates and then writes into is taped by reference (the array itself,
+whose writes the reverse sweep undoes one by one), never replayed: replaying `s = np.zeros(n)` would
+give zeros. Only values the reverse of the body reads are kept. A top-level `for i in range(0, n)`
+loop tapes into NumPy arrays indexed by i, allocated at entry; a nest of range loops whose trip
+counts are known before it starts, into arrays of the nest's total trip count allocated before it,
+used as stacks (`t_tape[t_tape_top] = t`); other loops into lists created at function entry, used as
+stacks.
 """
 
 from __future__ import annotations
@@ -65,6 +67,15 @@ class LoopPlan:
         # Values this loop defines, at this loop's level (nested loops' insides excluded).
         self.defs: dict[str, Stmt | None] = {p.name: None for p in loop.phis}
         self._collect_defs(loop.test + loop.body)
+        # Arrays this loop defines and then writes into (here or in a nested loop) whose
+        # contents the reverse iteration reads: it must get the very array its forward iteration
+        # wrote (the reverse sweep's restores rewind it store by store), not a new one from
+        # replaying `s = np.zeros(n)`, nor a copy taken before the writes. Taped by reference.
+        self.shared = {
+            n
+            for n in self.defs
+            if diff.kinds.of(Var(n)).is_array and diff.aliases.of(n) & self.written
+        } & diff.content_reads(rev_body)
         self.enclosing = tuple(diff.loop_stack)
         # Inside an if within its nest: it may run in a few outer iterations only.
         self.conditional = bool(diff.loop_stack) and diff.branches > diff.branches_outside[0]
@@ -86,7 +97,7 @@ class LoopPlan:
                     self.defs[p.name] = stmt
 
     def replayable(self, stmt: Stmt) -> bool:
-        if not isinstance(stmt, Assign):
+        if not isinstance(stmt, Assign) or stmt.target in self.shared:
             return False
         rule = RULES[stmt.op]
         if not rule.cheap or rule.mutates is not None or stmt.op.startswith(("list_", "tape_")):
@@ -112,7 +123,7 @@ class LoopPlan:
                 more: set[str] = set()
                 if isinstance(stmt, Assign) and self.replayable(stmt):
                     more = {a.name for a in stmt.args if isinstance(a, Var)}
-                elif isinstance(stmt, If):
+                elif isinstance(stmt, If) and name not in self.shared:
                     more = {stmt.cond.name} if isinstance(stmt.cond, Var) else set()
                     for p in stmt.phis:
                         if p.name == name:
@@ -182,7 +193,9 @@ class LoopPlan:
         taped -= {
             n
             for n in taped
-            if isinstance(self.defs.get(n), If) and self._if_phi_replayable(n, need)
+            if isinstance(self.defs.get(n), If)
+            and n not in self.shared
+            and self._if_phi_replayable(n, need)
         }
 
         # Not with a break: the loop may stop long before its range ends.
@@ -350,7 +363,8 @@ class LoopPlan:
 
     def _push(self, out: list[Stmt], tape: str, value: Var, index: Var | None) -> None:
         kind = self.diff.kinds.of(value)
-        if kind.ndim != 0 and self.diff.aliases.of(value.name) & self.diff.written:
+        shared = value.name in self.shared
+        if kind.ndim != 0 and self.diff.aliases.of(value.name) & self.diff.written and not shared:
             # A view of an array written in place: keep its values as they are now.
             value = self.diff.emit(out, "array_copy", (value,), loc=self.loop.loc)
         if self._is_array_tape(tape):
@@ -364,6 +378,8 @@ class LoopPlan:
 
     def _pop(self, out: list[Stmt], tape: str, name: str, index: Var | None) -> None:
         element = {"element": self.diff.kinds.of(Var(name))}
+        if name in self.shared:  # the array itself, not a copy (see _restores_read)
+            element["shared"] = True
         if self._is_array_tape(tape):
             self.diff.emit(
                 out, "tape_load", (Var(tape), index), element, target=name, reverses=self.loop.loc

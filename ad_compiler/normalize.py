@@ -15,7 +15,7 @@ import contextlib
 import inspect
 import numbers
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,8 +23,10 @@ import numpy as np
 from . import controlflow
 from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .frontend import MISSING, ParsedFunction, parse_function
-from .ir import Assign, Const, Function, If, Loc, Loop, Names, Operand, Phi, Stmt, Var
+from .ir import Assign, Const, Function, If, Loc, Loop, Names, Operand, Phi, Stmt, Var, walk
+from .live import LiveGlobals, LiveState, is_live_value, is_pinned_value
 from .rules import ATTRIBUTES, METHODS, RULES, CallSpec, call_spec
+from .rules.conversions import dtype_name
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class PyObject:
     """A module or function the code refers to by name (np, math, a helper)."""
 
     obj: Any
+    # (key, label, getter) to read it again at run time: its attributes are read live too.
+    live: tuple | None = field(default=None, compare=False)
 
 
 class _Restart(Exception):
@@ -66,6 +70,7 @@ _BINOPS = {
     ast.MatMult: "matmul",
 }
 _COMPARE = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
+_BOOLEAN_OPS = {*_COMPARE.values(), "not", "and", "or"}
 
 # Statements and expressions refused outright: (message, suggestion).
 _REFUSED_STMTS = {
@@ -116,8 +121,12 @@ class _Emitter:
         self.params = params
         self.blocks: list[list[Stmt]] = [[]]
         self.temps: set[str] = set()
+        # Values that are certainly bools (comparisons, not/and/or of them).
+        self.bools: set[str] = set()
         # Arrays that may share memory with another (slices, transposes): name -> base name.
         self.views: dict[str, str] = {}
+        # Module-level values read at each call (None: compiled in as constants, for trace).
+        self.live: LiveGlobals | None = None
 
     @property
     def current(self) -> list[Stmt]:
@@ -147,6 +156,8 @@ class _Emitter:
         self.current.append(Assign(target, op, args, attrs, loc))
         if target is None:
             return None
+        if op in _BOOLEAN_OPS:
+            self.bools.add(target)
         if RULES[op].view and isinstance(args[0], Var):
             self.views[target] = self.views.get(args[0].name, args[0].name)
         return Var(target)
@@ -156,10 +167,17 @@ class _Emitter:
         if temp not in self.temps or not self.current:
             return False
         last = self.current[-1]
-        if not isinstance(last, Assign) or last.target != temp:
+        if isinstance(last, If) and temp in [p.name for p in last.phis]:
+            # `y = a if c else b`, `s = s or 1.0`: the selection's value is y.
+            phis = tuple(Phi(name, p.first, p.second) if p.name == temp else p for p in last.phis)
+            self.current[-1] = If(last.cond, last.body, last.orelse, phis, last.loc)
+        elif isinstance(last, Assign) and last.target == temp:
+            self.current[-1] = Assign(name, last.op, last.args, last.attrs, last.loc)
+        else:
             return False
-        self.current[-1] = Assign(name, last.op, last.args, last.attrs, last.loc)
         self.temps.discard(temp)
+        if temp in self.bools:
+            self.bools.add(name)
         if temp in self.views:
             self.views[name] = self.views.pop(temp)
         return True
@@ -344,7 +362,11 @@ class _Normalizer:
         if current is None:
             raise self.error(node, f"cannot assign to {ast.unparse(node.target)}")
         value = self.operand(self.expr(node.value), node.value)
-        self.assign_name(node.target.id, self.emit(op, self.operand(current, node), value))
+        # Marked: on an array another name shares, NumPy writes in place (see inplace.py).
+        mark = (("augmented", node.target.id),)
+        self.assign_name(
+            node.target.id, self.emit(op, self.operand(current, node), value, attrs=mark)
+        )
 
     # -- in-place writes -----------------------------------------------------------------------
 
@@ -364,6 +386,12 @@ class _Normalizer:
                 f"writing into {ast.unparse(node.value)}, which is a view of another array"
                 " (a slice, transpose or reshape of it)",
                 "write into the original array with a full index, or take a .copy() first",
+            )
+        if self.out.live is not None and name in self.out.live.by_param:
+            raise self.error(
+                node,
+                f"writing into {self.out.live.by_param[name].label}, a module-level array",
+                f"work on a copy: `{name.lower()}_copy = {name}.copy()`",
             )
         if name in self.out.params and name not in self.copied_params:
             raise _Restart(name)
@@ -515,12 +543,9 @@ class _Normalizer:
         if index_name is not None and isinstance(node, ast.For):
             assigned |= _target_names(node.target)
         before = dict(self.env)
-        carried = [
-            n
-            for n in sorted(assigned)
-            if n in before
-            and not (isinstance(node, ast.For) and n == index_name and bind_items is None)
-        ]
+        # (A range loop's index with a value before the loop is carried too: after the loop it
+        # holds its last value, or the one before if the loop ran no iteration.)
+        carried = [n for n in sorted(assigned) if n in before]
         for name in carried:
             if isinstance(before[name], (TupleValue, ShapeOf, PyObject)):
                 raise self.error(
@@ -644,7 +669,35 @@ class _Normalizer:
         value = self.parsed.resolve(ident)
         if value is MISSING:
             raise self.error(node, f"name {ident!r} is not defined")
-        return self.global_value(value, node)
+        where = self.parsed.reader(ident) if self.out.live is not None else None
+        if where is None or _is_library_module(value):
+            return self.global_value(value, node)
+        container, get = where
+        return self.live_value(value, node, ((id(container), ident), ident, get))
+
+    def live_value(self, value: Any, node: ast.AST, live: tuple) -> Any:
+        """A module-level value read at each call (see live.py): a number or an array is a
+        hidden parameter, a bool or None a constant checked at each call."""
+        key, label, get = live
+        if is_live_value(value):
+            if isinstance(value, np.ndarray) and value.dtype.kind not in "fiub":
+                raise self.error(node, f"{label} is an array of {value.dtype}")
+            return self.out.live.hidden(key, label, get, value, self.parsed.loc(node))
+        if is_pinned_value(value):
+            return self.out.live.pin(key, label, get, value, self.parsed.loc(node))
+        constant = self.global_value(value, node)  # a helper, a module: its attributes live
+        return PyObject(value, live) if isinstance(constant, PyObject) else constant
+
+    def constant(self, value: Any) -> Any:
+        """For a place that needs a constant (`axis=`, a tuple's index): a module-level
+        number there is compiled in, and checked at each call."""
+        if self.out.live is None:
+            return value
+        if isinstance(value, Var):
+            return self.out.live.pin_param(value) or value
+        if isinstance(value, TupleValue):
+            return TupleValue(tuple(self.constant(v) for v in value.items))
+        return value
 
     def global_value(self, value: Any, node: ast.AST) -> Any:
         if isinstance(value, bool) or value is None:
@@ -667,7 +720,16 @@ class _Normalizer:
             value = getattr(base.obj, node.attr, MISSING)
             if value is MISSING:
                 raise self.error(node, f"{ast.unparse(node)} does not exist")
-            return self.global_value(value, node)
+            if base.live is None or _is_library_module(value):
+                return self.global_value(value, node)
+            # `cfg.SCALE` of a module (or object) of the user's: read at each call too.
+            key, label, get = base.live
+            attr = node.attr
+
+            def get_attr():
+                return getattr(get(), attr)
+
+            return self.live_value(value, node, (key + (attr,), f"{label}.{attr}", get_attr))
         if isinstance(base, Var):
             if node.attr == "shape":
                 return ShapeOf(base)
@@ -700,6 +762,9 @@ class _Normalizer:
 
     def bool_op(self, node: ast.BoolOp) -> Operand:
         op = "and" if isinstance(node.op, ast.And) else "or"
+        if not self.is_boolean(node):
+            # `s or 1.0` is s itself when s is truthy: a selection, differentiated as one.
+            return self.select_value(node.values, op)
         result = self.operand(self.expr(node.values[0]), node.values[0])
         for value_node in node.values[1:]:
             if _has_call(value_node):
@@ -708,6 +773,46 @@ class _Normalizer:
             else:
                 result = self.emit(op, result, self.operand(self.expr(value_node), value_node))
         return result
+
+    def is_boolean(self, node: ast.expr) -> bool:
+        """Whether an expression is certainly True or False (a comparison, `not`, a flag
+        holding one), so that `and`/`or` of it are logical operations, not selections."""
+        if isinstance(node, ast.Compare) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+        ):
+            return True
+        if isinstance(node, ast.BoolOp):
+            return all(self.is_boolean(v) for v in node.values)
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, bool)
+        if isinstance(node, ast.Name):
+            value = self.env.get(node.id)
+            return (isinstance(value, Const) and isinstance(value.value, bool)) or (
+                isinstance(value, Var) and value.name in self.out.bools
+            )
+        return False
+
+    def select_value(self, nodes: list[ast.expr], op: str) -> Operand:
+        """`a or b or ...` as Python evaluates it: a if a is truthy, else `b or ...` (for
+        `and`: a if a is falsy); the gradient flows to the operand whose value is taken, and
+        later operands run only when reached."""
+        first = self.operand(self.expr(nodes[0]), nodes[0])
+        if len(nodes) == 1:
+            return first
+        if isinstance(first, Const):  # decided now: `0.0 or x` is x
+            if bool(first.value) == (op == "or"):
+                return first
+            return self.select_value(nodes[1:], op)
+        with self.out.block() as rest_block:
+            rest = self.select_value(nodes[1:], op)
+        name = self.out.names.temp()
+        self.out.temps.add(name)
+        if op == "or":
+            phi, body, orelse = Phi(name, first, rest), [], rest_block
+        else:
+            phi, body, orelse = Phi(name, rest, first), rest_block, []
+        self.out.current.append(If(first, tuple(body), tuple(orelse), (phi,), self.loc))
+        return Var(name)
 
     def select(self, first: Operand, second_node: ast.expr, op: str) -> Operand:
         with self.out.block() as evaluated:
@@ -770,7 +875,7 @@ class _Normalizer:
     def subscript(self, node: ast.Subscript) -> Any:
         base = self.expr(node.value)
         if isinstance(base, (TupleValue, ShapeOf)):
-            key = self.expr(node.slice)
+            key = self.constant(self.expr(node.slice))
             if not (isinstance(key, Const) and isinstance(key.value, int)):
                 raise self.error(node, "a tuple can only be indexed by a constant integer")
             if isinstance(base, ShapeOf):
@@ -823,6 +928,10 @@ class _Normalizer:
         obj = target.obj
         if obj in (np.array, np.asarray) and len(node.args) == 1 and not node.keywords:
             return self.array_literal(node.args[0])
+        if obj in (np.array, np.asarray) and len(node.args) == 1 and _only_dtype(node):
+            dtype = self.dtype(self.expr(node.keywords[0].value), ast.unparse(func), node)
+            array = self.array_literal(node.args[0])
+            return self.emit("astype", array, attrs=(("dtype", dtype.value),))
         if obj is len:
             if len(node.args) != 1:
                 raise self.error(node, "len() takes one argument")
@@ -848,20 +957,41 @@ class _Normalizer:
         )
 
     def array_literal(self, node: ast.expr) -> Operand:
-        """np.array([a, b, c]) of numbers (a 1-D array), or np.array(x) (a copy of x)."""
+        """np.array(...): of a list or tuple, its items stacked along a new first axis
+        (numbers, or arrays of one shape; a nested list stacks its rows); of an array, a copy;
+        of a number, the number (NumPy's 0-d array, which arithmetic turns into a number)."""
         if isinstance(node, (ast.List, ast.Tuple)):
-            if any(isinstance(e, (ast.List, ast.Tuple)) for e in node.elts):
-                raise self.error(
-                    node,
-                    "nested lists in np.array([...]) are not supported",
-                    "build rows with np.array([...]) and combine them with "
-                    "array operations, or fill np.zeros((n, m)) with writes",
-                )
-            items = [self.operand(self.expr(e), e) for e in node.elts]
-            if all(isinstance(i, Const) for i in items):
-                items = [Const(float(i.value)) for i in items]
-            return self.emit("stack", *items)
-        return self.emit("array_copy", self.operand(self.expr(node), node))
+            return self.stack([self.array_item(e) for e in node.elts])
+        value = self.expr(node)
+        if isinstance(value, TupleValue):
+            return self.array_item(value, node)
+        return self.emit("array_copy", self.operand(value, node))
+
+    def array_item(self, item: Any, node: ast.AST | None = None) -> Operand:
+        """One item of a list given to np.array: itself, or the stack of a nested list."""
+        if isinstance(item, (ast.List, ast.Tuple)):
+            return self.array_literal(item)
+        if isinstance(item, ast.AST):
+            node, item = item, self.expr(item)
+        if isinstance(item, TupleValue):
+            return self.stack([self.array_item(v, node) for v in item.items])
+        return self.operand(item, node)
+
+    def stack(self, items: list[Operand]) -> Operand:
+        if all(isinstance(i, Const) for i in items):
+            items = [Const(float(i.value)) for i in items]
+        return self.emit("stack", *items)
+
+    def argument(self, arg: Any, array_like: bool) -> Any:
+        """A call's argument; where NumPy takes an array, a tuple or list is that array."""
+        if isinstance(arg, (Var, Const)):
+            return arg
+        if array_like and isinstance(arg, (ast.List, ast.Tuple)):
+            return self.array_literal(arg)
+        value = self.expr(arg)
+        if array_like and isinstance(value, TupleValue):
+            return self.array_item(value, arg)
+        return value
 
     def builtin_extreme(self, obj: Any, node: ast.Call) -> Operand:
         if len(node.args) < 2:
@@ -882,17 +1012,22 @@ class _Normalizer:
         extra: list[Operand] = []
         names = list(spec.params) + list(spec.static)
         for i, arg in enumerate(positional):
-            value = arg if isinstance(arg, (Var, Const)) else self.expr(arg)
+            value = self.argument(arg, i < len(names) and names[i] in spec.array_like)
             if i < len(names):
                 values[names[i]] = value
             elif spec.varargs:
                 extra.append(self.operand(value, node))
             else:
                 raise self.error(node, f"too many arguments for {spec.name or spec.op}")
+        cast = None
         for kw in node.keywords:
+            if kw.arg == "dtype" and kw.arg not in names and spec.op in _CAST_AFTER:
+                # np.zeros(n, dtype=int) is np.zeros(n).astype(int)
+                cast = self.dtype(self.expr(kw.value), spec.name or spec.op, node)
+                continue
             if kw.arg not in names:
                 raise self.error(node, f"{spec.name or spec.op}() does not take {kw.arg}= here")
-            values[kw.arg] = self.expr(kw.value)
+            values[kw.arg] = self.argument(kw.value, kw.arg in spec.array_like)
         operands = []
         for param in spec.params:
             if param not in values:
@@ -900,14 +1035,32 @@ class _Normalizer:
             operands.append(self.operand(values[param], node))
         attrs = []
         for param, default in spec.static.items():
-            value = values.get(param, Const(default))
+            value = self.constant(values.get(param, Const(default)))
+            if param == "dtype":
+                value = self.dtype(value, spec.name or spec.op, node)
             if isinstance(value, TupleValue):
                 value = self.operand(value, node)
             if not isinstance(value, Const):
                 raise self.error(node, f"{param}= must be a constant here")
             attrs.append((param, value.value))
         operands += extra
-        return self.emit(spec.op, *operands, attrs=tuple(sorted(attrs)))
+        result = self.emit(spec.op, *operands, attrs=tuple(sorted(attrs)))
+        if cast is not None:
+            result = self.emit("astype", result, attrs=(("dtype", cast.value),))
+        return result
+
+    def dtype(self, value: Any, what: str, node: ast.Call) -> Const:
+        """A `dtype=` argument (`float`, `np.float32`, ...) as its canonical NumPy name."""
+        if isinstance(value, Const) and (value.value is None or isinstance(value.value, str)):
+            return value  # a default given by the spec (None: float64, as NumPy takes it)
+        name = dtype_name(value.obj) if isinstance(value, PyObject) else None
+        if name is None:
+            raise self.error(
+                node,
+                f"{what}() needs a number type as dtype",
+                "write float, int, bool, np.float64 or np.float32",
+            )
+        return Const(name)
 
     def inline(self, fn: Any, node: ast.Call) -> Any:
         if fn in self.inlining:
@@ -1000,6 +1153,16 @@ def _fold(op: str, args: tuple) -> Const | None:
     return Const(_FOLDABLE[op](*(a.value for a in args)))
 
 
+# Constructors whose `dtype=` is a conversion of what they make with their default type.
+_CAST_AFTER = frozenset(
+    ("zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "full", "full_like", "eye")
+)
+
+
+def _only_dtype(call: ast.Call) -> bool:
+    return [kw.arg for kw in call.keywords] == ["dtype"]
+
+
 def _assigned_names(stmts: list[ast.stmt]) -> set[str]:
     names: set[str] = set()
     for stmt in stmts:
@@ -1017,9 +1180,17 @@ def _has_call(node: ast.AST) -> bool:
     return any(isinstance(n, (ast.Call, ast.Subscript)) for n in ast.walk(node))
 
 
+_LIBRARIES = ("numpy", "math", "scipy", "numba", "sympy", "builtins")
+
+
 def _is_library(fn: Any) -> bool:
     module = getattr(fn, "__module__", "") or ""
-    return module.split(".")[0] in ("numpy", "math", "scipy", "numba", "sympy", "builtins")
+    return module.split(".")[0] in _LIBRARIES
+
+
+def _is_library_module(value: Any) -> bool:
+    """np, math, ...: their numbers (np.pi) are constants, not read at each call."""
+    return inspect.ismodule(value) and value.__name__.split(".")[0] in _LIBRARIES
 
 
 def _written_params(node: ast.FunctionDef) -> set[str]:
@@ -1044,7 +1215,18 @@ def _written_params(node: ast.FunctionDef) -> set[str]:
 
 
 def normalize(parsed: ParsedFunction) -> Function:
-    """The SSA IR of a parsed function (helpers it calls are inlined)."""
+    """The SSA IR of a parsed function (helpers it calls are inlined), with the module-level
+    values it reads compiled in as constants (as they are now)."""
+    return _normalize(parsed, live=False)[0]
+
+
+def normalize_live(parsed: ParsedFunction) -> tuple[Function, LiveState | None]:
+    """The SSA IR of a parsed function in which the module-level numbers and arrays it (or a
+    helper) reads are hidden parameters after its own, read at each call (see live.py)."""
+    return _normalize(parsed, live=True)
+
+
+def _normalize(parsed: ParsedFunction, live: bool) -> tuple[Function, LiveState | None]:
     node = parsed.node
     args = node.args
     if args.vararg or args.kwarg:
@@ -1063,16 +1245,18 @@ def normalize(parsed: ParsedFunction) -> Function:
     copied = frozenset(_written_params(node))
     while True:
         try:
-            return _normalize_once(parsed, params, copied)
+            return _normalize_once(parsed, params, copied, live)
         except _Restart as restart:
             copied = copied | {restart.param}
 
 
 def _normalize_once(
-    parsed: ParsedFunction, params: tuple[str, ...], copied: frozenset[str]
-) -> Function:
+    parsed: ParsedFunction, params: tuple[str, ...], copied: frozenset[str], live: bool
+) -> tuple[Function, LiveState | None]:
     names = Names(set(params))
     emitter = _Emitter(names, set(params))
+    if live:
+        emitter.live = LiveGlobals(names)
     env: dict[str, Any] = {p: Var(p) for p in params}
     loc = parsed.loc(parsed.node)
     for p in sorted(copied):
@@ -1082,4 +1266,23 @@ def _normalize_once(
     result = normalizer.function_body()
     if isinstance(result, (TupleValue, ShapeOf, PyObject)):
         result = normalizer.operand(result, parsed.node)
-    return Function(parsed.name, params, tuple(emitter.blocks[0]), result, parsed.filename, loc)
+    body = tuple(emitter.blocks[0])
+    state = None
+    if emitter.live is not None:
+        state = emitter.live.finish(_names_read(body) | {getattr(result, "name", None)})
+        params += state.params if state is not None else ()
+    return Function(parsed.name, params, body, result, parsed.filename, loc), state
+
+
+def _names_read(body: tuple[Stmt, ...]) -> set[str]:
+    names = set()
+    for s in walk(body):
+        if isinstance(s, Assign):
+            operands = list(s.args)
+        elif isinstance(s, If):
+            operands = [s.cond] + [o for p in s.phis for o in (p.first, p.second)]
+        else:
+            operands = [s.start, s.stop, s.step, s.cond]
+            operands += [o for p in s.phis for o in (p.first, p.second)]
+        names |= {o.name for o in operands if isinstance(o, Var)}
+    return names

@@ -1,10 +1,16 @@
 """Clean-up passes over the gradient program: each takes a Function and returns a new one.
 
-- constant folding and algebraic identities that are exact in floating point (x * 1, x + 0.0);
+- constant folding and algebraic identities that are exact in floating point (x * 1, x - 0.0;
+  not x + 0.0, which turns -0.0 into 0.0);
 - a zeroed adjoint whose first use adds into it becomes a plain assignment (x_bar = g * y);
 - copy propagation and coalescing, so that `x`, `x_1`, `x_2` of one loop-carried variable, and
   their adjoints, share one name again when their lifetimes allow;
 - dead code elimination (the forward values nothing reads, a loop that computes nothing).
+
+Each rewrite keeps the program's meaning, which the IR must prove: a copy `a = b` of an array
+makes two names for one array, so a rewrite that turns `a = b + c` into `a = c` is made only
+when nothing writes into that array afterwards; a name is replaced by another only where that
+other still holds the same value. `optimize=False` (api.py) skips these passes, to compare.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import operator
 from collections import Counter
 from dataclasses import replace
 
+from .activity import Aliases
 from .ir import (
     Assign,
     Block,
@@ -162,9 +169,13 @@ def fold_constants(fn: Function, kinds: KindTable) -> Function:
         kind = kinds.of(o)
         return kind.dtype == "float" and kind.is_scalar
 
-    def is_number(o: Operand) -> bool:  # x * 1 and x + 0 keep an int an int, unlike x / 1
+    def is_number(o: Operand) -> bool:  # x * 1 keeps an int an int, unlike x / 1
         kind = kinds.of(o)
         return kind.dtype in ("float", "int") and kind.is_scalar
+
+    def is_int(o: Operand) -> bool:
+        kind = kinds.of(o)
+        return kind.dtype == "int" and kind.is_scalar
 
     def simplify(s: Assign) -> Assign:
         if s.target is None or s.target in mutated:
@@ -192,12 +203,11 @@ def fold_constants(fn: Function, kinds: KindTable) -> Function:
             return replace(s, op="copy", args=(args[1],))
         if s.op in ("div", "pow") and args[1] in one and is_float(args[0]):
             return replace(s, op="copy", args=(args[0],))
-        if s.op in ("add", "sub") and _is_int(args[1], 0) and is_number(args[0]):
+        # x - 0 is x for every float; x + 0 is not: -0.0 + 0.0 is 0.0 (1 / it is inf, not -inf)
+        if s.op in ("add", "sub") and _is_int(args[1], 0) and is_int(args[0]):
             return replace(s, op="copy", args=(args[0],))
-        if s.op in ("add", "sub") and args[1] in zero and is_float(args[0]):
+        if s.op == "sub" and args[1] in zero and is_float(args[0]):
             return replace(s, op="copy", args=(args[0],))
-        if s.op == "add" and args[0] in zero and is_float(args[1]):
-            return replace(s, op="copy", args=(args[1],))
         return s
 
     return replace(
@@ -218,10 +228,13 @@ def propagate_copies(fn: Function) -> Function:
     params = set(fn.params)
     mapping: dict[str, Operand] = {}
     dropped: set[int] = set()
+    order = _ProgramOrder(fn)
     for s in walk(fn.body):
         if not (isinstance(s, Assign) and s.op == "copy" and s.target and counts[s.target] == 1):
             continue
         source = s.args[0]
+        if isinstance(source, Var) and not order.same_value(s, source.name, s.target, params):
+            continue
         if isinstance(source, Const):
             if is_temp(s.target):
                 mapping[s.target] = source
@@ -253,6 +266,48 @@ def propagate_copies(fn: Function) -> Function:
     return substitute(replace(fn, body=_map_blocks(fn.body, drop_copies)), mapping)
 
 
+class _ProgramOrder:
+    """Statements in the order they first run (nested blocks in place), to tell whether the
+    names of a copy `a = b`, each assigned once, hold the same value wherever `a` is read."""
+
+    def __init__(self, fn: Function) -> None:
+        self.place = {id(s): k for k, s in enumerate(walk(fn.body))}
+        self.defs: dict[str, list[float]] = {}
+        self.reads: dict[str, list[float]] = {}
+        for s in walk(fn.body):
+            k = self.place[id(s)]
+            for name in _defines(s):
+                self.defs.setdefault(name, []).append(k)
+            for name in _reads(s):
+                self.reads.setdefault(name, []).append(k)
+            if isinstance(s, Loop):  # its condition and exit flag: read after its statements
+                end = max(self.place[id(t)] for t in walk((s,))) + 0.5
+                for name in _loop_tests(s):
+                    self.reads.setdefault(name, []).append(end)
+
+    def same_value(self, copy: Stmt, source: str, target: str, params: set[str]) -> bool:
+        """Whether `source` is defined before the copy (in a loop, earlier in the same
+        iteration) and `target` read only after it: a loop could otherwise read the target
+        where the source already holds its next value."""
+        k = self.place[id(copy)]
+        defined_before = source in params or all(d < k for d in self.defs.get(source, [k]))
+        return defined_before and all(r > k for r in self.reads.get(target, []))
+
+
+def _defines(s: Stmt) -> list[str]:
+    if isinstance(s, Assign):
+        return [s.target] if s.target else []
+    if isinstance(s, Loop):
+        return [n for n in (s.index, s.exit_flag) if n]
+    return []
+
+
+def _loop_tests(s: Loop) -> set[str]:
+    """What a loop reads besides its bounds: its condition and exit flag."""
+    names = {s.exit_flag} if s.exit_flag else set()
+    return names | ({s.cond.name} if isinstance(s.cond, Var) else set())
+
+
 def _output_names(fn: Function) -> list[str]:
     outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
     return [o.name for o in outputs if isinstance(o, Var)]
@@ -270,8 +325,9 @@ def _is_zero_init(s: Stmt) -> bool:
     )
 
 
-def first_assignments(fn: Function) -> Function:
+def first_assignments(fn: Function, kinds: KindTable) -> Function:
     mutated = _mutated(fn)
+    written_later = _WrittenLater(fn, kinds)
 
     def rewrite(block: list[Stmt]) -> list[Stmt]:
         out = list(block)
@@ -288,6 +344,8 @@ def first_assignments(fn: Function) -> Function:
                         and t.target == s.target
                         and t.args[0] == Var(s.target)
                         and Var(s.target) not in t.args[1:]
+                        # `x_bar = g` makes x_bar the array g: the sum was a new one
+                        and not written_later(t, (s.target, t.args[1]))
                     ):
                         out[j] = replace(t, op="copy", args=(t.args[1],), attrs=())
                         del out[i]
@@ -296,6 +354,46 @@ def first_assignments(fn: Function) -> Function:
         return out
 
     return replace(fn, body=_map_blocks(fn.body, rewrite))
+
+
+class _WrittenLater:
+    """Whether an array one of some names holds may be written into (a store, an `+=` into
+    an adjoint) after a statement, or again in a later iteration of a loop around it."""
+
+    def __init__(self, fn: Function, kinds: KindTable) -> None:
+        self.kinds = kinds
+        self.aliases = Aliases(fn, kinds) if _mutated(fn) else None
+        self.place: dict[int, tuple[int, frozenset]] = {}  # id -> (order, loops around it)
+        self.writes: list[tuple[Assign, int, frozenset]] = []
+        self._visit(fn.body, frozenset())
+
+    def _visit(self, block: Block, loops: frozenset) -> None:
+        for s in block:
+            self.place[id(s)] = (len(self.place), loops)
+            if isinstance(s, If):
+                self._visit(s.body, loops)
+                self._visit(s.orelse, loops)
+            elif isinstance(s, Loop):
+                self._visit(s.test, loops | {id(s)})
+                self._visit(s.body, loops | {id(s)})
+            elif RULES[s.op].mutates is not None and isinstance(s.args[0], Var):
+                self.writes.append((s, *self.place[id(s)]))
+
+    def __call__(self, stmt: Stmt, names: tuple) -> bool:
+        if self.aliases is None:
+            return False
+        arrays = [
+            n if isinstance(n, str) else n.name
+            for n in names
+            if isinstance(n, str) or (isinstance(n, Var) and not self.kinds.of(n).is_scalar)
+        ]
+        order, loops = self.place[id(stmt)]
+        for write, when, around in self.writes:
+            if when > order or loops & around:
+                into = write.args[RULES[write.op].mutates].name
+                if any(self.aliases.share(into, n) for n in arrays):
+                    return True
+        return False
 
 
 def _first_reference(block: list[Stmt], start: int, name: str) -> int | None:
@@ -569,7 +667,7 @@ def optimize(fn: Function, kinds: KindTable) -> Function:
     for _ in range(8):
         before = fn
         fn = fold_constants(fn, kinds)
-        fn = first_assignments(fn)
+        fn = first_assignments(fn, kinds)
         fn = propagate_copies(fn)
         fn = eliminate_dead_code(fn)
         if fn == before:

@@ -5,8 +5,9 @@ the same functions can also be called from ``@numba.njit`` code (numba implement
 registered for these function objects), so generated code always writes ``rt.<name>(...)``.
 
 Values called ``x``, ``g`` or ``like`` are float scalars (Python float, NumPy float scalar) or
-NumPy float arrays.  ``axis`` is ``None`` or an int (negative allowed), ``keepdims`` a bool; in
-generated code both are literal constants (numba needs ``keepdims`` of the reductions to be one).
+NumPy float arrays.  ``axis`` is ``None``, an int or a tuple of ints (negative allowed),
+``keepdims`` a bool; in generated code both are literal constants (numba needs ``keepdims`` of
+the reductions to be one, and the axes of a tuple).
 
 Conventions:
 
@@ -122,7 +123,7 @@ def mean_grad(g, x, axis, keepdims):
     if not _is_array(x):
         return g
     out = reduce_grad(g, x, axis, keepdims)
-    count = x.size if axis is None else x.shape[axis]
+    count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
     if count:  # count == 0 means out is empty anyway
         out /= count
     return out

@@ -27,6 +27,7 @@ from numba.np.numpy_support import as_dtype
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from ad_compiler import runtime as rt
+from ad_compiler import runtime_axes
 
 
 def _implements(pyfunc, **kwargs):
@@ -238,6 +239,9 @@ def _register_reduction(pyfunc, reduce3, flag):
             if not _is_none(axis):
                 raise errors.TypingError(f"{pyfunc.__name__}: axis given for a 0-d array")
             return lambda x, axis, keepdims: x[()]
+        mask = runtime_axes.reduced_mask(axis, x.ndim, pyfunc.__name__)
+        if mask is not None:  # a tuple of axes
+            return runtime_axes.reduction(x, keepdims, mask, pyfunc.__name__[1:])
         if not keepdims.literal_value and (_is_none(axis) or x.ndim == 1):
 
             def scalar_impl(x, axis, keepdims):
@@ -274,6 +278,9 @@ def _spread_typer(divide):
             return lambda g, x, axis, keepdims: g
         if not isinstance(x, types.Array):
             return None
+        mask = runtime_axes.reduced_mask(axis, x.ndim, "reduce_grad")
+        if mask is not None:  # a tuple of axes
+            return runtime_axes.spread(mask, divide)
 
         def impl(g, x, axis, keepdims):
             pre, n, post = _split(x.shape, axis)
@@ -324,7 +331,8 @@ def _extreme_grad_ov(g, x, out, axis, keepdims):
     if _is_scalar(x):
         return lambda g, x, out, axis, keepdims: g
     if isinstance(x, types.Array):
-        return _route_to_extremes
+        mask = runtime_axes.reduced_mask(axis, x.ndim, "extreme_grad")
+        return _route_to_extremes if mask is None else runtime_axes.to_extremes(mask)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,9 +23,11 @@ import numpy as np
 
 from . import runtime
 from .activity import Aliases, check_aliasing
+from .adjoint import _masked_values
 from .codegen import format_template
 from .errors import ADCompilerError
 from .frontend import parse_function
+from .inplace import check_augmented
 from .ir import Assign, Block, Const, Function, If, Loop, Operand, Var
 from .kinds import infer_kinds, kind_of_value
 from .normalize import normalize
@@ -138,6 +140,7 @@ class Trace:
                 f"{fn.__name__}() takes {len(self.program.params)} arguments, got {len(args)}"
             )
         kinds = infer_kinds(self.program, {p: kind_of_value(v, p) for p, v in self.params.items()})
+        check_augmented(self.program, kinds)
         check_aliasing(self.program, Aliases(self.program, kinds))
         self.wrt = (
             tuple(wrt)
@@ -145,6 +148,7 @@ class Trace:
             else tuple(p for p, v in self.params.items() if np.asarray(v).dtype.kind == "f")
         )
         self.nodes: list[Node] = []
+        self._masked = _masked_values(self.program)
         self._env: dict[str, tuple[Any, Any]] = {
             p: (v, ("param", p)) for p, v in self.params.items()
         }
@@ -243,6 +247,12 @@ class Trace:
                 if c is None or not differentiable[i]:
                     continue
                 passed = self._contribution(builder, node, i, c, rule.broadcasting)
+                if rule.broadcasting and node.name in self._masked:
+                    # As in the gradient program: where np.where did not select this value,
+                    # nothing passes back, even where the local gradient is inf (sqrt at 0).
+                    passed = runtime.sum_to(
+                        np.where(np.asarray(g) == 0, 0.0, builder.value(c)), node.values[i]
+                    )
                 node.passed[i] = passed
                 if unit is not None and unit[i] is not None and np.ndim(node.values[i]) == 0:
                     node.local[i] = self._contribution(

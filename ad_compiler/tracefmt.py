@@ -57,19 +57,16 @@ def value_text(v: Any, full: bool = False) -> str:
     return f"[{shape}] |{number(np.linalg.norm(a))}| {number(np.nanmin(a))}..{number(np.nanmax(a))}"
 
 
-def _source_name(trace, source: Any) -> str:
-    if isinstance(source, tuple):
-        return source[1] if source[0] == "param" else repr(source[1])
-    return trace.nodes[source].name
-
-
 def _per_argument(trace, node, values: list, full: bool) -> str:
-    parts = []
-    for arg, source, v in zip(node.stmt.args, node.sources, values):
+    """`name: value` for each input, named as in the node's text (not after the node that
+    computed it, which may have another name: a loop variable, a branch's value); an input
+    used twice (t * t) once, with its whole gradient."""
+    merged: dict[str, Any] = {}
+    for arg, v in zip(node.stmt.args, values):
         if v is None or isinstance(arg, Const):
             continue
-        parts.append(f"{_source_name(trace, source)}: {value_text(v, full)}")
-    return ", ".join(parts)
+        merged[arg.name] = merged[arg.name] + v if arg.name in merged else v
+    return ", ".join(f"{name}: {value_text(v, full)}" for name, v in merged.items())
 
 
 def _row(trace, node, full: bool, note: str = "") -> list[str]:

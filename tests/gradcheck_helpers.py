@@ -66,6 +66,24 @@ def central(fn, args, pos):
     return one(None, abs(x))
 
 
+def directional(fn, args, pos, direction):
+    """d/dt fn(..., args[pos] + t * direction, ...) at t = 0, by central differences with one
+    Richardson step: for large arrays, compared with <gradient, direction> (four evaluations
+    instead of four per entry)."""
+    x = args[pos]
+
+    def at(t):
+        new = list(copies(args))
+        new[pos] = x + t * direction
+        return fn(*new)
+
+    def diff(step):
+        return (at(step) - at(-step)) / (2 * step)
+
+    h = 1e-4 * max(1.0, float(np.max(np.abs(x))))
+    return (4 * diff(h / 2) - diff(h)) / 3
+
+
 def unreached_statements(path: str, run) -> list[int]:
     """Lines of statements in the functions of the file at `path` that `run()` never executes
     (so a table of cases can prove it reaches both sides of every branch)."""

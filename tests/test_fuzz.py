@@ -1,16 +1,22 @@
-"""Random programs differentiated by ad_compiler: gradients against central differences, and the
-numba and python backends against each other (the generator and the checks are in
-tests/fuzz_programs.py).
+"""Random programs differentiated by ad_compiler, checked against independent oracles (the
+generator and the checks are in tests/fuzz_programs.py): the value of every program against the
+function run by CPython (to 1e-12), the gradients against central differences of the function
+and, for programs without in-place writes, against autograd's (tests/fuzz_autograd.py); the
+optimized program against the unoptimized one (`optimize=False`, to 1e-10); the numba and python
+backends against each other; for programs reading a module constant, sometimes a second call
+after the constant changed. An in-place `op=` on an array through an alias or a view may be
+refused instead (UnsupportedSyntaxError at that line): that counts as a pass, any other refusal
+as a failure.
 
 The CI profile (no `--fuzz`): CI_PROGRAMS programs, derandomized, so every run checks the same
 programs. Every program is checked on the python backend; to stay within about 3 minutes on 2
 cores, only a fixed subset also on numba (drawn as part of the program, one chance in
-CI_NUMBA_EVERY: about 60 of the 300, since Hypothesis' draws are not uniform; the summary gives
-the count). numba compiles each program that loops or works on scalars, about 1 s each (all 300
-would add ~4 minutes); straight-line array code never reaches numba's compiler (ad_compiler runs
+CI_NUMBA_EVERY: about 30 of the 300, since Hypothesis' draws are not uniform; the summary gives
+the count). numba compiles each program that loops or works on scalars, 1 to 20 s each (all 300
+would add ~15 minutes); straight-line array code never reaches numba's compiler (ad_compiler runs
 it on NumPy). The CI profile does not shrink a failure (shrinking recompiles hundreds of
 programs: minutes): it reports the program as generated; AD_FUZZ_SHRINK=1 shrinks it (the same
-programs: the run is derandomized).
+programs: the run is derandomized). Passing, it prints a few lines of counts.
 
 `pytest tests/test_fuzz.py --fuzz N`: N programs from a random seed (printed; set
 AD_FUZZ_SEED to run the same programs again), each checked on both backends unless
@@ -20,8 +26,8 @@ they are counted, grouped, shown (the smallest of each group) and fail the test 
 
 A failure is shrunk by Hypothesis to a small program and reported with its source, arguments,
 analytic and central-difference gradients, and a reproducer; minimized failures are kept as
-plain tests in tests/test_fuzz_regressions.py. A summary (programs checked, rejected samples
-and the constructs the checked programs contained) is printed at the end.
+plain tests in tests/test_fuzz_regressions.py. A summary (programs checked, the checks made,
+rejected samples and the constructs the checked programs contained) is printed at the end.
 """
 
 import os
@@ -35,13 +41,19 @@ import fuzz_programs as fp
 from hypothesis import HealthCheck, Phase, given, reject, seed, settings
 
 CI_PROGRAMS = 300
-CI_NUMBA_EVERY = 3
+CI_NUMBA_EVERY = 5
 
 
 class Stats:
     def __init__(self) -> None:
         self.checked = 0
         self.numba = 0
+        self.values = 0  # calls whose value was compared with the function's (CPython)
+        self.unoptimized = 0  # programs whose optimized and unoptimized gradients were compared
+        self.autograd: Counter = Counter()  # "checked", or why autograd was not used
+        self.changed: Counter = Counter()  # module constants changed between calls
+        self.refused = 0  # refused cleanly at an in-place `op=` through an alias or a view
+        self.inaccurate = 0  # central differences off a little, autograd agreeing with us
         self.rejected: Counter = Counter()
         self.constructs: Counter = Counter()
         self.seconds: Counter = Counter()
@@ -59,23 +71,44 @@ class Stats:
             entry[1] = report
 
     def record(self, program: fp.Program, outcome: fp.Outcome, seconds: float) -> None:
+        if outcome.refused:
+            self.refused += 1
+            return
         self.checked += 1
         self.numba += "numba" in outcome.backends
+        self.values += outcome.value_checks
+        self.unoptimized += outcome.unoptimized
+        self.inaccurate += outcome.inaccurate_differences
+        self.autograd[outcome.autograd] += 1
+        if outcome.changed_constants:
+            self.changed[outcome.changed_constants] += 1
         self.constructs.update(program.tags)
         for backend, s in outcome.seconds.items():
             self.seconds[backend] += s
         self.slowest = max(self.slowest, seconds)
 
-    def summary(self, elapsed: float, header: str) -> str:
+    def summary(self, elapsed: float, header: str, full: bool) -> str:
+        """A few lines (full=False: the CI profile, passing), or with the constructs seen."""
+        skipped = {k: v for k, v in self.autograd.most_common() if k != "checked"}
         lines = ["", f"== fuzz: {header}",
-                 f"programs checked: {self.checked} (python backend), {self.numba} also on "
-                 f"numba; {elapsed:.0f} s in all, in grad calls: "
+                 f"programs checked: {self.checked} (python backend, optimized and "
+                 f"unoptimized), {self.numba} also on numba; refused cleanly (in-place `op=` "
+                 f"through an alias or a view): {self.refused}",
+                 f"checks: values against CPython {self.values}, optimized against "
+                 f"unoptimized {self.unoptimized}, against autograd {self.autograd['checked']}, "
+                 f"module constants changed between calls {self.changed['checked']}",
+                 f"{elapsed:.0f} s in all, in grad calls: "
                  + ", ".join(f"{b} {s:.0f} s" for b, s in sorted(self.seconds.items()))
-                 + f"; slowest program {self.slowest:.1f} s",
-                 f"samples rejected: {sum(self.rejected.values())} "
-                 + str(dict(self.rejected.most_common()))]
+                 + f"; slowest program {self.slowest:.1f} s"]
         for signature, (count, _) in self.known.items():
             lines.append(f"set aside (AD_FUZZ_KNOWN) {count}x: {signature}")
+        if not full:
+            return "\n".join(lines)
+        lines += [f"samples rejected: {sum(self.rejected.values())} "
+                  + str(dict(self.rejected.most_common())),
+                  f"not given to autograd: {skipped}; central differences inaccurate, "
+                  f"autograd agreeing with ad_compiler: {self.inaccurate}",
+                  f"module constants changed: {dict(self.changed)}"]
         lines.append(f"constructs seen (programs containing each, of {self.checked}):")
         items = sorted(self.constructs.items())
         width = max((len(k) for k, _ in items), default=0) + 6
@@ -89,7 +122,7 @@ class Stats:
 def _reason(exc: fp.Rejected) -> str:
     text = str(exc)
     if text.startswith("within"):
-        return "near a kink or threshold"
+        return "near a kink or threshold" + text[text.rfind(" ("):]
     if text.startswith("value"):
         return "value too large"
     return text.split(":")[0]
@@ -141,11 +174,13 @@ def test_fuzz(request, monkeypatch, capsys):
         with capsys.disabled():
             print(f"\n== fuzz: {header}")
     start = time.perf_counter()
+    passed = False
     try:
         check()
+        passed = not stats.known
     finally:
         with capsys.disabled():
-            print(stats.summary(time.perf_counter() - start, header))
+            print(stats.summary(time.perf_counter() - start, header, full=not (ci and passed)))
     if stats.known:
         reports = [f"{count}x {signature}\n{report}"
                    for signature, (count, report) in stats.known.items()]

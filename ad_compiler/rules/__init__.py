@@ -29,8 +29,10 @@ class Rule:
         its effect (a store) the template is a statement. emit_scalar is used instead when every
         argument is a scalar (math.exp rather than np.exp).
     infer: the kind of the result from the kinds of the arguments and the attributes.
-    vjp: the reverse rule; None for an operation whose result carries no gradient (a
-        comparison, sign, floor, a shape).
+    vjp: the reverse rule. None only for an operation whose result carries no gradient: one
+        with an integer, boolean or shape result (a comparison, len), one marked
+        zero_derivative, or one the compiler emits itself; a differentiated value reaching any
+        other operation without a rule is refused, never given a zero gradient.
     cheap: recomputed in the reverse sweep of a loop rather than stored on the tape.
     mutates: index of the argument the operation writes into (a store), if any.
     view: the result may share memory with argument 0 (slices, transpose, reshape).
@@ -46,6 +48,9 @@ class Rule:
     view: bool = False
     # Arguments that never receive a gradient (indices, shapes) even when they are floats.
     nondiff_args: tuple[int, ...] = ()
+    # A float result that does not depend on the values of its arguments, only on their shapes
+    # (np.zeros_like): its derivative is zero, so it needs no vjp.
+    zero_derivative: bool = False
     # Elementwise with NumPy broadcasting: the adjoint sums contributions back to each
     # argument's shape (one runtime helper, rt.sum_to).
     broadcasting: bool = False
@@ -58,6 +63,8 @@ class CallSpec:
     params: positional parameters that become operands, in order (for methods the object is
         the first). static: parameters that must be constants, with their defaults; they become
         attributes. varargs: extra positional arguments become operands too (reshape(2, 3)).
+    array_like: parameters where a tuple or list means an array, as NumPy converts it
+        (np.sum((x, y)) is np.sum(np.array((x, y))); a shape parameter keeps its tuple).
     """
 
     op: str
@@ -65,6 +72,7 @@ class CallSpec:
     static: dict[str, Any] = field(default_factory=dict)
     varargs: bool = False
     name: str = ""  # how users write it, for messages
+    array_like: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,4 +115,4 @@ def call_spec(obj: Any) -> CallSpec | None:
     return entry[1] if entry is not None and entry[0] is obj else None
 
 
-from . import arrays, elementwise, machinery  # noqa: E402,F401  (fill the registry)
+from . import arrays, conversions, elementwise, machinery  # noqa: E402,F401  (fill the registry)

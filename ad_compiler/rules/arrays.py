@@ -135,7 +135,8 @@ def _identity_vjp(b, stmt) -> tuple:
 
 
 register(Rule("copy", "{0}", _same, _identity_vjp))
-register(Rule("array_copy", "{0}.copy()", _same, _identity_vjp))
+# np.array(x) of a number is the number (NumPy's 0-d array, which arithmetic makes a number).
+register(Rule("array_copy", "{0}.copy()", _same, _identity_vjp, emit_scalar="{0}"))
 register(Rule("len", "len({0})", lambda k, a: INT))
 register(Rule("dim", "{0}.shape[{axis}]", lambda k, a: INT))
 register(Rule("size", "{0}.size", lambda k, a: INT))
@@ -179,23 +180,52 @@ def _infer_like(kinds, attrs) -> Kind:
 
 
 for _name in ("zeros", "ones", "empty"):
-    register(Rule(_name, f"np.{_name}({{0}})", _infer_constructor("float")))
+    register(Rule(_name, f"np.{_name}({{0}})", _infer_constructor("float"), zero_derivative=True))
     bind_call(getattr(np, _name), CallSpec(_name, ("shape",), name=f"np.{_name}"))
-    register(Rule(f"{_name}_like", f"np.{_name}_like({{0}})", _infer_like))
+    register(Rule(f"{_name}_like", f"np.{_name}_like({{0}})", _infer_like, zero_derivative=True))
     bind_call(
         getattr(np, f"{_name}_like"), CallSpec(f"{_name}_like", ("a",), name=f"np.{_name}_like")
     )
-register(Rule("full", "np.full({0}, {1})", _infer_constructor("float")))
+
+
+def _total(b, g, like):
+    """The adjoint of broadcasting `like` to the shape of g: sum(g) for a number."""
+    return b.emit("sum", g) if b.kind(like).is_scalar else b.emit("sum_to", g, like)
+
+
+def _full_vjp(b, stmt) -> tuple:
+    # Every entry is the fill value: it receives the sum of their adjoints.
+    return (None, _total(b, b.g, stmt.args[1]) if b.needs(1) else None)
+
+
+register(
+    Rule("full", "np.full({0}, {1})", _infer_constructor("float"), _full_vjp, nondiff_args=(0,))
+)
 bind_call(np.full, CallSpec("full", ("shape", "fill_value"), name="np.full"))
-register(Rule("full_like", "np.full_like({0}, {1})", _infer_like))
+register(Rule("full_like", "np.full_like({0}, {1})", _infer_like, _full_vjp, nondiff_args=(0,)))
 bind_call(np.full_like, CallSpec("full_like", ("a", "fill_value"), name="np.full_like"))
-register(Rule("eye", "np.eye({0})", lambda k, a: Kind(2, "float")))
+register(Rule("eye", "np.eye({0})", lambda k, a: Kind(2, "float"), zero_derivative=True))
 bind_call(np.eye, CallSpec("eye", ("N",), name="np.eye"))
 
 
 def _infer_arange(kinds, attrs) -> Kind:
+    if any(k.ndim != 0 for k in kinds):
+        raise KindError("np.arange of an array", "pass numbers: np.arange(start, stop, step)")
     dtype = "float" if any(k.dtype == "float" for k in kinds) else "int"
     return Kind(1, dtype)
+
+
+def _arange_vjp(b, stmt) -> tuple:
+    # np.arange(start, stop, step)[i] = start + i * step; stop only decides the length (a
+    # step function of it: zero derivative). np.arange(stop) starts at 0.
+    n = len(stmt.args)
+    grads: list = [Const(0.0)] * n
+    if n >= 2 and b.needs(0):
+        grads[0] = b.emit("sum", b.g)
+    if n == 3 and b.needs(2):
+        positions = b.emit("arange", b.emit("len", b.out))
+        grads[2] = b.emit("sum", b.emit("mul", b.g, positions))
+    return tuple(grads)
 
 
 register(
@@ -203,10 +233,35 @@ register(
         "arange",
         lambda n, a: "np.arange(" + ", ".join(f"{{{i}}}" for i in range(n)) + ")",
         _infer_arange,
+        _arange_vjp,
     )
 )
 bind_call(np.arange, CallSpec("arange", ("start",), varargs=True, name="np.arange"))
-register(Rule("linspace", "np.linspace({0}, {1}, {2})", lambda k, a: Kind(1, "float")))
+
+
+def _infer_linspace(kinds, attrs) -> Kind:
+    if kinds[0].ndim != 0 or kinds[1].ndim != 0:
+        raise KindError("np.linspace between arrays", "pass numbers as start and stop")
+    return Kind(1, "float")
+
+
+def _linspace_vjp(b, stmt) -> tuple:
+    # np.linspace(a, c, num)[i] = a + (c - a) * t[i] with t = np.linspace(0, 1, num).
+    t = b.emit("linspace", Const(0.0), Const(1.0), stmt.args[2])
+    weighted = b.emit("sum", b.emit("mul", b.g, t)) if b.needs(0) or b.needs(1) else None
+    start = b.emit("sub", b.emit("sum", b.g), weighted) if b.needs(0) else None
+    return (start, weighted if b.needs(1) else None, None)
+
+
+register(
+    Rule(
+        "linspace",
+        "np.linspace({0}, {1}, {2})",
+        _infer_linspace,
+        _linspace_vjp,
+        nondiff_args=(2,),
+    )
+)
 bind_call(np.linspace, CallSpec("linspace", ("start", "stop", "num"), name="np.linspace"))
 
 
@@ -217,12 +272,30 @@ def _stack_vjp(b, stmt) -> tuple:
     )
 
 
+def _infer_stack(kinds, attrs) -> Kind:
+    ndims = {k.ndim for k in kinds}
+    if len(ndims) > 1 and None not in ndims:
+        raise KindError(
+            "an array of items with different numbers of dimensions (np.array([...]), or a "
+            "tuple or list given to a NumPy function): NumPy refuses such a ragged array",
+            "give np.array numbers only, or arrays of one shape only",
+        )
+    if any(k.dtype == "shape" for k in kinds):
+        raise KindError("np.array of a shape", "index the shape: x.shape[0]")
+    item = ndims.pop() if len(ndims) == 1 else 0 if not kinds else None
+    dtype = "int" if kinds and all(k.dtype == "int" for k in kinds) else "float"
+    return Kind(None if item is None else item + 1, dtype)
+
+
+# Items that are numbers: np.array([a, b]); arrays (of one shape): np.stack, which numba has
+# (it has no np.array of a list of arrays). The adjoint of item i is row i of the adjoint.
 register(
     Rule(
         "stack",
-        lambda n, a: "np.array([" + ", ".join(f"{{{i}}}" for i in range(n)) + "])",
-        lambda k, a: Kind(1, "int" if k and all(x.dtype == "int" for x in k) else "float"),
+        lambda n, a: "np.stack((" + "".join(f"{{{i}}}, " for i in range(n)) + "))",
+        _infer_stack,
         _stack_vjp,
+        emit_scalar=lambda n, a: "np.array([" + ", ".join(f"{{{i}}}" for i in range(n)) + "])",
     )
 )
 
@@ -274,9 +347,10 @@ def _infer_matmul(kinds, attrs) -> Kind:
 register(
     Rule("matmul", "{0} @ {1}", _infer_matmul, _matmul_vjp, emit_scalar="{0} * {1}", cheap=False)
 )
-bind_call(np.matmul, CallSpec("matmul", ("a", "b"), name="np.matmul"))
-bind_call(np.dot, CallSpec("matmul", ("a", "b"), name="np.dot"))
-bind_method("dot", CallSpec("matmul", ("a", "b"), name=".dot"))
+_AB = ("a", "b")
+bind_call(np.matmul, CallSpec("matmul", _AB, name="np.matmul", array_like=_AB))
+bind_call(np.dot, CallSpec("matmul", _AB, name="np.dot", array_like=_AB))
+bind_method("dot", CallSpec("matmul", _AB, name=".dot", array_like=_AB))
 
 
 def _outer_vjp(b, stmt) -> tuple:
@@ -290,7 +364,7 @@ def _outer_vjp(b, stmt) -> tuple:
 register(
     Rule("outer", "np.outer({0}, {1})", lambda k, a: Kind(2, "float"), _outer_vjp, cheap=False)
 )
-bind_call(np.outer, CallSpec("outer", ("a", "b"), name="np.outer"))
+bind_call(np.outer, CallSpec("outer", _AB, name="np.outer", array_like=_AB))
 
 
 def _transpose_vjp(b, stmt) -> tuple:
@@ -301,7 +375,7 @@ register(
     Rule("transpose", "{0}.T", lambda k, a: Kind(k[0].ndim, k[0].dtype), _transpose_vjp, view=True)
 )
 bind_attribute("T", "transpose")
-bind_call(np.transpose, CallSpec("transpose", ("a",), name="np.transpose"))
+bind_call(np.transpose, CallSpec("transpose", ("a",), name="np.transpose", array_like=("a",)))
 bind_method("transpose", CallSpec("transpose", ("a",), name=".transpose"))
 
 
@@ -346,11 +420,26 @@ def _infer_reduce(kinds, attrs) -> Kind:
     axis, keepdims = attrs.get("axis"), attrs.get("keepdims", False)
     if x.ndim is None:
         return Kind(None, "float")
+    dtype = x.dtype if x.dtype in ("int", "float") else "float"
     if keepdims:
-        return Kind(x.ndim, "float" if x.dtype != "int" else "int")
+        return Kind(x.ndim, dtype)
     if axis is None:
-        return Kind(0, x.dtype if x.dtype in ("int", "float") else "float")
-    return Kind(max(x.ndim - 1, 0), x.dtype if x.dtype in ("int", "float") else "float")
+        return Kind(0, dtype)
+    if isinstance(axis, tuple):
+        _check_axes(axis, x.ndim)
+        return Kind(x.ndim - len(axis), dtype)
+    return Kind(max(x.ndim - 1, 0), dtype)
+
+
+def _check_axes(axes: tuple, ndim: int) -> None:
+    """A tuple of axes NumPy accepts: ints within the dimensions, none twice."""
+    if not all(type(a) is int and -ndim <= a < ndim for a in axes):
+        raise KindError(
+            f"axis={axes} for an array of {ndim} dimension(s)",
+            f"give axes from {-ndim} to {ndim - 1}" if ndim else "drop axis= for a number",
+        )
+    if len({a % ndim for a in axes}) < len(axes):
+        raise KindError(f"axis={axes} names an axis twice", "name each axis once")
 
 
 def _reduce_attrs(stmt) -> dict:
@@ -365,7 +454,8 @@ def _spread(b, stmt, g):
     if b.kind(x).is_array and b.feeds_elementwise(x):
         if attrs["axis"] is None or attrs["keepdims"] or b.kind(x).ndim == 1:
             return g  # (a 1-D x summed along its axis gives a number: it broadcasts as it is)
-        return b.emit("expand_dims", g, axis=attrs["axis"])
+        if not isinstance(attrs["axis"], tuple):  # (numba's expand_dims takes one axis)
+            return b.emit("expand_dims", g, axis=attrs["axis"])
     return b.emit("reduce_grad", g, x, **attrs)
 
 
@@ -375,7 +465,7 @@ def _sum_vjp(b, stmt) -> tuple:
 
 def _mean_vjp(b, stmt) -> tuple:
     x, attrs = stmt.args[0], _reduce_attrs(stmt)
-    if b.kind(x).is_array and b.feeds_elementwise(x):
+    if b.kind(x).is_array and b.feeds_elementwise(x) and not isinstance(attrs["axis"], tuple):
         count = b.emit("size", x) if attrs["axis"] is None else b.emit("dim", x, axis=attrs["axis"])
         return (_spread(b, stmt, b.emit("div", b.g, count)),)
     return (b.emit("mean_grad", b.g, x, **attrs),)
@@ -387,18 +477,21 @@ def _extreme_vjp(b, stmt) -> tuple:
 
 def _reduce_emit(name: str):
     """np.sum(x) and np.sum(x, axis=k) print as such (numba has them); keepdims, and axis for
-    the others, go through the runtime, which has them under numba too."""
+    the others (a tuple of axes for all), go through the runtime, which has them under numba."""
 
     def emit(n: int, attrs: dict, kinds=None) -> str:
         axis, keepdims = attrs.get("axis"), attrs.get("keepdims", False)
-        if not keepdims and (axis is None or name == "sum"):
+        one_axis = axis is None or name == "sum" and not isinstance(axis, tuple)
+        if not keepdims and one_axis:
             return f"np.{name}({{0}})" if axis is None else f"np.{name}({{0}}, axis={{axis}})"
         return f"rt.r{name}({{0}}, {{axis}}, {{keepdims}})"
 
     return emit
 
 
-bind_call(sum, CallSpec("sum", ("a",), {"axis": 0, "keepdims": False}, name="sum"))
+# A tuple or list given to a reduction is an array: sum((x, y)) and np.max([a, b]) too.
+_REDUCED = {"array_like": ("a",)}
+bind_call(sum, CallSpec("sum", ("a",), {"axis": 0, "keepdims": False}, name="sum", **_REDUCED))
 for _op, _vjp in (
     ("sum", _sum_vjp),
     ("mean", _mean_vjp),
@@ -406,11 +499,14 @@ for _op, _vjp in (
     ("min", _extreme_vjp),
 ):
     register(Rule(_op, _reduce_emit(_op), _infer_reduce, _vjp, cheap=False))
-    _spec = CallSpec(_op, ("a",), {"axis": None, "keepdims": False}, name=f"np.{_op}")
+    _spec = CallSpec(_op, ("a",), {"axis": None, "keepdims": False}, name=f"np.{_op}", **_REDUCED)
     bind_method(_op, _spec)
     bind_call(getattr(np, _op), _spec)
-bind_call(np.amax, CallSpec("max", ("a",), {"axis": None, "keepdims": False}, name="np.amax"))
-bind_call(np.amin, CallSpec("min", ("a",), {"axis": None, "keepdims": False}, name="np.amin"))
+for _op in ("max", "min"):
+    bind_call(
+        getattr(np, f"a{_op}"),
+        CallSpec(_op, ("a",), {"axis": None, "keepdims": False}, name=f"np.a{_op}", **_REDUCED),
+    )
 
 _GRAD_EMIT = "rt.{name}({{0}}, {{1}}, {{axis}}, {{keepdims}})"
 register(Rule("reduce_grad", _GRAD_EMIT.format(name="reduce_grad"), lambda k, a: k[1]))
@@ -465,6 +561,7 @@ register(
         broadcasting=True,
     )
 )
-bind_call(np.where, CallSpec("where", ("condition", "x", "y"), name="np.where"))
+_WHERE = ("condition", "x", "y")
+bind_call(np.where, CallSpec("where", _WHERE, name="np.where", array_like=_WHERE))
 
 __all__ = ["SHAPE", "index_template"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ADCompilerError
+from ..errors import ADCompilerError, KindError
 from ..ir import Const, Kind, Operand, Var
 from . import CallSpec, Rule, bind_call, bind_method, register
 
@@ -63,6 +63,20 @@ def infer_float(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
 
 def infer_bool(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
     return Kind(_broadcast_ndim(kinds), "bool", _same_shape(kinds))
+
+
+def infer_truth(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    """`not`, `and`, `or` of single values (NumPy raises on the truth value of an array)."""
+    if any(k.is_array for k in kinds):
+        raise KindError(ARRAY_TRUTH, ARRAY_TRUTH_REWRITE)
+    return Kind(0, "bool")
+
+
+ARRAY_TRUTH = "the truth value of an array is ambiguous (`if`, `while`, `and`, `or`, `not`)"
+ARRAY_TRUTH_REWRITE = (
+    "np.logical_and/np.logical_or/np.logical_not or np.where elementwise, or np.all(...) / "
+    "np.any(...) for one decision"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,9 +186,9 @@ _elementwise("step", lambda sp, a: sp.Heaviside(a), "rt.step({0})")
 # Comparisons and logic carry no gradient.
 for _op, _sym in [("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="), ("ne", "!=")]:
     _elementwise(_op, None, f"{{0}} {_sym} {{1}}", infer=infer_bool)
-_elementwise("not", None, "not {0}", infer=infer_bool)
-_elementwise("and", None, "{0} and {1}", infer=infer_bool)
-_elementwise("or", None, "{0} or {1}", infer=infer_bool)
+_elementwise("not", None, "not {0}", infer=infer_truth)
+_elementwise("and", None, "{0} and {1}", infer=infer_truth)
+_elementwise("or", None, "{0} or {1}", infer=infer_truth)
 _elementwise("logical_not", None, "np.logical_not({0})", infer=infer_bool)
 _elementwise("logical_and", None, "np.logical_and({0}, {1})", infer=infer_bool)
 _elementwise("logical_or", None, "np.logical_or({0}, {1})", infer=infer_bool)
@@ -266,7 +280,8 @@ def _arity(op: str) -> int:
 
 
 for _name, _op in _NUMPY_NAMES.items():
-    bind_call(getattr(np, _name), CallSpec(_op, _params(_op), name=f"np.{_name}"))
+    _spec = CallSpec(_op, _params(_op), name=f"np.{_name}", array_like=_params(_op))
+    bind_call(getattr(np, _name), _spec)
 for _name, _op in _MATH_NAMES.items():
     bind_call(getattr(math, _name), CallSpec(_op, _params(_op), name=f"math.{_name}"))
 bind_call(abs, CallSpec("abs", ("a",), name="abs"))
@@ -286,26 +301,61 @@ def _sympy():
     return sympy
 
 
-def _is_int_const(o: Operand) -> bool:
-    return isinstance(o, Const) and type(o.value) is int
+def _known(op: str, o: Operand) -> int | float | None:
+    """A constant argument substituted before differentiating: an integer (x ** 2 gives 2*x),
+    or any number in a power (x ** 2.0 gives 2*x too, and x ** 0.5 needs no guard for a zero
+    exponent, 2.0 ** y none for a zero base)."""
+    if not isinstance(o, Const) or type(o.value) not in (int, float):
+        return None
+    if type(o.value) is int:
+        return o.value
+    if op != "pow" or not math.isfinite(o.value):
+        return None
+    return int(o.value) if o.value.is_integer() and abs(o.value) < 2**53 else o.value
+
+
+def _pow_partials(sp, x, y) -> tuple:
+    """d/dx and d/dy of x ** y, finite where the limit is, as autograd has them: x ** 0 is 1
+    for every x (0 ** 0 included), so d/dx is 0 at y = 0, not 0 * 0 ** -1; 0 ** y is 0 for
+    y > 0, so d/dy is 0 at x = 0, not 0 * log(0). The guards replace the exponent and the
+    argument of the log, not the whole derivative, so that nothing infinite is computed (NumPy
+    evaluates both sides of np.where); a constant y or x drops them (x ** 2 gives 2*x)."""
+    exponent = sp.Piecewise((y - 1, sp.Ne(y, 0)), (1, True))
+    base = sp.Piecewise((x, sp.Ne(x, 0)), (1, True))
+    return y * x**exponent, x**y * sp.log(base)
+
+
+# Partial derivatives given by hand where SymPy's are not finite at a point we define.
+_PARTIALS = {"pow": _pow_partials}
 
 
 @functools.cache
 def local_gradient(
-    op: str, ints: tuple[int | None, ...], wrt: int, shared: tuple[int, ...] | None = None
+    op: str,
+    ints: tuple[int | float | None, ...],
+    wrt: int,
+    shared: tuple[int, ...] | None = None,
 ) -> Any:
     """g * d op / d argument `wrt`, as a SymPy expression of a0, a1..., g and out.
 
-    `ints` holds the integer constant arguments, substituted before differentiating;
+    `ints` holds the constant arguments substituted before differentiating (see `_known`);
     `shared[i]` is the first argument position holding the same variable as argument i.
     """
     sp = _sympy()
     shared = shared or tuple(range(len(ints)))
     symbols = [sp.Symbol(f"a{shared[i]}", real=True) for i in range(len(ints))]
-    args = [sp.Integer(v) if v is not None else s for v, s in zip(ints, symbols)]
+    args = [_number(sp, v) if v is not None else s for v, s in zip(ints, symbols)]
     g, out = sp.Symbol("g", real=True), sp.Symbol("out", real=True)
     value = ELEMENTWISE[op](sp, *args)
-    derivative = _zero_almost_everywhere(sp, sp.diff(value, symbols[wrt]))
+    if op in _PARTIALS:
+        # The total derivative: the partials of every position holding that variable.
+        partials = _PARTIALS[op](sp, *args)
+        derivative = sp.Add(
+            *(d for k, d in enumerate(partials) if ints[k] is None and shared[k] == wrt)
+        )
+    else:
+        derivative = sp.diff(value, symbols[wrt])
+    derivative = _zero_almost_everywhere(sp, derivative)
     expr = sp.powsimp(g * derivative)
     if value.free_symbols and not value.is_Symbol:
         reused = expr.subs(value, out)
@@ -318,6 +368,10 @@ def local_gradient(
     return expr
 
 
+def _number(sp, v: int | float):
+    return sp.Integer(v) if type(v) is int else sp.Float(repr(v))
+
+
 def _divides_by(sp, expr, symbols) -> set:
     denominator = sp.fraction(sp.together(expr))[1]
     return denominator.free_symbols & set(symbols)
@@ -327,18 +381,29 @@ def _zero_almost_everywhere(sp, expr):
     """Drop the derivatives of piecewise-constant functions (floor, sign, Heaviside): zero
     wherever they are differentiable."""
     expr = expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
-    return expr.replace(lambda e: isinstance(e, (sp.Derivative, sp.Subs)), lambda e: sp.Integer(0))
+
+    def step_derivative(e) -> bool:  # d floor(u)/du, as SymPy leaves it unevaluated
+        inner = e.expr if isinstance(e, sp.Subs) else e
+        return isinstance(inner, sp.Derivative) and isinstance(inner.expr, (sp.floor, sp.ceiling))
+
+    expr = expr.replace(step_derivative, lambda e: sp.Integer(0))
+    expr = expr.replace(lambda e: isinstance(e, sp.Subs) and e.expr.is_number, lambda e: e.expr)
+    if expr.has(sp.Derivative, sp.Subs):
+        # Any other unevaluated derivative is unknown, not zero (frac' = 1): never drop it.
+        raise ValueError(f"SymPy left a derivative unevaluated: {expr}")
+    return expr
 
 
 def _elementwise_vjp(builder, stmt) -> tuple:
-    ints = tuple(o.value if _is_int_const(o) else None for o in stmt.args)
+    ints = tuple(_known(stmt.op, o) for o in stmt.args)
     # The same variable in several places (x * x) is one symbol, differentiated once.
     first = {a: i for i, a in reversed(list(enumerate(stmt.args)))}
     shared = tuple(first[a] if isinstance(a, Var) else i for i, a in enumerate(stmt.args))
     contributions = []
     for i, _arg in enumerate(stmt.args):
         if not builder.needs(i) or shared[i] != i:
-            contributions.append(None)
+            # A repeated variable's whole derivative goes to its first position.
+            contributions.append(Const(0.0) if builder.needs(i) else None)
             continue
         expr = local_gradient(stmt.op, ints, i, shared)
         env = {f"a{k}": a for k, a in enumerate(stmt.args)}
@@ -374,6 +439,16 @@ _SYMPY_OPS = {
 }
 
 
+_RELATIONS = {
+    "Equality": "eq",
+    "Unequality": "ne",
+    "StrictLessThan": "lt",
+    "LessThan": "le",
+    "StrictGreaterThan": "gt",
+    "GreaterThan": "ge",
+}
+
+
 def to_ir(expr: Any, env: dict[str, Operand], builder) -> Operand:
     """Emit statements computing a SymPy expression; symbols are looked up in `env`."""
     sp = _sympy()
@@ -395,6 +470,19 @@ def to_ir(expr: Any, env: dict[str, Operand], builder) -> Operand:
             denominator = to_ir(sp.Pow(base, -exponent), env, builder)
             return builder.emit("div", Const(1.0), denominator)
         return builder.emit("pow", to_ir(base, env, builder), to_ir(exponent, env, builder))
+    if isinstance(expr, sp.Piecewise):
+        # (a, c), (b, True): np.where(c, a, b), or `a if c else b` on scalars.
+        (value, cond), rest = expr.args[0], expr.args[1:]
+        otherwise = sp.Piecewise(*rest) if rest else sp.nan
+        return builder.emit(
+            "where",
+            to_ir(cond, env, builder),
+            to_ir(value, env, builder),
+            to_ir(otherwise, env, builder),
+        )
+    if type(expr).__name__ in _RELATIONS:
+        left, right = (to_ir(a, env, builder) for a in expr.args)
+        return builder.emit(_RELATIONS[type(expr).__name__], left, right)
     if isinstance(expr, sp.Heaviside):
         if expr.args[1:] and expr.args[1] != sp.Rational(1, 2):
             raise ADCompilerError(f"internal: Heaviside with H(0) = {expr.args[1]}")
