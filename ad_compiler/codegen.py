@@ -82,6 +82,15 @@ def constant_ast(value) -> ast.expr:
     return ast.Constant(value)
 
 
+def _placeholder(kind) -> str:
+    """The value of a helper's result before the loop that returns it: never read, but numba
+    needs it typed like the result (a number, or an empty array of the same dimensions)."""
+    if kind.ndim is None or kind.ndim == 0:
+        return {"int": "0", "bool": "False"}.get(kind.dtype, "0.0")
+    dtype = {"int": ", dtype=np.int64", "bool": ", dtype=np.bool_"}.get(kind.dtype, "")
+    return f"np.zeros(({'0, ' * kind.ndim}){dtype})"
+
+
 class _Printer:
     def __init__(self, kinds: KindTable, fold: bool) -> None:
         self.kinds = kinds
@@ -100,6 +109,8 @@ class _Printer:
         return ast.Name(o.name, ast.Load())
 
     def template(self, stmt: Assign) -> str:
+        if stmt.op == "unassigned":
+            return _placeholder(self.kinds.of(Var(stmt.target)))
         rule = RULES[stmt.op]
         template = rule.emit
         if rule.emit_scalar is not None and all(self.kinds.of(a).is_scalar for a in stmt.args):

@@ -12,7 +12,9 @@ move into the branch that does not exit, so no flag is needed except to end a lo
                                    RESULT = b
 
 A `return` inside a loop sets RESULT, RETURNED and BREAK; the code after the loop then runs
-under `if not RETURNED`.
+under `if not RETURNED`. When every return inside loops returns a tuple display of the same
+length, its items go to RESULT_0, RESULT_1... instead (a tuple cannot be carried around a
+loop), and RESULT becomes the tuple of them after the outermost loop.
 """
 
 from __future__ import annotations
@@ -96,9 +98,39 @@ def _endless(stmt: ast.stmt) -> bool:
     )
 
 
+def _loop_returns(node: ast.AST, in_loop: bool = False) -> list[ast.Return]:
+    """The returns inside loops (nested function definitions aside)."""
+    found = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Return) and in_loop:
+            found.append(child)
+        elif not isinstance(child, _SCOPES):
+            inner = in_loop or isinstance(child, (ast.For, ast.While))
+            found += _loop_returns(child, inner)
+    return found
+
+
+def _tuple_width(returns: list[ast.Return]) -> int | None:
+    """The common length of the returned tuples when every one returns a tuple display."""
+    widths = {
+        len(r.value.elts)
+        for r in returns
+        if isinstance(r.value, ast.Tuple)
+        and not any(isinstance(e, ast.Starred) for e in r.value.elts)
+    }
+    if len(widths) == 1 and all(isinstance(r.value, ast.Tuple) for r in returns):
+        return widths.pop()
+    return None
+
+
+def result_item(k: int) -> str:
+    return f"{RESULT}_{k}"
+
+
 class _Lowering:
-    def __init__(self) -> None:
+    def __init__(self, width: int | None = None) -> None:
         self.has_loop_return = False
+        self.width = width  # returns inside loops give tuples of this length: split them
 
     def block(self, stmts: list[ast.stmt], in_loop: bool) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -127,6 +159,11 @@ class _Lowering:
                 if self._returns_inside(stmt):
                     # Leave this block too when the loop returned.
                     stop = [_assign(BREAK, _const(True, stmt), stmt)] if in_loop else []
+                    if not in_loop and self.width is not None:
+                        stop = [self._join_items(stmt)]
+                        if not rest:  # an endless loop: left only by its returns
+                            out += stop
+                            return out
                     guard = ast.If(
                         test=_name(RETURNED, stmt),
                         body=stop or [ast.Pass()],
@@ -141,11 +178,17 @@ class _Lowering:
     def _return(self, stmt: ast.Return, in_loop: bool) -> list[ast.stmt]:
         value = stmt.value if stmt.value is not None else _const(None, stmt)
         out: list[ast.stmt] = [_assign(RESULT, value, stmt)]
+        if in_loop and self.width is not None:
+            out = [_assign(result_item(k), v, stmt) for k, v in enumerate(stmt.value.elts)]
         if in_loop:
             self.has_loop_return = True
             out.append(_assign(RETURNED, _const(True, stmt), stmt))
             out.append(_assign(BREAK, _const(True, stmt), stmt))
         return out
+
+    def _join_items(self, node: ast.AST) -> ast.stmt:
+        items = [_name(result_item(k), node) for k in range(self.width or 0)]
+        return _assign(RESULT, ast.copy_location(ast.Tuple(elts=items, ctx=ast.Load()), node), node)
 
     def _returns_inside(self, loop: ast.stmt) -> bool:
         return _has_return(loop)
@@ -220,12 +263,18 @@ def _flatten(block: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
-def lower_exits(body: list[ast.stmt]) -> tuple[list[ast.stmt], bool]:
+def lower_exits(body: list[ast.stmt]) -> tuple[list[ast.stmt], list[str]]:
     """The function body rewritten to assign RESULT on every path.
 
-    Returns the new body and whether a `return` happened inside a loop (then RESULT and
-    RETURNED need values before the first loop: the caller initialises them).
+    Returns the new body and, when a `return` happens inside a loop, the result names that
+    need a value before the first loop (RESULT, or its items); the caller initialises them and
+    RETURNED.
     """
-    lowering = _Lowering()
+    width = _tuple_width(_loop_returns(ast.Module(body=list(body), type_ignores=[])))
+    lowering = _Lowering(width)
     lowered = _flatten(lowering.block(list(body), in_loop=False))
-    return lowered, lowering.has_loop_return
+    if not lowering.has_loop_return:
+        return lowered, []
+    if width is None:
+        return lowered, [RESULT]
+    return lowered, [result_item(k) for k in range(width)]

@@ -71,6 +71,8 @@ INT = Kind(0, "int")
 BOOL = Kind(0, "bool")
 UNKNOWN = Kind(None, None)
 SHAPE = Kind(None, "shape")
+# A helper's result before a loop that returns it: it takes the kind of what it merges with.
+UNASSIGNED = Kind(None, "unassigned")
 
 
 @dataclass(frozen=True)

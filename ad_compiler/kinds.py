@@ -17,6 +17,7 @@ from .ir import (
     BOOL,
     FLOAT,
     INT,
+    UNASSIGNED,
     UNKNOWN,
     Assign,
     Block,
@@ -74,6 +75,8 @@ def join(a: Kind, b: Kind, name: str) -> Kind:
     """The kind of a value that is either a or b."""
     if a == b:
         return a
+    if UNASSIGNED in (a, b):  # the placeholder of a helper's result: takes the other kind
+        return b if a == UNASSIGNED else a
     ndim = a.ndim if a.ndim == b.ndim else None
     dtypes = {a.dtype, b.dtype}
     if None in dtypes:
@@ -132,6 +135,8 @@ class KindTable:
             raise UnsupportedSyntaxError(ARRAY_TRUTH, *at, suggestion=ARRAY_TRUTH_REWRITE)
 
     def infer_assign(self, stmt: Assign) -> Kind:
+        if stmt.op == "unassigned" and stmt.target in self.kinds:
+            return self.kinds[stmt.target]  # already given the kind of the loop's result
         rule = RULES[stmt.op]
         try:
             kind = rule.infer(tuple(self.of(a) for a in stmt.args), dict(stmt.attrs))
@@ -156,6 +161,7 @@ class KindTable:
                 self.block(stmt.orelse)
                 for phi in stmt.phis:
                     self.set(phi.name, self.join_checked(phi, stmt))
+                self.type_placeholders(stmt.phis)
             else:
                 self.loop(stmt)
 
@@ -179,6 +185,15 @@ class KindTable:
                     changed = True
             if not changed:
                 break
+        self.type_placeholders(loop.phis)
+
+    def type_placeholders(self, phis) -> None:
+        """A helper's result before the loop that returns it takes the kind of that result."""
+        for phi in phis:
+            kind = self.kinds[phi.name]
+            for o in (phi.first, phi.second):
+                if isinstance(o, Var) and self.of(o) == UNASSIGNED and kind != UNASSIGNED:
+                    self.set(o.name, Kind(kind.ndim, kind.dtype))
 
 
 def infer_kinds(fn: Function, params: dict[str, Kind]) -> KindTable:

@@ -451,18 +451,39 @@ class _Normalizer:
             if a == b:
                 self.env[name] = a
                 continue
-            if isinstance(a, (TupleValue, ShapeOf, PyObject)) or isinstance(
-                b, (TupleValue, ShapeOf, PyObject)
-            ):
-                raise self.error(
-                    node,
-                    f"{name} holds a tuple that differs between the branches",
-                    "assign its items separately",
-                )
-            phi = Phi(self.fresh(name), a, b)
-            phis.append(phi)
-            self.env[name] = Var(phi.name)
+            self.env[name] = self.merge_value(node, name, a, b, phis)
         return phis
+
+    def merge_value(self, node: ast.If, name: str, a: Any, b: Any, phis: list[Phi]) -> Any:
+        """One value that is `a` after the then-branch and `b` after the else-branch; tuples
+        (a helper returning several values on several paths) merge item by item."""
+        if a == b:
+            return a
+        if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(
+            b.items
+        ):
+            items = [self.merge_value(node, name, x, y, phis) for x, y in zip(a.items, b.items)]
+            return TupleValue(tuple(items))
+        if isinstance(a, (TupleValue, ShapeOf, PyObject)) or isinstance(
+            b, (TupleValue, ShapeOf, PyObject)
+        ):
+            raise self.tuple_error(node, name, "differs between the branches")
+        phi = Phi(self.fresh(name), a, b)
+        phis.append(phi)
+        return Var(phi.name)
+
+    def tuple_error(self, node: ast.AST, name: str, why: str) -> Exception:
+        """A tuple that cannot be merged, named as the user wrote it: a variable, or the value
+        returned by the function (never the compiler's result variables)."""
+        if name.startswith(controlflow.RESULT):
+            return self.error(
+                node,
+                f"{self.parsed.name}() returns a tuple on one path and something else (or a "
+                "tuple of another length, or of tuples, from inside a loop) on another",
+                "return tuples of the same length on every path, inside a loop written out "
+                "as `return u, v` with a number or array for each item",
+            )
+        return self.error(node, f"{name} holds a tuple that {why}", "assign its items separately")
 
     # -- loops ---------------------------------------------------------------------------------
 
@@ -571,6 +592,9 @@ class _Normalizer:
             saved_undefined = dict(self.undefined)
             self.body(node.body)
             self.node = node
+            for name in carried:  # a number or array on entry cannot become a tuple
+                if isinstance(self.env.get(name), (TupleValue, ShapeOf, PyObject)):
+                    raise self.tuple_error(node, name, "is reassigned in the loop")
             exit_flag = None
             if getattr(node, "lowered_break", False):
                 flag = self.env[controlflow.BREAK]
@@ -1108,15 +1132,18 @@ class _Normalizer:
 
     def function_body(self) -> Any:
         """Normalize this function's body; returns the value it returns."""
-        body, loop_return = controlflow.lower_exits(self.parsed.node.body)
+        body, placeholders = controlflow.lower_exits(self.parsed.node.body)
         if not controlflow.always_exits(self.parsed.node.body, False):
             raise self.error(
                 self.parsed.node,
                 f"{self.parsed.name}() does not return a value on every path",
                 "add a return statement at the end",
             )
-        if loop_return:
-            self.env[controlflow.RESULT] = Const(0.0)
+        for name in placeholders:  # typed like the values returned, by kind inference
+            placeholder = self.fresh(name)
+            self.out.emit("unassigned", (), self.parsed.loc(self.parsed.node), target=placeholder)
+            self.env[name] = Var(placeholder)
+        if placeholders:
             self.env[controlflow.RETURNED] = Const(False)
         self.body(body)
         if controlflow.RESULT not in self.env:

@@ -1,12 +1,12 @@
 """Random programs differentiated by ad_compiler, checked against independent oracles (the
-generator and the checks are in tests/fuzz_programs.py): the value of every program against the
-function run by CPython (to 1e-12), the gradients against central differences of the function
-and, for programs without in-place writes, against autograd's (tests/fuzz_autograd.py); the
-optimized program against the unoptimized one (`optimize=False`, to 1e-10); the numba and python
-backends against each other; for programs reading a module constant, sometimes a second call
-after the constant changed. An in-place `op=` on an array through an alias or a view may be
-refused instead (UnsupportedSyntaxError at that line): that counts as a pass, any other refusal
-as a failure.
+generator is tests/fuzz_programs.py, the checks tests/fuzz_checks.py): the value of every
+program against the function run by CPython (to 1e-12), the gradients against central
+differences of the function and, for programs without in-place writes, against autograd's
+(tests/fuzz_autograd.py); the optimized program against the unoptimized one (`optimize=False`,
+to 1e-10); the numba and python backends against each other; for programs reading a module
+constant, sometimes a second call after the constant changed. An in-place `op=` on an array
+through an alias or a view may be refused instead (UnsupportedSyntaxError at that line): that
+counts as a pass, any other refusal as a failure.
 
 The CI profile (no `--fuzz`): CI_PROGRAMS programs, derandomized, so every run checks the same
 programs. Every program is checked on the python backend; to stay within about 3 minutes on 2
@@ -37,7 +37,10 @@ import tempfile
 import time
 from collections import Counter
 
+import fuzz_checks as fc
 import fuzz_programs as fp
+import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, reject, seed, settings
 
 CI_PROGRAMS = 300
@@ -60,7 +63,7 @@ class Stats:
         self.slowest = 0.0
         self.known: dict[str, list] = {}  # signature -> [count, smallest report]
 
-    def set_aside(self, exc: fp.FuzzFailure) -> None:
+    def set_aside(self, exc: fc.FuzzFailure) -> None:
         report = str(exc)
         first = report.splitlines()[0]
         signature = f"{exc.kind}: " + re.sub(
@@ -70,7 +73,7 @@ class Stats:
         if len(report) < len(entry[1]):
             entry[1] = report
 
-    def record(self, program: fp.Program, outcome: fp.Outcome, seconds: float) -> None:
+    def record(self, program: fp.Program, outcome: fc.Outcome, seconds: float) -> None:
         if outcome.refused:
             self.refused += 1
             return
@@ -119,7 +122,7 @@ class Stats:
         return "\n".join(lines)
 
 
-def _reason(exc: fp.Rejected) -> str:
+def _reason(exc: fc.Rejected) -> str:
     text = str(exc)
     if text.startswith("within"):
         return "near a kink or threshold" + text[text.rfind(" ("):]
@@ -151,11 +154,11 @@ def test_fuzz(request, monkeypatch, capsys):
     def check(program):
         start = time.perf_counter()
         try:
-            outcome = fp.check_program(program, workdir)
-        except fp.Rejected as exc:
+            outcome = fc.check_program(program, workdir)
+        except fc.Rejected as exc:
             stats.rejected[_reason(exc)] += 1
             reject()
-        except fp.FuzzFailure as exc:
+        except fc.FuzzFailure as exc:
             if not known or not re.search(known, str(exc)):
                 raise
             stats.set_aside(exc)
@@ -185,3 +188,96 @@ def test_fuzz(request, monkeypatch, capsys):
         reports = [f"{count}x {signature}\n{report}"
                    for signature, (count, report) in stats.known.items()]
         raise AssertionError("failures set aside by AD_FUZZ_KNOWN:\n\n" + "\n\n".join(reports))
+
+
+# -- the harness sees what it must see ----------------------------------------------------------
+#
+# A fixed program, checked with ad_compiler's gradient functions wrapped so as to give slightly
+# wrong answers in one way each: the harness must raise the right kind of failure.
+
+
+def _program(body: list, refusable=frozenset()) -> fp.Program:
+    main = fp.FunctionDef("f", ("x0", "x1"), body)
+    return fp.Program([main], ("x0", "x1"), (np.array([0.3, -0.7, 1.1]), 0.6), ("x0", "x1"),
+                      ("x0", "x1"), True, False, frozenset(), refusable,
+                      changed=(("GAIN", 1.25),))
+
+
+SMOOTH = [fp.Return(fp.BinOp("+", fp.BinOp("*", fp.Call("np.sum", (fp.BinOp(
+    "*", fp.Call("np.sin", (fp.Text("x0"),)), fp.Text("x1")),)), fp.Text("GAIN")),
+    fp.Text("OFFSET")))]
+
+
+def _wrap(monkeypatch, change):
+    """Run.make gives ad_compiler's gradient function with its output passed through change."""
+    make = fc.Run.make
+
+    def wrapped_make(run, program, fn):
+        gradient = make(run, program, fn)
+        return lambda *args: change(run, gradient(*args))
+
+    monkeypatch.setattr(fc.Run, "make", wrapped_make)
+
+
+def _scaled(factor, only_unoptimized=False):
+    def change(run, out):
+        value, grads = out
+        if only_unoptimized and run.optimize:
+            return out
+        return value, tuple(g * factor for g in grads)
+    return change
+
+
+def _stale():
+    first = {}
+
+    def change(run, out):
+        return first.setdefault(run, out)
+    return change
+
+
+@pytest.mark.parametrize("change, kind", [
+    (lambda run, out: (out[0] * (1 + 1e-10), out[1]), "wrong value"),
+    (_scaled(1 + 1e-3), "wrong gradient"),
+    (_scaled(1 + 1e-8, only_unoptimized=True), "optimized and unoptimized disagree"),
+    (_scaled(1 + 1e-6), "disagrees with autograd"),  # within central differences' tolerance
+    (_stale(), "wrong value"),  # the second call, after GAIN changed, gives the first's value
+])
+def test_harness_sees_wrong_answers(monkeypatch, tmp_path, change, kind):
+    monkeypatch.setenv("AD_COMPILER_CACHE_DIR", str(tmp_path / "cache"))
+    program = _program(SMOOTH)
+    outcome = fc.check_program(program, tmp_path)  # unchanged: passes every check
+    assert (outcome.value_checks, outcome.unoptimized, outcome.autograd,
+            outcome.changed_constants) == (2, True, "checked", "checked")
+    _wrap(monkeypatch, change)
+    with pytest.raises(fc.FuzzFailure) as info:
+        fc.check_program(program, tmp_path)
+    assert info.value.kind == kind
+
+
+ALIAS = [fp.Assign("b", fp.Text("x0")), fp.Assign("b", fp.Text("1.0"), "+"),
+         fp.Return(fp.Call("np.sum", (fp.BinOp("*", fp.Text("x0"), fp.Text("b")),)))]
+
+
+@pytest.mark.parametrize("line, accepted", [("b += 1.0", True), ("b = x0", False)])
+def test_harness_accepts_a_refusal_only_at_an_alias_op_line(monkeypatch, tmp_path, line,
+                                                            accepted):
+    from ad_compiler.errors import UnsupportedSyntaxError
+
+    monkeypatch.setenv("AD_COMPILER_CACHE_DIR", str(tmp_path / "cache"))
+    program = _program(ALIAS, refusable=frozenset({("b", "+")}))
+    path = fp.load(program, tmp_path).__code__.co_filename
+    lineno = [text.strip() for text in program.source().splitlines()].index(line) + 1
+
+    def refuse(run, program, fn):
+        def call(*args):
+            raise UnsupportedSyntaxError("in place through an alias", path, lineno)
+        return call
+
+    monkeypatch.setattr(fc.Run, "make", refuse)
+    if accepted:
+        assert fc.check_program(program, tmp_path).refused
+    else:
+        with pytest.raises(fc.FuzzFailure) as info:
+            fc.check_program(program, tmp_path)
+        assert info.value.kind == "refused"

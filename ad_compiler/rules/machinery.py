@@ -6,7 +6,7 @@ statement alike.
 
 from __future__ import annotations
 
-from ..ir import INT, Kind
+from ..ir import INT, UNASSIGNED, Kind
 from . import Rule, register
 
 
@@ -26,4 +26,7 @@ register(Rule("tape_load", "{0}[{1}]", _element))
 register(Rule("list_new", "[]", _nothing))
 register(Rule("list_append", "{0}.append({1})", _nothing, mutates=0))
 register(Rule("list_pop", "{0}.pop()", _element, mutates=0))
+# The result of a helper that returns from inside a loop, before the loop: never read, it takes
+# the kind of the value returned (codegen prints 0.0, or an empty array of that kind).
+register(Rule("unassigned", "0.0", lambda k, a: UNASSIGNED))
 register(Rule("range_len", "len(range({0}, {1}, {2}))", lambda k, a: INT))
