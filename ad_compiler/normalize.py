@@ -459,9 +459,7 @@ class _Normalizer:
         (a helper returning several values on several paths) merge item by item."""
         if a == b:
             return a
-        if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(
-            b.items
-        ):
+        if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(b.items):
             items = [self.merge_value(node, name, x, y, phis) for x, y in zip(a.items, b.items)]
             return TupleValue(tuple(items))
         if isinstance(a, (TupleValue, ShapeOf, PyObject)) or isinstance(
