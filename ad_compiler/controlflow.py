@@ -156,6 +156,10 @@ class _Lowering:
                 return out
             if isinstance(stmt, (ast.For, ast.While)):
                 out.append(self._loop(stmt))
+                if in_loop and _exits_loop(stmt):
+                    # BREAK now says whether this inner loop broke; that must not end the
+                    # enclosing loop too (a return inside it does, through the guard below).
+                    out.append(_assign(BREAK, _const(False, stmt), stmt))
                 if self._returns_inside(stmt):
                     # Leave this block too when the loop returned.
                     stop = [_assign(BREAK, _const(True, stmt), stmt)] if in_loop else []

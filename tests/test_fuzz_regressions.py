@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from ad_compiler import check_grad
+from ad_compiler import check_grad, value_and_grad
 
 BACKENDS = ("python", "numba")
 
@@ -184,6 +184,37 @@ def sum_along_axis_of_vector(x):
     return s
 
 
+# 11. Wrong value and gradient: a `break` of an inner loop ended the enclosing loop too (the
+# break flag the inner loop left set was read as the outer loop's). Fuzzer program: a `while`
+# around `for e1 in x0: if ...: return x1; if 0.0 < x1 < 0.5: break`. At x = 0.3 the outer
+# loop runs all 4 iterations: value 1.1**4 x + (1.1**3 + 1.1**2 + 1.1 + 1) x = 1.83153.
+def inner_break_in_outer_loop(x):
+    s = x
+    for _i in range(4):
+        s = s * 1.1
+        for k in range(3):
+            if k == 1:
+                break
+            s = s + x
+        if s > 100.0:
+            break
+    return s
+
+
+# 11b. The same with a return inside the inner loop (not taken): the while loop runs twice,
+# value tanh(x) + 2 (0.5 + x**2) = 1.47131 at x = 0.3.
+def inner_break_with_return_in_while(x):
+    s = np.tanh(x)
+    while s < 1.0:
+        s += 0.5 + x**2
+        for _k in range(3):
+            if s < -5.0:
+                return x
+            if 0.0 < x < 0.5:
+                break
+    return s
+
+
 X = np.array([0.3, -0.7])
 
 CASES = [
@@ -203,6 +234,8 @@ CASES = [
                                     np.array([-1.279, -1.148, 1.235, -0.945]),
                                     np.array([-0.281, 0.943, -0.401, -0.68]))),
     (sum_along_axis_of_vector, (np.array([0.3, -0.7]),)),
+    (inner_break_in_outer_loop, (0.3,)),
+    (inner_break_with_return_in_while, (0.3,)),
 ]
 
 
@@ -211,3 +244,17 @@ CASES = [
 def test_fuzz_regression(fn, args, backend):
     args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     check_grad(fn, *args, wrt=0, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "fn, want",
+    [
+        (inner_break_in_outer_loop, 0.3 * (1.1**4 + 1.1**3 + 1.1**2 + 1.1 + 1)),
+        (inner_break_with_return_in_while, math.tanh(0.3) + 2 * (0.5 + 0.09)),
+    ],
+)
+def test_inner_break_leaves_only_the_inner_loop(fn, want, backend):
+    value, _ = value_and_grad(fn, backend=backend)(0.3)
+    assert fn(0.3) == pytest.approx(want, rel=1e-12)
+    assert value == pytest.approx(want, rel=1e-12)
