@@ -163,6 +163,11 @@ def _instrumented(program: Program, constants: tuple = ()):
                 value = fn(*args)
         except (OverflowError, ZeroDivisionError) as exc:
             raise Rejected(f"{type(exc).__name__}: {exc}") from None
+        except ValueError as exc:
+            if "math domain error" not in str(exc):  # math.log/sqrt/acos outside its domain
+                raise GeneratorError(f"the generated program fails in Python: {exc!r}\n"
+                                     f"{program.source()}") from exc
+            raise Rejected(f"{type(exc).__name__}: {exc}") from None
         except Exception as exc:
             raise GeneratorError(f"the generated program fails in Python: {exc!r}\n"
                                  f"{program.source()}") from exc

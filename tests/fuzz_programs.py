@@ -103,7 +103,10 @@ class BinOp(Node):
     b: Node
 
     def render(self, inst: bool) -> str:
-        return f"({self.a.render(inst)} {self.op} {self.b.render(inst)})"
+        a = self.a.render(inst)
+        if self.op == "**" and a.startswith("-"):  # `-2.0 ** 2` is -(2.0 ** 2)
+            a = f"({a})"
+        return f"({a} {self.op} {self.b.render(inst)})"
 
 
 @dataclass(frozen=True)
