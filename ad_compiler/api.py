@@ -29,8 +29,10 @@ from .inplace import check_augmented
 from .ir import FLOAT, Assign, Function, Kind, Loop, Var, format_function, walk
 from .kinds import infer_kinds, kind_of_value
 from .live import READ_ERRORS, LiveState
-from .normalize import normalize_live
+from .normalize import Entry, normalize_live
 from .optimize import optimize
+from .pytree import is_structured
+from .structured import PartialGradFunction, StructuredCalls, flat_signature
 
 BACKENDS = ("numba", "python")
 
@@ -51,7 +53,13 @@ class GradFunction:
     """The gradient of a function: call it like the function."""
 
     def __init__(
-        self, fn: Callable, wrt: Wrt, backend: str, with_value: bool, optimize: bool = True
+        self,
+        fn: Callable,
+        wrt: Wrt,
+        backend: str,
+        with_value: bool,
+        optimize: bool = True,
+        layouts: tuple = (),
     ) -> None:
         if isinstance(fn, GradFunction):
             raise ADCompilerError(
@@ -65,6 +73,16 @@ class GradFunction:
         self.with_value = with_value
         self.optimize = bool(optimize)
         self._signature = inspect.signature(fn)
+        # A bound method: the function is compiled with its `self` as a constant object.
+        self._function = fn.__func__ if inspect.ismethod(fn) else fn
+        receiver = None
+        if inspect.ismethod(fn):
+            receiver = (next(iter(inspect.signature(fn.__func__).parameters)), fn.__self__)
+        # Called for one layout of structured arguments (structured.py): their leaves.
+        self._entry_spec = Entry(receiver, layouts)
+        if layouts:
+            self._signature = flat_signature(self._signature, dict(layouts))
+        self._structured = StructuredCalls(self)
         self.params = tuple(self._signature.parameters)
         self._single = isinstance(wrt, (int, str))
         if not self._single and not isinstance(wrt, (tuple, list)):
@@ -119,6 +137,8 @@ class GradFunction:
                 )
                 entry = self._dispatch.get(key)
             if entry is None:
+                if any(map(is_structured, args)):  # dicts, lists, tuples: by their layout
+                    return self._structured(args[: self._nuser])
                 if len(args) == self._nuser and self._reads_globals() and self._hidden:
                     # module-level values the program takes after the arguments: read them
                     return _LiveGradFunction.__call__(self, *args)
@@ -231,8 +251,8 @@ class GradFunction:
     def _primal(self) -> Function:
         """The normalized program (parsed once; raises for code the compiler refuses)."""
         if self._normalized is None:
-            self._parsed = parse_function(self.__wrapped__)
-            self._normalized, self._live = normalize_live(self._parsed)
+            self._parsed = parse_function(self._function)
+            self._normalized, self._live = normalize_live(self._parsed, self._entry_spec)
             self._hidden = self._live.params if self._live is not None else ()
             self._nparams = self._nuser + len(self._hidden)
             if self._live is not None and type(self) is GradFunction:
@@ -311,7 +331,7 @@ class GradFunction:
         return function, source
 
     def _header(self) -> str:
-        fn = self.__wrapped__
+        fn = self._function
         wrt = ", ".join(self.wrt)
         where = f"{self._parsed.filename}:{self._parsed.node.lineno}"
         what = "value and gradient" if self.with_value else "gradient"
@@ -341,7 +361,10 @@ class GradFunction:
         arguments positionally and returns (value, if value_and_grad, then) the gradients as
         a tuple, or the one gradient (for float32 arguments under numba, in float64). The
         module-level numbers and arrays the function reads are still read at each call."""
-        values = self._bind(args, kwargs) + list(self._live_values())
+        values = self._bind(args, kwargs)
+        if any(map(is_structured, values)):
+            return self._structured.compiled_for(values)
+        values += list(self._live_values())
         function, source = self._build(self._kinds(values))
         if "@njit" in source and _narrow_floats(values):
             function = _in_float64(function)
@@ -349,7 +372,10 @@ class GradFunction:
 
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         """The generated module's text for arguments like these."""
-        values = self._bind(args, kwargs) + list(self._live_values())
+        values = self._bind(args, kwargs)
+        if any(map(is_structured, values)):
+            return self._structured.source_for(values)
+        values += list(self._live_values())
         return self._build(self._kinds(values))[1]
 
     def __repr__(self) -> str:
@@ -531,7 +557,11 @@ def is_vectorized(fn: Function, kinds) -> bool:
 
 def _make(f: Callable | None, wrt: Wrt, backend: str, with_value: bool, optimize: bool):
     if f is None:
-        return lambda g: GradFunction(g, wrt, backend, with_value, optimize)
+        return lambda g: _make(g, wrt, backend, with_value, optimize)
+    if isinstance(f, functools.partial):
+        return PartialGradFunction(
+            f, wrt, lambda fn, names: GradFunction(fn, names, backend, with_value, optimize)
+        )
     return GradFunction(f, wrt, backend, with_value, optimize)
 
 

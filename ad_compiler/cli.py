@@ -93,10 +93,14 @@ def _array_or_value(name: str, value: Any) -> Any:
             return np.load(value[1:])
         except (OSError, ValueError) as exc:
             raise UsageError(f"--at: cannot load {name} from {value[1:]}: {exc}") from None
+    if isinstance(value, dict):  # a structured argument: a dict of arrays and numbers
+        return {k: _array_or_value(f"{name}[{k!r}]", v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         try:
             return np.array(value, dtype=np.float64)
         except (TypeError, ValueError):
+            if any(isinstance(v, dict) for v in value):  # a list of layers given as dicts
+                return [_array_or_value(f"{name}[{k}]", v) for k, v in enumerate(value)]
             raise UsageError(f"--at: {name} is not a rectangular list of numbers") from None
     return value
 
@@ -270,6 +274,10 @@ def _float_if_wrt(value: Any, differentiated: bool) -> Any:
         return float(value)
     if differentiated and isinstance(value, np.ndarray) and value.dtype.kind in "iu":
         return value.astype(np.float64)
+    if isinstance(value, dict):
+        return {k: _float_if_wrt(v, differentiated) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_float_if_wrt(v, differentiated) for v in value]
     return value
 
 

@@ -411,6 +411,23 @@ bind_method("reshape", CallSpec("reshape", ("a",), varargs=True, name=".reshape"
 bind_call(np.reshape, CallSpec("reshape", ("a", "newshape"), name="np.reshape"))
 
 
+def _atleast_rule(n: int) -> None:
+    """np.atleast_1d/2d/3d: a reshape adding axes of length 1 (the gradient is reshaped back)."""
+
+    def infer(kinds, attrs) -> Kind:
+        x = kinds[0]
+        return Kind(None if x.ndim is None else max(x.ndim, n), x.dtype)
+
+    op = f"atleast_{n}d"
+    fn = getattr(np, op)
+    register(Rule(op, f"np.{op}({{0}})", infer, _reshape_vjp, view=True))
+    bind_call(fn, CallSpec(op, ("a",), name=f"np.{op}", array_like=("a",)))
+
+
+for _n in (1, 2, 3):
+    _atleast_rule(_n)
+
+
 # --------------------------------------------------------------------------------------------
 # Reductions
 

@@ -1,0 +1,264 @@
+"""Calls while normalizing: NumPy and math functions through the rule tables (their arguments
+bound as NumPy binds them), builtins, `np.array` of lists, and the user's own functions (inlined,
+nested.py).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from typing import Any
+
+import numpy as np
+
+from .errors import NoGradientRuleError, UnsupportedSyntaxError
+from .frontend import MISSING
+from .ir import Const, Operand, Var
+from .rules import METHODS, CallSpec, call_spec
+from .rules.conversions import dtype_name
+from .values import ListValue, LocalFunction, PyObject, RecordValue, TupleValue
+
+
+class Calls:
+    """Mixed into the normalizer: function and method calls."""
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def callee(self, func: ast.expr) -> Any:
+        """The Python object a call refers to, when it is not a method of an array."""
+        try:
+            value = self.expr(func)
+        except UnsupportedSyntaxError:
+            return MISSING
+        return value.obj if isinstance(value, PyObject) else MISSING
+
+    def call(self, node: ast.Call) -> Any:
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.error(
+                    arg, "*args in a call cannot be differentiated", "pass the arguments one by one"
+                )
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.error(
+                    node,
+                    "**kwargs in a call cannot be differentiated",
+                    "pass the keyword arguments one by one",
+                )
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            base = self.expr(func.value)
+            if isinstance(base, (ListValue, TupleValue, RecordValue)):
+                return self.list_method(node)
+            if isinstance(base, Var):
+                spec = METHODS.get(func.attr)
+                if spec is None:
+                    raise self.error(
+                        node,
+                        f"no gradient rule for the method .{func.attr}()",
+                        cls=NoGradientRuleError,
+                    )
+                return self.apply(spec, [base] + list(node.args), node)
+        target = self.expr(func)
+        if isinstance(target, LocalFunction):
+            return self.inline_local(target, node)
+        if not isinstance(target, PyObject):
+            raise self.error(node, f"{ast.unparse(func)} is not a function")
+        obj = target.obj
+        if obj in (sum, max, min) and len(node.args) in (1, 2) and not node.keywords:
+            one = obj is sum or len(node.args) == 1  # max(a, b) is below
+            reduced = self.builtin_reduction(obj, node) if one else None
+            if reduced is not None:
+                return reduced
+        if is_library(obj) and any(isinstance(a, ast.GeneratorExp) for a in node.args):
+            raise self.error(
+                node,
+                f"{ast.unparse(func)} of a generator (NumPy 2 refuses it; NumPy 1 makes an "
+                "object array or calls Python's sum)",
+                "use sum(...) of the generator, or pass a list: [... for ...]",
+            )
+        if obj is dict:
+            return self.dict_call(node)
+        if obj in (list, tuple) and len(node.args) == 1 and not node.keywords:
+            arg = node.args[0]
+            value = self.comprehension(arg) if isinstance(arg, ast.GeneratorExp) else self.expr(arg)
+            items = self.items_of(value)
+            if items is None and isinstance(value, RecordValue):
+                items = value.keys if value.is_dict else value.items
+                items = tuple(Const(k) for k in items) if value.is_dict else items
+            if items is None:
+                raise self.error(node, f"{obj.__name__}() of this value is not supported")
+            return self.new_list(items) if obj is list else TupleValue(items)
+        if obj in (np.array, np.asarray) and len(node.args) == 1 and not node.keywords:
+            return self.array_literal(node.args[0])
+        if obj in (np.array, np.asarray) and len(node.args) == 1 and _only_dtype(node):
+            dtype = self.dtype(self.expr(node.keywords[0].value), ast.unparse(func), node)
+            array = self.array_literal(node.args[0])
+            return self.emit("astype", array, attrs=(("dtype", dtype.value),))
+        if obj is len:
+            if len(node.args) != 1:
+                raise self.error(node, "len() takes one argument")
+            value = self.expr(node.args[0])
+            length = self.container_len(value)
+            return length or self.emit("len", self.operand(value, node.args[0]))
+        if obj in (max, min) and not node.keywords:
+            return self.builtin_extreme(obj, node)
+        spec = call_spec(obj)
+        if spec is not None:
+            return self.apply(spec, list(node.args), node)
+        if inspect.isfunction(obj) and not is_library(obj):
+            return self.inline(obj, node)
+        if inspect.ismethod(obj) and inspect.isfunction(obj.__func__) and not is_library(obj):
+            # `self.predict(x)` in a method: the object's own attributes read live too
+            base = self.expr(func.value) if isinstance(func, ast.Attribute) else None
+            if not (isinstance(base, PyObject) and base.obj is obj.__self__):
+                base = PyObject(obj.__self__)
+            return self.inline(obj.__func__, node, base)
+        if isinstance(obj, type) and not inspect.isbuiltin(obj):
+            raise self.error(
+                node,
+                f"creating a {obj.__name__} object cannot be differentiated",
+                "use plain numbers and arrays",
+            )
+        raise self.error(
+            node,
+            f"no gradient rule for {ast.unparse(func)}",
+            "write it with supported NumPy functions, or in a helper function of your own",
+            cls=NoGradientRuleError,
+        )
+
+    def array_literal(self, node: ast.expr) -> Operand:
+        """np.array(...): of a list or tuple, its items stacked along a new first axis
+        (numbers, or arrays of one shape; a nested list stacks its rows); of an array, a copy;
+        of a number, the number (NumPy's 0-d array, which arithmetic turns into a number)."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return self.stack([self.array_item(e) for e in node.elts])
+        if isinstance(node, ast.GeneratorExp):
+            raise self.error(
+                node,
+                "np.array of a generator makes an object array in NumPy",
+                "pass a list: np.array([... for ...])",
+            )
+        value = self.snapshot(self.expr(node))
+        if isinstance(value, TupleValue):
+            return self.array_item(value, node)
+        return self.emit("array_copy", self.operand(value, node))
+
+    def array_item(self, item: Any, node: ast.AST | None = None) -> Operand:
+        """One item of a list given to np.array: itself, or the stack of a nested list."""
+        if isinstance(item, (ast.List, ast.Tuple)):
+            return self.array_literal(item)
+        if isinstance(item, ast.AST):
+            node, item = item, self.expr(item)
+        item = self.snapshot(item)
+        if isinstance(item, TupleValue):
+            return self.stack([self.array_item(v, node) for v in item.items])
+        return self.operand(item, node)
+
+    def stack(self, items: list[Operand]) -> Operand:
+        if all(isinstance(i, Const) for i in items):
+            items = [Const(float(i.value)) for i in items]
+        return self.emit("stack", *items)
+
+    def argument(self, arg: Any, array_like: bool) -> Any:
+        """A call's argument; where NumPy takes an array, a tuple or list is that array."""
+        if isinstance(arg, (Var, Const)):
+            return arg
+        if array_like and isinstance(arg, (ast.List, ast.Tuple)):
+            return self.array_literal(arg)
+        value = self.expr(arg)
+        if array_like and isinstance(value, (TupleValue, ListValue)):
+            return self.array_item(value, arg)
+        return value
+
+    def builtin_extreme(self, obj: Any, node: ast.Call) -> Operand:
+        if len(node.args) < 2:
+            raise self.error(
+                node,
+                f"{obj.__name__}() of one sequence is not supported",
+                f"use np.{obj.__name__}(x) for the largest/smallest entry",
+            )
+        op = "maximum" if obj is max else "minimum"
+        result = self.operand(self.expr(node.args[0]), node.args[0])
+        for arg in node.args[1:]:
+            result = self.emit(op, result, self.operand(self.expr(arg), arg))
+        return result
+
+    def apply(self, spec: CallSpec, positional: list, node: ast.Call) -> Any:
+        """Bind a call's arguments to a spec and emit its operation."""
+        values: dict[str, Any] = {}
+        extra: list[Operand] = []
+        names = list(spec.params) + list(spec.static)
+        for i, arg in enumerate(positional):
+            value = self.argument(arg, i < len(names) and names[i] in spec.array_like)
+            if i < len(names):
+                values[names[i]] = value
+            elif spec.varargs:
+                extra.append(self.operand(value, node))
+            else:
+                raise self.error(node, f"too many arguments for {spec.name or spec.op}")
+        cast = None
+        for kw in node.keywords:
+            if kw.arg == "dtype" and kw.arg not in names and spec.op in _CAST_AFTER:
+                # np.zeros(n, dtype=int) is np.zeros(n).astype(int)
+                cast = self.dtype(self.expr(kw.value), spec.name or spec.op, node)
+                continue
+            if kw.arg not in names:
+                raise self.error(node, f"{spec.name or spec.op}() does not take {kw.arg}= here")
+            values[kw.arg] = self.argument(kw.value, kw.arg in spec.array_like)
+        operands = []
+        for param in spec.params:
+            if param not in values:
+                raise self.error(node, f"{spec.name or spec.op}() needs its argument {param}")
+            operands.append(self.operand(values[param], node))
+        attrs = []
+        for param, default in spec.static.items():
+            value = self.constant(values.get(param, Const(default)))
+            if param == "dtype":
+                value = self.dtype(value, spec.name or spec.op, node)
+            if isinstance(value, TupleValue):
+                value = self.operand(value, node)
+            if not isinstance(value, Const):
+                raise self.error(node, f"{param}= must be a constant here")
+            attrs.append((param, value.value))
+        operands += extra
+        result = self.emit(spec.op, *operands, attrs=tuple(sorted(attrs)))
+        if cast is not None:
+            result = self.emit("astype", result, attrs=(("dtype", cast.value),))
+        return result
+
+    def dtype(self, value: Any, what: str, node: ast.Call) -> Const:
+        """A `dtype=` argument (`float`, `np.float32`, ...) as its canonical NumPy name."""
+        if isinstance(value, Const) and (value.value is None or isinstance(value.value, str)):
+            return value  # a default given by the spec (None: float64, as NumPy takes it)
+        name = dtype_name(value.obj) if isinstance(value, PyObject) else None
+        if name is None:
+            raise self.error(
+                node,
+                f"{what}() needs a number type as dtype",
+                "write float, int, bool, np.float64 or np.float32",
+            )
+        return Const(name)
+
+
+# Constructors whose `dtype=` is a conversion of what they make with their default type.
+_CAST_AFTER = frozenset(
+    ("zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "full", "full_like", "eye")
+)
+
+
+def _only_dtype(call: ast.Call) -> bool:
+    return [kw.arg for kw in call.keywords] == ["dtype"]
+
+
+_LIBRARIES = ("numpy", "math", "scipy", "numba", "sympy", "builtins")
+
+
+def is_library(fn: Any) -> bool:
+    module = getattr(fn, "__module__", "") or ""
+    return module.split(".")[0] in _LIBRARIES
+
+
+def is_library_module(value: Any) -> bool:
+    """np, math, ...: their numbers (np.pi) are constants, not read at each call."""
+    return inspect.ismodule(value) and value.__name__.split(".")[0] in _LIBRARIES

@@ -1,0 +1,176 @@
+"""Functions called by the differentiated function, inlined where they are called: helpers
+defined at module level, and `def`s and lambdas inside the function (closures).
+
+A nested function reads the enclosing function's variables as they are when it is called
+(Python's late binding); its own assignments stay its own. Defaults are evaluated where the
+function is defined, as Python does.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+from typing import Any
+
+from .calls import is_library
+from .frontend import parse_function
+from .ir import Var
+from .values import LocalFunction
+
+
+class NestedFunctions:
+    """Mixed into the normalizer: calls of the user's own functions."""
+
+    def is_users_function(self, func: ast.expr) -> bool:
+        """Whether a call's callee is a function of the user's (inlined), not a library's."""
+        if isinstance(func, ast.Name) and isinstance(self.env.get(func.id), LocalFunction):
+            return True
+        obj = self.callee(func)
+        return inspect.isfunction(obj) and not is_library(obj)
+
+    def local_function(self, node: ast.FunctionDef | ast.Lambda) -> LocalFunction:
+        if isinstance(node, ast.Lambda):
+            body = [ast.copy_location(ast.Return(value=node.body), node.body)]
+            node = ast.copy_location(
+                ast.FunctionDef(
+                    name="<lambda>",
+                    args=node.args,
+                    body=body,
+                    decorator_list=[],
+                    returns=None,
+                    type_params=[],
+                ),
+                node,
+            )
+        elif node.decorator_list:
+            raise self.error(
+                node, "decorated nested functions are not supported", "remove the decorator"
+            )
+        args = node.args
+        positional = args.posonlyargs + args.args
+        defaults = {}
+        for param, default in zip(
+            positional[len(positional) - len(args.defaults) :], args.defaults
+        ):
+            defaults[param.arg] = self.expr(default)
+        for param, default in zip(args.kwonlyargs, args.kw_defaults):
+            if default is not None:
+                defaults[param.arg] = self.expr(default)
+        return LocalFunction(node, self, defaults)
+
+    def bind_arguments(
+        self,
+        name: str,
+        params: ast.arguments,
+        defaults: dict[str, Any],
+        node: ast.Call,
+        receiver: Any = None,
+    ) -> dict[str, Any]:
+        """The values of a called function's parameters, as Python binds a call (a method's
+        first parameter bound to `receiver`)."""
+        if params.vararg or params.kwarg:
+            raise self.error(
+                node,
+                f"{name}() has *args or **kwargs parameters, which are not supported",
+                "list its parameters one by one",
+            )
+        positional = [a.arg for a in params.posonlyargs + params.args]
+        keyword_only = [a.arg for a in params.kwonlyargs]
+        values: dict[str, Any] = {}
+        if receiver is not None:
+            values[positional[0]] = receiver
+            positional = positional[1:]
+        if len(node.args) > len(positional):
+            raise self.error(node, f"too many arguments for {name}()")
+        for param, arg in zip(positional, node.args):
+            values[param] = self.expr(arg)
+        by_keyword = set(positional[len(params.posonlyargs) :]) | set(keyword_only)
+        for kw in node.keywords:
+            if kw.arg not in by_keyword:
+                raise self.error(node, f"{name}() has no parameter {kw.arg} to pass by keyword")
+            if kw.arg in values:
+                raise self.error(node, f"{name}() got two values for {kw.arg}")
+            values[kw.arg] = self.expr(kw.value)
+        for param in positional + keyword_only:
+            if param not in values:
+                if param not in defaults:
+                    raise self.error(node, f"{name}() needs its argument {param}")
+                values[param] = defaults[param]
+        for value in values.values():  # the function's parameters now hold these values
+            if isinstance(value, Var):
+                self.out.temps.discard(value.name)
+        return values
+
+    def inline(self, fn: Any, node: ast.Call, receiver: Any = None) -> Any:
+        """A call of a function defined at module level (or a method of `receiver`)."""
+        if fn in self.inlining:
+            raise self.error(
+                node,
+                f"recursive call of {fn.__name__}() cannot be differentiated",
+                "rewrite the recursion as a loop",
+            )
+        parsed = parse_function(fn)
+        params = parsed.node.args
+        positional = [a.arg for a in params.posonlyargs + params.args]
+        given = fn.__defaults__ or ()
+        defaults = dict(zip(positional[len(positional) - len(given) :], given))
+        defaults.update(fn.__kwdefaults__ or {})
+        defaults = {k: self.global_value(v, node) for k, v in defaults.items()}
+        values = self.bind_arguments(fn.__name__, params, defaults, node, receiver)
+        helper = type(self)(parsed, self.out, values, self.copied_params, self.inlining)
+        result = helper.function_body()
+        self.node = node
+        return result
+
+    def inline_local(self, local: LocalFunction, node: ast.Call) -> Any:
+        """A call of a `def` or lambda defined inside the function."""
+        if local.node in self.inlining:
+            raise self.error(
+                node,
+                f"recursive call of {local.node.name}() cannot be differentiated",
+                "rewrite the recursion as a loop",
+            )
+        values = self.bind_arguments(local.node.name, local.node.args, local.defaults, node)
+        definer = local.definer
+        own = _assigned(local.node.body) | set(values)
+        env = {k: v for k, v in definer.env.items() if not k.startswith("__") and k not in own}
+        env.update(values)
+        helper = type(self)(
+            dataclasses.replace(definer.parsed, node=local.node),
+            self.out,
+            env,
+            self.copied_params,
+            self.inlining + (local.node,),
+        )
+        # The enclosing function's variables that have no value now: Python would raise, not
+        # read a module-level variable of the same name.
+        enclosing = _assigned(definer.parsed.node.body) | {
+            a.arg for a in definer.parsed.node.args.args + definer.parsed.node.args.kwonlyargs
+        }
+        for name in enclosing - set(env) - own:
+            helper.undefined[name] = definer.undefined.get(
+                name, f"{name} has no value yet when {local.node.name}() is called"
+            )
+        result = helper.function_body()
+        self.node = node
+        return result
+
+
+def _assigned(stmts: list[ast.stmt]) -> set[str]:
+    """Names a function body assigns (its local variables), nested functions' excluded."""
+    names: set[str] = set()
+    todo = list(stmts)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
+            continue  # their loop variables are their own
+        todo.extend(ast.iter_child_nodes(node))
+    return names

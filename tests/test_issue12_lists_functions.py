@@ -1,0 +1,235 @@
+"""Issue 12: lists built in the function, comprehensions, nested functions, lambdas, methods,
+partials, keyword-only parameters and module-level arrays. Each gradient is checked against
+central differences of the original function and, where autograd can run the same code,
+against autograd; each value against CPython."""
+
+import functools
+
+import numpy as np
+import pytest
+from structured_oracle import assert_close, by_autograd, central, copied
+from test_oracles import autograd_version
+
+from ad_compiler import UnsupportedSyntaxError, grad, value_and_grad
+
+BACKENDS = ("python", "numba")
+rng = np.random.default_rng(1212)
+
+
+def rnn_appending(W, x0, xs):
+    hs = []
+    h = x0
+    for t in range(4):
+        h = np.tanh(W @ h + xs[t])
+        hs.append(h)
+    return np.sum(np.array(hs) ** 2) + np.sum(hs[-1])
+
+
+def scalar_appends(a, b):
+    terms = []
+    for i in range(3):
+        terms.append(a * i + b)
+        if a > 0.0:
+            terms.append(a * a)
+        else:
+            terms.append(-b)
+    terms.append(b * b)
+    return sum(terms) + np.mean(terms) * np.max(terms) - min(terms)
+
+
+def list_literal_rows(x, y):
+    rows = [x, 2.0 * x, x * y]
+    return np.sum(np.array(rows) * np.arange(9.0).reshape(3, 3))
+
+
+def aliases_and_helpers(a, b):
+    terms = [a]
+    alias = terms
+    add_square(alias, b)
+    terms.append(a * b)
+    return sum(alias) * len(terms)
+
+
+def add_square(items, v):
+    items.append(v * v)
+
+
+def comprehensions(x, c):
+    squares = [v * v for k, v in enumerate([c, 2.0 * c, 3.0 * c]) if k != 1]
+    positive = sum(v for v in x if v > 0.0)
+    pairs = sum(x[i] * x[j] for i in range(3) for j in range(i + 1, 3))
+    i = 10.0  # the comprehension's own i must not replace this one
+    return np.sum(np.array(squares)) + pairs + max(x[k] * c for k in range(3)) + i + positive
+
+
+def runtime_sum(x, n):
+    return sum(x[i] ** 2 * (i + 1.0) for i in range(n)) + sum((x[k] for k in range(n)), 1.0)
+
+
+def closures(a, b):
+    scale = 2.0
+
+    def f(t):
+        return t * scale + b
+
+    first = f(a)
+    scale = 3.0  # late binding: the call below sees 3.0
+    g = lambda t, k=scale: t * k  # noqa: E731  (the default is taken now: 3.0)
+    scale = 5.0
+    return first + f(a * a) + g(b)
+
+
+def lambda_in_loop(x, n):
+    sq = lambda t: t * t  # noqa: E731
+    s = 0.0
+    for i in range(n):
+        s = s + sq(x[i])
+    return s
+
+
+cube = lambda t: t * t * t  # noqa: E731
+
+
+def uses_module_lambda(a):
+    return cube(a) + cube(2.0 * a)
+
+
+def keyword_only(a, *, b=2.0, c=0.5):
+    return a * b + c * a * a
+
+
+class Model:
+    def __init__(self):
+        self.W = np.array([[1.0, 2.0], [-0.5, 0.3]])
+        self.scale = 2.0
+
+    def predict(self, x):
+        return np.tanh(self.W @ x)
+
+    def loss(self, x, y=1.0):
+        return np.sum((self.predict(x) - y) ** 2) * self.scale
+
+
+def with_constant(a, b, c=1.0):
+    return a * b + c * a * a
+
+
+CASES = [
+    (rnn_appending, (rng.normal(size=(2, 2)) * 0.5, rng.normal(size=2),
+                     rng.normal(size=(4, 2))), (0, 1, 2)),
+    (scalar_appends, (0.7, -0.4), (0, 1)),
+    (scalar_appends, (-0.7, 0.4), (0, 1)),
+    (list_literal_rows, (rng.normal(size=3), 0.8), (0, 1)),
+    (aliases_and_helpers, (0.6, 1.3), (0, 1)),
+    (comprehensions, (rng.normal(size=3), 0.9), (0, 1)),
+    (runtime_sum, (rng.normal(size=4), 3), (0,)),
+    (closures, (0.4, -1.1), (0, 1)),
+    (lambda_in_loop, (rng.normal(size=4), 4), (0,)),
+    (uses_module_lambda, (0.8,), (0,)),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0].__name__}-{k}" for k, c in enumerate(CASES)])
+def test_against_the_original_function(case, backend):
+    fn, args, positions = case
+    for pos in positions:
+        value, got = value_and_grad(fn, wrt=pos, backend=backend)(*copied(args))
+        assert np.isclose(value, fn(*copied(args)), rtol=1e-12)
+        assert_close(got, central(fn, args, pos), rtol=1e-5, atol=1e-6)
+        oracle = by_autograd(autograd_version(fn), args, pos)
+        if oracle is not None:
+            assert_close(got, oracle, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_keyword_only_parameters_and_defaults(backend):
+    g = grad(keyword_only, wrt=("a", "b"), backend=backend)
+    assert g(1.5) == (2.0 + 2 * 0.5 * 1.5, 1.5)
+    assert g(1.5, b=3.0, c=1.0) == (3.0 + 2 * 1.5, 1.5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bound_method_reads_its_attributes_at_each_call(backend):
+    model = Model()
+    x = np.array([0.3, -0.2])
+    g = grad(model.loss, wrt=0, backend=backend)  # wrt=0: x, the first after self
+    assert_close(g(x), central(model.loss, (x,), 0), rtol=1e-5, atol=1e-6)
+    model.W = model.W * 2.0
+    model.scale = 0.5
+    assert_close(g(x), central(model.loss, (x,), 0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_partial(backend):
+    g = grad(functools.partial(with_constant, c=2.0), wrt=(0, 1), backend=backend)
+    assert g(0.5, 3.0) == (3.0 + 2 * 2.0 * 0.5, 0.5)
+    assert g(0.5, 3.0, c=1.0) == (3.0 + 2 * 1.0 * 0.5, 0.5)
+    h = grad(functools.partial(with_constant, 0.5), wrt=0, backend=backend)  # wrt=0 is b
+    assert h(3.0) == 0.5
+
+
+WEIGHTS = np.array([1.0, 2.0, 3.0])
+
+
+def reads_module_array(x):
+    return np.sum(WEIGHTS * x * x)
+
+
+def test_module_level_array_is_read_at_each_call():
+    global WEIGHTS
+    g = grad(reads_module_array, backend="python")
+    x = np.array([1.0, -1.0, 0.5])
+    np.testing.assert_allclose(g(x), 2 * WEIGHTS * x)
+    WEIGHTS = np.array([-1.0, 0.0, 4.0])
+    np.testing.assert_allclose(g(x), 2 * WEIGHTS * x)
+
+
+def make_closure(weights):
+    def loss(x):
+        return np.sum(weights * x * x)
+
+    return loss
+
+
+def test_closed_over_array_is_a_constant():
+    weights = np.array([2.0, -1.0])
+    x = np.array([0.5, 1.5])
+    np.testing.assert_allclose(grad(make_closure(weights), backend="python")(x), 2 * weights * x)
+
+
+# -- refused, with the line and a rewrite ------------------------------------------------------
+
+
+def appends_at_run_time(x, n):
+    out = []
+    for i in range(n):
+        out.append(x[i] * 2.0)  # L:runtime-append
+    return np.sum(np.array(out))
+
+
+def grows_in_one_branch(a):
+    items = [a]
+    if a > 0.0:
+        items.append(a * a)
+    return sum(items)  # the length depends on a
+
+
+def appends_to_argument(a, items):
+    items.append(a)
+    return a
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "words"),
+    [
+        (appends_at_run_time, (np.ones(3), 3), "np.zeros(n)"),
+        (grows_in_one_branch, (1.0,), "both branches"),
+        (appends_to_argument, (1.0, [2.0]), "list("),
+    ],
+)
+def test_refused_with_a_rewrite(fn, args, words):
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        grad(fn, backend="python")(*args)
+    assert words in str(info.value)
+    assert info.value.filename == __file__

@@ -1,0 +1,43 @@
+"""Smaller constructs Tangent's test functions use (issue 12): np.newaxis, dict(...), a tuple
+indexed by a run-time integer, np.atleast_1d/2d/3d. Expected values from the math."""
+
+import numpy as np
+import pytest
+from structured_oracle import assert_close, central
+
+from ad_compiler import grad
+
+BACKENDS = ("python", "numba")
+
+
+def newaxis(x):
+    return np.sum(x[::2, np.newaxis] * np.array([[1.0, 2.0]]))
+
+
+def dict_call(t):
+    a, b, c = t
+    d = dict(a=a, b=b, c=c)
+    return d["a"] * d["b"] + d["c"]
+
+
+def pick(a, b, c, i):
+    x = a, b, c
+    return x[i] * a
+
+
+def atleast(x):
+    return np.sum(np.atleast_1d(x) * 2.0) + np.sum(np.atleast_2d(x) ** 2) + np.sum(
+        np.atleast_3d(x) ** 3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_small_constructs(backend):
+    np.testing.assert_allclose(grad(newaxis, backend=backend)(np.arange(5.0)),
+                               [3.0, 0.0, 3.0, 0.0, 3.0])
+    assert grad(dict_call, backend=backend)((2.0, 3.0, 4.0)) == (3.0, 2.0, 1.0)
+    for i, want in [(0, (2.0, 0.0, 0.0)), (1, (2.0, 1.0, 0.0)), (-1, (3.0, 0.0, 1.0))]:
+        assert grad(pick, wrt=(0, 1, 2), backend=backend)(1.0, 2.0, 3.0, i) == want
+    for x in (1.5, np.array([1.0, -2.0]), np.arange(6.0).reshape(2, 3)):
+        got = grad(atleast, backend=backend)(x)
+        assert_close(got, 2.0 + 2 * np.asarray(x) + 3 * np.asarray(x) ** 2)
+        assert_close(got, central(atleast, (x,), 0), rtol=1e-5, atol=1e-5)
