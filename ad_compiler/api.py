@@ -137,8 +137,9 @@ class GradFunction:
                 )
                 entry = self._dispatch.get(key)
             if entry is None:
-                if any(map(is_structured, args)):  # dicts, lists, tuples: by their layout
-                    return self._structured(args[: self._nuser])
+                user_args = args[: self._nuser]  # (then the module-level values it reads)
+                if any(map(is_structured, user_args)):  # dicts, lists, None: by their layout
+                    return self._structured(user_args)
                 if len(args) == self._nuser and self._reads_globals() and self._hidden:
                     # module-level values the program takes after the arguments: read them
                     return _LiveGradFunction.__call__(self, *args)

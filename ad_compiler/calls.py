@@ -139,7 +139,10 @@ class Calls:
                 "np.array of a generator makes an object array in NumPy",
                 "pass a list: np.array([... for ...])",
             )
-        value = self.snapshot(self.expr(node))
+        value = self.expr(node)
+        if self.growing(value) is not None:
+            return self.grown_items(self.growing(value))  # already a new array
+        value = self.snapshot(value)
         if isinstance(value, TupleValue):
             return self.array_item(value, node)
         return self.emit("array_copy", self.operand(value, node))

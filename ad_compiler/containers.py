@@ -19,6 +19,7 @@ import contextlib
 from typing import Any
 
 from . import controlflow
+from .growing import Growing
 from .ir import Const, If, Var
 from .values import CONTAINERS, ListValue, RecordValue, TupleValue
 
@@ -35,9 +36,11 @@ class ContainerSupport:
     # -- reading containers ----------------------------------------------------------------------
 
     def items_of(self, value: Any) -> tuple | None:
-        """The items of a tuple or list (a list's current ones), or None for anything else."""
+        """The items of a tuple or list (a list's current ones), or None for anything else
+        (a list of run-time length among them: growing.py)."""
         if isinstance(value, ListValue):
-            return self.out.lists[value.ident]
+            items = self.out.lists[value.ident]
+            return None if isinstance(items, Growing) else items
         if isinstance(value, TupleValue):
             return value.items
         return None
@@ -45,12 +48,21 @@ class ContainerSupport:
     def snapshot(self, value: Any) -> Any:
         """A list as a tuple of its current items (recursively): for values that are read,
         not changed (np.array(terms), a tuple returned)."""
+        if self.growing(value) is not None:
+            return self.grown_items(self.growing(value))
         items = self.items_of(value)
         if items is not None:
             return TupleValue(tuple(self.snapshot(v) for v in items))
         if isinstance(value, RecordValue):
             return RecordValue(value.keys, tuple(self.snapshot(v) for v in value.items), value.cls)
         return value
+
+    def growing(self, value: Any) -> Growing | None:
+        """The list of run-time length `value` is, if it is one."""
+        if isinstance(value, ListValue):
+            items = self.out.lists[value.ident]
+            return items if isinstance(items, Growing) else None
+        return None
 
     def new_list(self, items: tuple) -> ListValue:
         value = ListValue()
@@ -80,6 +92,8 @@ class ContainerSupport:
                 return base.get(key)
             except KeyError:
                 raise self.error(node, f"{ast.unparse(node.value)} has no key {key!r}") from None
+        if self.growing(base) is not None:
+            return self.grown_item(self.growing(base), key_node, node)
         items = self.items_of(base)
         if isinstance(key_node, ast.Slice):
             parts = [
@@ -130,7 +144,9 @@ class ContainerSupport:
             return base.get(node.attr)
         raise self.error(node, f"the attribute .{node.attr} is not supported here")
 
-    def container_len(self, value: Any) -> Const | None:
+    def container_len(self, value: Any) -> Any:
+        if self.growing(value) is not None:
+            return self.env[self.growing(value).count]
         items = self.items_of(value)
         if items is not None:
             return Const(len(items))
@@ -233,6 +249,16 @@ class ContainerSupport:
         args = [self.expr(a) for a in node.args]
         if node.keywords:
             raise self.error(node, f".{func.attr}() with keyword arguments is not supported")
+        if isinstance(items, Growing):
+            if func.attr != "append" or len(args) != 1:
+                raise self.error(
+                    node,
+                    f".{func.attr}() of {items.label}, a list that grows in a loop of run-time "
+                    "length (only append is supported)",
+                    "build the list with append, then change np.array(...) of it",
+                )
+            self.append_grown(items, self.operand(args[0], node), node)
+            return Const(None)
         result: Any = Const(None)
         self.hold(tuple(args))
         if func.attr == "append" and len(args) == 1:
@@ -283,7 +309,7 @@ class ContainerSupport:
         else y`): it may read lists, not change them."""
         before = dict(self.out.lists)
         yield
-        if self.out.lists != before:
+        if any(self.out.lists.get(ident) is not items for ident, items in before.items()):
             raise self.error(
                 node,
                 f"a list is changed {why}: its length would be known only at run time",
@@ -298,9 +324,15 @@ class ContainerSupport:
             a, b = then_lists.get(ident), else_lists.get(ident)
             if a is None or b is None:  # made inside one branch only: not visible after
                 continue
-            if a == b:
+            if a is b or a == b:
                 merged[ident] = a
                 continue
+            if isinstance(a, Growing) or isinstance(b, Growing):
+                raise self.error(
+                    node,
+                    "a list grows in a loop in one branch of this if only",
+                    "grow it before the if, or in a loop outside it",
+                )
             if len(a) != len(b):
                 raise self.error(
                     node,
@@ -468,7 +500,8 @@ class ContainerSupport:
     def comprehension(self, node: ast.ListComp | ast.GeneratorExp) -> ListValue:
         """A list comprehension (or a generator consumed whole) as the loop it abbreviates,
         building a list; its loop variables do not leak (Python 3 scoping)."""
-        acc = "__comprehension"
+        # Named after the variable it is assigned to, if any (`ys = [...]`: ys).
+        acc = f"__{self.naming or 'items'}"
         while acc in self.env:
             acc += "_"
         append = ast.Expr(
@@ -528,6 +561,17 @@ class ContainerSupport:
             start = self.expr(node.args[1]) if len(node.args) > 1 else Const(0.0)
             return self.comprehension_sum(arg, start)
         value = self.comprehension(arg) if isinstance(arg, ast.GeneratorExp) else self.expr(arg)
+        if self.growing(value) is not None:
+            # sum() adds the items (arrays elementwise): a sum along the first axis; max() and
+            # min() compare them, which Python can do for numbers only.
+            items = self.grown_items(self.growing(value))
+            attrs = (("axis", 0), ("keepdims", False))
+            if fn is not sum:
+                items = self.emit("numbers_only", items, attrs=(("what", f"{fn.__name__}()"),))
+            reduced = self.emit({sum: "sum", max: "max", min: "min"}[fn], items, attrs=attrs)
+            if fn is sum and len(node.args) > 1:
+                reduced = self.emit("add", self.operand(self.expr(node.args[1]), node), reduced)
+            return reduced
         items = self.items_of(value)
         if items is None:
             return None

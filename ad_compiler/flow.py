@@ -172,6 +172,8 @@ class BranchesAndLoops:
 
                 return Const(0), length, Const(1), bind_zip
         value = self.expr(it)
+        if isinstance(value, ListValue):
+            value = self.snapshot(value)  # a list grown in an earlier loop: its array
         if isinstance(value, (Var,)):
 
             def bind_rows(k: Var) -> None:
@@ -195,6 +197,9 @@ class BranchesAndLoops:
         assigned = _assigned_names(node.body)
         if index_name is not None and isinstance(node, ast.For):
             assigned |= _target_names(node.target)
+        # Lists appended to in the body become arrays with a count, carried by the loop.
+        grown = self.grow_in_loop(node, bounds)
+        assigned |= set(grown)
         before = dict(self.env)
         # (A range loop's index with a value before the loop is carried too: after the loop it
         # holds its last value, or the one before if the loop ran no iteration.)
@@ -242,6 +247,7 @@ class BranchesAndLoops:
                 if isinstance(flag, Const):  # the body always breaks
                     flag = self.out.emit("copy", (flag,), self.loc, target=self.fresh("stop"))
                 exit_flag = flag.name
+        self.close_grown(grown)
         phis = [Phi(headers[n].name, before[n], self.env[n]) for n in carried if n in self.env]
         missing = [n for n in carried if n not in self.env]
         body_env = self.env

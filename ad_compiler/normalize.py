@@ -25,6 +25,7 @@ from .emitter import Emitter
 from .errors import UnsupportedSyntaxError
 from .flow import BranchesAndLoops
 from .frontend import MISSING, ParsedFunction
+from .growing import GrowingLists
 from .ir import Assign, Const, Function, If, Loc, Names, Operand, Stmt, Var, walk
 from .live import LiveGlobals, LiveState, is_live_value, is_pinned_value
 from .nested import NestedFunctions
@@ -96,7 +97,7 @@ _REFUSED_EXPRS = {
 }
 
 
-class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, NestedFunctions):
+class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, GrowingLists, NestedFunctions):
     """Turns one function (the top-level one, or a helper being inlined) into statements."""
 
     def __init__(
@@ -115,6 +116,8 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, NestedFunctions):
         self.node: ast.AST = parsed.node
         # Names whose value is unknown on some path: name -> why, for the error on use.
         self.undefined: dict[str, str] = {}
+        # The variable the statement being normalized assigns (names a comprehension's list).
+        self.naming: str | None = None
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -148,6 +151,8 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, NestedFunctions):
             return self.emit("shape", value.array)
         if isinstance(value, ListValue):
             value = self.snapshot(value)
+            if isinstance(value, Var):  # a list of run-time length: its array
+                return value
         if isinstance(value, TupleValue):
             items = [self.operand(v, node) for v in value.items]
             if all(isinstance(i, Const) for i in items):
@@ -168,7 +173,10 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, NestedFunctions):
             what, suggestion = _REFUSED_STMTS[kind]
             raise self.error(node, f"{what} cannot be differentiated", suggestion)
         if isinstance(node, ast.Assign):
+            one = node.targets[0] if len(node.targets) == 1 else None
+            self.naming = one.id if isinstance(one, ast.Name) else None  # for comprehensions
             value = self.expr(node.value)
+            self.naming = None
             for target in node.targets:  # a = b = ...: the value is computed once
                 value = self.bind(target, value)
         elif isinstance(node, ast.AnnAssign):
@@ -271,6 +279,10 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, NestedFunctions):
         if isinstance(value, RecordValue):
             value = TupleValue(self.items_in(value, node))
         if isinstance(value, ListValue):
+            if self.growing(value) is not None:
+                raise self.error(
+                    node, "cannot unpack a list whose length is known only at run time"
+                )
             value = TupleValue(self.items_of(value))
         if isinstance(value, TupleValue):
             items = list(value.items)

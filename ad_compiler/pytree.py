@@ -62,7 +62,7 @@ def layout_of(value: Any, name: str, taken: set[str]) -> Layout:
                 )
         keys = tuple(value)
         items = tuple(layout_of(value[k], _join(name, k), taken) for k in keys)
-        return Layout("dict", keys=keys, items=items)
+        return Layout("dict", keys=keys, items=items, cls=type(value))
     if _is_namedtuple(value):
         fields = tuple(type(value)._fields)
         items = tuple(layout_of(v, _join(name, f), taken) for f, v in zip(fields, value))
@@ -70,7 +70,7 @@ def layout_of(value: Any, name: str, taken: set[str]) -> Layout:
     if isinstance(value, (list, tuple)):
         kind = "list" if isinstance(value, list) else "tuple"
         items = tuple(layout_of(v, _join(name, k), taken) for k, v in enumerate(value))
-        return Layout(kind, items=items)
+        return Layout(kind, items=items, cls=type(value))
     if is_constant(value):
         return Layout("const", value=value)
     leaf = name
@@ -103,11 +103,15 @@ def rebuild(layout: Layout, leaves: Any) -> Any:
     if layout.kind == "const":
         return layout.value
     items = [rebuild(sub, leaves) for sub in layout.items]
-    if layout.kind == "dict":
-        return dict(zip(layout.keys, items))
     if layout.kind == "namedtuple":
         return layout.cls(*items)
-    return items if layout.kind == "list" else tuple(items)
+    made = dict(zip(layout.keys, items)) if layout.kind == "dict" else items
+    if layout.cls in (None, dict, list, tuple):
+        return tuple(made) if layout.kind == "tuple" else made
+    try:  # the argument's own container type (OrderedDict, a list subclass, ...)
+        return layout.cls(made)
+    except TypeError:  # one that cannot be made from its items (defaultdict): the plain type
+        return tuple(made) if layout.kind == "tuple" else made
 
 
 def signature(layout: Layout) -> tuple:

@@ -169,3 +169,15 @@ def reshape_to(g, like):
     if not _is_array(like):
         return g.reshape(())[()] if _is_array(g) else g
     return np.reshape(g, like.shape)
+
+
+def list_buffer(size, like):
+    """The array holding a list that grows in a loop: `size` items shaped like `like`."""
+    return np.zeros((size,) + np.shape(like))
+
+
+def checked_item(item, buffer):
+    """An item going into a growing list's array, which must have the shape of the others."""
+    if np.shape(item) != buffer.shape[1:]:
+        raise ValueError("a list grown in a loop holds arrays of different shapes")
+    return item

@@ -512,3 +512,29 @@ def _add_at_2d_ov(target, rows, cols, values):
             target[i, j] += _pick(values, k)
 
     return impl
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists of arrays grown in loops of run-time length (growing.py).
+
+
+@_implements(rt.list_buffer)
+def _list_buffer_ov(size, like):
+    if _is_scalar(like):
+        return lambda size, like: np.zeros(size)
+    if isinstance(like, types.Array):
+        return lambda size, like: np.zeros((size,) + like.shape)
+
+
+@_implements(rt.checked_item)
+def _checked_item_ov(item, buffer):
+    if _is_scalar(item):
+        return lambda item, buffer: item
+    if isinstance(item, types.Array):
+
+        def impl(item, buffer):
+            if item.shape != buffer.shape[1:]:
+                raise ValueError("a list grown in a loop holds arrays of different shapes")
+            return item
+
+        return impl

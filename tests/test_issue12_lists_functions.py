@@ -87,6 +87,59 @@ def lambda_in_loop(x, n):
     return s
 
 
+def losses_in_a_loop(x, n):
+    losses = []
+    for t in range(n):
+        losses.append(np.sum(x ** 2) * t)
+        if x[0] > 0.0:
+            losses.append(x[1] * t)
+    total = sum(losses) + np.mean(np.array(losses)) + losses[-1] * len(losses)
+    return total + max(losses)
+
+
+def comprehension_over_an_array(x):
+    ys = [w * 2.0 for w in x]
+    return np.sum(np.array(ys) ** 2) + min(v * v for v in x) + ys[1]
+
+
+def grows_from_a_prefix(x, n):
+    out = [1.0, x[0]]
+    for i in range(1, n, 2):
+        out.append(x[i] * out[-1])
+    s = 0.0
+    for v in out:
+        s = s + v * v
+    return s
+
+
+def two_lists_one_name(x):
+    ys = [w * 2.0 for w in x]
+    a = np.array(ys)
+    ys = [w * 3.0 for w in x[:2]]  # another list of run-time length, under the same name
+    return np.sum(a) * len(ys) + np.sum(np.array(ys)) + len(a)
+
+
+def rnn_of_run_time_length(W, x0, xs, T):
+    h = x0
+    hs = []
+    for t in range(T):
+        h = np.tanh(W @ h + xs[t])
+        hs.append(h)  # arrays: their shape is h's before the loop
+    return np.sum(np.array(hs) ** 2) + np.sum(hs[-1]) + np.sum(sum(hs) ** 2) * len(hs)
+
+
+def states_from_a_first_item(W, x0, xs, T):
+    h = x0
+    hs = [x0 * 0.5]
+    for t in range(T):
+        h = np.tanh(W @ h + xs[t])
+        hs.append(h * 2.0)
+    s = 0.0
+    for v in hs:
+        s = s + np.sum(v * v)
+    return s
+
+
 cube = lambda t: t * t * t  # noqa: E731
 
 
@@ -126,6 +179,15 @@ CASES = [
     (closures, (0.4, -1.1), (0, 1)),
     (lambda_in_loop, (rng.normal(size=4), 4), (0,)),
     (uses_module_lambda, (0.8,), (0,)),
+    (losses_in_a_loop, (np.array([0.7, -0.4, 1.3]), 4), (0,)),
+    (losses_in_a_loop, (np.array([-0.7, -0.4, 1.3]), 3), (0,)),
+    (comprehension_over_an_array, (np.array([0.7, -0.4, 1.3, 0.2]),), (0,)),
+    (grows_from_a_prefix, (np.array([0.7, -0.4, 1.3, 0.2]), 4), (0,)),
+    (two_lists_one_name, (np.array([0.7, -0.4, 1.3]),), (0,)),
+    (rnn_of_run_time_length, (rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3),
+                              rng.normal(size=(5, 3)), 4), (0, 1, 2)),
+    (states_from_a_first_item, (rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3),
+                                rng.normal(size=(5, 3)), 3), (0, 1, 2)),
 ]
 
 
@@ -201,11 +263,27 @@ def test_closed_over_array_is_a_constant():
 # -- refused, with the line and a rewrite ------------------------------------------------------
 
 
-def appends_at_run_time(x, n):
+def appends_arrays_at_run_time(x, n):
     out = []
     for i in range(n):
-        out.append(x[i] * 2.0)  # L:runtime-append
+        out.append(x * i)  # arrays of a shape known only in the loop
     return np.sum(np.array(out))
+
+
+def max_of_arrays(x, n):
+    h = x
+    hs = []
+    for i in range(n):
+        h = h * 0.5
+        hs.append(h)
+    return np.sum(max(hs))  # Python compares arrays: it fails
+
+
+def appends_in_a_while_loop(x):
+    out = []
+    while len(out) < 3:
+        out.append(x * 2.0)
+    return sum(out)
 
 
 def grows_in_one_branch(a):
@@ -223,7 +301,9 @@ def appends_to_argument(a, items):
 @pytest.mark.parametrize(
     ("fn", "args", "words"),
     [
-        (appends_at_run_time, (np.ones(3), 3), "np.zeros(n)"),
+        (appends_arrays_at_run_time, (np.ones(3), 3), "np.zeros((n,) + shape)"),
+        (max_of_arrays, (np.ones(3), 3), "axis=0"),
+        (appends_in_a_while_loop, (1.0,), "preallocated array"),
         (grows_in_one_branch, (1.0,), "both branches"),
         (appends_to_argument, (1.0, [2.0]), "list("),
     ],

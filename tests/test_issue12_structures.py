@@ -195,3 +195,17 @@ def test_compiled_for_takes_the_leaves():
     out = compiled(w, b, x)
     want = central(scalar_pair, args, 0)
     assert_close(tuple(out), want, rtol=1e-5, atol=1e-6)
+
+
+def test_container_subclasses_come_back_as_themselves():
+    class Params(list):
+        pass
+
+    def f(p, q):
+        return p["a"] * q[0] + q[1] * p["b"]
+
+    p = collections.OrderedDict(b=3.0, a=2.0)
+    gp, gq = grad(f, wrt=(0, 1), backend="python")(p, Params([1.0, 4.0]))
+    assert type(gp) is collections.OrderedDict and list(gp) == ["b", "a"]
+    assert gp == {"a": 1.0, "b": 4.0}
+    assert type(gq) is Params and gq == [2.0, 3.0]

@@ -86,6 +86,13 @@ register(
 
 
 def _infer_setitem(kinds, attrs) -> Kind:
+    if "grows" in attrs and kinds[1].ndim not in (None, (kinds[0].ndim or 1) - 1):
+        raise KindError(
+            f"{attrs['grows']} grows in a loop whose length is known only at run time and holds "
+            "arrays, but no item of it is known before the loop to give their shape",
+            "append a variable that has a value before the loop (`h` of `h = h0`), start the "
+            "list with an item, or preallocate: `out = np.zeros((n,) + shape)`, `out[i] = ...`",
+        )
     if any(k.ndim != 0 and k.dtype != "bool" for k in kinds[2:]):
         # y[idx] = v keeps only the last of repeated indices (y[idx] += v too): refused rather
         # than given a gradient that is right only when idx has no repeats.

@@ -6,6 +6,7 @@ statement alike.
 
 from __future__ import annotations
 
+from ..errors import KindError
 from ..ir import INT, UNASSIGNED, Kind
 from . import Rule, register
 
@@ -30,3 +31,35 @@ register(Rule("list_pop", "{0}.pop()", _element, mutates=0))
 # the kind of the value returned (codegen prints 0.0, or an empty array of that kind).
 register(Rule("unassigned", "0.0", lambda k, a: UNASSIGNED))
 register(Rule("range_len", "len(range({0}, {1}, {2}))", lambda k, a: INT))
+# A list growing in a loop of run-time length (growing.py): an array of its items, shaped like
+# an item known before the loop, and each item checked to have that shape as it is stored.
+register(
+    Rule(
+        "list_buffer",
+        "rt.list_buffer({0}, {1})",
+        lambda k, a: Kind(None if k[1].ndim is None else k[1].ndim + 1, "float"),
+        zero_derivative=True,
+    )
+)
+register(
+    Rule(
+        "checked_item",
+        "rt.checked_item({0}, {1})",
+        lambda k, a: k[0],
+        lambda b, stmt: (b.g, None),
+        nondiff_args=(1,),
+    )
+)
+
+
+def _numbers_only(kinds, attrs) -> Kind:
+    if kinds[0].ndim not in (None, 1):
+        raise KindError(
+            f"{attrs['what']} of a list of arrays: Python compares arrays there, which fails",
+            "np.max(np.array(items), axis=0) for the largest entry at each position",
+        )
+    return kinds[0]
+
+
+# The items of a grown list given to max() or min(): numbers (an array of them), the list as is.
+register(Rule("numbers_only", "{0}", _numbers_only, lambda b, stmt: (b.g,)))
