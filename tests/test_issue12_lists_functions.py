@@ -273,7 +273,7 @@ def appends_arrays_at_run_time(x, n):
 def max_of_arrays(x, n):
     h = x
     hs = []
-    for i in range(n):
+    for _ in range(n):
         h = h * 0.5
         hs.append(h)
     return np.sum(max(hs))  # Python compares arrays: it fails
