@@ -2,6 +2,7 @@
 
 from .api import grad, value_and_grad
 from .checking import check_grad, numerical_grad
+from .custom import custom_vjp, stop_gradient
 from .errors import (
     ADCompilerError,
     CompilationError,
@@ -20,8 +21,10 @@ __all__ = [
     "NonScalarOutputError",
     "UnsupportedSyntaxError",
     "check_grad",
+    "custom_vjp",
     "grad",
     "numerical_grad",
+    "stop_gradient",
     "trace",
     "value_and_grad",
 ]

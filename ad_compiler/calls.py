@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .custom import CustomVJP
 from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .frontend import MISSING
 from .ir import Const, Operand, Var
@@ -65,6 +66,8 @@ class Calls:
         if not isinstance(target, PyObject):
             raise self.error(node, f"{ast.unparse(func)} is not a function")
         obj = target.obj
+        if isinstance(obj, CustomVJP):
+            return self.custom_call(obj, node)
         if obj in (sum, max, min) and len(node.args) in (1, 2) and not node.keywords:
             one = obj is sum or len(node.args) == 1  # max(a, b) is below
             reduced = self.builtin_reduction(obj, node) if one else None
@@ -126,6 +129,23 @@ class Calls:
             "write it with supported NumPy functions, or in a helper function of your own",
             cls=NoGradientRuleError,
         )
+
+    def custom_call(self, obj: CustomVJP, node: ast.Call) -> Operand:
+        """A function with the user's own gradient rule (custom.py): a primitive."""
+        if obj.vjp is None:
+            raise self.error(
+                node,
+                f"{obj.label}() is a custom_vjp function without a rule",
+                f"give it one: @{obj.label}.defvjp on a function (g, result, *args)",
+                cls=NoGradientRuleError,
+            )
+        if node.keywords:
+            raise self.error(
+                node, f"{obj.label}() takes its arguments by position here", "pass them in order"
+            )
+        args = [self.operand(self.expr(a), a) for a in node.args]
+        attrs = (("custom", obj.key), ("version", obj.version))
+        return self.emit("custom", *args, attrs=attrs)
 
     def array_literal(self, node: ast.expr) -> Operand:
         """np.array(...): of a list or tuple, its items stacked along a new first axis

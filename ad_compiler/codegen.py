@@ -14,6 +14,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from .custom import function_names
 from .ir import Assign, Block, Const, Function, If, Loc, Loop, Operand, Stmt, Var, walk
 from .kinds import KindTable
 from .rules import RULES
@@ -361,12 +362,16 @@ def generate(
         imports.append("from ad_compiler import runtime as rt")
         if backend == "numba":
             imports.append("import ad_compiler.runtime_numba  # noqa: F401  (runtime for numba)")
+    customs = _custom_functions(fn, backend)
+    if customs:
+        imports.append("from ad_compiler.custom import registered")
     source = (
         "\n".join(
             [
                 f'"""{header}"""',
                 "",
                 *sorted(imports, key=_import_order),
+                *([""] + customs if customs else []),
                 "",
                 "",
                 *decorator,
@@ -376,6 +381,21 @@ def generate(
         + "\n"
     )
     return Program(source, fn.name)
+
+
+def _custom_functions(fn: Function, backend: str) -> list[str]:
+    """Module-level names for the functions with the user's own rules (custom.py)."""
+    lines = []
+    used = {
+        (s.attr("custom"), s.attr("version"), s.op)
+        for s in walk(fn.body)
+        if isinstance(s, Assign) and s.op in ("custom", "custom_vjp")
+    }
+    for key, version, op in sorted(used):
+        which = "primal" if op == "custom" else "vjp"
+        name = function_names(key)[0 if which == "primal" else 1]
+        lines.append(f'{name} = registered("{key}", "{which}", "{backend}")  # version {version}')
+    return lines
 
 
 def _import_order(line: str) -> tuple:
