@@ -232,14 +232,12 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, GrowingLists, Neste
         if isinstance(target, ast.Name):
             return self.assign_name(target.id, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
+            starred = [k for k, elt in enumerate(target.elts) if isinstance(elt, ast.Starred)]
+            if starred:  # `first, *rest = items`: rest is a list of the others
+                self.bind_starred(target, value, starred)
+                return value
             items = self.unpack(value, len(target.elts), target)
             for elt, item in zip(target.elts, items):
-                if isinstance(elt, ast.Starred):
-                    raise self.error(
-                        elt,
-                        "starred assignment targets are not supported",
-                        "unpack the items one by one",
-                    )
                 self.bind(elt, item)
         elif isinstance(target, ast.Subscript):
             container = self.expr(target.value) if self.names_container(target) else None
@@ -258,6 +256,26 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, GrowingLists, Neste
         else:
             raise self.error(target, f"cannot assign to {ast.unparse(target)}")
         return value
+
+    def bind_starred(self, target: ast.Tuple | ast.List, value: Any, starred: list[int]) -> None:
+        items = self.items_of(value)
+        if isinstance(value, RecordValue) and not value.is_dict:
+            items = value.items
+        if items is None or len(starred) > 1:
+            raise self.error(
+                target,
+                "a starred target unpacks a list or tuple known at compile time only",
+                "unpack the items one by one",
+            )
+        k, after = starred[0], len(target.elts) - starred[0] - 1
+        if len(items) < k + after:
+            raise self.error(target, f"cannot unpack {len(items)} values into {k + after} names")
+        rest = items[k : len(items) - after]
+        for elt, item in zip(target.elts[:k], items[:k]):
+            self.bind(elt, item)
+        self.bind(target.elts[k].value, self.new_list(tuple(rest)))
+        for elt, item in zip(target.elts[k + 1 :], items[len(items) - after :]):
+            self.bind(elt, item)
 
     def assign_name(self, name: str, value: Any) -> Any:
         self.undefined.pop(name, None)

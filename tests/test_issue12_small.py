@@ -41,3 +41,12 @@ def test_small_constructs(backend):
         got = grad(atleast, backend=backend)(x)
         assert_close(got, 2.0 + 2 * np.asarray(x) + 3 * np.asarray(x) ** 2)
         assert_close(got, central(atleast, (x,), 0), rtol=1e-5, atol=1e-5)
+
+
+def starred(t):
+    a, *rest, z = t
+    return a * z + sum(rest) * len(rest)
+
+
+def test_starred_assignment_target():
+    assert grad(starred, backend="python")((1.0, 2.0, 3.0, 4.0)) == (4.0, 2.0, 2.0, 1.0)
