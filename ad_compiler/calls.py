@@ -34,18 +34,22 @@ class Calls:
         return value.obj if isinstance(value, PyObject) else MISSING
 
     def call(self, node: ast.Call) -> Any:
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                raise self.error(
-                    arg, "*args in a call cannot be differentiated", "pass the arguments one by one"
-                )
-        for kw in node.keywords:
-            if kw.arg is None:
+        spreads = any(isinstance(a, ast.Starred) for a in node.args) or any(
+            kw.arg is None for kw in node.keywords
+        )
+        if spreads and not self.is_users_function(node.func):
+            # (a function of the user's takes f(*args, **options): nested.py spreads them)
+            if any(isinstance(a, ast.Starred) for a in node.args):
                 raise self.error(
                     node,
-                    "**kwargs in a call cannot be differentiated",
-                    "pass the keyword arguments one by one",
+                    "*args in a call cannot be differentiated",
+                    "pass the arguments one by one",
                 )
+            raise self.error(
+                node,
+                "**kwargs in a call cannot be differentiated",
+                "pass the keyword arguments one by one",
+            )
         func = node.func
         if isinstance(func, ast.Attribute):
             base = self.expr(func.value)

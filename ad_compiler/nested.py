@@ -16,7 +16,7 @@ from typing import Any
 from .calls import is_library
 from .frontend import parse_function
 from .ir import Var
-from .values import LocalFunction
+from .values import LocalFunction, RecordValue
 
 
 class NestedFunctions:
@@ -81,17 +81,18 @@ class NestedFunctions:
         if receiver is not None:
             values[positional[0]] = receiver
             positional = positional[1:]
-        if len(node.args) > len(positional):
+        given = self.positional_values(node)
+        if len(given) > len(positional):
             raise self.error(node, f"too many arguments for {name}()")
-        for param, arg in zip(positional, node.args):
-            values[param] = self.expr(arg)
+        for param, value in zip(positional, given):
+            values[param] = value
         by_keyword = set(positional[len(params.posonlyargs) :]) | set(keyword_only)
-        for kw in node.keywords:
-            if kw.arg not in by_keyword:
-                raise self.error(node, f"{name}() has no parameter {kw.arg} to pass by keyword")
-            if kw.arg in values:
-                raise self.error(node, f"{name}() got two values for {kw.arg}")
-            values[kw.arg] = self.expr(kw.value)
+        for key, value in self.keyword_values(node):
+            if key not in by_keyword:
+                raise self.error(node, f"{name}() has no parameter {key} to pass by keyword")
+            if key in values:
+                raise self.error(node, f"{name}() got two values for {key}")
+            values[key] = value
         for param in positional + keyword_only:
             if param not in values:
                 if param not in defaults:
@@ -101,6 +102,39 @@ class NestedFunctions:
             if isinstance(value, Var):
                 self.out.temps.discard(value.name)
         return values
+
+    def positional_values(self, node: ast.Call) -> list:
+        """A call's positional arguments, `*items` of a list or tuple spread out."""
+        values = []
+        for arg in node.args:
+            if not isinstance(arg, ast.Starred):
+                values.append(self.expr(arg))
+                continue
+            spread = self.expr(arg.value)
+            items = self.items_of(spread)
+            if isinstance(spread, RecordValue) and not spread.is_dict:
+                items = spread.items
+            if items is None:
+                raise self.error(
+                    arg, "*args of a value that is not a list or tuple known at compile time"
+                )
+            values += list(items)
+        return values
+
+    def keyword_values(self, node: ast.Call) -> list[tuple[str, Any]]:
+        """A call's keyword arguments, `**options` of a dict spread out."""
+        pairs = []
+        for kw in node.keywords:
+            if kw.arg is not None:
+                pairs.append((kw.arg, self.expr(kw.value)))
+                continue
+            spread = self.expr(kw.value)
+            if not (isinstance(spread, RecordValue) and spread.is_dict):
+                raise self.error(node, "**kwargs of a value that is not a dict")
+            if not all(isinstance(k, str) for k in spread.keys):
+                raise self.error(node, "**kwargs of a dict whose keys are not all strings")
+            pairs += list(zip(spread.keys, spread.items))
+        return pairs
 
     def inline(self, fn: Any, node: ast.Call, receiver: Any = None) -> Any:
         """A call of a function defined at module level (or a method of `receiver`)."""

@@ -50,3 +50,17 @@ def starred(t):
 
 def test_starred_assignment_target():
     assert grad(starred, backend="python")((1.0, 2.0, 3.0, 4.0)) == (4.0, 2.0, 2.0, 1.0)
+
+
+def affine(w, b, x, scale=1.0):
+    return np.sum((w * x + b) * scale)
+
+
+def spreads(params, x, cfg):
+    h = lambda a, b: a * b  # noqa: E731
+    return affine(*params, x, **cfg) + h(*params)
+
+
+def test_star_arguments_to_your_own_functions():
+    g = grad(spreads, backend="python")((2.0, 0.5), np.array([1.0, 3.0]), {"scale": 2.0})
+    assert g == (8.0 + 0.5, 4.0 + 2.0)
