@@ -204,4 +204,4 @@ def _same(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
 
 # Its derivative is zero by definition: the value passes, the gradient does not.
 register(Rule("stop_gradient", "{0}", _same, zero_derivative=True))
-bind_call(stop_gradient, CallSpec("stop_gradient", ("x",), name="stop_gradient"))
+bind_call(stop_gradient, CallSpec("stop_gradient", ("x",), name="ad_compiler.stop_gradient"))

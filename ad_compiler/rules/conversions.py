@@ -77,5 +77,6 @@ register(
 bind_method("astype", CallSpec("astype", ("a",), {"dtype": None}, name=".astype"))
 for _type in (np.float64, np.float32):
     bind_call(
-        _type, CallSpec("astype", ("a",), {"dtype": np.dtype(_type).name}, name=_type.__name__)
+        _type,
+        CallSpec("astype", ("a",), {"dtype": np.dtype(_type).name}, name=f"np.{_type.__name__}"),
     )
