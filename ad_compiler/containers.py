@@ -223,6 +223,8 @@ class ContainerSupport:
                 return target.get(key)
             return self.expr(node.args[1]) if len(node.args) == 2 else Const(None)
         if func.attr == "copy" and not node.args:
+            if self.growing(target) is not None:
+                return self.grown_items(self.growing(target))  # (np.array of it: its copy)
             if isinstance(target, ListValue):
                 return self.new_list(self.items_of(target))
             if isinstance(target, (TupleValue, RecordValue)):
@@ -296,6 +298,12 @@ class ContainerSupport:
 
     def store_item(self, target: ast.Subscript, container: ListValue, value: Any) -> None:
         """`terms[i] = v` on a list built in the function."""
+        if self.growing(container) is not None:
+            raise self.error(
+                target,
+                f"changing an item of {self.growing(container).label}, a list of run-time length",
+                "change the array instead: `a = np.array(items)`, then `a[i] = ...`",
+            )
         key = self.static_key(target.slice)
         items = list(self.out.lists[container.ident])
         if not isinstance(key, int) or not -len(items) <= key < len(items):
