@@ -134,6 +134,12 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, GrowingLists, Neste
         folded = _fold(op, args)
         if folded is not None:  # `if 1.0 < 2.0:` is decided here, not at run time
             return folded
+        if op in _ARITHMETIC and any(isinstance(a, Const) and a.value is None for a in args):
+            raise self.error(
+                self.node,
+                f"None in arithmetic ({op}): Python raises TypeError there",
+                "give the argument a number or an array, or test `if x is not None:` first",
+            )
         if any(isinstance(a, Const) and isinstance(a.value, str) for a in args):
             raise self.error(
                 self.node,
@@ -602,6 +608,9 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, GrowingLists, Neste
         return self.env[controlflow.RESULT]
 
 
+_ARITHMETIC = frozenset(
+    ("add", "sub", "mul", "div", "pow", "mod", "floordiv", "matmul", "neg", "lt", "le", "gt", "ge")
+)
 _FOLDABLE = {
     "add": operator.add,
     "mod": operator.mod,
