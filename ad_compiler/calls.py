@@ -183,8 +183,12 @@ class Calls:
         return self.operand(item, node)
 
     def stack(self, items: list[Operand]) -> Operand:
+        """np.array of items: of integer (or boolean) literals only, an integer (boolean)
+        array, as NumPy makes it; of literals of mixed types, a float array."""
         if all(isinstance(i, Const) for i in items):
-            items = [Const(float(i.value)) for i in items]
+            types = {type(i.value) for i in items}
+            if types not in ({int}, {bool}):
+                items = [Const(float(i.value)) for i in items]
         return self.emit("stack", *items)
 
     def argument(self, arg: Any, array_like: bool) -> Any:

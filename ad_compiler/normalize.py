@@ -558,6 +558,9 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, GrowingLists, Neste
                 if (isinstance(value, PyObject) and value.obj is None) or value == Const(None):
                     structure.append(("n",))  # np.newaxis
                     continue
+                if isinstance(value, ListValue):
+                    # x[[0, 2]]: NumPy indexes with the array of the list (not x[0, 2])
+                    value = self.array_item(value, item)
                 args.append(self.operand(value, item))
                 structure.append(("i",))
         return base, tuple(args), tuple(structure)

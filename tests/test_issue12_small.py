@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from structured_oracle import assert_close, central
 
-from ad_compiler import grad
+from ad_compiler import grad, value_and_grad
 
 BACKENDS = ("python", "numba")
 
@@ -64,3 +64,19 @@ def spreads(params, x, cfg):
 def test_star_arguments_to_your_own_functions():
     g = grad(spreads, backend="python")((2.0, 0.5), np.array([1.0, 3.0]), {"scale": 2.0})
     assert g == (8.0 + 0.5, 4.0 + 2.0)
+
+
+def list_indices(X, x):
+    # x[[0, 0]] and X[[0, 1]] index with the array of the list (rows), as NumPy does; a tuple
+    # is one index per axis; np.array of integer literals is an integer array
+    return (np.sum(X[[0, 1]]) + np.sum(X[(0, 1)]) + np.sum(x[[0, 0, 2]])
+            + np.sum(x[[True, False, True]]) + np.sum(x[np.array([1, 1])]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_list_as_an_index_is_an_array_of_indices(backend):
+    X, x = np.arange(6.0).reshape(3, 2), np.array([1.0, 2.0, 3.0])
+    value, (gX, gx) = value_and_grad(list_indices, wrt=(0, 1), backend=backend)(X, x)
+    assert value == list_indices(X, x)
+    np.testing.assert_array_equal(gX, [[1.0, 2.0], [1.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(gx, [3.0, 2.0, 2.0])

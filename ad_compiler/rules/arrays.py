@@ -290,7 +290,8 @@ def _infer_stack(kinds, attrs) -> Kind:
     if any(k.dtype == "shape" for k in kinds):
         raise KindError("np.array of a shape", "index the shape: x.shape[0]")
     item = ndims.pop() if len(ndims) == 1 else 0 if not kinds else None
-    dtype = "int" if kinds and all(k.dtype == "int" for k in kinds) else "float"
+    dtypes = {k.dtype for k in kinds}
+    dtype = dtypes.pop() if len(dtypes) == 1 and dtypes <= {"int", "bool"} else "float"
     return Kind(None if item is None else item + 1, dtype)
 
 
