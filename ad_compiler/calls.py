@@ -177,7 +177,7 @@ class Calls:
             return self.array_literal(item)
         if isinstance(item, ast.AST):
             node, item = item, self.expr(item)
-        item = self.snapshot(item)
+        item = self.sequence(self.snapshot(item))
         if isinstance(item, TupleValue):
             return self.stack([self.array_item(v, node) for v in item.items])
         return self.operand(item, node)
@@ -197,7 +197,7 @@ class Calls:
             return arg
         if array_like and isinstance(arg, (ast.List, ast.Tuple)):
             return self.array_literal(arg)
-        value = self.expr(arg)
+        value = self.sequence(self.expr(arg))
         if array_like and isinstance(value, (TupleValue, ListValue)):
             return self.array_item(value, arg)
         return value

@@ -16,12 +16,22 @@ from __future__ import annotations
 
 import ast
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from . import controlflow
 from .growing import Growing
 from .ir import Const, If, Var
 from .values import CONTAINERS, ListValue, RecordValue, TupleValue
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A list whose items depend on the branch an if took: refused where it is used."""
+
+    message: str
+    suggestion: str
+
 
 # Loops over a range of constant length are unrolled (to work with containers) up to this many
 # iterations; longer ones stay loops.
@@ -39,11 +49,21 @@ class ContainerSupport:
         """The items of a tuple or list (a list's current ones), or None for anything else
         (a list of run-time length among them: growing.py)."""
         if isinstance(value, ListValue):
-            items = self.out.lists[value.ident]
+            items = self.list_items(value)
             return None if isinstance(items, Growing) else items
         if isinstance(value, TupleValue):
             return value.items
+        if isinstance(value, RecordValue) and not value.is_dict:
+            return value.items  # a namedtuple is a tuple
         return None
+
+    def list_items(self, value: ListValue) -> tuple | Growing:
+        """A list's items (or its array, growing.py); refused for a list whose length depends
+        on the branch an if took."""
+        items = self.out.lists[value.ident]
+        if isinstance(items, Conflict):
+            raise self.error(self.node, items.message, items.suggestion)
+        return items
 
     def snapshot(self, value: Any) -> Any:
         """A list as a tuple of its current items (recursively): for values that are read,
@@ -57,10 +77,16 @@ class ContainerSupport:
             return RecordValue(value.keys, tuple(self.snapshot(v) for v in value.items), value.cls)
         return value
 
+    def sequence(self, value: Any) -> Any:
+        """A namedtuple read as the tuple it is (np.sum(p), np.array(p)); anything else as is."""
+        if isinstance(value, RecordValue) and not value.is_dict:
+            return TupleValue(value.items)
+        return value
+
     def growing(self, value: Any) -> Growing | None:
         """The list of run-time length `value` is, if it is one."""
         if isinstance(value, ListValue):
-            items = self.out.lists[value.ident]
+            items = self.list_items(value)
             return items if isinstance(items, Growing) else None
         return None
 
@@ -247,7 +273,7 @@ class ContainerSupport:
                 f".{func.attr}() of {what}: only lists built in the function can be changed",
                 f"copy it first: `{ast.unparse(func.value)} = list({ast.unparse(func.value)})`",
             )
-        items = self.out.lists[target.ident]
+        items = self.list_items(target)
         args = [self.expr(a) for a in node.args]
         if node.keywords:
             raise self.error(node, f".{func.attr}() with keyword arguments is not supported")
@@ -335,21 +361,23 @@ class ContainerSupport:
             if a is b or a == b:
                 merged[ident] = a
                 continue
-            if isinstance(a, Growing) or isinstance(b, Growing):
-                raise self.error(
-                    node,
-                    "a list grows in a loop in one branch of this if only",
+            line = self.parsed.loc(node).line
+            if isinstance(a, (Growing, Conflict)) or isinstance(b, (Growing, Conflict)):
+                # (refused if the list is used after the if: after a `return` it is not)
+                merged[ident] = Conflict(
+                    f"the list grows in a loop in one branch of the if at line {line} only",
                     "grow it before the if, or in a loop outside it",
                 )
-            if len(a) != len(b):
-                raise self.error(
-                    node,
-                    "a list grows differently in the two branches of this if (its length would "
-                    "be known only at run time)",
+            elif len(a) != len(b):
+                merged[ident] = Conflict(
+                    f"the list grows differently in the two branches of the if at line {line} "
+                    "(its length would be known only at run time)",
                     "append in both branches (a value such as 0.0 in the other), or keep a "
                     "count and fill an array",
                 )
-            merged[ident] = tuple(self.merge_value(node, "item", x, y, phis) for x, y in zip(a, b))
+            else:
+                items = (self.merge_value(node, "item", x, y, phis) for x, y in zip(a, b))
+                merged[ident] = tuple(items)
         self.out.lists = merged
 
     # -- unrolled loops ------------------------------------------------------------------------

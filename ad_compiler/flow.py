@@ -9,8 +9,9 @@ import ast
 from typing import Any
 
 from . import controlflow
+from .errors import UnsupportedSyntaxError
 from .ir import Const, If, Loop, Operand, Phi, Stmt, Var
-from .values import COMPILE_TIME, ListValue, RecordValue, TupleValue
+from .values import COMPILE_TIME, ListValue, LocalFunction, RecordValue, TupleValue
 
 _COMPARE = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
 
@@ -77,8 +78,21 @@ class BranchesAndLoops:
                 self.env.pop(name, None)
                 self.undefined[name] = why
                 continue
-            if a == b:
+            if a == b or _same_function(a, b):
                 self.env[name] = a
+                continue
+            if not name.startswith("__") and (
+                isinstance(a, COMPILE_TIME) or isinstance(b, COMPILE_TIME)
+            ):
+                try:
+                    self.env[name] = self.merge_value(node, name, a, b, phis)
+                except UnsupportedSyntaxError:
+                    # Refused where it is used after the if (after a `return` it is not).
+                    self.env.pop(name, None)
+                    self.undefined[name] = (
+                        f"{name} holds a tuple, list, dict or function that differs between "
+                        f"the branches of the if at line {self.parsed.loc(node).line}"
+                    )
                 continue
             self.env[name] = self.merge_value(node, name, a, b, phis)
         return phis
@@ -407,6 +421,18 @@ class BranchesAndLoops:
         self.out.temps.add(phi.name)
         self.out.current.append(If(cond, tuple(then_block), tuple(else_block), (phi,), self.loc))
         return Var(phi.name)
+
+
+def _same_function(a: Any, b: Any) -> bool:
+    """Two definitions of the same nested function with the same defaults (one per branch of
+    an if both of whose branches run the code that follows): calls read the names then."""
+    return (
+        isinstance(a, LocalFunction)
+        and isinstance(b, LocalFunction)
+        and a.node is b.node
+        and a.definer is b.definer
+        and a.defaults == b.defaults
+    )
 
 
 def _assigned_names(stmts: list[ast.stmt]) -> set[str]:

@@ -1,6 +1,8 @@
 """Smaller constructs Tangent's test functions use (issue 12): np.newaxis, dict(...), a tuple
 indexed by a run-time integer, np.atleast_1d/2d/3d. Expected values from the math."""
 
+import collections
+
 import numpy as np
 import pytest
 from structured_oracle import assert_close, central
@@ -80,3 +82,52 @@ def test_a_list_as_an_index_is_an_array_of_indices(backend):
     assert value == list_indices(X, x)
     np.testing.assert_array_equal(gX, [[1.0, 2.0], [1.0, 1.0], [0.0, 0.0]])
     np.testing.assert_array_equal(gx, [3.0, 2.0, 2.0])
+
+
+# Found by the fuzzer (refusals of valid code, now compiled): a list appended after a loop that
+# may return, a nested def after an if that may return, reductions of a namedtuple, a filter
+# `i % 2 == 0` on an unrolled index.
+
+
+def appends_after_a_returning_loop(x, y):
+    items = [x]
+    for _ in range(1):
+        if y > 0.0:
+            return x * 2.0
+    items.append(x * y)
+    return np.sum(items)
+
+
+def nested_def_after_a_return(x, c):
+    if c > 0.0:  # noqa: SIM102  (the nesting is what the fuzzer found)
+        if c > 1.0:
+            return x * 3.0
+
+    def times_x(u):
+        return u * x
+
+    return times_x(2.0) + x
+
+
+Point = collections.namedtuple("Point", "a b")
+
+
+def reduces_a_namedtuple(p):
+    return sum(p) + np.sum(p) + np.mean(np.array(p)) + max(p)
+
+
+def even_filter(x):
+    return min([x[i] + 1.0 for i in range(3) if i % 2 == 0]) + np.sum(sum(x * k for k in range(2)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_found_by_the_fuzzer(backend):
+    g = value_and_grad(appends_after_a_returning_loop, wrt=(0, 1), backend=backend)
+    assert g(1.5, -1.0) == (0.0, (0.0, 1.5)) and g(1.5, 1.0) == (3.0, (2.0, 0.0))
+    g = value_and_grad(nested_def_after_a_return, backend=backend)
+    assert g(1.5, 0.5) == (4.5, 3.0) and g(1.5, 2.0) == (4.5, 3.0)
+    value, gp = value_and_grad(reduces_a_namedtuple, backend=backend)(Point(1.0, 3.0))
+    assert value == 13.0 and type(gp) is Point and gp == (2.5, 3.5)
+    value, gx = value_and_grad(even_filter, backend=backend)(np.array([0.5, -1.0, 2.0]))
+    assert value == 3.0
+    np.testing.assert_array_equal(gx, [2.0, 1.0, 1.0])
