@@ -14,6 +14,7 @@ import math
 import types
 import warnings
 
+import fuzz_structures as fs
 import numpy as np
 
 try:
@@ -47,7 +48,10 @@ def gradients(source: str, main: str, args: list, positions: list[int],
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for position in positions:
-            copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+            copies = [fs.copy_value(a) for a in args]
             g = autograd.grad(fn, position)(*copies)
-            out.append(float(g) if np.ndim(g) == 0 else np.asarray(g, dtype=float))
+            if fs.is_struct(g):  # a structured argument: compared leaf by leaf (fs.flat)
+                out.append(g)
+            else:
+                out.append(float(g) if np.ndim(g) == 0 else np.asarray(g, dtype=float))
     return tuple(out)

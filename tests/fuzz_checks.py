@@ -30,6 +30,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import fuzz_structures as fs
 import numpy as np
 from fuzz_programs import AUTOGRAD, MARGIN, MAX_GRAD, MAX_VALUE, STEP, Program, load
 
@@ -92,7 +93,8 @@ class Recorder:
 
     def cmp(self, id_, op, a, b):
         result = _COMPARE[op](a, b)
-        self._note(id_, result, self._relative(a, b))
+        exact = all(isinstance(v, (int, np.integer)) for v in (a, b))  # loop counters: no kink
+        self._note(id_, result, () if exact else self._relative(a, b))
         return result
 
     def kink(self, id_, func, *args):
@@ -200,33 +202,38 @@ def numerical_gradient(program: Program, evaluation: Evaluation) -> tuple:
         return evaluation.numerical
     run = _instrumented(program, evaluation.constants)
 
-    def f(position, index, delta):
+    def f(position, path, index, delta):
         args = program.args()
+        leaf = fs.get(args[position], path)
         if index is None:
-            args[position] = args[position] + delta
+            args[position] = fs.with_leaf(args[position], path, leaf + delta)
         else:
-            args[position][index] += delta
+            leaf[index] += delta  # args() copied every leaf
         value, trace, _ = run(args)
         if trace != evaluation.trace:
             raise Rejected("a perturbed run took another branch")
         return value
 
-    def derivative(position, index):
-        d1 = (f(position, index, STEP) - f(position, index, -STEP)) / (2 * STEP)
-        d2 = (f(position, index, STEP / 2) - f(position, index, -STEP / 2)) / STEP
+    def derivative(position, path, index):
+        d1 = (f(position, path, index, STEP) - f(position, path, index, -STEP)) / (2 * STEP)
+        d2 = (f(position, path, index, STEP / 2) - f(position, path, index, -STEP / 2)) / STEP
         return (4 * d2 - d1) / 3
 
     numerical = []
     for name in program.wrt:
         position = program.params.index(name)
         x = program.values[position]
-        if isinstance(x, np.ndarray):
-            g = np.zeros(x.shape)
-            for index in np.ndindex(x.shape):
-                g[index] = derivative(position, index)
-        else:
-            g = derivative(position, None)
-        if np.max(np.abs(g), initial=0.0) > MAX_GRAD:
+        grads = []
+        for path, leaf in fs.leaves(x):  # a structured argument: each of its leaves
+            if isinstance(leaf, np.ndarray):
+                g = np.zeros(leaf.shape)
+                for index in np.ndindex(leaf.shape):
+                    g[index] = derivative(position, path, index)
+            else:
+                g = derivative(position, path, None)
+            grads.append(g)
+        g = fs.rebuild(x, grads)
+        if np.max(np.abs(fs.flat(g)), initial=0.0) > MAX_GRAD:
             raise Rejected("gradient too large to check")
         numerical.append(g)
     evaluation.numerical = tuple(numerical)
@@ -234,6 +241,8 @@ def numerical_gradient(program: Program, evaluation: Evaluation) -> tuple:
 
 
 def _show(value) -> str:
+    if fs.is_struct(value):
+        return fs.literal(value, _show)
     if isinstance(value, np.ndarray):
         return np.array2string(value, precision=10, separator=", ", max_line_width=96)
     return repr(value)
@@ -322,7 +331,7 @@ def _report(program: Program, what: str, call: str, evaluation: Evaluation,
 
 
 def _close(a, b, rtol: float, atol: float):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = fs.flat(a), fs.flat(b)  # structured values: leaf by leaf
     excess = np.abs(a - b) - (atol + rtol * np.abs(b))
     excess = np.where(np.isnan(a) | np.isnan(b), np.inf, excess)
     return bool(np.all(excess <= 0)), excess
@@ -357,7 +366,8 @@ def _call(program: Program, gradient, run: Run, evaluation: Evaluation, path: st
         raise failure(kind, _report(program, f"{type(exc).__name__}: {exc}", call,
                                     evaluation)) from exc
     for name, before, after in zip(program.params, program.values, args):
-        if isinstance(before, np.ndarray) and not np.array_equal(before, after):
+        if any(isinstance(leaf, np.ndarray) and not np.array_equal(leaf, fs.get(after, path))
+               for path, leaf in fs.leaves(before)):
             raise failure("changed argument", _report(
                 program, f"the call changed the argument {name}", call, evaluation))
     value = None
@@ -374,20 +384,15 @@ def _call(program: Program, gradient, run: Run, evaluation: Evaluation, path: st
                                             f"{len(program.wrt)} parameters", call, evaluation))
     for name, g in zip(program.wrt, analytic):
         x = program.values[program.params.index(name)]
-        if isinstance(x, np.ndarray):
-            ok = isinstance(g, np.ndarray) and g.shape == x.shape and g.dtype == x.dtype
-        else:
-            ok = isinstance(g, float)
-        if not ok:
+        why = fs.mismatch(x, g)  # containers, keys in order, leaves' types, shapes, dtypes
+        if why:
             raise failure("wrong type", _report(
-                program, f"the gradient for {name} is a {type(g).__name__} "
-                f"{getattr(g, 'shape', '')}, not like the argument", call, evaluation,
-                analytic))
+                program, f"the gradient for {name}: {why}", call, evaluation, analytic))
     return analytic, value
 
 
 def _scale(evaluation: Evaluation) -> float:
-    return max([1.0, abs(evaluation.value)] + [float(np.max(np.abs(g), initial=0.0))
+    return max([1.0, abs(evaluation.value)] + [float(np.max(np.abs(fs.flat(g)), initial=0.0))
                                                 for g in evaluation.numerical])
 
 
@@ -397,12 +402,12 @@ def _against_numerical(program: Program, run: Run, analytic: tuple, evaluation: 
     for i, name in enumerate(program.wrt):
         ok, excess = _close(analytic[i], numerical[i], 1e-5, 1e-6 * scale)
         if not ok:
-            where = np.unravel_index(np.argmax(excess), np.shape(excess)) if np.ndim(
-                excess) else ()
-            a = np.asarray(analytic[i], dtype=float)[where]
-            n = np.asarray(numerical[i], dtype=float)[where]
+            worst = int(np.argmax(excess)) if np.ndim(excess) else 0
+            a, n = fs.flat(analytic[i]).ravel()[worst], fs.flat(numerical[i]).ravel()[worst]
+            x = program.values[program.params.index(name)]
+            where = fs.locate(x, worst) if fs.is_struct(x) or np.ndim(x) else ""
             raise failure(kind, _report(
-                program, f"{run.label}: {kind} for {name}{[int(k) for k in where] or ''}: "
+                program, f"{run.label}: {kind} for {name}{where}: "
                 f"ad_compiler {a!r}, central differences {n!r}", run.call_text(program),
                 evaluation, analytic))
 
