@@ -106,14 +106,13 @@ class ContainerSupport:
     def container_key(self, base: Any, node: ast.Subscript) -> Any:
         """`base[key]` for a container base: the item (a tuple of items for a slice)."""
         key_node = node.slice
+        base = self.sequence(base)  # a namedtuple is indexed as the tuple it is
         if isinstance(base, RecordValue):
             key = self.static_key(key_node)
             if key is None:
                 raise self.error(
                     node, f"{ast.unparse(node.value)} is a dict: index it by a constant key"
                 )
-            if not base.is_dict and isinstance(key, int):
-                return self.items_in(base, node)[key]
             try:
                 return base.get(key)
             except KeyError:

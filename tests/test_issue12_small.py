@@ -112,8 +112,8 @@ def nested_def_after_a_return(x, c):
 Point = collections.namedtuple("Point", "a b")
 
 
-def reduces_a_namedtuple(p):
-    return sum(p) + np.sum(p) + np.mean(np.array(p)) + max(p)
+def reduces_a_namedtuple(p, n):
+    return sum(p) + np.sum(p) + np.mean(np.array(p)) + max(p) + p[n] * p[-1]
 
 
 def even_filter(x):
@@ -126,8 +126,8 @@ def test_found_by_the_fuzzer(backend):
     assert g(1.5, -1.0) == (0.0, (0.0, 1.5)) and g(1.5, 1.0) == (3.0, (2.0, 0.0))
     g = value_and_grad(nested_def_after_a_return, backend=backend)
     assert g(1.5, 0.5) == (4.5, 3.0) and g(1.5, 2.0) == (4.5, 3.0)
-    value, gp = value_and_grad(reduces_a_namedtuple, backend=backend)(Point(1.0, 3.0))
-    assert value == 13.0 and type(gp) is Point and gp == (2.5, 3.5)
+    value, gp = value_and_grad(reduces_a_namedtuple, backend=backend)(Point(1.0, 3.0), 0)
+    assert value == 16.0 and type(gp) is Point and gp == (5.5, 4.5)
     value, gx = value_and_grad(even_filter, backend=backend)(np.array([0.5, -1.0, 2.0]))
     assert value == 3.0
     np.testing.assert_array_equal(gx, [2.0, 1.0, 1.0])
