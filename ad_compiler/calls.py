@@ -202,6 +202,21 @@ class Calls:
             return self.array_item(value, arg)
         return value
 
+    def separate_items(self, arg: Any) -> Any:
+        """A sequence of arrays (np.concatenate((a, b))): a list of its items, each an array
+        as NumPy converts it; anything but a tuple or list of known items (an array, a list
+        of run-time length) as it is."""
+        if isinstance(arg, (ast.List, ast.Tuple)) and not any(
+            isinstance(e, ast.Starred) for e in arg.elts
+        ):
+            return [self.array_item(e) for e in arg.elts]
+        node = arg if isinstance(arg, ast.AST) else None
+        value = self.sequence(self.expr(arg)) if node is not None else arg
+        items = None if self.growing(value) is not None else self.items_of(value)
+        if items is None:
+            return value
+        return [self.array_item(v, node) for v in items]
+
     def builtin_extreme(self, obj: Any, node: ast.Call) -> Operand:
         if len(node.args) < 2:
             raise self.error(
@@ -221,6 +236,9 @@ class Calls:
         extra: list[Operand] = []
         names = list(spec.params) + list(spec.static)
         for i, arg in enumerate(positional):
+            if i < len(names) and names[i] == spec.separate:
+                values[names[i]] = self.separate_items(arg)
+                continue
             value = self.argument(arg, i < len(names) and names[i] in spec.array_like)
             if i < len(names):
                 values[names[i]] = value
@@ -236,13 +254,20 @@ class Calls:
                 continue
             if kw.arg not in names:
                 raise self.error(node, f"{spec.name or spec.op}() does not take {kw.arg}= here")
+            if kw.arg == spec.separate:
+                values[kw.arg] = self.separate_items(kw.value)
+                continue
             values[kw.arg] = self.argument(kw.value, kw.arg in spec.array_like)
         operands = []
+        attrs = []
         for param in spec.params:
             if param not in values:
                 raise self.error(node, f"{spec.name or spec.op}() needs its argument {param}")
+            if param == spec.separate and isinstance(values[param], list):
+                operands += values[param]
+                attrs.append(("items", len(values[param])))
+                continue
             operands.append(self.operand(values[param], node))
-        attrs = []
         for param, default in spec.static.items():
             value = self.constant(values.get(param, Const(default)))
             if param == "dtype":

@@ -181,3 +181,346 @@ def checked_item(item, buffer):
     if np.shape(item) != buffer.shape[1:]:
         raise ValueError("a list grown in a loop holds arrays of different shapes")
     return item
+
+
+# --------------------------------------------------------------------------------------------
+# scipy.special and linear algebra (rules/special.py, rules/linalg.py; numba: runtime_linalg.py)
+
+
+# The scipy.special functions generated code calls through `special` and `special2` (numba
+# binds their C kernels when runtime_numba is imported, before any cached code runs).
+SPECIAL_UNARY = (
+    "expit", "logit", "erf", "erfc", "erfinv", "erfcinv", "ndtr", "log_ndtr", "gammaln",
+    "digamma", "gamma", "rgamma", "i0", "i1", "j0", "j1", "y0", "y1", "gammasgn",
+)  # fmt: skip
+SPECIAL_BINARY = ("xlogy", "xlog1py", "jv", "yv", "iv")
+
+
+def _scipy_special(name):
+    if name == "trigamma":
+        from scipy.special import polygamma
+
+        return lambda x: polygamma(1, x)
+    import scipy.special
+
+    return getattr(scipy.special, name)
+
+
+def special(name, x):
+    """``scipy.special.<name>(x)``; ``name`` is a literal string in generated code."""
+    return _scipy_special(name)(x)
+
+
+def special2(name, x, y):
+    """``scipy.special.<name>(x, y)`` (``xlogy``, ``jv`` ...), broadcasting as NumPy does."""
+    return _scipy_special(name)(x, y)
+
+
+def logsumexp(x, axis, keepdims):
+    """``scipy.special.logsumexp(x, axis=axis, keepdims=keepdims)``."""
+    from scipy.special import logsumexp as lse
+
+    return lse(x, axis=axis, keepdims=keepdims)
+
+
+def softmax(x, axis):
+    """``scipy.special.softmax(x, axis=axis)``."""
+    from scipy.special import softmax as sm
+
+    return sm(x, axis=axis)
+
+
+def log_softmax(x, axis):
+    """``scipy.special.log_softmax(x, axis=axis)``."""
+    from scipy.special import log_softmax as lsm
+
+    return lsm(x, axis=axis)
+
+
+# Shape functions (rules/shapes.py) where numba lacks NumPy's keyword; numba versions in
+# runtime_shapes_numba.py.
+
+
+def squeeze(x, axis):
+    """``np.squeeze(x, axis)``; a result of no dimensions is a number, as the compiler's
+    kinds say (NumPy gives a 0-d array)."""
+    out = np.squeeze(x, axis)
+    return out[()] if out.ndim == 0 else out
+
+
+def expand_axes(x, axis):
+    """``np.expand_dims(x, axis)`` with one axis or a tuple of them."""
+    return np.expand_dims(x, axis)
+
+
+def flip(x, axis):
+    """``np.flip(x, axis)`` with one axis or a tuple of them."""
+    return np.flip(x, axis)
+
+
+def roll(x, shift, axis):
+    """``np.roll(x, shift, axis)`` with one axis or a tuple of them."""
+    return np.roll(x, shift, axis)
+
+
+# --------------------------------------------------------------------------------------------
+# Reductions and scans of rules/reductions.py (numba: runtime_reductions.py). ``axis`` of a
+# scan is None (the flattened array, as NumPy) or one int; of a reduction also a tuple.
+
+
+def _axes(axis, ndim):
+    """The reduced axes as a tuple of non-negative ints (None: all of them)."""
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(a % ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+
+
+def _as_lines(x, axis):
+    """x with the reduced axes moved last and merged: (array of shape (m, n), moved shape)."""
+    axes = _axes(axis, x.ndim)
+    moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+    n = int(np.prod([x.shape[a] for a in axes]))
+    return moved.reshape(-1, n), moved.shape, axes
+
+
+def _from_lines(lines, shape, axes, ndim):
+    moved = lines.reshape(shape)
+    return np.moveaxis(moved, tuple(range(ndim - len(axes), ndim)), axes)
+
+
+def rprod(x, axis, keepdims):
+    """``np.prod(x, axis=axis, keepdims=keepdims)``; a scalar ``x`` is returned unchanged."""
+    return np.prod(x, axis=axis, keepdims=keepdims) if _is_array(x) else x
+
+
+def prod_grad(g, x, axis, keepdims):
+    """Adjoint of ``rprod``: each entry gets g times the product of the other entries of its
+    slice (exclusive products from both ends: exact where x has zeros, no division)."""
+    if not _is_array(x):
+        return g
+    lines, shape, axes = _as_lines(x, axis)
+    left = np.ones_like(lines)
+    right = np.ones_like(lines)
+    left[:, 1:] = np.cumprod(lines[:, :-1], axis=1)
+    right[:, :-1] = np.cumprod(lines[:, :0:-1], axis=1)[:, ::-1]
+    others = _from_lines(left * right, shape, axes, x.ndim)
+    return reduce_grad(g, x, axis, keepdims) * others
+
+
+def rvar(x, axis, keepdims, ddof):
+    """``np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)``."""
+    return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+def rstd(x, axis, keepdims, ddof):
+    """``np.std(x, axis=axis, keepdims=keepdims, ddof=ddof)``."""
+    return np.std(x, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+def var_grad(g, x, axis, keepdims, ddof):
+    """Adjoint of ``rvar``: 2 (x - mean) g / (n - ddof), g spread over the reduced axes."""
+    if not _is_array(x):
+        return zeros_like(g) if ddof < 1 else g * np.nan  # var of one number: 0, or 0 / 0
+    mean = np.mean(x, axis=axis, keepdims=True)
+    n = x.size // max(mean.size, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.divide(2.0, n - ddof) if n > ddof else np.nan
+    return reduce_grad(g, x, axis, keepdims) * (x - mean) * x.dtype.type(scale)
+
+
+def cumsum(x, axis):
+    """``np.cumsum(x, axis=axis)`` (a number gives an array of one entry, as NumPy)."""
+    return np.cumsum(x, axis=axis)
+
+
+def cumprod(x, axis):
+    """``np.cumprod(x, axis=axis)``."""
+    return np.cumprod(x, axis=axis)
+
+
+def _scan_lines(v, x, axis):
+    """v (x's shape, or the flat scan of x for axis None) as lines (m, n) along the axis."""
+    if axis is None:
+        return np.reshape(v, (1, -1))
+    return np.moveaxis(v, axis, -1).reshape(-1, x.shape[axis])
+
+
+def _scan_back(lines, x, axis):
+    if axis is None:
+        return lines.reshape(np.shape(x)) if _is_array(x) else lines.reshape(())[()]
+    shape = np.moveaxis(x, axis, -1).shape
+    return np.moveaxis(lines.reshape(shape), -1, axis)
+
+
+def cumsum_grad(g, x, axis):
+    """Adjoint of ``cumsum``: the sum of g from each position to the end of its line."""
+    lines = _scan_lines(g, x, axis)
+    return _scan_back(np.cumsum(lines[:, ::-1], axis=1)[:, ::-1], x, axis)
+
+
+def cumprod_grad(g, x, out, axis):
+    """Adjoint of ``cumprod`` (``out`` its result), exact where x has zeros: with z the first
+    zero of a line, an entry j < z gets sum_{j <= i < z} g_i out_i / x_j, the entry z gets
+    sum_{i >= z} g_i prod_{k <= i, k != z} x_k, and the entries after z nothing."""
+    xs, gs, outs = (_scan_lines(v, x, axis) for v in (np.ravel(x) if axis is None else x, g, out))
+    n = xs.shape[1]
+    index = np.arange(n)
+    zero = xs == 0
+    first = np.where(zero.any(axis=1), zero.argmax(axis=1), n)[:, None]
+    before = index < first
+    terms = np.where(before, gs * outs, 0.0)
+    tail = np.cumsum(terms[:, ::-1], axis=1)[:, ::-1]
+    result = np.where(before, tail / np.where(before, xs, 1.0), 0.0)
+    skipped = np.cumprod(np.where(index == first, 1.0, xs), axis=1)
+    at_zero = np.sum(np.where(index >= first, gs * skipped, 0.0), axis=1, keepdims=True)
+    result = np.where(index == first, at_zero, result).astype(xs.dtype, copy=False)
+    return _scan_back(result, x, axis)
+
+
+def diff(x, n, axis):
+    """``np.diff(x, n, axis)``."""
+    return np.diff(x, n, axis)
+
+
+def diff_grad(g, x, n, axis):
+    """Adjoint of ``diff``: each difference x[k+1] - x[k] sends +g to k+1 and -g to k."""
+    if x.shape[axis] <= n:  # nothing left of x after n differences
+        return np.zeros(x.shape, g.dtype)
+    for _ in range(n):
+        g = np.moveaxis(g, axis, -1)
+        padded = np.zeros(g.shape[:-1] + (g.shape[-1] + 1,), g.dtype)
+        padded[..., 1:] += g
+        padded[..., :-1] -= g
+        g = np.moveaxis(padded, -1, axis)
+    return g
+
+
+def sort(x, axis):
+    """``np.sort(x, axis=axis)``."""
+    return np.sort(x, axis=axis)
+
+
+def sort_grad(g, x, axis):
+    """Adjoint of ``sort``: g sent back through the sorting permutation (a stable one: tied
+    entries, where the derivative does not exist, are told apart by position)."""
+    flat = axis is None
+    xs = np.ravel(x) if flat else x
+    order = np.argsort(xs, axis=-1 if flat else axis, kind="stable")
+    out = np.zeros_like(xs)
+    np.put_along_axis(out, order, g, axis=-1 if flat else axis)
+    return out.reshape(np.shape(x)) if flat else out
+
+
+def rnansum(x, axis, keepdims):
+    """``np.nansum(x, axis=axis, keepdims=keepdims)``."""
+    return np.nansum(x, axis=axis, keepdims=keepdims)
+
+
+def rnanmean(x, axis, keepdims):
+    """``np.nanmean(x, axis=axis, keepdims=keepdims)``."""
+    return np.nanmean(x, axis=axis, keepdims=keepdims)
+
+
+def nansum_grad(g, x, axis, keepdims):
+    """Adjoint of ``rnansum``: g spread over the entries that are not NaN."""
+    spread = reduce_grad(g, x, axis, keepdims)
+    return np.where(np.isnan(x), 0.0, spread) if _is_array(x) else spread * (x == x)
+
+
+def nanmean_grad(g, x, axis, keepdims):
+    """Adjoint of ``rnanmean``: g over the number of entries that are not NaN, spread over
+    them (an all-NaN slice, whose mean is NaN, passes NaN)."""
+    if not _is_array(x):
+        return g * (x == x) if x == x else g * np.nan
+    kept = ~np.isnan(x)
+    count = np.sum(kept, axis=axis, keepdims=True).astype(x.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = reduce_grad(g, x, axis, keepdims) / count
+    skipped = np.where(count == 0, np.nan, 0.0)  # (the entries of an all-NaN slice: NaN)
+    return np.where(kept, spread, skipped).astype(x.dtype, copy=False)
+
+
+def norm(x, ord, axis, keepdims):
+    """``np.linalg.norm(x, ord, axis, keepdims)``."""
+    return np.linalg.norm(x, ord, axis, keepdims)
+
+
+def tril_half_diagonal(x):
+    """The lower triangle of (each matrix of) ``x``, its diagonal halved."""
+    out = np.tril(x)
+    n = x.shape[-1]
+    out[..., np.arange(n), np.arange(n)] *= 0.5
+    return out
+
+
+def nuclear_norm_grad(x):
+    """d/dx of the nuclear norm of a 2-D ``x``: U V^T of its thin SVD."""
+    u, _, vt = np.linalg.svd(x, full_matrices=False)
+    return u @ vt
+
+
+def spectral_norm_grad(x, which):
+    """d/dx of singular value ``which`` (0 the largest, -1 the smallest) of a 2-D ``x``."""
+    u, _, vt = np.linalg.svd(x, full_matrices=False)
+    return np.outer(u[:, which], vt[which, :])
+
+
+def repeat(x, repeats, axis):
+    """``np.repeat(x, repeats, axis)`` for an int ``repeats``."""
+    return np.repeat(x, repeats, axis)
+
+
+def repeat_grad(g, x, repeats, axis):
+    """Adjoint of ``np.repeat(x, repeats, axis)``: each entry gets the sum over its copies."""
+    if axis is None:
+        return reshape_to(np.reshape(g, (np.size(x), repeats)).sum(axis=1), x)
+    shape = np.shape(x) or (1,)
+    k = axis % len(shape)
+    split = shape[:k] + (shape[k], repeats) + shape[k + 1 :]
+    return reshape_to(np.reshape(g, split).sum(axis=k + 1), x).astype(g.dtype, copy=False)
+
+
+def tile(x, reps):
+    """``np.tile(x, reps)``."""
+    return np.tile(x, reps)
+
+
+def tile_grad(g, x, reps):
+    """Adjoint of ``np.tile(x, reps)``: each entry gets the sum over its copies."""
+    reps = reps if isinstance(reps, tuple) else (reps,)
+    shape = np.shape(x)
+    d = max(len(shape), len(reps))
+    shape = (1,) * (d - len(shape)) + shape
+    reps = (1,) * (d - len(reps)) + reps
+    split = tuple(n for pair in zip(reps, shape) for n in pair)
+    return reshape_to(np.reshape(g, split).sum(axis=tuple(range(0, 2 * d, 2))), x)
+
+
+def diag_grad(g, x, k):
+    """Adjoint of ``np.diag(x, k)`` for a matrix ``x``: ``g`` on its k-th diagonal."""
+    out = np.zeros(x.shape, dtype=g.dtype)
+    n = len(g)
+    rows = np.arange(n) + max(-k, 0)
+    out[rows, rows + k] = g
+    return out
+
+
+def trace(x, offset, axis1, axis2):
+    """``np.trace(x, offset, axis1, axis2)``."""
+    return np.trace(x, offset, axis1, axis2)
+
+
+def trace_grad(g, x, offset, axis1, axis2):
+    """Adjoint of ``np.trace``: ``g`` on each entry of the diagonals summed."""
+    out = np.zeros(x.shape, dtype=np.result_type(g, x.dtype))
+    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))  # a view: writes go to out
+    n, m = moved.shape[-2:]
+    length = max(0, min(n - max(-offset, 0), m - max(offset, 0)))
+    rows = np.arange(length) + max(-offset, 0)
+    moved[..., rows, rows + offset] = np.expand_dims(g, -1)
+    return out
+
+
+def atleast_1d(x):
+    """``np.atleast_1d(x)``, which numba has for arrays only."""
+    return np.atleast_1d(x)

@@ -538,3 +538,11 @@ def _checked_item_ov(item, buffer):
             return item
 
         return impl
+
+
+# Numba implementations of further helpers: scipy.special and linear algebra; shape functions.
+from ad_compiler import (  # noqa: E402,F401
+    runtime_linalg,
+    runtime_reductions,
+    runtime_shapes,
+)

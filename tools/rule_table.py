@@ -38,7 +38,9 @@ def _group(name: str) -> str:
 
 def table() -> str:
     sys.path.insert(0, str(ROOT))
-    from ad_compiler.rules import _CALLS, ATTRIBUTES, METHODS
+    from ad_compiler.rules import _CALLS, ATTRIBUTES, METHODS, load_scipy_rules
+
+    load_scipy_rules()
 
     names = sorted({spec.name or spec.op for _, spec in _CALLS.values()} | _LANGUAGE)
     lines = []

@@ -65,6 +65,10 @@ class CallSpec:
         attributes. varargs: extra positional arguments become operands too (reshape(2, 3)).
     array_like: parameters where a tuple or list means an array, as NumPy converts it
         (np.sum((x, y)) is np.sum(np.array((x, y))); a shape parameter keeps its tuple).
+    separate: the parameter taking a sequence of arrays (np.concatenate((a, b))): the items
+        of a tuple or list given there become operands, in its place, each an array as NumPy
+        converts it, and the attribute `items` says how many; anything else there (an array,
+        a list of run-time length) stays one operand, with no `items` attribute.
     """
 
     op: str
@@ -73,6 +77,7 @@ class CallSpec:
     varargs: bool = False
     name: str = ""  # how users write it, for messages
     array_like: tuple[str, ...] = ()
+    separate: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,35 @@ def bind_attribute(name: str, op: str) -> None:
 
 def call_spec(obj: Any) -> CallSpec | None:
     entry = _CALLS.get(id(obj))
+    if entry is None and _from_scipy(obj) and load_scipy_rules():
+        entry = _CALLS.get(id(obj))
     return entry[1] if entry is not None and entry[0] is obj else None
 
 
-from . import arrays, conversions, elementwise, machinery  # noqa: E402,F401  (fill the registry)
+def _from_scipy(obj: Any) -> bool:
+    """A SciPy function, or a ufunc of no known rule (scipy.special's are ufuncs)."""
+    module = getattr(obj, "__module__", None) or ""
+    return module.startswith("scipy") or type(obj).__name__ == "ufunc"
+
+
+def load_scipy_rules() -> bool:
+    """Register the rules for scipy.special (rules/special.py) the first time differentiated
+    code calls a SciPy function: importing SciPy doubles the time `import ad_compiler` takes.
+    Returns whether they were loaded just now."""
+    if "special" in globals():
+        return False
+    from . import special  # noqa: F401
+
+    return True
+
+
+from . import (  # noqa: E402,F401  (fill the registry)
+    arrays,
+    conversions,
+    elementwise,
+    linalg,
+    machinery,
+    reductions,
+    shapes,
+    shapes_more,
+)

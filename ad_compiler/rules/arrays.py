@@ -382,9 +382,7 @@ def _transpose_vjp(b, stmt) -> tuple:
 register(
     Rule("transpose", "{0}.T", lambda k, a: Kind(k[0].ndim, k[0].dtype), _transpose_vjp, view=True)
 )
-bind_attribute("T", "transpose")
-bind_call(np.transpose, CallSpec("transpose", ("a",), name="np.transpose", array_like=("a",)))
-bind_method("transpose", CallSpec("transpose", ("a",), name=".transpose"))
+bind_attribute("T", "transpose")  # (np.transpose and .transpose, with axes: rules/shapes.py)
 
 
 def _reshape_vjp(b, stmt) -> tuple:

@@ -152,6 +152,9 @@ _elementwise("log1p", lambda sp, a: sp.log(1 + a), "np.log1p({0})", cheap=False)
 _elementwise("expm1", lambda sp, a: sp.exp(a) - 1, "np.expm1({0})", cheap=False)
 _elementwise("log2", lambda sp, a: sp.log(a, 2), "np.log2({0})", cheap=False)
 _elementwise("log10", lambda sp, a: sp.log(a, 10), "np.log10({0})", cheap=False)
+_elementwise("exp2", lambda sp, a: 2**a, "np.exp2({0})", cheap=False)
+_elementwise("deg2rad", lambda sp, a: a * sp.pi / 180, "np.deg2rad({0})")
+_elementwise("rad2deg", lambda sp, a: a * 180 / sp.pi, "np.rad2deg({0})")
 _elementwise("abs", lambda sp, a: sp.Abs(a), "np.abs({0})", "abs({0})", infer=infer_arith)
 _elementwise("square", lambda sp, a: a**2, "np.square({0})", "{0} ** 2", infer=infer_arith)
 _elementwise("reciprocal", lambda sp, a: 1 / a, "np.reciprocal({0})", "1.0 / {0}")
@@ -211,8 +214,11 @@ _NUMPY_NAMES.update(
         "reciprocal": "reciprocal",
         "maximum": "maximum",
         "minimum": "minimum",
-        "fmax": "maximum",
-        "fmin": "minimum",
+        "exp2": "exp2",
+        "deg2rad": "deg2rad",
+        "radians": "deg2rad",
+        "rad2deg": "rad2deg",
+        "degrees": "rad2deg",
         "hypot": "hypot",
         "arctan2": "arctan2",
         "power": "pow",
@@ -282,6 +288,9 @@ def _arity(op: str) -> int:
 for _name, _op in _NUMPY_NAMES.items():
     _spec = CallSpec(_op, _params(_op), name=f"np.{_name}", array_like=_params(_op))
     bind_call(getattr(np, _name), _spec)
+# NumPy's own keyword names (np.clip(x, a_min=0.1, a_max=1.1)).
+_CLIP = ("a", "a_min", "a_max")
+bind_call(np.clip, CallSpec("clip", _CLIP, name="np.clip", array_like=_CLIP))
 for _name, _op in _MATH_NAMES.items():
     bind_call(getattr(math, _name), CallSpec(_op, _params(_op), name=f"math.{_name}"))
 bind_call(abs, CallSpec("abs", ("a",), name="abs"))
