@@ -32,6 +32,7 @@ class Growing:
     count: str  # the normalizer's variable holding how many items are stored
     label: str  # the list's name, for messages
     checked: bool  # items are checked to have the shape of the buffer's rows
+    appends: frozenset = frozenset()  # the append calls (ids) the buffer was sized for
     open: bool = True  # appends are allowed only in the loop that grows it
 
 
@@ -53,9 +54,9 @@ class GrowingLists:
             )
         trips = self.emit("range_len", *bounds)
         counts = []
-        for ident, (label, appended_names) in appended.items():
+        for ident, (label, appended_names, calls) in appended.items():
             appends = len(appended_names)
-            items = self.out.lists[ident]
+            items = self.list_items(ListValue(ident))
             if isinstance(items, Growing):
                 raise self.error(
                     node,
@@ -79,7 +80,7 @@ class GrowingLists:
                     "list_buffer", (size, like), self.loc, target=self.fresh(label)
                 )
             self.out.temps.discard(buffer.name)
-            grown = Growing(buffer, "", label, checked=like is not None)
+            grown = Growing(buffer, "", label, like is not None, frozenset(map(id, calls)))
             for k, item in enumerate(items):
                 self.store_grown(grown, Const(k), self.operand(item, node))
             count = f"__{label}_count"
@@ -97,10 +98,10 @@ class GrowingLists:
             if isinstance(items, Growing) and items.count in counts:
                 items.open = False
 
-    def appended_in(self, body: list[ast.stmt]) -> dict[int, tuple[str, list]]:
+    def appended_in(self, body: list[ast.stmt]) -> dict[int, tuple[str, list, list]]:
         """The lists this loop body appends to itself (not inside nested loops or functions):
-        identity -> (name, per append statement: the variable appended, or None)."""
-        found: dict[int, tuple[str, list]] = {}
+        identity -> (name, per append statement: the variable appended or None, the calls)."""
+        found: dict[int, tuple[str, list, list]] = {}
         todo = list(body)
         while todo:
             stmt = todo.pop()
@@ -119,10 +120,11 @@ class GrowingLists:
             ):
                 ident = self.env[call.func.value.id].ident
                 name = call.func.value.id.strip("_") or "items"
-                label, names = found.get(ident, (name, []))
+                label, names, calls = found.get(ident, (name, [], []))
                 item = call.args[0] if len(call.args) == 1 else None
                 names.append(item.id if isinstance(item, ast.Name) else None)
-                found[ident] = (label, names)
+                calls.append(call)
+                found[ident] = (label, names, calls)
         return found
 
     def store_grown(self, items: Growing, at: Operand, value: Operand) -> None:
@@ -132,6 +134,14 @@ class GrowingLists:
         self.out.emit("setitem", (items.buffer, value, at), self.loc, attrs)
 
     def append_grown(self, items: Growing, value: Operand, node: ast.AST) -> None:
+        if items.open and id(node) not in items.appends:
+            # (its array is as long as the appends in the loop's own body can make it)
+            raise self.error(
+                node,
+                f"{items.label} grows in a loop of run-time length, and this append is in a "
+                "nested loop, a helper or a nested function of that loop",
+                "append in the loop's own body, or fill a preallocated array",
+            )
         if not items.open:
             raise self.error(
                 node,

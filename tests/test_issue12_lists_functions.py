@@ -270,6 +270,23 @@ def appends_arrays_at_run_time(x, n):
     return np.sum(np.array(out))
 
 
+def appends_in_a_nested_loop_too(x, n):
+    hs = []
+    for t in range(n):
+        hs.append(x[t])
+        for j in range(2):
+            hs.append(x[t] * j)  # (the array would be too short for these)
+    return np.sum(np.array(hs))
+
+
+def appends_through_a_helper_too(x, n):
+    hs = []
+    for t in range(n):
+        hs.append(x[t])
+        add_square(hs, x[t])
+    return np.sum(np.array(hs))
+
+
 def max_of_arrays(x, n):
     h = x
     hs = []
@@ -303,6 +320,8 @@ def appends_to_argument(a, items):
     [
         (appends_arrays_at_run_time, (np.ones(3), 3), "np.zeros((n,) + shape)"),
         (max_of_arrays, (np.ones(3), 3), "axis=0"),
+        (appends_in_a_nested_loop_too, (np.ones(3), 3), "nested loop"),
+        (appends_through_a_helper_too, (np.ones(3), 3), "nested loop"),
         (appends_in_a_while_loop, (1.0,), "preallocated array"),
         (grows_in_one_branch, (1.0,), "both branches"),
         (appends_to_argument, (1.0, [2.0]), "list("),
