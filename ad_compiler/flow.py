@@ -11,7 +11,7 @@ from typing import Any
 from . import controlflow
 from .errors import UnsupportedSyntaxError
 from .ir import Const, If, Loop, Operand, Phi, Stmt, Var
-from .values import COMPILE_TIME, ListValue, LocalFunction, RecordValue, TupleValue
+from .values import COMPILE_TIME, ListValue, LocalFunction, RecordValue, ShapeOf, TupleValue
 
 _COMPARE = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
 
@@ -375,11 +375,23 @@ class BranchesAndLoops:
             )
         return False
 
+    def chosen(self, value: Any, node: ast.AST) -> Any:
+        """A value chosen at run time (`a if c else b`, `a or b`): a number or an array, never a
+        list, tuple, dict or function, which are known at compile time item by item."""
+        if isinstance(value, COMPILE_TIME) and not isinstance(value, ShapeOf):
+            raise self.error(
+                node,
+                "a list, tuple, dict or function chosen at run time (by `a if c else b`, `and` "
+                "or `or`): its items would be known only at run time",
+                "choose the items instead (`[x if c else y]`), or use an if statement",
+            )
+        return value
+
     def select_value(self, nodes: list[ast.expr], op: str) -> Operand:
         """`a or b or ...` as Python evaluates it: a if a is truthy, else `b or ...` (for
         `and`: a if a is falsy); the gradient flows to the operand whose value is taken, and
         later operands run only when reached."""
-        first = self.operand(self.expr(nodes[0]), nodes[0])
+        first = self.operand(self.chosen(self.expr(nodes[0]), nodes[0]), nodes[0])
         if len(nodes) == 1:
             return first
         if isinstance(first, Const):  # decided now: `0.0 or x` is x
@@ -399,7 +411,7 @@ class BranchesAndLoops:
 
     def select(self, first: Operand, second_node: ast.expr, op: str) -> Operand:
         with self.out.block() as evaluated, self.lists_unchanged(second_node, "in `and`/`or`"):
-            second = self.operand(self.expr(second_node), second_node)
+            second = self.operand(self.chosen(self.expr(second_node), second_node), second_node)
         if op == "and":
             phi = Phi(self.fresh("both"), second, Const(False))
             body, orelse = evaluated, []
@@ -414,9 +426,9 @@ class BranchesAndLoops:
         if isinstance(cond, Const):
             return self.expr(node.body if cond.value else node.orelse)
         with self.out.block() as then_block, self.lists_unchanged(node, "in `a if c else b`"):
-            a = self.operand(self.expr(node.body), node.body)
+            a = self.operand(self.chosen(self.expr(node.body), node), node.body)
         with self.out.block() as else_block, self.lists_unchanged(node, "in `a if c else b`"):
-            b = self.operand(self.expr(node.orelse), node.orelse)
+            b = self.operand(self.chosen(self.expr(node.orelse), node), node.orelse)
         phi = Phi(self.out.names.temp(), a, b)
         self.out.temps.add(phi.name)
         self.out.current.append(If(cond, tuple(then_block), tuple(else_block), (phi,), self.loc))

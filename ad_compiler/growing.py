@@ -172,9 +172,5 @@ class GrowingLists:
                 f"slicing {items.label}, a list of run-time length",
                 f"np.array({items.label})[...]",
             )
-        at = self.operand(self.expr(key), key)
-        if isinstance(at, Const) and isinstance(at.value, int) and at.value < 0:
-            at = self.emit("add", count, at)
-        elif not isinstance(at, Const):
-            at = self.emit("add", at, self.emit("mul", count, self.emit("lt", at, Const(0))))
+        at = self.emit("list_index", self.operand(self.expr(key), key), count)
         return self.emit("getitem", items.buffer, at, attrs=(("index", (("i",),)),))

@@ -22,7 +22,7 @@ from . import controlflow
 from .calls import Calls, is_library_module
 from .containers import LIST_METHODS, ContainerSupport
 from .emitter import Emitter
-from .errors import UnsupportedSyntaxError
+from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .flow import BranchesAndLoops
 from .frontend import MISSING, ParsedFunction
 from .growing import GrowingLists
@@ -748,6 +748,12 @@ def _normalize_once(
         name, obj = entry.receiver
         env[name] = PyObject(obj, ((id(obj), name), name, lambda: obj))
     result = normalizer.function_body()
+    if isinstance(result, CONTAINERS):
+        what = {TupleValue: "tuple", ListValue: "list"}.get(type(result), "dict or namedtuple")
+        raise NonScalarOutputError(
+            f"{parsed.name}() returns a {what}; grad needs a function returning one float: "
+            "return one of its items, or np.sum(...) of them (a Jacobian row by row)"
+        )
     if isinstance(result, COMPILE_TIME):
         result = normalizer.operand(result, parsed.node)
     body = tuple(emitter.blocks[0])

@@ -524,3 +524,12 @@ def trace_grad(g, x, offset, axis1, axis2):
 def atleast_1d(x):
     """``np.atleast_1d(x)``, which numba has for arrays only."""
     return np.atleast_1d(x)
+
+
+def list_index(i, count):
+    """Index `i` of a list of `count` items grown in a loop, counted from the end when negative;
+    IndexError outside the list, as Python raises (never an entry of the array beyond it)."""
+    j = i + count if i < 0 else i
+    if not 0 <= j < count:
+        raise IndexError("list index out of range")
+    return j

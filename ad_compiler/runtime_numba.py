@@ -546,3 +546,14 @@ from ad_compiler import (  # noqa: E402,F401
     runtime_reductions,
     runtime_shapes,
 )
+
+
+@_implements(rt.list_index)
+def _list_index_ov(i, count):
+    def impl(i, count):
+        j = i + count if i < 0 else i
+        if not 0 <= j < count:
+            raise IndexError("list index out of range")
+        return j
+
+    return impl

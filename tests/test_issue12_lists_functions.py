@@ -287,6 +287,11 @@ def appends_through_a_helper_too(x, n):
     return np.sum(np.array(hs))
 
 
+def list_chosen_at_run_time(x, y):
+    c = [x] if y > 0 else [y]  # (its items' gradients would be lost in a run-time tuple)
+    return c[0] * 1.0
+
+
 def max_of_arrays(x, n):
     h = x
     hs = []
@@ -321,6 +326,7 @@ def appends_to_argument(a, items):
         (appends_arrays_at_run_time, (np.ones(3), 3), "np.zeros((n,) + shape)"),
         (max_of_arrays, (np.ones(3), 3), "axis=0"),
         (appends_in_a_nested_loop_too, (np.ones(3), 3), "nested loop"),
+        (list_chosen_at_run_time, (1.5, 2.0), "choose the items instead"),
         (appends_through_a_helper_too, (np.ones(3), 3), "nested loop"),
         (appends_in_a_while_loop, (1.0,), "preallocated array"),
         (grows_in_one_branch, (1.0,), "both branches"),
@@ -332,3 +338,20 @@ def test_refused_with_a_rewrite(fn, args, words):
         grad(fn, backend="python")(*args)
     assert words in str(info.value)
     assert info.value.filename == __file__
+
+
+def reads_past_the_end(x, n):
+    out = []
+    for i in range(n):
+        out.append(x[i] * 2.0)
+    return out[-3]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_index_past_a_grown_list_raises_as_python_does(backend):
+    x = np.array([0.5, 1.0, 2.0])
+    assert grad(reads_past_the_end, backend=backend)(x, 3)[0] == 2.0
+    with pytest.raises(IndexError):
+        reads_past_the_end(x, 2)
+    with pytest.raises(IndexError):
+        grad(reads_past_the_end, backend=backend)(x, 2)

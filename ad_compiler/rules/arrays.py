@@ -149,12 +149,22 @@ register(Rule("dim", "{0}.shape[{axis}]", lambda k, a: INT))
 register(Rule("size", "{0}.size", lambda k, a: INT))
 register(Rule("ndim", "{0}.ndim", lambda k, a: INT))
 register(Rule("shape", "{0}.shape", lambda k, a: Kind(k[0].ndim, "shape")))
+
+
+def _infer_tuple(kinds, attrs) -> Kind:
+    # A tuple made at run time is a shape (n, 2): of integers. Numbers that may carry a gradient
+    # there would lose it (a list chosen by `a if c else b`).
+    if any(k.dtype not in ("int", "shape") or (k.ndim or 0) > 0 for k in kinds):
+        raise KindError(
+            "a tuple or list used as a value made at run time (chosen by `a if c else b`, "
+            "`and` or `or`): only shapes of integers can be",
+            "choose the items instead (`[x if c else y]`), or use an if statement",
+        )
+    return Kind(len(kinds), "shape")
+
+
 register(
-    Rule(
-        "tuple",
-        lambda n, a: "(" + "".join(f"{{{i}}}, " for i in range(n)) + ")",
-        lambda k, a: Kind(len(k), "shape"),
-    )
+    Rule("tuple", lambda n, a: "(" + "".join(f"{{{i}}}, " for i in range(n)) + ")", _infer_tuple)
 )
 bind_attribute("size", "size")
 bind_attribute("ndim", "ndim")

@@ -61,5 +61,7 @@ def _numbers_only(kinds, attrs) -> Kind:
     return kinds[0]
 
 
+# An index into a grown list: from the end when negative, checked against the count.
+register(Rule("list_index", "rt.list_index({0}, {1})", lambda k, a: INT))
 # The items of a grown list given to max() or min(): numbers (an array of them), the list as is.
 register(Rule("numbers_only", "{0}", _numbers_only, lambda b, stmt: (b.g,)))
