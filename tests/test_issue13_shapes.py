@@ -20,9 +20,7 @@ from gradcheck_helpers import central
 
 from ad_compiler import value_and_grad
 from ad_compiler.errors import ADCompilerError
-from ad_compiler.rules import CallSpec
 
-HOOK = "separate" in CallSpec.__dataclass_fields__
 rng = np.random.default_rng(13)
 
 
@@ -106,14 +104,6 @@ NO_AUTOGRAD = {
     "tile-int",
     "diag-matrix",
 }
-SEQUENCES = ("concatenate", "stack", "hstack", "vstack", "column_stack")
-
-
-def _skip_without_hook(name: str):
-    if not HOOK and name.startswith(SEQUENCES):
-        pytest.skip("needs the normalizer's CallSpec.separate hook")
-
-
 def scalar_of(op, n):
     def f1(a):
         return weighted(op(a))
@@ -165,14 +155,12 @@ def check(fn, args, backend, tol, ag=None):
 
 @pytest.mark.parametrize("name,op,args", CASES, ids=[c[0] for c in CASES])
 def test_float64(name, op, args):
-    _skip_without_hook(name)
     ag = None if name in NO_AUTOGRAD else autograd_of(op)
     check(scalar_of(op, len(args)), args, "python", 1e-7, ag)
 
 
 @pytest.mark.parametrize("name,op,args", CASES, ids=[c[0] for c in CASES])
 def test_float32(name, op, args):
-    _skip_without_hook(name)
     args32 = tuple(a.astype(np.float32) for a in args)
     check(scalar_of(op, len(args)), args32, "python", 2e-3)
 
@@ -199,7 +187,6 @@ LOOP_CASES = [c for c in CASES if FULL or c[0] in ON_NUMBA]
 
 @pytest.mark.parametrize("name,op,args", LOOP_CASES, ids=[c[0] for c in LOOP_CASES])
 def test_in_a_loop_on_numba(name, op, args):
-    _skip_without_hook(name)
     check(looped(op, len(args)), args, "numba", 1e-7)
 
 
@@ -234,7 +221,5 @@ def rot90_1d(a):
     ],
 )
 def test_refused(fn, says):
-    if fn in (concatenate_numbers, stack_ragged) and not HOOK:
-        pytest.skip("needs the normalizer's CallSpec.separate hook")
     with pytest.raises(ADCompilerError, match=says):
         value_and_grad(fn, backend="python")(R(3, 2))

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import KindError
 from ..ir import Const, Kind
 from . import CallSpec, Rule, bind_call, bind_method, register
+from .arrays import _reshape_vjp
 
 # --------------------------------------------------------------------------------------------
 # Common checks
@@ -244,22 +245,18 @@ _APPEND = ("arr", "values")
 bind_call(
     np.append, CallSpec("append", _APPEND, {"axis": None}, name="np.append", array_like=_APPEND)
 )
-if "separate" in CallSpec.__dataclass_fields__:  # the normalizer's hook for sequences of arrays
-    _SEQ = {"params": ("arrays",), "separate": "arrays"}
-    bind_call(
-        np.concatenate, CallSpec("concatenate", static={"axis": 0}, name="np.concatenate", **_SEQ)
-    )
-    bind_call(np.stack, CallSpec("stack_axis", static={"axis": 0}, name="np.stack", **_SEQ))
-    for _op in ("hstack", "vstack", "column_stack"):
-        bind_call(getattr(np, _op), CallSpec(_op, name=f"np.{_op}", **_SEQ))
+# A sequence of arrays: its items arrive as separate operands (CallSpec.separate).
+_SEQ = {"params": ("arrays",), "separate": "arrays"}
+bind_call(
+    np.concatenate, CallSpec("concatenate", static={"axis": 0}, name="np.concatenate", **_SEQ)
+)
+bind_call(np.stack, CallSpec("stack_axis", static={"axis": 0}, name="np.stack", **_SEQ))
+for _op in ("hstack", "vstack", "column_stack"):
+    bind_call(getattr(np, _op), CallSpec(_op, name=f"np.{_op}", **_SEQ))
 
 
 # --------------------------------------------------------------------------------------------
 # Dropping and adding axes: np.squeeze, np.ravel, .flatten(), np.expand_dims
-
-
-def _reshape_back_vjp(b, stmt) -> tuple:
-    return (b.emit("reshape_to", b.g, stmt.args[0]),) + (None,) * (len(stmt.args) - 1)
 
 
 def _infer_squeeze(kinds, attrs) -> Kind:
@@ -283,7 +280,7 @@ register(
         "squeeze",
         "rt.squeeze({0}, {axis})",
         _infer_squeeze,
-        _reshape_back_vjp,
+        _reshape_vjp,
         view=True,
         emit_scalar="{0}",
     )
@@ -302,12 +299,12 @@ register(
         "ravel",
         "np.ravel({0})",
         _infer_ravel,
-        _reshape_back_vjp,
+        _reshape_vjp,
         view=True,
         emit_scalar="np.array([{0}])",
     )
 )
-register(Rule("flatten", "{0}.flatten()", _infer_ravel, _reshape_back_vjp))
+register(Rule("flatten", "{0}.flatten()", _infer_ravel, _reshape_vjp))
 bind_call(np.ravel, CallSpec("ravel", ("a",), name="np.ravel", array_like=("a",)))
 bind_method("ravel", CallSpec("ravel", ("a",), name=".ravel"))
 bind_method("flatten", CallSpec("flatten", ("a",), name=".flatten"))
@@ -329,7 +326,7 @@ register(
         "expand_axes",
         "rt.expand_axes({0}, {axis})",
         _infer_expand,
-        _reshape_back_vjp,
+        _reshape_vjp,
         view=True,
     )
 )
