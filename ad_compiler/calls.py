@@ -86,6 +86,10 @@ class Calls:
             )
         if obj is dict:
             return self.dict_call(node)
+        if obj is sorted and len(node.args) == 1:
+            items = self.peek_items(node.args[0])
+            if items is not None:
+                return self.new_list(self.sorted_items(items, node))
         if obj in (list, tuple) and len(node.args) == 1 and not node.keywords:
             arg = node.args[0]
             value = self.comprehension(arg) if isinstance(arg, ast.GeneratorExp) else self.expr(arg)
@@ -106,6 +110,8 @@ class Calls:
             if len(node.args) != 1:
                 raise self.error(node, "len() takes one argument")
             value = self.expr(node.args[0])
+            if isinstance(value, Const) and isinstance(value.value, str):
+                return Const(len(value.value))
             length = self.container_len(value)
             return length or self.emit("len", self.operand(value, node.args[0]))
         if obj in (max, min) and not node.keywords:
@@ -121,6 +127,10 @@ class Calls:
             if not (isinstance(base, PyObject) and base.obj is obj.__self__):
                 base = PyObject(obj.__self__)
             return self.inline(obj.__func__, node, base)
+        if _is_number_type(obj) and len(node.args) == 1 and not node.keywords:
+            # np.int64(a), np.float32(x): a conversion, as x.astype(np.int64) is
+            value = self.operand(self.expr(node.args[0]), node.args[0])
+            return self.emit("astype", value, attrs=(("dtype", dtype_name(obj)),))
         if isinstance(obj, type) and not inspect.isbuiltin(obj):
             raise self.error(
                 node,
@@ -234,7 +244,7 @@ class Calls:
         """Bind a call's arguments to a spec and emit its operation."""
         values: dict[str, Any] = {}
         extra: list[Operand] = []
-        names = list(spec.params) + list(spec.static)
+        names = list(spec.positions) or list(spec.params) + list(spec.optional) + list(spec.static)
         for i, arg in enumerate(positional):
             if i < len(names) and names[i] == spec.separate:
                 values[names[i]] = self.separate_items(arg)
@@ -268,8 +278,20 @@ class Calls:
                 attrs.append(("items", len(values[param])))
                 continue
             operands.append(self.operand(values[param], node))
+        if spec.optional:
+            given = []
+            for param in spec.optional:
+                value = values.get(param)
+                if value is None or (isinstance(value, Const) and value.value is None):
+                    continue
+                operands.append(self.operand(value, node))
+                given.append(param)
+            attrs.append(("given", tuple(given)))
         for param, default in spec.static.items():
-            value = self.constant(values.get(param, Const(default)))
+            value = values.get(param, Const(default))
+            if isinstance(value, ListValue):
+                value = self.snapshot(value)  # axes=[0, 2, 1] as NumPy takes it
+            value = self.constant(value)
             if param == "dtype":
                 value = self.dtype(value, spec.name or spec.op, node)
             if isinstance(value, TupleValue):
@@ -301,6 +323,10 @@ class Calls:
 _CAST_AFTER = frozenset(
     ("zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "full", "full_like", "eye")
 )
+
+
+def _is_number_type(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, np.generic) and dtype_name(obj) is not None
 
 
 def _only_dtype(call: ast.Call) -> bool:

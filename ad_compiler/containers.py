@@ -22,6 +22,7 @@ from typing import Any
 from . import controlflow
 from .growing import Growing
 from .ir import Const, If, Var
+from .sorting import SortedSupport
 from .values import CONTAINERS, ListValue, RecordValue, TupleValue
 
 
@@ -40,7 +41,7 @@ UNROLL_LIMIT = 256
 LIST_METHODS = ("append", "extend", "insert", "pop", "reverse", "clear", "remove", "sort")
 
 
-class ContainerSupport:
+class ContainerSupport(SortedSupport):
     """Mixed into the normalizer: everything about containers and unrolled loops."""
 
     # -- reading containers ----------------------------------------------------------------------
@@ -398,6 +399,9 @@ class ContainerSupport:
     def iterated(self, it: ast.Call) -> tuple | None:
         """The items of enumerate(), zip(), reversed(), list() or tuple() of containers."""
         fn = self.callee(it.func)
+        if fn is sorted and len(it.args) == 1:
+            items = self.peek_items(it.args[0])
+            return None if items is None else self.sorted_items(items, it)
         starts = [kw.value for kw in it.keywords if kw.arg == "start"]
         if len(starts) != len(it.keywords) or not it.args or (starts and fn is not enumerate):
             return None

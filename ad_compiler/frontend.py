@@ -95,7 +95,7 @@ def parse_function(fn: Callable) -> ParsedFunction:
     indent = _indent_removed(source, dedented)
     tree = ast.parse(dedented)
     ast.increment_lineno(tree, first_line - 1)
-    node = _find_definition(tree, fn)
+    node = _find_definition(tree, fn, indent)
     if node is None:
         raise ADCompilerError(f"cannot find the definition of {fn.__qualname__} in its source")
     try:
@@ -113,7 +113,7 @@ def _indent_removed(source: str, dedented: str) -> int:
     return len(first) - len(first_dedented)
 
 
-def _find_definition(tree: ast.AST, fn: Callable) -> ast.FunctionDef | None:
+def _find_definition(tree: ast.AST, fn: Callable, indent: int) -> ast.FunctionDef | None:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name == fn.__name__:
             return node
@@ -128,6 +128,8 @@ def _find_definition(tree: ast.AST, fn: Callable) -> ast.FunctionDef | None:
             )
     if fn.__name__ == "<lambda>":
         lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+        if len(lambdas) > 1:
+            lambdas = _lambdas_holding(lambdas, fn, indent)
         if len(lambdas) == 1:
             lam = lambdas[0]
             body = [
@@ -148,3 +150,27 @@ def _find_definition(tree: ast.AST, fn: Callable) -> ast.FunctionDef | None:
             "cannot tell which lambda on its line to differentiate; define it with `def`"
         )
     return None
+
+
+def _lambdas_holding(lambdas: list[ast.Lambda], fn: Callable, indent: int) -> list[ast.Lambda]:
+    """Of several lambdas on a line, the innermost whose body holds all of fn's code (the
+    positions Python records for each instruction tell where in the line it came from)."""
+    spots = {
+        (line, col)
+        for line, _, col, end_col in fn.__code__.co_positions()
+        if line is not None and col is not None and end_col is not None and end_col > col
+    }
+
+    def holds(lam: ast.Lambda) -> bool:
+        body = lam.body
+        start = (body.lineno, body.col_offset + indent)
+        end = (body.end_lineno, body.end_col_offset + indent)
+        return bool(spots) and all(start <= spot < end for spot in spots)
+
+    holding = [lam for lam in lambdas if holds(lam)]
+    inner = [lam for lam in holding if not any(o is not lam and _within(o, lam) for o in holding)]
+    return inner
+
+
+def _within(inner: ast.Lambda, outer: ast.Lambda) -> bool:
+    return any(node is inner for node in ast.walk(outer.body))

@@ -550,9 +550,9 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, GrowingLists, Neste
             elif isinstance(item, ast.Constant) and item.value is None:
                 structure.append(("n",))
             elif isinstance(item, ast.Constant) and item.value is Ellipsis:
-                raise self.error(
-                    item, "... in an index is not supported", "write out the slices (x[:, :, 0])"
-                )
+                if ("e",) in structure:
+                    raise self.error(item, "an index can only have a single ellipsis ('...')")
+                structure.append(("e",))  # the axes not named, as many as the array has
             else:
                 value = self.expr(item)
                 if (isinstance(value, PyObject) and value.obj is None) or value == Const(None):

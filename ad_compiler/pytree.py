@@ -14,9 +14,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .errors import GradientInputError
 from .ir import Const
-from .values import RecordValue, TupleValue
+from .values import PyObject, RecordValue, TupleValue
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,14 @@ class Layout:
 
 
 def is_constant(value: Any) -> bool:
-    """None and strings (`mask=None`, `{"act": "tanh"}`): compiled into the program, which is
-    built again when they change."""
-    return value is None or isinstance(value, str)
+    """None, strings and functions (`mask=None`, `{"act": "tanh"}`, `reduce=np.sum`): compiled
+    into the program, which is built again when they change."""
+    return value is None or isinstance(value, str) or is_function(value)
+
+
+def is_function(value: Any) -> bool:
+    """A function, builtin, ufunc or class given as an argument: called, not differentiated."""
+    return callable(value) and not isinstance(value, (np.ndarray, np.generic))
 
 
 def is_structured(value: Any) -> bool:
@@ -129,7 +136,7 @@ def compile_time_value(layout: Layout, leaf: Any) -> Any:
     if layout.kind == "leaf":
         return leaf(layout.name)
     if layout.kind == "const":
-        return Const(layout.value)
+        return PyObject(layout.value) if is_function(layout.value) else Const(layout.value)
     items = tuple(compile_time_value(sub, leaf) for sub in layout.items)
     if layout.kind == "dict":
         return RecordValue(layout.keys, items, dict)

@@ -174,7 +174,12 @@ def uses_dict(x):
 
 def uses_string(x):
     label = "loss"
-    return x * len(label)  # L:string
+    return x * len(label + "es")  # L:string
+
+
+def uses_string_length(x):
+    label = "loss"
+    return x * len(label)
 
 
 def uses_is(x):
@@ -314,6 +319,7 @@ def test_once_refused_now_supported(backend):
     assert grad(uses_generator_in_sum, backend=backend)(x) == 3.0  # 0 + 1 + 2
     assert grad(uses_dict, backend=backend)(x) == 1.0
     assert grad(compares_with_none, backend=backend)(x) == 2.0 * x
+    assert grad(uses_string_length, backend=backend)(x) == 4.0  # len("loss"), issue 13
 
 
 def test_refused_message_suggests_a_rewrite():

@@ -52,6 +52,12 @@ _spec = importlib.util.spec_from_file_location(
 _helpers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_helpers)
 central = _helpers.central
+_flat_spec = importlib.util.spec_from_file_location(
+    "adsuite_flat", os.path.join(_here, "autograd_suite_flat.py")
+)
+_flat = importlib.util.module_from_spec(_flat_spec)
+_flat_spec.loader.exec_module(_flat)
+Flattened, leaves, rebuild = _flat.Flattened, _flat.leaves, _flat.rebuild
 
 OUT = os.environ.get("ADSUITE_OUT", "adsuite.jsonl")
 GEN = os.environ.get("ADSUITE_GEN", "adsuite_gen")
@@ -247,7 +253,15 @@ def _output_kind(value) -> str:
 
 
 def _copies(values) -> tuple:
-    return tuple(v.copy() if isinstance(v, np.ndarray) else v for v in values)
+    return tuple(_copy(v) for v in values)
+
+
+def _copy(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple, dict)):
+        return rebuild(value, iter([_copy(leaf) for leaf in leaves(value)]))
+    return value
 
 
 def _to_float64(value):
@@ -424,13 +438,14 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
     if "complex" in kinds:
         return _skip("complex input")
     for a in argnums:
-        if _kind(args[a]) == "container":
-            return _skip("container input (list/tuple/dict)")
-        if _kind(args[a]) != "float":
+        if _kind(args[a]) not in ("float", "container"):
             return _skip(f"differentiated input is {_kind(args[a])}")
     if WRT_ALL:
         extra = tuple(i for i, a in enumerate(args) if _kind(a) == "float" and i not in argnums)
         argnums = argnums + extra
+    flat = Flattened(args, argnums)
+    if not flat.all_float():
+        return _skip("a differentiated container holds no floats, or other things too")
     try:
         output = fun(*_copies(args), **kwargs)
     except Exception as exc:
@@ -474,11 +489,12 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
             shown += f"# target = {description}\n"
         else:
             shown += f"# target = the function below\n{_source_of(obj)}"
-    oracle_args = tuple(_to_float64(a) for a in args)
+    flat_original, flat_argnums = flat.function(original), tuple(flat.flat_argnums)
+    oracle_args = tuple(_to_float64(a) for a in flat.flat_args)
     value = float(np.real(original(*_copies(args))))
-    autograd_grads = _autograd(original, argnums, oracle_args)
+    autograd_grads = _autograd(flat_original, flat_argnums, oracle_args)
     try:
-        central_grads = [central(original, oracle_args, a) for a in argnums]
+        central_grads = [central(flat_original, oracle_args, a) for a in flat_argnums]
     except Exception as exc:  # a step leaves the function's domain (a covariance's symmetry)
         central_grads = f"{type(exc).__name__}: {exc}"
     if isinstance(central_grads, str) and isinstance(autograd_grads, str):
@@ -496,8 +512,8 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
     if NUMBA_FRACTION and (seed % 10000) < NUMBA_FRACTION * 10000:
         backends.append("numba")
     for backend in backends:
-        oracles = (original, oracle_args, argnums, value, autograd_grads, central_grads)
-        oracles += _tolerances(args)
+        oracles = (flat_original, oracle_args, flat_argnums, value, autograd_grads, central_grads)
+        oracles += _tolerances(flat.flat_args)
         result = _run(function, wrt, values, backend, oracles)
         records.append({**common, **result, "backend": backend})
     return records
@@ -570,7 +586,7 @@ def _run(function, wrt, values, backend, oracles) -> dict:
     for old, new in zip(values, given):
         if isinstance(old, np.ndarray) and not np.array_equal(old, new, equal_nan=True):
             return {"outcome": "wrong", "reason": "modified the caller's array"}
-    got = [np.asarray(g, dtype=float) for g in got]
+    got = [np.asarray(g, dtype=float) for g in Flattened.gradients(got)]
     detail = {
         "value": value,
         "got_value": got_value,

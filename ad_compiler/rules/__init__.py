@@ -69,6 +69,11 @@ class CallSpec:
         of a tuple or list given there become operands, in its place, each an array as NumPy
         converts it, and the attribute `items` says how many; anything else there (an array,
         a list of run-time length) stays one operand, with no `items` attribute.
+    optional: parameters that become operands only when given (and not None), after the
+        params' operands in this order; the attribute `given` names those given (np.average's
+        weights=, logsumexp's b=).
+    positions: the order of the parameters a call may give by position, when params,
+        optional and static interleave in the signature (default: params, optional, static).
     """
 
     op: str
@@ -78,6 +83,8 @@ class CallSpec:
     name: str = ""  # how users write it, for messages
     array_like: tuple[str, ...] = ()
     separate: str = ""
+    optional: tuple[str, ...] = ()
+    positions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ def index_template(structure: tuple, first: int) -> str:
             k += 1
         elif item[0] == "n":
             parts.append("None")
+        elif item[0] == "e":
+            parts.append("...")
         else:
             bounds = []
             for present in item[1:]:
@@ -55,6 +57,8 @@ def _infer_getitem(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
         if item[0] == "n":
             ndim += 1
             continue
+        if item[0] == "e":
+            continue  # counted below with the axes no item names
         consumed += 1
         if item[0] == "s":
             ndim += 1
