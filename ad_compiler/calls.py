@@ -300,6 +300,16 @@ class Calls:
                 raise self.error(node, f"{param}= must be a constant here")
             attrs.append((param, value.value))
         operands += extra
+        count = spec.results(dict(attrs)) if getattr(spec, "results", None) else 0
+        if count:
+            # a function returning a tuple (np.linalg.svd): one operation per item, each with
+            # its own vector-Jacobian product; the gradient of the whole is their sum
+            return TupleValue(
+                tuple(
+                    self.emit(spec.op, *operands, attrs=tuple(sorted(attrs + [("item", k)])))
+                    for k in range(count)
+                )
+            )
         result = self.emit(spec.op, *operands, attrs=tuple(sorted(attrs)))
         if cast is not None:
             result = self.emit("astype", result, attrs=(("dtype", cast.value),))

@@ -141,6 +141,21 @@ def _refresh_counterparts() -> None:
                 continue
             _counterparts.setdefault(id(obj), (obj, getattr(real, name)))
             _labels.setdefault(id(obj), label)
+    _builtin_counterparts()
+
+
+def _builtin_counterparts() -> None:
+    """autograd.builtins' tuple, list, dict and isinstance stand for Python's own."""
+    module = sys.modules.get("autograd.builtins")
+    if module is None:
+        return
+    import builtins
+
+    for name in ("tuple", "list", "dict", "isinstance", "type"):
+        obj = getattr(module, name, None)
+        if obj is not None and obj is not getattr(builtins, name):
+            _counterparts.setdefault(id(obj), (obj, getattr(builtins, name)))
+            _labels.setdefault(id(obj), "builtins")
 
 
 def _is_user_function(fn) -> bool:
@@ -315,7 +330,7 @@ def _code(value) -> str:
 class _Wrapper:
     """A generated module `def checked(...)` that calls the target with these arguments."""
 
-    def __init__(self, call_template, target, args, kwargs, argnums, scalar) -> None:
+    def __init__(self, call_template, target, args, kwargs, argnums, scalar, paths) -> None:
         params, call_args, self.values, self.globals = [], [], [], {}
         position = {}  # argument number -> parameter number
         for i, value in enumerate(args):
@@ -349,9 +364,13 @@ class _Wrapper:
             call = call_template.format(*call_args)
         if scalar:
             body = f"return {call}"
-        else:
+        elif paths is None:
             params.append("c")
             body = f"return np.sum(({call}) * c)"
+        else:  # a container: each leaf weighted by its own cotangent
+            params.extend(f"c{k}" for k in range(len(paths)))
+            terms = [f"np.sum(out{_flat.path_code(p)} * c{k})" for k, p in enumerate(paths)]
+            body = f"out = {call}\n    return {' + '.join(terms)}"
         self.source = f"import numpy as np\n\n\ndef checked({', '.join(params)}):\n    {body}\n"
 
     def function(self):
@@ -453,7 +472,8 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
     out_kind = _output_kind(output)
     if out_kind == "complex":
         return _skip("complex output")
-    if out_kind not in ("scalar", "array"):
+    paths = _flat.float_paths(output) if out_kind == "container" else None
+    if out_kind not in ("scalar", "array") and not paths:
         return _skip(f"{out_kind} output")
     if scalar_only and out_kind != "scalar":
         return _skip("autograd's grad of an array output")
@@ -463,10 +483,15 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
     template, obj, description = target
     rng = np.random.default_rng(seed)
     scalar = out_kind == "scalar"
-    cotangent = None if scalar else rng.standard_normal(np.shape(output))
+    if paths:
+        cotangent = [rng.standard_normal(np.shape(leaf)) for leaf in leaves(output)]
+    else:
+        cotangent = None if scalar else rng.standard_normal(np.shape(output))
 
     def original(*xs):
         out = fun(*xs, **kwargs)
+        if paths:
+            return sum(np.sum(leaf * c) for leaf, c in zip(leaves(out), cotangent))
         return out if scalar else np.sum(out * cotangent)
 
     direct = (
@@ -480,9 +505,11 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
         function, values, wrt = obj, args, argnums
         shown = _source_of(obj)
     else:
-        wrapper = _Wrapper(template, obj, args, kwargs, argnums, scalar)
+        wrapper = _Wrapper(template, obj, args, kwargs, argnums, scalar, paths)
         function, values, wrt = wrapper.function(), tuple(wrapper.values), tuple(wrapper.wrt)
-        if not scalar:
+        if paths:
+            values = values + tuple(cotangent)
+        elif not scalar:
             values = values + (cotangent,)
         shown = wrapper.source
         if description is not None:

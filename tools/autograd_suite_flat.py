@@ -74,3 +74,22 @@ class Flattened:
     def gradients(grads) -> list:
         """ad_compiler's gradients, one per differentiated argument, as flat leaves."""
         return [leaf for g in grads for leaf in leaves(g)]
+
+
+def float_paths(value, path=()) -> list[tuple] | None:
+    """The index paths of a container's leaves when every leaf is a float number or array
+    (and there is one), else None."""
+    if isinstance(value, dict):
+        parts = [float_paths(v, path + (k,)) for k, v in value.items()]
+    elif isinstance(value, (list, tuple)):
+        parts = [float_paths(v, path + (k,)) for k, v in enumerate(value)]
+    else:
+        return [path] if is_float_leaf(value) else None
+    if not parts or any(p is None for p in parts):
+        return None
+    return [q for p in parts for q in p]
+
+
+def path_code(path: tuple) -> str:
+    """`[0]["mean"]`: the subscripts that reach a leaf."""
+    return "".join(f"[{k!r}]" for k in path)
