@@ -16,7 +16,7 @@ from typing import Any
 from .calls import is_library
 from .frontend import parse_function
 from .ir import Var
-from .values import LocalFunction, RecordValue
+from .values import LocalFunction, RecordValue, TupleValue
 
 
 class NestedFunctions:
@@ -69,12 +69,6 @@ class NestedFunctions:
     ) -> dict[str, Any]:
         """The values of a called function's parameters, as Python binds a call (a method's
         first parameter bound to `receiver`)."""
-        if params.vararg or params.kwarg:
-            raise self.error(
-                node,
-                f"{name}() has *args or **kwargs parameters, which are not supported",
-                "list its parameters one by one",
-            )
         positional = [a.arg for a in params.posonlyargs + params.args]
         keyword_only = [a.arg for a in params.kwonlyargs]
         values: dict[str, Any] = {}
@@ -82,17 +76,26 @@ class NestedFunctions:
             values[positional[0]] = receiver
             positional = positional[1:]
         given = self.positional_values(node)
-        if len(given) > len(positional):
+        if len(given) > len(positional) and not params.vararg:
             raise self.error(node, f"too many arguments for {name}()")
         for param, value in zip(positional, given):
             values[param] = value
+        if params.vararg:  # *args: the rest, as a tuple
+            values[params.vararg.arg] = TupleValue(tuple(given[len(positional) :]))
         by_keyword = set(positional[len(params.posonlyargs) :]) | set(keyword_only)
+        extra_keys, extra_values = [], []
         for key, value in self.keyword_values(node):
             if key not in by_keyword:
+                if params.kwarg:  # **kwargs: the rest, as a dict
+                    extra_keys.append(key)
+                    extra_values.append(value)
+                    continue
                 raise self.error(node, f"{name}() has no parameter {key} to pass by keyword")
             if key in values:
                 raise self.error(node, f"{name}() got two values for {key}")
             values[key] = value
+        if params.kwarg:
+            values[params.kwarg.arg] = RecordValue(tuple(extra_keys), tuple(extra_values), dict)
         for param in positional + keyword_only:
             if param not in values:
                 if param not in defaults:

@@ -83,6 +83,38 @@ def sorted_values(xs):
     return sum(sorted([xs[0], xs[1]]))
 
 
+def weighted_inner(a, b, scale=1.0):
+    return np.sum(a * b) * scale
+
+
+def passthrough(*args, **kwargs):
+    return weighted_inner(*args, **kwargs)
+
+
+def symmetrized(fun, argnum):
+    def wrapped(*args, **kwargs):
+        args = list(args)
+        args[argnum] = 0.5 * (args[argnum] + args[argnum].T)
+        return fun(*args, **kwargs)
+
+    return wrapped
+
+
+sym_inner = symmetrized(weighted_inner, 0)
+
+
+def star_helpers(x, y):
+    return passthrough(x, y, scale=2.0) + passthrough(x, b=y) + sym_inner(x, y, scale=3.0)
+
+
+def counts_varargs(*xs):
+    return len(xs) * 1.0
+
+
+def uses_varargs_count(x):
+    return counts_varargs(x, x, x) * x
+
+
 W_CAST = np.column_stack(
     [RNG.standard_normal((5, 2)), [0.5, 1.5, 2.5, 1.5, 0.5]]
 )  # away from the integers
@@ -103,6 +135,9 @@ CASES = [
     (twice, (1.7,), 0),
     (square, (1.7,), 0),
     (sorted_keys, (DICT,), 0),
+    (star_helpers, (RNG.standard_normal((3, 3)), RNG.standard_normal((3, 3))), 0),
+    (star_helpers, (RNG.standard_normal((3, 3)), RNG.standard_normal((3, 3))), 1),
+    (uses_varargs_count, (1.3,), 0),
 ]
 
 
