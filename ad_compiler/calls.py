@@ -300,7 +300,7 @@ class Calls:
                 raise self.error(node, f"{param}= must be a constant here")
             attrs.append((param, value.value))
         operands += extra
-        count = spec.results(dict(attrs)) if getattr(spec, "results", None) else 0
+        count = spec.results(dict(attrs)) if spec.results else 0
         if count:
             # a function returning a tuple (np.linalg.svd): one operation per item, each with
             # its own vector-Jacobian product; the gradient of the whole is their sum

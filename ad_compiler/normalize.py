@@ -26,6 +26,7 @@ from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .flow import BranchesAndLoops
 from .frontend import MISSING, ParsedFunction
 from .growing import GrowingLists
+from .index_tricks import IndexTricks
 from .ir import Assign, Const, Function, If, Loc, Names, Operand, Stmt, Var, walk
 from .live import LiveGlobals, LiveState, is_live_value, is_pinned_value
 from .nested import NestedFunctions
@@ -97,7 +98,9 @@ _REFUSED_EXPRS = {
 }
 
 
-class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, GrowingLists, NestedFunctions):
+class _Normalizer(
+    BranchesAndLoops, Calls, ContainerSupport, GrowingLists, IndexTricks, NestedFunctions
+):
     """Turns one function (the top-level one, or a helper being inlined) into statements."""
 
     def __init__(
@@ -569,6 +572,8 @@ class _Normalizer(BranchesAndLoops, Calls, ContainerSupport, GrowingLists, Neste
         base = self.expr(node.value)
         if isinstance(base, CONTAINERS):
             return self.container_key(base, node)
+        if isinstance(base, PyObject) and (base.obj is np.r_ or base.obj is np.c_):
+            return self.index_trick(base.obj, node)
         if isinstance(base, ShapeOf):
             key = self.constant(self.expr(node.slice))
             if not (isinstance(key, Const) and isinstance(key.value, int)):

@@ -194,6 +194,9 @@ SPECIAL_UNARY = (
     "digamma", "gamma", "rgamma", "i0", "i1", "j0", "j1", "y0", "y1", "gammasgn",
 )  # fmt: skip
 SPECIAL_BINARY = ("xlogy", "xlog1py", "jv", "yv", "iv")
+# (rules/special_more.py)
+SPECIAL_BINARY += ("gammainc", "gammaincc", "beta", "betaln", "yn", "ive")
+SPECIAL_TERNARY = ("betainc",)
 
 
 def _scipy_special(name):
@@ -533,3 +536,165 @@ def list_index(i, count):
     if not 0 <= j < count:
         raise IndexError("list index out of range")
     return j
+
+
+# --------------------------------------------------------------------------------------------
+# scipy.special functions of several arguments, and scipy.stats, signal and linalg
+# (rules/special_more.py, rules/scipy_stats.py, rules/scipy_signal.py; numba: runtime_scipy.py)
+
+
+def special3(name, x, y, z):
+    """``scipy.special.<name>(x, y, z)`` (``betainc``), broadcasting as NumPy does."""
+    return _scipy_special(name)(x, y, z)
+
+
+def polygamma(n, x):
+    """``scipy.special.polygamma(n, x)`` for a constant integer ``n``."""
+    from scipy.special import polygamma as pg
+
+    return pg(n, x)
+
+
+def multigammaln(a, d):
+    """``scipy.special.multigammaln(a, d)`` for a constant integer ``d``."""
+    from scipy.special import multigammaln as mg
+
+    return mg(a, d)
+
+
+def logsumexp_b(x, b, axis, keepdims):
+    """``scipy.special.logsumexp(x, axis=axis, b=b, keepdims=keepdims)``."""
+    from scipy.special import logsumexp as lse
+
+    return lse(x, axis=axis, b=b, keepdims=keepdims)
+
+
+def _stats_method(name):
+    import scipy.stats
+
+    dist, method = name.split("_")
+    return getattr(getattr(scipy.stats, dist), method)
+
+
+def stats2(name, x, a):
+    """``scipy.stats.<dist>.<method>(x, a)`` for ``name`` "<dist>_<method>" ("poisson_pmf")."""
+    return _stats_method(name)(x, a)
+
+
+def stats3(name, x, a, b):
+    """``scipy.stats.<dist>.<method>(x, a, b)`` ("norm_pdf": x, loc, scale)."""
+    return _stats_method(name)(x, a, b)
+
+
+def stats4(name, x, a, b, c):
+    """``scipy.stats.<dist>.<method>(x, a, b, c)`` ("t_pdf": x, df, loc, scale)."""
+    return _stats_method(name)(x, a, b, c)
+
+
+# Selection, padding and statistics helpers of rules/selection.py (numba:
+# runtime_selection_numba.py).
+from ad_compiler.runtime_selection import (  # noqa: E402,F401
+    column_stack_of,
+    column_stack_of_grad,
+    diagonal,
+    diagonal_grad,
+    fftshift,
+    gradient,
+    gradient_grad,
+    hstack_of,
+    hstack_of_grad,
+    pad,
+    pad_grad,
+    partition,
+    partition_grad,
+    rollaxis,
+    vstack_of,
+    weighted_average,
+)
+
+
+def stats5(name, x, a, b, c, d):
+    """``scipy.stats.<dist>.<method>(x, a, b, c, d)`` ("beta_pdf": x, a, b, loc, scale)."""
+    return _stats_method(name)(x, a, b, c, d)
+
+
+# np.linalg on stacks and the decompositions (pinv, svd, eigh, qr): runtime_decomp.py
+from ad_compiler.runtime_decomp import (  # noqa: E402,F401
+    cholesky,
+    det,
+    eigh_vectors,
+    eigh_vectors_grad,
+    eigvalsh,
+    eigvalsh_grad,
+    inv,
+    matmul,
+    matrix_norm_grad,
+    pinv,
+    pinv_grad,
+    qr_factor,
+    qr_grad,
+    slogdet,
+    solve,
+    svd_factor,
+    svd_factor_grad,
+    svd_values,
+    svd_values_grad,
+)
+
+
+def convolve(a, b, mode):
+    """``scipy.signal.convolve(a, b, mode)``."""
+    from scipy.signal import convolve as conv
+
+    return conv(a, b, mode)
+
+
+def convolve_offsets(a_shape, b_shape, mode):
+    """Where the output of ``convolve(a, b, mode)`` starts inside the full convolution, per
+    axis (SciPy centres 'valid' and 'same' in it)."""
+    starts = []
+    for n1, n2 in zip(a_shape, b_shape):
+        full = n1 + n2 - 1
+        size = full if mode == "full" else n1 if mode == "same" else abs(n1 - n2) + 1
+        starts.append((full - size) // 2)
+    return starts
+
+
+def convolve_grad(g, a, b, mode, which):
+    """The gradient of ``convolve(a, b, mode)`` for ``a`` (which=0) or ``b`` (which=1): the
+    upstream gradient placed in the full output, correlated with the other argument."""
+    from scipy.signal import convolve as conv
+
+    full = np.zeros([n1 + n2 - 1 for n1, n2 in zip(a.shape, b.shape)], np.result_type(g, a, b))
+    starts = convolve_offsets(a.shape, b.shape, mode)
+    full[tuple(slice(s, s + n) for s, n in zip(starts, np.shape(g)))] = g
+    other = b if which == 0 else a
+    return conv(full, np.flip(other), "valid")
+
+
+# Products (einsum, tensordot, inner, vdot, kron, cross) of rules/products.py (numba:
+# runtime_products_numba.py).
+from ad_compiler.runtime_products import (  # noqa: E402,F401
+    cross,
+    cross_eps,
+    einsum,
+    einsum_to,
+    inner,
+    kron,
+    kron_split,
+    tensordot,
+    vdot,
+)
+
+# Splits, np.take, np.median and np.select of rules/selection_more.py (numba:
+# runtime_selection_more_numba.py).
+from ad_compiler.runtime_selection_more import (  # noqa: E402,F401
+    median,
+    median_grad,
+    select,
+    select_mask,
+    split_piece,
+    split_piece_grad,
+    take,
+    take_grad,
+)

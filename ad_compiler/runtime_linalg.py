@@ -17,7 +17,8 @@ from numba.core import errors
 from numba.extending import register_jitable
 
 from ad_compiler import runtime as rt
-from ad_compiler.runtime_numba import _implements
+from ad_compiler.runtime_decomp_numba import matrix_norm_impl
+from ad_compiler.runtime_numba import _implements, _is_none
 
 _name_of = ctypes.pythonapi.PyCapsule_GetName
 _name_of.restype = ctypes.c_char_p
@@ -186,12 +187,16 @@ def _log_softmax_ov(x, axis):
 def _norm_ov(x, ord, axis, keepdims):
     if not isinstance(x, types.Array):
         return None
+    pair = isinstance(axis, types.BaseTuple) and len(axis) == 2
+    if isinstance(ord, types.Number) and (pair or _is_none(axis) and x.ndim == 2):
+        # A matrix norm (ord 2, -2; 'nuc' below): ord and keepdims must be literal
+        if not isinstance(ord, types.Literal) or not isinstance(keepdims, types.Literal):
+            raise errors.TypingError("rt.norm: a matrix norm needs a literal ord and keepdims")
+        return matrix_norm_impl(x, ord, axis, keepdims)
     if isinstance(ord, types.StringLiteral) and ord.literal_value == "nuc":
-
-        def nuclear(x, ord, axis, keepdims):
-            return np.sum(np.linalg.svd(x, full_matrices=False)[1])
-
-        return nuclear
+        if not isinstance(keepdims, types.Literal):
+            raise errors.TypingError("rt.norm: a matrix norm needs a literal keepdims")
+        return matrix_norm_impl(x, ord, axis, keepdims)
     if isinstance(ord, (types.NoneType, types.Omitted, types.StringLiteral)):
         if isinstance(ord, types.StringLiteral) and ord.literal_value != "fro":
             raise errors.TypingError(f"rt.norm: ord={ord.literal_value!r} along axes")
@@ -218,13 +223,17 @@ def _norm_ov(x, ord, axis, keepdims):
 
 @_implements(rt.tril_half_diagonal)
 def _tril_half_diagonal_ov(x):
-    if isinstance(x, types.Array) and x.ndim == 2:
+    if isinstance(x, types.Array) and x.ndim >= 2:
 
-        def impl(x):
-            out = np.tril(x)
-            for i in range(min(x.shape[0], x.shape[1])):
-                out[i, i] *= 0.5
-            return out
+        def impl(x):  # (a stack taken as (count, M, N))
+            m, n = x.shape[-2], x.shape[-1]
+            mats = np.ascontiguousarray(x).reshape((-1, m, n))
+            out = np.zeros_like(mats)
+            for k in range(mats.shape[0]):
+                for i in range(m):
+                    for j in range(min(i + 1, n)):
+                        out[k, i, j] = mats[k, i, j] * (0.5 if i == j else 1.0)
+            return out.reshape(x.shape)
 
         return impl
 

@@ -542,8 +542,10 @@ def _checked_item_ov(item, buffer):
 
 # Numba implementations of further helpers: scipy.special and linear algebra; shape functions.
 from ad_compiler import (  # noqa: E402,F401
+    runtime_decomp_numba,
     runtime_linalg,
     runtime_reductions,
+    runtime_scipy,
     runtime_shapes,
 )
 
@@ -557,3 +559,12 @@ def _list_index_ov(i, count):
         return j
 
     return impl
+
+
+# Numba implementations of the product helpers of rules/products.py, and of `@`/np.dot on
+# stacks of matrices; of the helpers of rules/selection.py and rules/selection_more.py.
+from ad_compiler import (  # noqa: E402,F401
+    runtime_products_numba,
+    runtime_selection_more_numba,
+    runtime_selection_numba,
+)

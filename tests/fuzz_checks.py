@@ -30,6 +30,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import fuzz_numpy13 as fn13
 import fuzz_structures as fs
 import numpy as np
 from fuzz_programs import AUTOGRAD, MARGIN, MAX_GRAD, MAX_VALUE, STEP, Program, load
@@ -151,7 +152,8 @@ class Evaluation:
 def _instrumented(program: Program, constants: tuple = ()):
     """A runner of the instrumented program (module constants set to `constants`, pairs)."""
     recorder = Recorder()
-    namespace = {"_rt": recorder, "__name__": "fuzz_instrumented"}
+    namespace = {"_rt": recorder, "_rt13": fn13.Recorder13(recorder),
+                 "__name__": "fuzz_instrumented"}
     exec(compile(program.source(instrumented=True), "<fuzz program, instrumented>", "exec"),  # noqa: S102
          namespace)
     namespace.update(constants)

@@ -683,7 +683,10 @@ def _names(node) -> set[str]:
     return found
 
 
-class Gen(fs.StructureGen):
+import fuzz_numpy13 as fn13  # noqa: E402 (issue 13's grammar: it subclasses Node)
+
+
+class Gen(fs.StructureGen, fn13.NumpyGen):
     """One program's generation: the draws, the shapes, fresh names and the constructs seen."""
 
     def __init__(self, draw, n: int, m: int) -> None:
@@ -797,6 +800,7 @@ class Gen(fs.StructureGen):
         options.append(("comp", 1))
         if self.closures(scope, shape):
             options.append(("closure", 3))
+        options += self.numpy13_options(scope, shape)  # issue 13: tests/fuzz_numpy13.py
         return getattr(self, "e_" + self.weighted(options))(scope, shape, depth - 1)
 
     def leaf(self, scope: Scope, shape: tuple) -> Node:
@@ -1904,6 +1908,7 @@ def programs(draw, numba_every: int = 1) -> Program:
                       check_numba, frozenset(gen.tags), frozenset(gen.refusable),
                       frozenset(gen.blockers),
                       prelude=fs.PRELUDE if any(map(fs.uses_namedtuple, struct_values)) else "")
+    program = fn13.with_imports(program)  # scipy.special
     used = [(name, value) for name, value in CHANGED_CONSTANTS if name in program.source()]
     if used and gen.chance(40):
         gen.tag("module constant changed between calls")

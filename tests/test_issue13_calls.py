@@ -115,6 +115,27 @@ def uses_varargs_count(x):
     return counts_varargs(x, x, x) * x
 
 
+def r_mixed(x, y):
+    z = np.r_[x, 2.0 * y, 0:3, 1.5, x[0]]
+    return np.sum(z * np.arange(z.size))
+
+
+def r_matrices(a):
+    return np.sum(np.r_[a, a * 2.0] ** 2)
+
+
+def c_columns(x, y):
+    return np.sum(np.c_[x, y * y, x * 3.0] * np.arange(9.0).reshape(3, 3))
+
+
+def r_linspace(x):
+    return np.sum(np.r_[0:1:5j] * x)
+
+
+def r_directive(x):
+    return np.sum(np.r_["0,2", x, x])
+
+
 W_CAST = np.column_stack(
     [RNG.standard_normal((5, 2)), [0.5, 1.5, 2.5, 1.5, 0.5]]
 )  # away from the integers
@@ -138,6 +159,12 @@ CASES = [
     (star_helpers, (RNG.standard_normal((3, 3)), RNG.standard_normal((3, 3))), 0),
     (star_helpers, (RNG.standard_normal((3, 3)), RNG.standard_normal((3, 3))), 1),
     (uses_varargs_count, (1.3,), 0),
+    (r_mixed, (RNG.standard_normal(3), RNG.standard_normal(2)), 0),
+    (r_mixed, (RNG.standard_normal(3), RNG.standard_normal(2)), 1),
+    (r_matrices, (RNG.standard_normal((2, 3)),), 0),
+    (c_columns, (RNG.standard_normal(3), RNG.standard_normal(3)), 0),
+    (c_columns, (RNG.standard_normal(3), RNG.standard_normal(3)), 1),
+    (r_linspace, (RNG.standard_normal(5),), 0),
 ]
 
 
@@ -165,6 +192,11 @@ def test_a_function_argument_changed_builds_again():
     at_max = np.zeros(4)
     at_max[np.argmax(np.sin(x))] = 2.0 * np.cos(x[np.argmax(np.sin(x))])
     np.testing.assert_allclose(g(x, np.max), at_max)
+
+
+def test_an_r_directive_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="directive string"):
+        grad(r_directive, backend="python")(np.ones(3))
 
 
 def test_sorted_values_known_only_at_run_time_is_refused():

@@ -252,10 +252,6 @@ def var_negative_ddof(a):
     return np.var(a, ddof=-1)
 
 
-def average_weights(a):
-    return np.average(a, weights=a)
-
-
 def prod_dtype(a):
     return np.prod(a, dtype=np.float32)
 
@@ -270,7 +266,6 @@ def sort_of_number(a):
         (cumsum_two_axes, "tuple of axes"),
         (diff_bad_axis, "axis=2"),
         (var_negative_ddof, "ddof=-1"),
-        (average_weights, "weights="),
         (prod_dtype, "dtype="),
         (sort_of_number, "of a number"),
     ],

@@ -24,6 +24,9 @@ GROUPS = (
     ("NumPy", "np."),
     ("`np.linalg`", "np.linalg."),
     ("`scipy.special`", "scipy.special."),
+    ("`scipy.stats`", "scipy.stats."),
+    ("`scipy.signal`", "scipy.signal."),
+    ("`scipy.linalg`", "scipy.linalg."),
     ("ad_compiler", "ad_compiler."),
 )
 
@@ -38,14 +41,15 @@ def _group(name: str) -> str:
 
 def table() -> str:
     sys.path.insert(0, str(ROOT))
-    from ad_compiler.rules import _CALLS, ATTRIBUTES, METHODS, load_scipy_rules
+    from ad_compiler.rules import _BOUND, _CALLS, ATTRIBUTES, METHODS, load_scipy_rules
 
     load_scipy_rules()
 
-    names = sorted({spec.name or spec.op for _, spec in _CALLS.values()} | _LANGUAGE)
+    bound = [spec for _, spec in list(_CALLS.values()) + list(_BOUND.values())]
+    names = sorted({spec.name or spec.op for spec in bound} | _LANGUAGE)
     lines = []
     for title, prefix in GROUPS:
-        members = [n for n in names if _group(n) == prefix and "." not in n[len(prefix) :]]
+        members = [n for n in names if _group(n) == prefix]
         if prefix == "":
             members = [n for n in names if "." not in n]
         if members:

@@ -8,6 +8,8 @@ table entry; no other module changes.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +87,9 @@ class CallSpec:
     separate: str = ""
     optional: tuple[str, ...] = ()
     positions: tuple[str, ...] = ()
+    # A function returning a tuple: results(attributes) is its number of items (0: one array),
+    # each emitted as its own operation with the attribute item=k (np.linalg.svd, np.split).
+    results: Callable[[dict], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ RULES: dict[str, Rule] = {}
 _CALLS: dict[int, tuple[Any, CallSpec]] = {}
 METHODS: dict[str, CallSpec] = {}
 ATTRIBUTES: dict[str, str] = {}
+_BOUND: dict[tuple[int, str], tuple[Any, CallSpec]] = {}
 
 
 def register(rule: Rule) -> Rule:
@@ -122,11 +128,28 @@ def bind_attribute(name: str, op: str) -> None:
     ATTRIBUTES[name] = op
 
 
+def bind_bound_method(owner: Any, name: str, spec: CallSpec) -> None:
+    """Make calls of `owner.name` mean `spec.op`, for an object whose attribute is a new bound
+    method at each access (scipy.stats.norm.pdf), so that no one function object stands for it."""
+    _BOUND[(id(owner), name)] = (owner, spec)
+
+
 def call_spec(obj: Any) -> CallSpec | None:
+    entry = _lookup(obj)
+    if entry is None and _from_scipy(obj) and load_scipy_rules(obj):
+        entry = _lookup(obj)
+    return entry[1] if entry is not None else None
+
+
+def _lookup(obj: Any) -> tuple[Any, CallSpec] | None:
     entry = _CALLS.get(id(obj))
-    if entry is None and _from_scipy(obj) and load_scipy_rules():
-        entry = _CALLS.get(id(obj))
-    return entry[1] if entry is not None and entry[0] is obj else None
+    if entry is not None and entry[0] is obj:
+        return entry
+    owner = getattr(obj, "__self__", None)
+    if owner is None or not inspect.ismethod(obj):
+        return None
+    entry = _BOUND.get((id(owner), obj.__name__))
+    return entry if entry is not None and entry[0] is owner else None
 
 
 def _from_scipy(obj: Any) -> bool:
@@ -135,15 +158,31 @@ def _from_scipy(obj: Any) -> bool:
     return module.startswith("scipy") or type(obj).__name__ == "ufunc"
 
 
-def load_scipy_rules() -> bool:
-    """Register the rules for scipy.special (rules/special.py) the first time differentiated
-    code calls a SciPy function: importing SciPy doubles the time `import ad_compiler` takes.
-    Returns whether they were loaded just now."""
-    if "special" in globals():
-        return False
-    from . import special  # noqa: F401
+# SciPy's subpackages beyond scipy.special whose rules are loaded when first called (importing
+# scipy.stats alone takes a third of a second): the module prefix -> the rules module.
+_SCIPY_RULES = {
+    "scipy.stats": "scipy_stats",
+    "scipy.signal": "scipy_signal",
+    "scipy.linalg": "scipy_signal",
+}
 
-    return True
+
+def load_scipy_rules(obj: Any = None) -> bool:
+    """Register the rules for scipy.special (rules/special.py) the first time differentiated
+    code calls a SciPy function: importing SciPy doubles the time `import ad_compiler` takes;
+    those for scipy.stats, scipy.signal and scipy.linalg when `obj` comes from there (all of
+    them when `obj` is None). Returns whether any were loaded just now."""
+    loaded = False
+    if "special" not in globals():
+        from . import special  # noqa: F401
+
+        loaded = True
+    module = getattr(obj, "__module__", None) or ""
+    for prefix, name in _SCIPY_RULES.items():
+        if (obj is None or module.startswith(prefix)) and name not in globals():
+            importlib.import_module(f".{name}", __name__)
+            loaded = True
+    return loaded
 
 
 from . import (  # noqa: E402,F401  (fill the registry)
@@ -151,8 +190,12 @@ from . import (  # noqa: E402,F401  (fill the registry)
     conversions,
     elementwise,
     linalg,
+    linalg_decomp,
     machinery,
+    products,
     reductions,
+    selection,
+    selection_more,
     shapes,
     shapes_more,
 )

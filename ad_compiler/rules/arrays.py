@@ -326,67 +326,7 @@ register(
 # Linear algebra
 
 
-def _matmul_vjp(b, stmt) -> tuple:
-    a, c = stmt.args
-    na, nc = b.kind(a).ndim, b.kind(c).ndim
-    g = b.g
-    grads = [None, None]
-    if na is None or nc is None:
-        b.refuse("a matrix product of operands whose dimensions are unknown")
-    if na > 2 or nc > 2:
-        b.refuse("matrix products of arrays with more than 2 dimensions")
-    if b.needs(0):
-        if na == 1 and nc == 1:
-            grads[0] = b.emit("mul", g, c)
-        elif na == 2 and nc == 2:
-            grads[0] = b.emit("matmul", g, b.emit("transpose", c))
-        elif na == 2:  # matrix @ vector
-            grads[0] = b.emit("outer", g, c)
-        else:  # vector @ matrix
-            grads[0] = b.emit("matmul", c, g)
-    if b.needs(1):
-        if na == 1 and nc == 1:
-            grads[1] = b.emit("mul", g, a)
-        elif na == 2 and nc == 2 or na == 2:
-            grads[1] = b.emit("matmul", b.emit("transpose", a), g)
-        else:
-            grads[1] = b.emit("outer", a, g)
-    return tuple(grads)
-
-
-def _infer_matmul(kinds, attrs) -> Kind:
-    na, nc = kinds[0].ndim, kinds[1].ndim
-    if na == 0 or nc == 0:
-        raise KindError(
-            "a matrix product (@, np.dot, np.matmul) of a number",
-            "use * to multiply by a number, or pass arrays",
-        )
-    if na is None or nc is None:
-        return Kind(None, "float")
-    return Kind(max(na + nc - 2, 0), "float")
-
-
-register(
-    Rule("matmul", "{0} @ {1}", _infer_matmul, _matmul_vjp, emit_scalar="{0} * {1}", cheap=False)
-)
-_AB = ("a", "b")
-bind_call(np.matmul, CallSpec("matmul", _AB, name="np.matmul", array_like=_AB))
-bind_call(np.dot, CallSpec("matmul", _AB, name="np.dot", array_like=_AB))
-bind_method("dot", CallSpec("matmul", _AB, name=".dot", array_like=_AB))
-
-
-def _outer_vjp(b, stmt) -> tuple:
-    a, c = stmt.args
-    return (
-        b.emit("matmul", b.g, c) if b.needs(0) else None,
-        b.emit("matmul", b.emit("transpose", b.g), a) if b.needs(1) else None,
-    )
-
-
-register(
-    Rule("outer", "np.outer({0}, {1})", lambda k, a: Kind(2, "float"), _outer_vjp, cheap=False)
-)
-bind_call(np.outer, CallSpec("outer", _AB, name="np.outer", array_like=_AB))
+# Matrix products (@, np.dot, np.matmul, np.outer ...): rules/products.py.
 
 
 def _transpose_vjp(b, stmt) -> tuple:
@@ -440,7 +380,9 @@ def _atleast_rule(n: int) -> None:
 
     op = f"atleast_{n}d"
     fn = getattr(np, op)
-    register(Rule(op, f"np.{op}({{0}})", infer, _reshape_vjp, view=True))
+    # numba's np.atleast_nd take arrays only: a number is made one first
+    emit = "rt.atleast_1d({0})" if n == 1 else f"np.{op}(rt.atleast_1d({{0}}))"
+    register(Rule(op, emit, infer, _reshape_vjp, view=True))
     bind_call(fn, CallSpec(op, ("a",), name=f"np.{op}", array_like=("a",)))
 
 

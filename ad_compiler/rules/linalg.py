@@ -26,9 +26,10 @@ def _infer_batched(kinds, attrs) -> Kind:
     return Kind(None if na is None or nc is None else max(na, nc), "float")
 
 
-# np.matmul of stacks (a 2-D product prints as `@`, which numba has), and the transpose of the
-# last two axes.
-register(Rule("batched_matmul", "np.matmul({0}, {1})", _infer_batched, cheap=False))
+# np.matmul of stacks (a 2-D product prints as `@`; numba has no np.matmul: rt.matmul), and
+# the transpose of the last two axes. The forward operations print as rt.inv, rt.solve, ...: in
+# NumPy those are np.linalg's, under numba they take stacks too (runtime_decomp_numba.py).
+register(Rule("batched_matmul", "rt.matmul({0}, {1})", _infer_batched, cheap=False))
 register(Rule("matrix_transpose", "np.swapaxes({0}, -1, -2)", lambda k, a: k[0]))
 # A number per matrix, made to broadcast against a stack of matrices: g[..., None, None].
 register(
@@ -98,7 +99,7 @@ def _inv_vjp(b, stmt) -> tuple:
     return (b.emit("neg", _mm(b, _mm(b, inv_t, b.g), inv_t)),)
 
 
-register(Rule("inv", "np.linalg.inv({0})", _square("inv"), _inv_vjp, cheap=False))
+register(Rule("inv", "rt.inv({0})", _square("inv"), _inv_vjp, cheap=False))
 bind_call(np.linalg.inv, CallSpec("inv", ("a",), name="np.linalg.inv", array_like=("a",)))
 
 
@@ -141,7 +142,7 @@ def _solve_vjp(b, stmt) -> tuple:
     return tuple(grads)
 
 
-register(Rule("solve", "np.linalg.solve({0}, {1})", _infer_solve, _solve_vjp, cheap=False))
+register(Rule("solve", "rt.solve({0}, {1})", _infer_solve, _solve_vjp, cheap=False))
 bind_call(
     np.linalg.solve,
     CallSpec("solve", ("a", "b"), name="np.linalg.solve", array_like=("a", "b")),
@@ -150,7 +151,7 @@ bind_call(
 register(
     Rule(
         "solve_stacked_vectors",
-        "np.linalg.solve({0}, {1}[..., None])[..., 0]",
+        "rt.solve({0}, {1}[..., None])[..., 0]",
         lambda k, a: k[1],
         cheap=False,
     )
@@ -175,7 +176,7 @@ def _det_vjp(b, stmt) -> tuple:
     return (b.emit("mul", scale, _t(b, b.emit("inv", a))),)
 
 
-register(Rule("det", "np.linalg.det({0})", _reduced_by(2, "det"), _det_vjp, cheap=False))
+register(Rule("det", "rt.det({0})", _reduced_by(2, "det"), _det_vjp, cheap=False))
 bind_call(np.linalg.det, CallSpec("det", ("a",), name="np.linalg.det", array_like=("a",)))
 
 
@@ -196,7 +197,7 @@ def _infer_slogdet(kinds, attrs) -> Kind:
 register(
     Rule(
         "slogdet",
-        "np.array(np.linalg.slogdet({0}))",
+        "rt.slogdet({0})",
         _infer_slogdet,
         _slogdet_vjp,
         cheap=False,
@@ -224,7 +225,7 @@ def _cholesky_vjp(b, stmt) -> tuple:
     return (b.emit("tril_half_diagonal", b.emit("add", s, _t(b, s))),)
 
 
-register(Rule("cholesky", "np.linalg.cholesky({0})", _square("cholesky"), _cholesky_vjp))
+register(Rule("cholesky", "rt.cholesky({0})", _square("cholesky"), _cholesky_vjp))
 bind_call(
     np.linalg.cholesky,
     CallSpec("cholesky", ("a",), name="np.linalg.cholesky", array_like=("a",)),
@@ -236,6 +237,8 @@ register(Rule("tril_half_diagonal", "rt.tril_half_diagonal({0})", lambda k, a: k
 # norm
 
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
+# Matrix norms also taken of stacks, with axis= and keepdims=
+_STACKED_ORDS = (None, "fro", "nuc", 2, -2)
 
 
 def _is_matrix_norm(ndim: int, axis) -> bool:
@@ -265,7 +268,7 @@ def _infer_norm(kinds, attrs) -> Kind:
         raise KindError(f"a matrix norm with ord={ord_!r}", "use one of NumPy's matrix norms")
     if not matrix and isinstance(ord_, str):
         raise KindError(f"ord={ord_!r} for a vector norm", "use a number, or None")
-    if matrix and ord_ not in (None, "fro") and (x.ndim != 2 or keepdims or axis is not None):
+    if matrix and ord_ not in _STACKED_ORDS and (x.ndim != 2 or keepdims or axis is not None):
         raise KindError(
             f"the matrix norm ord={ord_!r} of a stack, or with axis= or keepdims=",
             "take the norm of each 2-D matrix, without axis= (transpose it for axis=(1, 0))",
@@ -307,6 +310,9 @@ def _norm_vjp(b, stmt) -> tuple:
     matrix = _is_matrix_norm(ndim, axis)
     if ord_ is None or ord_ == "fro" or ord_ == 2 and not matrix:
         return (b.emit("mul", x, spread(b.emit("div", b.g, b.out))),)
+    if matrix and (axis is not None or keepdims):  # (ord 'nuc', 2 or -2: others refused)
+        grad = b.emit("matrix_norm_grad", x, b.g, ord=ord_, axis=axis, keepdims=keepdims)
+        return (grad,)
     if matrix:
         return (_matrix_norm_vjp(b, x, ord_),)
     if ord_ == 0:
@@ -352,6 +358,17 @@ register(
     Rule(
         "spectral_norm_grad",
         "rt.spectral_norm_grad({0}, {which})",
+        lambda k, a: k[0],
+        cheap=False,
+    )
+)
+register(
+    Rule(
+        "matrix_norm_grad",
+        lambda n, attrs: (
+            f"rt.matrix_norm_grad({{0}}, {{1}}, {_literal(attrs['ord'])}, {attrs['axis']!r}, "
+            f"{attrs['keepdims']!r})"
+        ),
         lambda k, a: k[0],
         cheap=False,
     )

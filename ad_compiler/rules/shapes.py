@@ -176,7 +176,13 @@ def _emit_named(name: str):
     """np.hstack((a, b)) and friends; numba's take arrays only, so a number is made one."""
 
     def emit(n: int, attrs: dict) -> str:
-        return f"np.{name}((" + "".join(f"rt.atleast_1d({{{i}}}), " for i in range(n)) + "))"
+        # numba's vstack joins 2-D arrays only: rows are made matrices first, as NumPy does
+        item = (
+            "np.atleast_2d(rt.atleast_1d({{{i}}}))"
+            if name == "vstack"
+            else "rt.atleast_1d({{{i}}})"
+        )
+        return f"np.{name}((" + "".join(item.format(i=i) + ", " for i in range(n)) + "))"
 
     return emit
 

@@ -17,7 +17,7 @@ from .. import runtime as rt
 from ..errors import KindError
 from ..ir import Const, Kind
 from . import CallSpec, Rule, bind_call, register
-from .arrays import _infer_reduce
+from .arrays import _infer_reduce, _total
 from .elementwise import infer_float
 
 
@@ -186,12 +186,12 @@ for _name, _vjp in (
 
 
 def _infer_logsumexp(kinds, attrs) -> Kind:
-    if attrs.get("b") is not None or attrs.get("return_sign"):
+    if attrs.get("return_sign"):
         raise KindError(
-            "scipy.special.logsumexp with b= or return_sign=",
-            "write the weights into the exponent: logsumexp(a + np.log(b))",
+            "scipy.special.logsumexp with return_sign=True",
+            "compute the sign separately, or keep the weights b positive",
         )
-    return _infer_reduce(kinds, attrs)
+    return _infer_reduce((infer_float(kinds, attrs),), attrs)
 
 
 def _reduced(stmt) -> dict:
@@ -199,30 +199,42 @@ def _reduced(stmt) -> dict:
 
 
 def _logsumexp_vjp(b, stmt) -> tuple:
-    # d/dx logsumexp(x) = exp(x - out), with out spread back over the reduced axes.
+    # d/dx logsumexp(x) = exp(x - out), with out spread back over the reduced axes; with
+    # weights, d/dx = b * exp(x - out) and d/db = exp(x - out), each summed back to its shape
+    # (x and b broadcast against each other).
     x, attrs = stmt.args[0], _reduced(stmt)
-    spread_g = b.emit("reduce_grad", b.g, x, **attrs)
-    spread_out = b.emit("reduce_grad", b.out, x, **attrs)
-    return (b.emit("mul", spread_g, b.emit("exp", b.emit("sub", x, spread_out))),)
-
-
-register(
-    Rule(
-        "logsumexp",
-        "rt.logsumexp({0}, {axis}, {keepdims})",
-        _infer_logsumexp,
-        _logsumexp_vjp,
-        cheap=False,
+    if not stmt.attr("given"):
+        spread_g = b.emit("reduce_grad", b.g, x, **attrs)
+        spread_out = b.emit("reduce_grad", b.out, x, **attrs)
+        return (b.emit("mul", spread_g, b.emit("exp", b.emit("sub", x, spread_out))),)
+    weights = stmt.args[1]
+    like = b.emit("mul", x, weights)  # of the broadcast shape
+    spread_g = b.emit("reduce_grad", b.g, like, **attrs)
+    spread_out = b.emit("reduce_grad", b.out, like, **attrs)
+    share = b.emit("mul", spread_g, b.emit("exp", b.emit("sub", x, spread_out)))
+    return (
+        _total(b, b.emit("mul", share, weights), x) if b.needs(0) else None,
+        _total(b, share, weights) if b.needs(1) else None,
     )
-)
+
+
+def _emit_logsumexp(nargs: int, attrs: dict) -> str:
+    if nargs == 2:
+        return "rt.logsumexp_b({0}, {1}, {axis}, {keepdims})"
+    return "rt.logsumexp({0}, {axis}, {keepdims})"
+
+
+register(Rule("logsumexp", _emit_logsumexp, _infer_logsumexp, _logsumexp_vjp, cheap=False))
 bind_call(
     scipy.special.logsumexp,
     CallSpec(
         "logsumexp",
         ("a",),
-        {"axis": None, "b": None, "keepdims": False, "return_sign": False},
+        {"axis": None, "keepdims": False, "return_sign": False},
         name="scipy.special.logsumexp",
-        array_like=("a",),
+        array_like=("a", "b"),
+        optional=("b",),
+        positions=("a", "axis", "b", "keepdims", "return_sign"),
     ),
 )
 
@@ -255,3 +267,6 @@ for _op, _vjp in (("softmax", _softmax_vjp), ("log_softmax", _log_softmax_vjp)):
         getattr(scipy.special, _op),
         CallSpec(_op, ("x",), {"axis": None}, name=f"scipy.special.{_op}", array_like=("x",)),
     )
+
+
+from . import special_more  # noqa: E402,F401  (functions of several arguments)
