@@ -6,6 +6,7 @@ nested.py).
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 from typing import Any
 
@@ -70,6 +71,8 @@ class Calls:
         if not isinstance(target, PyObject):
             raise self.error(node, f"{ast.unparse(func)} is not a function")
         obj = target.obj
+        if isinstance(obj, functools.partial):
+            return self.partial_call(target, node)
         if isinstance(obj, CustomVJP):
             return self.custom_call(obj, node)
         if obj in (sum, max, min) and len(node.args) in (1, 2) and not node.keywords:
@@ -117,6 +120,8 @@ class Calls:
         if obj in (max, min) and not node.keywords:
             return self.builtin_extreme(obj, node)
         spec = call_spec(obj)
+        if obj is np.einsum and node.args:
+            return self.einsum_call(spec, node)
         if spec is not None:
             return self.apply(spec, list(node.args), node)
         if inspect.isfunction(obj) and not is_library(obj):
@@ -143,6 +148,82 @@ class Calls:
             "write it with supported NumPy functions, or in a helper function of your own",
             cls=NoGradientRuleError,
         )
+
+    def partial_call(self, target: PyObject, node: ast.Call) -> Any:
+        """A call of a `functools.partial` made outside the function (`_dot =
+        partial(np.einsum, "ij,jk->ik")`): the call of its function with the values it fixes
+        first, as Python makes it. The fixed values are read as module-level values are."""
+        fixed = target.obj
+        names = {}
+
+        def held(value: Any, path: str) -> ast.Name:
+            name = f"__partial{len(self.env)}_{len(names)}"
+            if target.live is None:
+                names[name] = self.global_value(value, node)
+            else:
+                key, label, get = target.live
+
+                def get_value(path: str = path) -> Any:
+                    return eval(f"p{path}", {"p": get()})  # noqa: S307 (a fixed path)
+
+                names[name] = self.live_value(value, node, (key + (path,), label + path, get_value))
+            return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
+
+        func = held(fixed.func, ".func")
+        args = [held(v, f".args[{i}]") for i, v in enumerate(fixed.args)]
+        keywords = [
+            ast.keyword(arg=k, value=held(v, f".keywords[{k!r}]"))
+            for k, v in fixed.keywords.items()
+            if all(kw.arg != k for kw in node.keywords)  # a keyword given again wins
+        ]
+        call = ast.copy_location(
+            ast.Call(func=func, args=args + node.args, keywords=keywords + node.keywords), node
+        )
+        self.env.update(names)
+        try:
+            return self.call(call)
+        finally:
+            for name in names:
+                del self.env[name]
+
+    def einsum_call(self, spec: CallSpec, node: ast.Call) -> Operand:
+        """np.einsum with subscripts (a string, also a module-level one) or in the sublist
+        form, np.einsum(a, [0, 1], b, [1, 2], [0, 2]), spelled as the subscripts it means."""
+        values = [self.expr(a) for a in node.args]
+        if isinstance(values[0], PyObject) and isinstance(values[0].obj, str):
+            values[0] = Const(values[0].obj)
+        if isinstance(values[0], Const) and isinstance(values[0].value, str):
+            return self.apply(spec, values[:1] + [self.operand(v, node) for v in values[1:]], node)
+        if node.keywords:
+            raise self.error(node, "np.einsum in the sublist form takes no keyword here")
+        output = values.pop() if len(values) % 2 else None
+        operands = [self.operand(v, node) for v in values[0::2]]
+        inputs = [self.einsum_sublist(v, node) for v in values[1::2]]
+        subscripts = ",".join(inputs)
+        if output is not None:
+            subscripts += "->" + self.einsum_sublist(output, node)
+        return self.apply(spec, [Const(subscripts)] + operands, node)
+
+    def einsum_sublist(self, value: Any, node: ast.Call) -> str:
+        """[0, 1] as "ab", (Ellipsis, 0) as "...a": NumPy's letters for sublist numbers."""
+        items = self.items_of(self.sequence(value))
+        letters = []
+        for item in items or ():
+            item = self.constant(item)
+            if isinstance(item, PyObject) and item.obj is Ellipsis or item == Const(Ellipsis):
+                letters.append("...")
+            elif isinstance(item, Const) and type(item.value) is int and 0 <= item.value < 52:
+                letters.append(_EINSUM_LETTERS[item.value])
+            else:
+                items = None
+                break
+        if items is None:
+            raise self.error(
+                node,
+                "np.einsum's sublists must be constant lists of numbers 0..51 and Ellipsis",
+                "write the subscripts as a string literal: np.einsum('ij,jk->ik', a, b)",
+            )
+        return "".join(letters)
 
     def custom_call(self, obj: CustomVJP, node: ast.Call) -> Operand:
         """A function with the user's own gradient rule (custom.py): a primitive."""
@@ -343,6 +424,7 @@ def _only_dtype(call: ast.Call) -> bool:
     return [kw.arg for kw in call.keywords] == ["dtype"]
 
 
+_EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LIBRARIES = ("numpy", "math", "scipy", "numba", "sympy", "builtins")
 
 

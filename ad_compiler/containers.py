@@ -437,8 +437,12 @@ class ContainerSupport(SortedSupport):
             node, (ast.Name, ast.Subscript, ast.Attribute, ast.List, ast.Tuple, ast.Call)
         ):
             return None
-        if isinstance(node, ast.Name) and node.id not in self.env:
-            return None
+        if (
+            isinstance(node, ast.Name)
+            and node.id not in self.env
+            and type(self.parsed.resolve(node.id)) not in (list, tuple)
+        ):
+            return None  # (a module-level list or tuple is read as a tuple: normalize.py)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             return self.iterated(node)
         if isinstance(node, ast.Call) and not (

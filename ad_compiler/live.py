@@ -17,6 +17,7 @@ values compiled in; when one changed, the function is normalized again.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,19 @@ def is_live_value(value: Any) -> bool:
 
 
 def is_pinned_value(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, np.bool_))
+    return value is None or isinstance(value, (bool, np.bool_)) or is_constant_tuple(value)
+
+
+def is_constant_tuple(value: Any) -> bool:
+    """A plain tuple of whole numbers, None and Ellipsis (nested too): `AXES = (0, 2)`,
+    compiled in where a constant is needed and checked at each call."""
+    return type(value) is tuple and all(
+        (isinstance(v, numbers.Integral) and not isinstance(v, np.bool_))
+        or v is None
+        or v is Ellipsis
+        or is_constant_tuple(v)
+        for v in value
+    )
 
 
 class LiveGlobals:
@@ -67,14 +80,14 @@ class LiveGlobals:
         """The hidden parameter holding a module-level number or array."""
         read = self._read(key, label, get, value, where)
         if read.param is None:
-            read.param = self.names.fresh(label.replace(".", "_"))
+            read.param = self.names.fresh(re.sub(r"\W+", "_", label))  # cfg.DT, W[0]
             self.by_param[read.param] = read
         return Var(read.param)
 
     def pin(self, key: tuple, label: str, get: Callable, value: Any, where: Loc) -> Const:
-        """A module-level bool or None, compiled in as a constant."""
+        """A module-level bool, None or tuple of whole numbers, compiled in as a constant."""
         self._read(key, label, get, value, where).pinned = True
-        return Const(value if value is None else bool(value))
+        return Const(bool(value) if isinstance(value, (bool, np.bool_)) else value)
 
     def pin_param(self, var: Var) -> Const | None:
         """The value of a hidden parameter, for a place that needs a constant (`axis=`): it

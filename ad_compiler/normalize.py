@@ -28,7 +28,7 @@ from .frontend import MISSING, ParsedFunction
 from .growing import GrowingLists
 from .index_tricks import IndexTricks
 from .ir import Assign, Const, Function, If, Loc, Names, Operand, Stmt, Var, walk
-from .live import LiveGlobals, LiveState, is_live_value, is_pinned_value
+from .live import LiveGlobals, LiveState, is_constant_tuple, is_live_value, is_pinned_value
 from .nested import NestedFunctions
 from .pytree import Layout, compile_time_value
 from .rules import ATTRIBUTES, METHODS
@@ -473,10 +473,33 @@ class _Normalizer(
             if isinstance(value, np.ndarray) and value.dtype.kind not in "fiub":
                 raise self.error(node, f"{label} is an array of {value.dtype}")
             return self.out.live.hidden(key, label, get, value, self.parsed.loc(node))
+        if type(value) in (list, tuple) and value and all(is_live_value(v) for v in value):
+            return self.live_items(value, node, live)
         if is_pinned_value(value):
-            return self.out.live.pin(key, label, get, value, self.parsed.loc(node))
+            pinned = self.out.live.pin(key, label, get, value, self.parsed.loc(node))
+            return _constant_items(pinned.value) if is_constant_tuple(value) else pinned
         constant = self.global_value(value, node)  # a helper, a module: its attributes live
         return PyObject(value, live) if isinstance(constant, PyObject) else constant
+
+    def live_items(self, value: list | tuple, node: ast.AST, live: tuple) -> TupleValue:
+        """A module-level list or tuple of numbers and arrays (`LAYERS = [W1, W2]`): each
+        item read at each call as its own hidden parameter; its length is compiled in (and
+        checked). Read-only here: a tuple, so appending to it is refused."""
+        key, label, get = live
+
+        def length() -> int:
+            return len(get())
+
+        where = self.parsed.loc(node)
+        self.out.live.pin(key + ("len",), f"len({label})", length, len(value), where)
+        items = []
+        for i, item in enumerate(value):
+
+            def get_item(i: int = i) -> Any:
+                return get()[i]
+
+            items.append(self.live_value(item, node, (key + (i,), f"{label}[{i}]", get_item)))
+        return TupleValue(tuple(items))
 
     def constant(self, value: Any) -> Any:
         """For a place that needs a constant (`axis=`, a tuple's index): a module-level
@@ -496,6 +519,8 @@ class _Normalizer(
             return Const(int(value))
         if isinstance(value, numbers.Real):
             return Const(float(value))
+        if is_constant_tuple(value):
+            return _constant_items(value)
         if isinstance(value, np.ndarray):
             raise self.error(
                 node,
@@ -781,3 +806,15 @@ def _names_read(body: tuple[Stmt, ...]) -> set[str]:
             operands += [o for p in s.phis for o in (p.first, p.second)]
         names |= {o.name for o in operands if isinstance(o, Var)}
     return names
+
+
+def _constant_items(value: tuple) -> TupleValue:
+    """A module-level tuple of whole numbers (`AXES = (0, 2)`) as a tuple of constants."""
+    return TupleValue(
+        tuple(
+            _constant_items(v)
+            if isinstance(v, tuple)
+            else Const(v if v is None or v is ... else int(v))
+            for v in value
+        )
+    )

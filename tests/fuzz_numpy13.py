@@ -17,7 +17,8 @@ operands are expressions of the grammar, and its result feeds the grammar's). It
   `np.repeat`, `np.tile`, `np.tril`/`np.triu` (`k=`), `np.diag` (both ways, `k=`), `np.trace`,
   `np.expand_dims`, `np.squeeze(axis=)`, `.ravel()`, `np.pad` (every mode), `np.take`
   (`axis=`, repeated and negative indices), `np.split`/`np.array_split` (one part of);
-- products: `np.einsum` (explicit, implicit and `...` subscripts), `np.tensordot` (`axes=`),
+- products: `np.einsum` (explicit, implicit and `...` subscripts, the sublist form),
+  `np.tensordot` (`axes=`),
   `np.kron`, `np.cross` (3-vectors, broadcast);
 - linear algebra: `np.linalg.norm` (vector `ord` None/1/2/inf, matrix 'fro'/1/inf, `axis=`,
   `keepdims=`), `np.linalg.det`, `inv`, `solve`, `slogdet` of well-conditioned matrices
@@ -309,6 +310,13 @@ def _rows(shapes: list, lengths: list) -> list[Row]:
     return rows
 
 
+def _sublist(spec: str) -> str:
+    """'...ij' as the sublist '[Ellipsis, 8, 9]' (NumPy numbers the letters a=0, b=1, ...)."""
+    items = ["Ellipsis"] if spec.startswith("...") else []
+    items += [str(ord(c) - ord("a")) for c in spec.replace("...", "")]
+    return "[" + ", ".join(items) + "]"
+
+
 def _einsum_shape(operands: tuple):
     try:
         return np.einsum(operands[0][1:-1], *[_sample(s) for s in operands[1:]]).shape
@@ -407,8 +415,16 @@ class NumpyGen:
     def np13_build(self, scope, row: Row, depth: int):
         fp = _fp()
         if row.func == "np.einsum":
-            operands = (fp.Text(row.operands[0]),) + tuple(
-                self.np13_operand(scope, s, depth) for s in row.operands[1:])
+            arrays = tuple(self.np13_operand(scope, s, depth) for s in row.operands[1:])
+            subscripts = row.operands[0][1:-1]
+            # the sublist form (not for a number: NumPy returns it as a 0-d array there)
+            if "->" in subscripts and not subscripts.endswith("->") and self.chance(40):
+                inputs, output = subscripts.split("->")
+                operands = tuple(item for array, spec in zip(arrays, inputs.split(","))
+                                 for item in (array, fp.Text(_sublist(spec))))
+                operands += (fp.Text(_sublist(output)),)
+            else:
+                operands = (fp.Text(row.operands[0]),) + arrays
         else:
             operands = tuple(self.np13_operand(scope, s, depth) for s in row.operands)
         if row.listed is not None:

@@ -109,6 +109,8 @@ def _real_module(module: types.ModuleType):
     if not name.startswith(("autograd.numpy", "autograd.scipy")):
         return None
     real = name[len("autograd.") :]
+    if real == "numpy.numpy_wrapper":  # where autograd.numpy's names are defined
+        real = "numpy"
     try:
         return importlib.import_module(real)
     except ImportError:
@@ -117,6 +119,36 @@ def _real_module(module: types.ModuleType):
             return getattr(importlib.import_module(parent), attr)
         except (ImportError, AttributeError):
             return None
+
+
+# Helpers autograd's modules define beside NumPy's names, which its tests call as `np.linalg.T`
+# and `np.linalg._dot`: NumPy has no such names, so the NumPy stand-in for those modules is a
+# copy of NumPy's module with the helpers (re-created over NumPy) added.
+_HELPERS = {"autograd.numpy.linalg": ("T", "_dot")}
+
+
+def _with_helpers(module: types.ModuleType, real: types.ModuleType):
+    names = _HELPERS.get(module.__name__, ())
+    children = {
+        attr: sys.modules[f"{module.__name__}.{attr}"]
+        for attr in ("linalg",)
+        if f"{module.__name__}.{attr}" in _HELPERS
+    }
+    if not names and not children:
+        return real
+    view = types.ModuleType(real.__name__, real.__doc__)
+    view.__dict__.update(vars(real))
+    for name in names:
+        view.__dict__[name] = _helper_view(getattr(module, name))
+    for attr, child in children.items():
+        view.__dict__[attr] = _with_helpers(child, getattr(real, attr))
+    return view
+
+
+def _helper_view(obj):
+    if isinstance(obj, functools.partial):
+        return functools.partial(numpy_view(obj.func), *obj.args, **obj.keywords)
+    return _recreated(obj)
 
 
 def _refresh_counterparts() -> None:
@@ -132,6 +164,7 @@ def _refresh_counterparts() -> None:
         real = _real_module(module)
         if real is None:
             continue
+        real = _with_helpers(module, real)
         _counterparts[id(module)] = (module, real)
         label = getattr(real, "__name__", module.__name__[len("autograd.") :])
         for name, obj in vars(module).items():
@@ -491,7 +524,8 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
     def original(*xs):
         out = fun(*xs, **kwargs)
         if paths:
-            return sum(np.sum(leaf * c) for leaf, c in zip(leaves(out), cotangent))
+            # by path, not leaves(out): under autograd a returned list is one boxed value
+            return sum(np.sum(_at(out, path) * c) for path, c in zip(paths, cotangent))
         return out if scalar else np.sum(out * cotangent)
 
     direct = (
@@ -546,6 +580,12 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
     return records
 
 
+def _at(value, path):
+    for key in path:
+        value = value[key]
+    return value
+
+
 def _autograd(original, argnums, args):
     from autograd.differential_operators import grad
 
@@ -594,6 +634,16 @@ def _small_step_central(fn, args, pos, h=1e-7):
             out[index] = one(index, abs(x[index]))
         return out
     return one(None, abs(x))
+
+
+def _jumps(original, args, argnums) -> bool:
+    """Whether the function jumps at args: central differences grow like 1/step."""
+    for pos in argnums:
+        coarse = np.abs(np.asarray(_small_step_central(original, args, pos, h=1e-7)))
+        fine = np.abs(np.asarray(_small_step_central(original, args, pos, h=1e-9)))
+        if np.any((coarse > 1e3) & (fine > 50 * coarse) & (fine < 200 * coarse)):
+            return True
+    return False
 
 
 def _run(function, wrt, values, backend, oracles) -> dict:
@@ -645,6 +695,10 @@ def _run(function, wrt, values, backend, oracles) -> dict:
     oracles_agree = _all_close(autograd_grads, central_grads, central_tol)
     if by_autograd and by_central:
         return {"outcome": "right", "reason": ""}
+    if not oracles_agree and by_autograd and _jumps(original, oracle_args, argnums):
+        # A step function at its step (x <= y at x == y): no derivative exists; the suite's
+        # test asserts autograd's zero, and central differences only measure the jump.
+        return {"outcome": "right", "reason": "at a jump: autograd's zero, as the test asserts"}
     if not oracles_agree and (by_autograd or by_central):
         which = "autograd" if by_autograd else "central differences"
         return {"outcome": "unsure", "reason": f"oracles disagree; matches {which}", **detail}

@@ -285,26 +285,43 @@ def _infer_gradient(kinds, attrs) -> Kind:
         )
     if attrs["edge_order"] not in (1, 2):
         raise KindError(f"np.gradient: edge_order={attrs['edge_order']!r}", "give 1 or 2")
-    axis = attrs["axis"]
+    axis = _gradient_axis(attrs)
     if f.ndim is None:
         return Kind(None, _float(f))
-    if axis is None and f.ndim > 1 or isinstance(axis, tuple) and len(axis) != 1:
+    if axis is None and f.ndim > 1:
         raise KindError(
-            "np.gradient along several axes: its result is a list of arrays",
-            "take one axis at a time: np.gradient(f, axis=0), np.gradient(f, axis=1)",
+            "np.gradient of a many-dimensional array along all its axes (how many results "
+            "there are depends on the array)",
+            "name the axes: np.gradient(f, axis=(0, 1)) returns one array per axis",
         )
     if axis is not None:
         norm_axes(axis, f.ndim, "np.gradient")
     return Kind(f.ndim, _float(f))
 
 
+def _gradient_axis(attrs: dict):
+    """The axis of this result: np.gradient(f, axis=(0, 1)) returns one array per axis,
+    each its own operation (`item`)."""
+    axis = attrs["axis"]
+    if isinstance(axis, tuple):
+        return axis[attrs.get("item", 0)]
+    return axis
+
+
+def _gradient_results(attrs: dict) -> int:
+    axis = attrs["axis"]
+    return len(axis) if isinstance(axis, tuple) and len(axis) > 1 else 0
+
+
 def _emit_gradient(n: int, attrs: dict) -> str:
-    return "rt.gradient({0}, " + ("{1}" if n == 2 else "1.0") + ", {axis}, {edge_order})"
+    spacing = "{1}" if n == 2 else "1.0"
+    return f"rt.gradient({{0}}, {spacing}, {_gradient_axis(attrs)!r}, {{edge_order}})"
 
 
 def _gradient_vjp(b, stmt) -> tuple:
     spacing = stmt.args[1] if len(stmt.args) == 2 else Const(1.0)
-    attrs = {"axis": stmt.attr("axis"), "edge_order": stmt.attr("edge_order")}
+    axis = _gradient_axis(dict(stmt.attrs))
+    attrs = {"axis": axis, "edge_order": stmt.attr("edge_order")}
     df = b.emit("gradient_grad", b.g, spacing, **attrs) if b.needs(0) else None
     if len(stmt.args) == 1:
         return (df,)
@@ -331,6 +348,7 @@ bind_call(
         name="np.gradient",
         array_like=("f",),
         optional=("spacing",),
+        results=_gradient_results,
     ),
 )
 
