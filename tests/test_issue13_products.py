@@ -344,10 +344,6 @@ def test_every_case_in_a_loop_on_numba(fn, a, b, has_autograd):
 # ---- refused, never computed wrongly -------------------------------------------------------
 
 
-def einsum_sublists(a, b):
-    return np.sum(np.einsum(a, [0, 1], b, [1, 2]))
-
-
 def einsum_bad_subscripts(a, b):
     return np.sum(np.einsum("ij,jk->iq", a, b))
 
@@ -366,7 +362,7 @@ def tensordot_bad_axes(a, b):
 
 @pytest.mark.parametrize(
     "fn",
-    [einsum_sublists, einsum_bad_subscripts, einsum_wrong_count, matmul_number, tensordot_bad_axes],
+    [einsum_bad_subscripts, einsum_wrong_count, matmul_number, tensordot_bad_axes],
 )
 def test_refused(fn):
     with pytest.raises(UnsupportedSyntaxError):

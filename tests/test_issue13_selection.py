@@ -247,7 +247,7 @@ def average_returned(a):
 @pytest.mark.parametrize(
     "fn,says",
     [
-        (gradient_all_axes, "several axes"),
+        (gradient_all_axes, "name the axes"),
         (gradient_coordinates, "coordinates"),
         (pad_negative, "pad_width"),
         (pad_mean, "mode='mean'"),
