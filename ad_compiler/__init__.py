@@ -11,6 +11,8 @@ from .errors import (
     NonScalarOutputError,
     UnsupportedSyntaxError,
 )
+from .forward import hvp, jvp
+from .matrices import hessian, jacobian
 from .trace import trace
 
 __all__ = [
@@ -23,6 +25,10 @@ __all__ = [
     "check_grad",
     "custom_vjp",
     "grad",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
     "numerical_grad",
     "stop_gradient",
     "trace",

@@ -559,6 +559,10 @@ def is_vectorized(fn: Function, kinds) -> bool:
 def _make(f: Callable | None, wrt: Wrt, backend: str, with_value: bool, optimize: bool):
     if f is None:
         return lambda g: _make(g, wrt, backend, with_value, optimize)
+    if isinstance(f, GradFunction):
+        from .forward import second_derivative  # (forward.py builds on this module)
+
+        return second_derivative(f, wrt, backend, with_value, optimize)
     if isinstance(f, functools.partial):
         return PartialGradFunction(
             f, wrt, lambda fn, names: GradFunction(fn, names, backend, with_value, optimize)

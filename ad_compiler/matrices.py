@@ -1,0 +1,177 @@
+"""Whole derivative matrices: jacobian and hessian, one compiled product per direction.
+
+jacobian runs forward mode (one Jacobian-vector product per entry of the argument) or reverse
+mode (one vector-Jacobian product per entry of the output), whichever takes fewer passes; a
+function with an operation that has no forward rule goes to reverse mode. hessian runs one
+Hessian-vector product (reverse over forward) per entry of the argument.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from .errors import GradientInputError, NoGradientRuleError
+from .forward import HVPFunction, JVPFunction, _check_backend
+
+
+def _basis(shape: tuple, k: int) -> np.ndarray | float:
+    if not shape:
+        return 1.0
+    e = np.zeros(shape)
+    e.flat[k] = 1.0
+    return e
+
+
+def _zeros_like(arg: Any) -> Any:
+    return np.zeros(np.shape(arg)) if isinstance(arg, np.ndarray) else 0.0
+
+
+def _size(shape: tuple) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+class jacobian:  # noqa: N801  (a function-like class, named as users call it)
+    """`jacobian(f, wrt=0)(*args)`: the Jacobian of f (returning a float or an array) with
+    respect to one argument, of shape output.shape + arg.shape (JAX's jacrev layout); for a
+    tuple `wrt`, a tuple of those. `mode` is "auto" (forward or reverse, whichever needs fewer
+    passes for these shapes), "fwd" or "rev"."""
+
+    def __init__(self, f, *, wrt=0, backend: str = "numba", optimize: bool = True, mode="auto"):
+        _check_backend(backend)
+        if mode not in ("auto", "fwd", "rev"):
+            raise ValueError(f"mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
+        functools.update_wrapper(self, f)
+        self.mode = mode
+        self._jvp = JVPFunction(f, wrt, backend, optimize)
+        self._f, self._backend, self._optimize = f, backend, optimize
+        self._vjp = None
+        self.last_mode: str | None = None  # the mode the last call used
+
+    @property
+    def wrt(self) -> tuple[str, ...]:
+        return self._jvp.wrt
+
+    def _reverse(self):
+        if self._vjp is None:
+            from .vjp import vjp
+
+            self._vjp = vjp(self._f, wrt=self.wrt, backend=self._backend, optimize=self._optimize)
+        return self._vjp
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        values = self._jvp._bind_user(args, kwargs)
+        user = self._jvp._user
+        targets = [values[user.index(p)] for p in self.wrt]
+        for p, a in zip(self.wrt, targets):
+            if not (isinstance(a, np.ndarray) and a.dtype.kind == "f") and not isinstance(
+                a, (float, np.floating)
+            ):
+                raise GradientInputError(
+                    f"jacobian of {self.__name__}() with respect to {p}: pass a float or an "
+                    f"array of floats, not {type(a).__name__}"
+                )
+        zeros = tuple(_zeros_like(a) for a in targets)
+        forward_ok = self.mode != "rev"
+        value = None
+        if forward_ok:
+            try:
+                value, _ = self._jvp(*values, tangent=zeros if len(zeros) > 1 else zeros[0])
+            except NoGradientRuleError:
+                if self.mode == "fwd":
+                    raise
+                forward_ok = False
+        if value is None:
+            value = self._f(*values)
+        out_shape = np.shape(value)
+        n = sum(_size(np.shape(a)) for a in targets)
+        use_forward = forward_ok and (self.mode == "fwd" or n <= _size(out_shape))
+        self.last_mode = "fwd" if use_forward else "rev"
+        if use_forward:
+            blocks = self._forward(values, targets, out_shape)
+        else:
+            blocks = self._backward(values, targets, out_shape)
+        return blocks[0] if self._jvp._single else tuple(blocks)
+
+    def _forward(self, values: list, targets: list, out_shape: tuple) -> list:
+        blocks = []
+        for j, arg in enumerate(targets):
+            shape = np.shape(arg)
+            columns = []
+            for k in range(_size(shape)):
+                direction = [_zeros_like(a) for a in targets]
+                direction[j] = _basis(shape, k)
+                tangent = tuple(direction) if len(targets) > 1 else direction[0]
+                columns.append(np.asarray(self._jvp(*values, tangent=tangent)[1], dtype=float))
+            stacked = np.stack(columns, axis=-1) if columns else np.zeros(out_shape + (0,))
+            blocks.append(_shaped(stacked.reshape(out_shape + shape)))
+        return blocks
+
+    def _backward(self, values: list, targets: list, out_shape: tuple) -> list:
+        reverse = self._reverse()
+        rows = []
+        for k in range(_size(out_shape)):
+            grads = reverse(*values, cotangent=_basis(out_shape, k))
+            rows.append(grads if len(targets) > 1 else (grads,))
+        blocks = []
+        for j, arg in enumerate(targets):
+            shape = np.shape(arg)
+            stacked = np.array([np.asarray(r[j], dtype=float) for r in rows])
+            blocks.append(_shaped(stacked.reshape(out_shape + shape)))
+        return blocks
+
+
+class hessian:  # noqa: N801
+    """`hessian(f, wrt=0)(*args)`: the Hessian of f (returning a float) with respect to one
+    argument, of shape arg.shape + arg.shape; for a tuple `wrt`, nested tuples of the blocks
+    (blocks[i][j] of shape arg_i.shape + arg_j.shape), as JAX returns them. One
+    Hessian-vector product per entry of the argument."""
+
+    def __init__(self, f, *, wrt=0, backend: str = "numba", optimize: bool = True) -> None:
+        _check_backend(backend)
+        self._hvp = HVPFunction(f, wrt, backend, optimize)
+        functools.update_wrapper(self, f)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        h = self._hvp
+        values = h._bind_user(args, kwargs)
+        targets = [values[h._user.index(p)] for p in h.wrt]
+        several = len(targets) > 1
+        blocks = [[None] * len(targets) for _ in targets]
+        for j, arg in enumerate(targets):
+            shape = np.shape(arg)
+            columns = []
+            for k in range(_size(shape)):
+                direction = [_zeros_like(a) for a in targets]
+                direction[j] = _basis(shape, k)
+                out = h(*values, vector=tuple(direction) if several else direction[0])
+                columns.append(out if several else (out,))
+            for i, other in enumerate(targets):
+                # columns[k][i] = d/d arg_i of the derivative along entry k of arg_j
+                stacked = np.array([np.asarray(c[i], dtype=float) for c in columns])
+                block = stacked.reshape(shape + np.shape(other))
+                axes = list(range(len(shape)))
+                block = np.moveaxis(block, axes, [a + np.ndim(other) for a in axes])
+                blocks[i][j] = _shaped(block)
+        if h._single:
+            return blocks[0][0]
+        return tuple(tuple(row) for row in blocks)
+
+    @property
+    def source(self) -> str:
+        return self._hvp.source
+
+    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        vector = kwargs.pop("vector", None)
+        h = self._hvp
+        values = h._bind_user(args, kwargs)
+        if vector is None:
+            zeros = [_zeros_like(values[h._user.index(p)]) for p in h.wrt]
+            vector = tuple(zeros) if len(zeros) > 1 else zeros[0]
+        return h.source_for(*values, vector=vector)
+
+
+def _shaped(block: np.ndarray) -> np.ndarray | float:
+    return float(block) if block.ndim == 0 else np.ascontiguousarray(block)
