@@ -28,6 +28,7 @@ import numpy as np
 from .api import BACKENDS, grad
 from .errors import ADCompilerError, GradientInputError
 from .formula import formulas
+from .forward import hvp, jvp
 from .trace import render
 from .trace import trace as trace_function
 
@@ -173,8 +174,39 @@ def show(args: argparse.Namespace) -> int:
             f"(parameters: {', '.join(params)})"
         )
     example = {p: _float_if_wrt(values.get(p, 1.0), p in wrt) for p in params}
-    _print_code(gradient.source_for(**example))
+    if args.mode == "grad":
+        _print_code(gradient.source_for(**example))
+    else:
+        _print_code(_transform_source(args.mode, fn, wrt, args.backend, example))
     return 0
+
+
+MODES = ("grad", "jvp", "vjp", "jacobian", "hessian", "hvp")
+
+
+def _transform_source(mode: str, fn: Callable, wrt: tuple, backend: str, example: dict) -> str:
+    """The program `mode` runs for these example arguments: jacobian runs the jvp program
+    (forward, one run per entry of the arguments) or the vjp program (reverse, one run per
+    entry of the output), whichever needs fewer runs; hessian runs the hvp program."""
+    directions = tuple(np.zeros(np.shape(example[p])) if np.ndim(example[p]) else 0.0 for p in wrt)
+    direction = directions if len(wrt) > 1 else directions[0]
+    if mode == "jacobian":
+        with np.errstate(all="ignore"):
+            size = int(np.size(fn(**example)))
+        mode = "jvp" if sum(np.size(d) for d in directions) <= size else "vjp"
+    try:
+        if mode == "jvp":
+            return jvp(fn, wrt=wrt, backend=backend).source_for(**example, tangent=direction)
+        if mode in ("hvp", "hessian"):
+            return hvp(fn, wrt=wrt, backend=backend).source_for(**example, vector=direction)
+        from .vjp import vjp
+
+        with np.errstate(all="ignore"):
+            value = fn(**example)
+        cotangent = np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+        return vjp(fn, wrt=wrt, backend=backend).source_for(**example, cotangent=cotangent)
+    except GradientInputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def show_formula(args: argparse.Namespace) -> int:
@@ -338,6 +370,14 @@ def build_parser() -> argparse.ArgumentParser:
         help='example arguments as Python literals, e.g. "x=-2, '
         'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"; they decide which '
         "arguments are arrays (default: every argument a float)",
+    )
+    show_parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="grad",
+        help="which program: the gradient (default), the Jacobian-vector product (forward "
+        "mode), the vector-Jacobian product, the program jacobian runs, or the "
+        "Hessian-vector product (which hessian runs too)",
     )
     show_parser.add_argument(
         "--formula",

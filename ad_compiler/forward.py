@@ -10,6 +10,8 @@ hessian and jacobian call those compiled programs once per direction (basis vect
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -207,10 +209,15 @@ class _Transformed(GradFunction):
                     f"{self.__name__}() returns an array; {self.mode} needs a function "
                     "returning one float"
                 )
-            return build_source(
+            source = build_source(
                 tangent, params, self.wrt, self.with_value, self.backend, header, self.optimize
             )
-        program = leave_ssa(tangent)
+            # def f_grad( -> def f_hvp( (or f_grad2): the program says what it computes
+            suffix = "hvp" if self.mode == "hvp" else "grad2"
+            return re.sub(
+                r"^def (\w+)_grad(\w*)\(", rf"def \1_{suffix}\2(", source, count=1, flags=re.M
+            )
+        program = replace(leave_ssa(tangent), name=f"{primal.name}_jvp")
         program_kinds = infer_kinds(program, params)
         if self.optimize:
             program = optimize_program(program, program_kinds)

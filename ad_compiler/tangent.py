@@ -42,6 +42,7 @@ from .ir import (
 )
 from .kinds import KindTable
 from .rules import RULES, IndexedUpdate
+from .tangent_rules import FORWARD_RULES, SYMMETRIC
 
 # Linear in their float operands jointly: the tangent is the operation of the tangents (zeros
 # standing in for the operands that do not vary).
@@ -266,9 +267,15 @@ class Tangents:
                 args[i] = self.dots[stmt.args[i].name]
                 terms.append(self.emit(out, op, args, stmt.attrs, loc))
             return self.add(out, terms, loc)
+        if op in FORWARD_RULES:
+            tangent = FORWARD_RULES[op](
+                self, stmt, {i: self.dots[stmt.args[i].name] for i in diff_args}, out
+            )
+            if tangent is not None:
+                return tangent
         if rule.vjp is None:
             raise _refuse(stmt, f"no derivative rule for {op!r}")
-        if rule.broadcasting:
+        if rule.broadcasting or op in SYMMETRIC:
             # A diagonal Jacobian: the reverse rule applied to the tangent is its product.
             terms = []
             for i in diff_args:

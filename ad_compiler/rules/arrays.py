@@ -487,11 +487,64 @@ for _op in ("max", "min"):
         CallSpec(_op, ("a",), {"axis": None, "keepdims": False}, name=f"np.a{_op}", **_REDUCED),
     )
 
+# The reverse helpers are linear in g; their own reverse rules (for second derivatives, which
+# differentiate programs that contain them) sum the cotangent back over the reduced axes.
+
+
+def _reduce_grad_vjp(b, stmt) -> tuple:
+    g, x = stmt.args[:2]
+    if b.kind(x).is_scalar:
+        return (b.g,) + (None,) * (len(stmt.args) - 1)
+    summed = b.emit("sum", b.g, **_reduce_attrs(stmt))
+    return (summed,) + (None,) * (len(stmt.args) - 1)
+
+
+def _mean_grad_vjp(b, stmt) -> tuple:
+    x, axis = stmt.args[1], stmt.attr("axis")
+    if b.kind(x).is_scalar:
+        return (b.g, None)
+    if isinstance(axis, tuple):
+        b.refuse("no second-derivative rule for a mean over several axes")
+    count = b.emit("size", x) if axis is None else b.emit("dim", x, axis=axis)
+    return (b.emit("div", b.emit("sum", b.g, **_reduce_attrs(stmt)), count), None)
+
+
+def _extreme_grad_vjp(b, stmt) -> tuple:
+    # extreme_grad(g) = g * share (the entries holding the extreme, ties split): the share is
+    # constant almost everywhere, so x and out get no gradient.
+    g, x, out = stmt.args
+    ones = Const(1.0) if b.kind(g).is_scalar else b.emit("ones_like", g)
+    share = b.emit("extreme_grad", ones, x, out, **_reduce_attrs(stmt))
+    return (b.emit("sum", b.emit("mul", b.g, share), **_reduce_attrs(stmt)), None, None)
+
+
 _GRAD_EMIT = "rt.{name}({{0}}, {{1}}, {{axis}}, {{keepdims}})"
-register(Rule("reduce_grad", _GRAD_EMIT.format(name="reduce_grad"), lambda k, a: k[1]))
-register(Rule("mean_grad", _GRAD_EMIT.format(name="mean_grad"), lambda k, a: k[1]))
 register(
-    Rule("extreme_grad", "rt.extreme_grad({0}, {1}, {2}, {axis}, {keepdims})", lambda k, a: k[1])
+    Rule(
+        "reduce_grad",
+        _GRAD_EMIT.format(name="reduce_grad"),
+        lambda k, a: k[1],
+        _reduce_grad_vjp,
+        nondiff_args=(1,),
+    )
+)
+register(
+    Rule(
+        "mean_grad",
+        _GRAD_EMIT.format(name="mean_grad"),
+        lambda k, a: k[1],
+        _mean_grad_vjp,
+        nondiff_args=(1,),
+    )
+)
+register(
+    Rule(
+        "extreme_grad",
+        "rt.extreme_grad({0}, {1}, {2}, {axis}, {keepdims})",
+        lambda k, a: k[1],
+        _extreme_grad_vjp,
+        nondiff_args=(1, 2),
+    )
 )
 register(Rule("sum_to", "rt.sum_to({0}, {1})", lambda k, a: k[1]))
 register(
