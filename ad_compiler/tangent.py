@@ -283,7 +283,8 @@ class Tangents:
                 contribution = rule.vjp(builder, stmt)[i]
                 if contribution is not None:
                     terms.append(self._checked(stmt, contribution))
-            return self.add(out, terms, loc)
+            total = self.add(out, terms, loc)
+            return None if total is None else self.broadcast(out, total, stmt)
         if self.kinds.of(Var(stmt.target)).is_scalar:
             return self.gradient_row(stmt, rule, diff_args, out)
         if op in REDUCTIONS and stmt.attr("axis", "absent") != "absent":
@@ -293,6 +294,19 @@ class Tangents:
             f"no forward-mode (tangent) rule for {op!r} of a value that depends on the "
             "differentiated arguments",
         )
+
+    def broadcast(self, out: list[Stmt], tangent: Operand, stmt: Assign) -> Operand:
+        """A tangent has its value's shape: the contribution of an operand NumPy broadcast
+        (a number added to an array) is spread over the result's shape."""
+        kt, ko = self.kinds.of(tangent), self.kinds.of(Var(stmt.target))
+        if not ko.is_array or (
+            kt.ndim == ko.ndim
+            and kt.same_shape_as is not None
+            and kt.same_shape_as == ko.same_shape_as
+        ):
+            return tangent
+        zeros = self.emit(out, "zeros_like", (Var(stmt.target),), {}, stmt.loc)
+        return self.emit(out, "add", (zeros, tangent), {}, stmt.loc)
 
     def _float_operand(self, stmt: Assign, i: int) -> bool:
         a = stmt.args[i]

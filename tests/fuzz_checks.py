@@ -35,7 +35,8 @@ import fuzz_structures as fs
 import numpy as np
 from fuzz_programs import AUTOGRAD, MARGIN, MAX_GRAD, MAX_VALUE, STEP, Program, load
 
-from ad_compiler import grad, value_and_grad
+from ad_compiler import grad, jvp, value_and_grad
+from ad_compiler.errors import ADCompilerError
 
 # -- evaluating a program in plain Python -------------------------------------------------------
 
@@ -298,6 +299,7 @@ class Outcome:
     changed_constants: str = ""  # "checked" or why not; "" when the program changes none
     refused: str = ""  # the compiler refused an alias form cleanly (its message)
     inaccurate_differences: bool = False  # autograd overruled central differences
+    jvp: str = ""  # "checked", or why forward mode was not compared
 
 
 class _CleanRefusal(Exception):
@@ -556,6 +558,42 @@ def check_program(program: Program, workdir: Path, backends: tuple[str, ...] | N
                    (run, analytic, value))
     run, (analytic, _) = next(iter(results.items()))
     outcome.autograd = _autograd_oracle(program, analytic, run, evaluation, theirs)
+    outcome.jvp = _jvp_identity(program, fn, analytic, evaluation)
     if program.changed:
         outcome.changed_constants = _changed_constants(program, fn, built, evaluation, path)
     return outcome
+
+
+def _jvp_identity(program: Program, fn, analytic: tuple, evaluation: Evaluation) -> str:
+    """Forward mode along a random direction v agrees with the (already checked) gradient:
+    jvp(f)(x, tangent=v) == (f(x), <grad f(x), v>). A clean refusal (an operation with no
+    forward rule) is counted, not failed; anything else is a failure."""
+    args = program.args()
+    values = [program.values[program.params.index(name)] for name in program.wrt]
+    if any(fs.is_struct(v) for v in values):
+        return "structured arguments (grad only)"
+    rng = np.random.default_rng(len(program.source()))
+    parts = [rng.standard_normal(np.shape(v)) if np.ndim(v) else float(rng.standard_normal())
+             for v in values]
+    tangent = tuple(parts) if isinstance(program.wrt_arg, tuple) else parts[0]
+    call = f"jvp({program.main}, wrt={program.wrt_arg!r}, backend='python')(..., tangent=v)"
+    try:
+        value, derivative = jvp(fn, wrt=program.wrt_arg, backend="python")(*args,
+                                                                          tangent=tangent)
+    except ADCompilerError as exc:
+        return f"refused: {str(exc).splitlines()[0]}"
+    except Exception as exc:
+        raise failure("crashed", _report(program, f"jvp: {type(exc).__name__}: {exc}", call,
+                                         evaluation)) from exc
+    expected = sum(float(np.sum(np.asarray(g) * v)) for g, v in zip(analytic, parts))
+    scale = _scale(evaluation) * max(1.0, sum(float(np.sum(np.abs(v))) for v in parts))
+    if not _close(value, evaluation.value, VALUE_RTOL,
+                  VALUE_RTOL * max(1.0, abs(evaluation.value)))[0]:
+        raise failure("wrong value", _report(
+            program, f"jvp: the value is {value!r}, the function's {evaluation.value!r}", call,
+            evaluation))
+    if not _close(derivative, expected, 1e-7, 1e-9 * scale)[0]:
+        raise failure("wrong gradient", _report(
+            program, f"jvp along v: {derivative!r}, but <grad, v> = {expected!r}", call,
+            evaluation, analytic))
+    return "checked"

@@ -54,6 +54,7 @@ class Stats:
         self.values = 0  # calls whose value was compared with the function's (CPython)
         self.unoptimized = 0  # programs whose optimized and unoptimized gradients were compared
         self.autograd: Counter = Counter()  # "checked", or why autograd was not used
+        self.jvp: Counter = Counter()  # "checked" (forward mode == <grad, v>), or why not
         self.changed: Counter = Counter()  # module constants changed between calls
         self.refused = 0  # refused cleanly at an in-place `op=` through an alias or a view
         self.inaccurate = 0  # central differences off a little, autograd agreeing with us
@@ -83,6 +84,7 @@ class Stats:
         self.unoptimized += outcome.unoptimized
         self.inaccurate += outcome.inaccurate_differences
         self.autograd[outcome.autograd] += 1
+        self.jvp[outcome.jvp.split(":")[0]] += 1
         if outcome.changed_constants:
             self.changed[outcome.changed_constants] += 1
         self.constructs.update(program.tags)
@@ -99,7 +101,9 @@ class Stats:
                  f"through an alias or a view): {self.refused}",
                  f"checks: values against CPython {self.values}, optimized against "
                  f"unoptimized {self.unoptimized}, against autograd {self.autograd['checked']}, "
-                 f"module constants changed between calls {self.changed['checked']}",
+                 f"module constants changed between calls {self.changed['checked']}, "
+                 f"forward mode (jvp) against <grad, v> {self.jvp['checked']} "
+                 f"(refused {self.jvp['refused']})",
                  f"{elapsed:.0f} s in all, in grad calls: "
                  + ", ".join(f"{b} {s:.0f} s" for b, s in sorted(self.seconds.items()))
                  + f"; slowest program {self.slowest:.1f} s"]
@@ -291,3 +295,20 @@ def test_harness_accepts_a_refusal_only_at_an_alias_op_line(monkeypatch, tmp_pat
         with pytest.raises(fc.FuzzFailure) as info:
             fc.check_program(program, tmp_path)
         assert info.value.kind == "refused"
+
+
+def test_harness_sees_a_wrong_jvp(monkeypatch, tmp_path):
+    """Forward mode is compared with <grad, v>: a tangent off by 1e-5 fails the program."""
+    monkeypatch.setenv("AD_COMPILER_CACHE_DIR", str(tmp_path / "cache"))
+    program = _program(SMOOTH)
+    assert fc.check_program(program, tmp_path).jvp == "checked"
+    real = fc.jvp
+
+    def off(*args, **kwargs):
+        transformed = real(*args, **kwargs)
+        return lambda *a, **k: (lambda out: (out[0], out[1] * (1 + 1e-5)))(transformed(*a, **k))
+
+    monkeypatch.setattr(fc, "jvp", off)
+    with pytest.raises(fc.FuzzFailure) as info:
+        fc.check_program(program, tmp_path)
+    assert info.value.kind == "wrong gradient" and "jvp" in str(info.value)
