@@ -17,14 +17,22 @@ from typing import Any
 import numpy as np
 
 from . import compile as compiler
-from .api import BACKENDS, GradFunction, build_source, is_vectorized
+from .api import (
+    BACKENDS,
+    GradFunction,
+    _in_float64,
+    _narrow_floats,
+    _passing_globals,
+    build_source,
+    is_vectorized,
+)
 from .codegen import generate
 from .errors import ADCompilerError, GradientInputError, NonScalarOutputError
 from .inplace import check_augmented
 from .ir import Const, Kind, Var, format_function
 from .kinds import infer_kinds
 from .optimize import optimize as optimize_program
-from .pytree import is_structured
+from .pytree import flatten, is_structured, layout_of, rebuild, signature
 from .tangent import Tangents, leave_ssa
 
 _HEADERS = {
@@ -59,13 +67,14 @@ class _Transformed(GradFunction):
     mode = "jvp"
     extra = "tangent"  # the keyword-only argument holding the direction
 
-    def __init__(self, fn, wrt, backend, optimize, tangent_wrt=None, with_value=False):
+    def __init__(self, fn, wrt, backend, optimize, tangent_wrt=None, with_value=False, layouts=()):
         if isinstance(fn, GradFunction):
             raise ADCompilerError(
                 f"{self.mode} of a gradient (third derivatives) is not supported; "
                 "hvp(f) and hessian(f) give second derivatives"
             )
-        super().__init__(fn, wrt, backend, with_value, optimize)
+        super().__init__(fn, wrt, backend, with_value, optimize, layouts)
+        self._flats: dict[tuple, _Transformed] = {}
         # The parameters along which the tangent program runs (the inner wrt of grad(grad)).
         self.tangent_wrt = self.wrt if tangent_wrt is None else tangent_wrt
         self._user = self.params
@@ -76,7 +85,12 @@ class _Transformed(GradFunction):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
-        values = self._bind_user(args, kwargs)
+        if kwargs or len(args) != len(self._user):
+            values = self._bind_user(args, kwargs)
+        else:
+            values = list(args)
+        if any(map(is_structured, values)):
+            return self._structured_call(values, direction)
         if self._tangent_names:
             values += self._directions(direction, values)
         return GradFunction.__call__(self, *values)
@@ -87,13 +101,80 @@ class _Transformed(GradFunction):
         except TypeError as exc:
             raise GradientInputError(f"{self.__name__}{self._signature}: {exc}") from None
         bound.apply_defaults()
-        values = [bound.arguments[p] for p in self._user]
-        if any(map(is_structured, values)):
+        return [bound.arguments[p] for p in self._user]
+
+    # -- structured arguments (dicts, lists, tuples of arrays): one flat program per layout --
+
+    def flat_view(self, values: list) -> tuple[_Transformed, list, list]:
+        """The transform compiled for these arguments' layout (self when none is
+        structured), the arguments' leaves, and for each wrt argument its layout (None for an
+        array or a float) and how many leaves it has."""
+        if not any(map(is_structured, values)):
+            return self, values, [(None, 1)] * len(self.wrt)
+        if self.mode == "grad2":
             raise GradientInputError(
-                f"{self.mode} of {self.__name__}(): dict, list and None arguments are "
-                "supported by grad only; pass arrays"
+                "grad(grad(f)) takes float arguments; for dicts and lists of arrays use "
+                "hessian(f) or hvp(f)"
             )
-        return values
+        taken = set(self._user)
+        layouts = {
+            name: layout_of(value, name, taken - {name})
+            for name, value in zip(self._user, values)
+            if is_structured(value)
+        }
+        key = tuple((name, signature(layout)) for name, layout in layouts.items())
+        flat = self._flats.get(key)
+        if flat is None:
+            wrt = [
+                leaf for n in self.wrt for leaf in (layouts[n].leaves() if n in layouts else [n])
+            ]
+            if not wrt:
+                raise GradientInputError(
+                    f"{self.__name__}() is differentiated with respect to "
+                    f"{', '.join(self.wrt)}, which holds no numbers"
+                )
+            flat = type(self)(
+                self.__wrapped__,
+                tuple(wrt),
+                self.backend,
+                self.optimize,
+                layouts=tuple(layouts.items()),
+            )
+            flat._single = False
+            self._flats[key] = flat
+        leaves = []
+        for name, value in zip(self._user, values):
+            leaves += flatten(value, layouts[name]) if name in layouts else [value]
+        groups = [
+            (layouts[n], len(layouts[n].leaves())) if n in layouts else (None, 1) for n in self.wrt
+        ]
+        return flat, leaves, groups
+
+    def _structured_call(self, values: list, direction: Any) -> Any:
+        flat, leaves, groups = self.flat_view(values)
+        parts = [direction] if self._single else list(direction or ())
+        if direction is None or len(parts) != len(groups):
+            raise GradientInputError(
+                f"{self.extra}= must hold one part per differentiated argument of "
+                f"{self.__name__}(), each shaped like it"
+            )
+        flat_direction = []
+        for (layout, _count), part, name in zip(groups, parts, self.wrt):
+            if layout is None:
+                flat_direction.append(part)
+                continue
+            if not is_structured(part) or signature(layout_of(part, name, set())) != signature(
+                layout_of(values[self._user.index(name)], name, set())
+            ):
+                raise GradientInputError(
+                    f"{self.extra}= for {name} must have the structure of {name} (the same "
+                    "containers and keys, an array or float at each leaf)"
+                )
+            flat_direction += flatten(part, layout)
+        out = flat(*leaves, **{self.extra: tuple(flat_direction)})
+        if self.mode == "jvp":
+            return out
+        return regroup(out, groups, self._single)
 
     def _directions(self, direction: Any, values: list) -> list:
         if direction is None:
@@ -244,13 +325,17 @@ class _Transformed(GradFunction):
         return self._last_source
 
     def compiled_for(self, *args: Any, **kwargs: Any):
+        """The compiled program for arguments like these, without a call's checks: it takes
+        f's arguments, then the direction(s) positionally (jvp: tangents; hvp: vectors)."""
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
         values = self._bind_user(args, kwargs)
         if self._tangent_names:
             values += self._directions(direction, values)
         values += list(self._live_values())
-        function, _ = self._build(self._kinds(values))
-        return function
+        function, source = self._build(self._kinds(values))
+        if "@njit" in source and _narrow_floats(values):
+            function = _in_float64(function)
+        return _passing_globals(function, self._live, self.__name__) if self._hidden else function
 
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
@@ -355,3 +440,12 @@ def _is_live_grad(fn) -> bool:
     from .api import _LiveGradFunction
 
     return type(fn) is _LiveGradFunction
+
+
+def regroup(flat_results: Any, groups: list, single: bool) -> Any:
+    """Per-leaf results back into each wrt argument's structure (grad's layout)."""
+    results = iter(flat_results if isinstance(flat_results, tuple) else (flat_results,))
+    per_argument = [
+        next(results) if layout is None else rebuild(layout, results) for layout, _ in groups
+    ]
+    return per_argument[0] if single else tuple(per_argument)

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .errors import GradientInputError, NoGradientRuleError
-from .forward import HVPFunction, JVPFunction, _check_backend
+from .forward import HVPFunction, JVPFunction, _check_backend, regroup
+from .pytree import flatten
 
 
 def _basis(shape: tuple, k: int) -> np.ndarray | float:
@@ -63,9 +64,10 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = self._jvp._bind_user(args, kwargs)
-        user = self._jvp._user
-        targets = [values[user.index(p)] for p in self.wrt]
-        for p, a in zip(self.wrt, targets):
+        # Structured arguments: the Jacobian for each leaf, rebuilt into their structure.
+        forward, leaves, groups = self._jvp.flat_view(values)
+        targets = [leaves[forward._user.index(p)] for p in forward.wrt]
+        for p, a in zip(forward.wrt, targets):
             if not (isinstance(a, np.ndarray) and a.dtype.kind == "f") and not isinstance(
                 a, (float, np.floating)
             ):
@@ -78,7 +80,7 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         value = None
         if forward_ok:
             try:
-                value, _ = self._jvp(*values, tangent=zeros if len(zeros) > 1 else zeros[0])
+                value, _ = forward(*leaves, tangent=zeros if len(zeros) > 1 else zeros[0])
             except NoGradientRuleError:
                 if self.mode == "fwd":
                     raise
@@ -90,31 +92,44 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         use_forward = forward_ok and (self.mode == "fwd" or n <= _size(out_shape))
         self.last_mode = "fwd" if use_forward else "rev"
         if use_forward:
-            blocks = self._forward(values, targets, out_shape)
+            blocks = self._forward(forward, leaves, targets, out_shape)
         else:
-            blocks = self._backward(values, targets, out_shape)
-        return blocks[0] if self._jvp._single else tuple(blocks)
+            blocks = self._backward(values, groups, targets, out_shape)
+        return regroup(tuple(blocks), groups, self._jvp._single)
 
-    def _forward(self, values: list, targets: list, out_shape: tuple) -> list:
+    def _forward(self, forward, values: list, targets: list, out_shape: tuple) -> list:
+        zeros = [_zeros_like(a) for a in targets]
+        program = forward.compiled_for(
+            *values, tangent=tuple(zeros) if len(zeros) > 1 else zeros[0]
+        )
         blocks = []
         for j, arg in enumerate(targets):
             shape = np.shape(arg)
-            columns = []
+            jac = np.empty(shape + out_shape)  # column k of the Jacobian in jac[k]
+            columns = jac.reshape((_size(shape),) + out_shape)
             for k in range(_size(shape)):
-                direction = [_zeros_like(a) for a in targets]
+                direction = list(zeros)
                 direction[j] = _basis(shape, k)
-                tangent = tuple(direction) if len(targets) > 1 else direction[0]
-                columns.append(np.asarray(self._jvp(*values, tangent=tangent)[1], dtype=float))
-            stacked = np.stack(columns, axis=-1) if columns else np.zeros(out_shape + (0,))
-            blocks.append(_shaped(stacked.reshape(out_shape + shape)))
+                columns[k] = program(*values, *direction)[1]
+            axes = list(range(len(shape)))
+            block = np.moveaxis(jac, axes, [a + len(out_shape) for a in axes])
+            blocks.append(_shaped(block))
         return blocks
 
-    def _backward(self, values: list, targets: list, out_shape: tuple) -> list:
+    def _backward(self, values: list, groups: list, targets: list, out_shape: tuple) -> list:
         reverse = self._reverse()
         rows = []
         for k in range(_size(out_shape)):
             grads = reverse(*values, cotangent=_basis(out_shape, k))
-            rows.append(grads if len(targets) > 1 else (grads,))
+            grads = grads if len(groups) > 1 else (grads,)
+            # (a structured argument's gradient has its structure: its leaves, in order)
+            rows.append(
+                [
+                    leaf
+                    for (layout, _), g in zip(groups, grads)
+                    for leaf in ([g] if layout is None else flatten(g, layout))
+                ]
+            )
         blocks = []
         for j, arg in enumerate(targets):
             shape = np.shape(arg)
@@ -135,18 +150,21 @@ class hessian:  # noqa: N801
         functools.update_wrapper(self, f)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        h = self._hvp
-        values = h._bind_user(args, kwargs)
-        targets = [values[h._user.index(p)] for p in h.wrt]
+        values = self._hvp._bind_user(args, kwargs)
+        # Structured arguments: blocks per pair of leaves, rebuilt into nested structures.
+        h, leaves, groups = self._hvp.flat_view(values)
+        targets = [leaves[h._user.index(p)] for p in h.wrt]
         several = len(targets) > 1
+        zeros = [_zeros_like(a) for a in targets]
+        program = h.compiled_for(*leaves, vector=tuple(zeros) if several else zeros[0])
         blocks = [[None] * len(targets) for _ in targets]
         for j, arg in enumerate(targets):
             shape = np.shape(arg)
             columns = []
             for k in range(_size(shape)):
-                direction = [_zeros_like(a) for a in targets]
+                direction = list(zeros)
                 direction[j] = _basis(shape, k)
-                out = h(*values, vector=tuple(direction) if several else direction[0])
+                out = program(*leaves, *direction)
                 columns.append(out if several else (out,))
             for i, other in enumerate(targets):
                 # columns[k][i] = d/d arg_i of the derivative along entry k of arg_j
@@ -155,9 +173,9 @@ class hessian:  # noqa: N801
                 axes = list(range(len(shape)))
                 block = np.moveaxis(block, axes, [a + np.ndim(other) for a in axes])
                 blocks[i][j] = _shaped(block)
-        if h._single:
-            return blocks[0][0]
-        return tuple(tuple(row) for row in blocks)
+        single = self._hvp._single
+        rows = [regroup(tuple(row), groups, single) for row in blocks]
+        return regroup(tuple(rows), groups, single)
 
     @property
     def source(self) -> str:

@@ -55,6 +55,7 @@ class Stats:
         self.unoptimized = 0  # programs whose optimized and unoptimized gradients were compared
         self.autograd: Counter = Counter()  # "checked", or why autograd was not used
         self.jvp: Counter = Counter()  # "checked" (forward mode == <grad, v>), or why not
+        self.jvp_refusals: Counter = Counter()  # the operations forward mode refused
         self.changed: Counter = Counter()  # module constants changed between calls
         self.refused = 0  # refused cleanly at an in-place `op=` through an alias or a view
         self.inaccurate = 0  # central differences off a little, autograd agreeing with us
@@ -85,6 +86,9 @@ class Stats:
         self.inaccurate += outcome.inaccurate_differences
         self.autograd[outcome.autograd] += 1
         self.jvp[outcome.jvp.split(":")[0]] += 1
+        if outcome.jvp.startswith("refused"):
+            found = re.search(r"rule for '\w+'", outcome.jvp)
+            self.jvp_refusals[found.group(0) if found else outcome.jvp[9:90]] += 1
         if outcome.changed_constants:
             self.changed[outcome.changed_constants] += 1
         self.constructs.update(program.tags)
@@ -115,7 +119,8 @@ class Stats:
                   + str(dict(self.rejected.most_common())),
                   f"not given to autograd: {skipped}; central differences inaccurate, "
                   f"autograd agreeing with ad_compiler: {self.inaccurate}",
-                  f"module constants changed: {dict(self.changed)}"]
+                  f"module constants changed: {dict(self.changed)}",
+                  f"forward mode refused: {dict(self.jvp_refusals.most_common())}"]
         lines.append(f"constructs seen (programs containing each, of {self.checked}):")
         items = sorted(self.constructs.items())
         width = max((len(k) for k, _ in items), default=0) + 6
