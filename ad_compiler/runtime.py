@@ -698,3 +698,6 @@ from ad_compiler.runtime_selection_more import (  # noqa: E402,F401
     take,
     take_grad,
 )
+
+# Forward-mode helpers of tangent_rules.py (numba: runtime_tangents_numba.py).
+from ad_compiler.runtime_tangents import cumprod_tangent, sort_tangent  # noqa: E402,F401

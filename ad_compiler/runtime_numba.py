@@ -567,4 +567,5 @@ from ad_compiler import (  # noqa: E402,F401
     runtime_products_numba,
     runtime_selection_more_numba,
     runtime_selection_numba,
+    runtime_tangents_numba,
 )

@@ -48,7 +48,32 @@ def _log_softmax(t, stmt: Assign, dots: dict, out: list) -> Operand:
     return t.emit(out, "sub", (dots[0], total), {}, stmt.loc)
 
 
+def _along_axis(t, stmt: Assign, out: list, operands: list[Operand]) -> tuple[list, int]:
+    """The operands flattened when the scan runs over the flattened array (axis None)."""
+    axis = stmt.attr("axis")
+    if axis is not None:
+        return operands, axis
+    return [t.emit(out, "ravel", (o,), {}, stmt.loc) for o in operands], 0
+
+
+def _cumprod(t, stmt: Assign, dots: dict, out: list) -> Operand | None:
+    if t.kinds.of(stmt.args[0]).ndim == 0:
+        return None
+    (v, x), axis = _along_axis(t, stmt, out, [dots[0], stmt.args[0]])
+    args = (v, x, Var(stmt.target))
+    return t.emit(out, "cumprod_tangent", args, {"axis": axis}, stmt.loc)
+
+
+def _sort(t, stmt: Assign, dots: dict, out: list) -> Operand | None:
+    if t.kinds.of(stmt.args[0]).ndim == 0:
+        return None
+    (v, x), axis = _along_axis(t, stmt, out, [dots[0], stmt.args[0]])
+    return t.emit(out, "sort_tangent", (v, x), {"axis": axis}, stmt.loc)
+
+
 FORWARD_RULES: dict[str, Callable] = {
+    "cumprod": _cumprod,
+    "sort": _sort,
     "inv": _inv,
     "solve": _solve,
     "log_softmax": _log_softmax,

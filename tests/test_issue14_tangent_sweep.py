@@ -26,11 +26,11 @@ HVP_SAMPLE = 3
 
 # Operations with no forward-mode rule yet (jacobian goes to reverse mode for them).
 NO_FORWARD_RULE = {
-    "weighted_average", "cumprod", "sort", "slogdet", "cholesky", "convolve", "pinv", "svd",
-    "eigh", "eigvalsh", "qr", "partition", "select",
+    "weighted_average", "slogdet", "cholesky", "convolve", "pinv", "svd", "eigh", "eigvalsh",
+    "qr", "partition", "select",
 }  # fmt: skip
 # Second-order refusals: the reverse pass has no rule for these reverse helpers yet.
-NO_SECOND_ORDER = {"prod_grad", "var_grad", "special_trigamma"}
+NO_SECOND_ORDER = {"prod_grad", "var_grad", "special_trigamma", "cumprod_tangent"}
 
 
 def _direction(case, inputs, rng):

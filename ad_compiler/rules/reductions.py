@@ -364,3 +364,26 @@ register(Rule("isfinite", "np.isfinite({0})", infer_bool, emit_scalar="math.isfi
 register(Rule("isnan", "np.isnan({0})", infer_bool, emit_scalar="math.isnan({0})"))
 for _name in ("isfinite", "isnan"):
     bind_call(getattr(np, _name), CallSpec(_name, ("x",), name=f"np.{_name}", array_like=("x",)))
+
+
+# Forward mode (tangent_rules.py): the tangents of cumprod and sort along an integer axis.
+def _sort_tangent_vjp(b, stmt) -> tuple:
+    return (b.emit("sort_grad", b.g, stmt.args[1], axis=stmt.attr("axis")), None)
+
+
+register(
+    Rule(
+        "cumprod_tangent",
+        "rt.cumprod_tangent({0}, {1}, {2}, {axis})",
+        lambda k, a: Kind(k[1].ndim, "float", k[1].same_shape_as),
+    )
+)
+register(
+    Rule(
+        "sort_tangent",
+        "rt.sort_tangent({0}, {1}, {axis})",
+        lambda k, a: Kind(k[1].ndim, "float", k[1].same_shape_as),
+        _sort_tangent_vjp,
+        nondiff_args=(1,),
+    )
+)
