@@ -570,11 +570,14 @@ def _jvp_identity(program: Program, fn, analytic: tuple, evaluation: Evaluation)
     forward rule) is counted, not failed; anything else is a failure."""
     args = program.args()
     values = [program.values[program.params.index(name)] for name in program.wrt]
-    if any(fs.is_struct(v) for v in values):
-        return "structured arguments (grad only)"
     rng = np.random.default_rng(len(program.source()))
-    parts = [rng.standard_normal(np.shape(v)) if np.ndim(v) else float(rng.standard_normal())
-             for v in values]
+
+    def draw(v):
+        return rng.standard_normal(np.shape(v)) if np.ndim(v) else float(rng.standard_normal())
+
+    # (a dict or list argument gets a direction of its structure, a random leaf per leaf)
+    parts = [fs.rebuild(v, [draw(leaf) for _, leaf in fs.leaves(v)]) if fs.is_struct(v)
+             else draw(v) for v in values]
     tangent = tuple(parts) if isinstance(program.wrt_arg, tuple) else parts[0]
     call = f"jvp({program.main}, wrt={program.wrt_arg!r}, backend='python')(..., tangent=v)"
     try:
@@ -585,8 +588,8 @@ def _jvp_identity(program: Program, fn, analytic: tuple, evaluation: Evaluation)
     except Exception as exc:
         raise failure("crashed", _report(program, f"jvp: {type(exc).__name__}: {exc}", call,
                                          evaluation)) from exc
-    expected = sum(float(np.sum(np.asarray(g) * v)) for g, v in zip(analytic, parts))
-    scale = _scale(evaluation) * max(1.0, sum(float(np.sum(np.abs(v))) for v in parts))
+    expected = sum(float(np.sum(fs.flat(g) * fs.flat(v))) for g, v in zip(analytic, parts))
+    scale = _scale(evaluation) * max(1.0, sum(float(np.sum(np.abs(fs.flat(v)))) for v in parts))
     if not _close(value, evaluation.value, VALUE_RTOL,
                   VALUE_RTOL * max(1.0, abs(evaluation.value)))[0]:
         raise failure("wrong value", _report(
