@@ -12,6 +12,7 @@ from .errors import (
     UnsupportedSyntaxError,
 )
 from .trace import trace
+from .vjp import vjp
 
 __all__ = [
     "ADCompilerError",
@@ -27,5 +28,6 @@ __all__ = [
     "stop_gradient",
     "trace",
     "value_and_grad",
+    "vjp",
 ]
 __version__ = "0.1.0"
