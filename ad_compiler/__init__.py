@@ -14,6 +14,7 @@ from .errors import (
 from .forward import hvp, jvp
 from .matrices import hessian, jacobian
 from .trace import trace
+from .vjp import vjp
 
 __all__ = [
     "ADCompilerError",
@@ -33,5 +34,6 @@ __all__ = [
     "stop_gradient",
     "trace",
     "value_and_grad",
+    "vjp",
 ]
 __version__ = "0.1.0"

@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import replace
 
 from .activity import Aliases, active_values, written_arrays
+from .aux import aux_outputs
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .ir import (
     Assign,
@@ -25,6 +26,7 @@ from .ir import (
     Const,
     Function,
     If,
+    Kind,
     Loc,
     Loop,
     Names,
@@ -152,6 +154,7 @@ class Differentiator:
         wrt: tuple[str, ...],
         with_value: bool,
         restore: set[str] | None,
+        cotangent: bool = False,
     ) -> None:
         self.fn = fn
         self.kinds = kinds
@@ -166,6 +169,8 @@ class Differentiator:
             if isinstance(a, Var)
         }
         self.names = Names(all_names | {fn.name})
+        # vjp.py: the reverse sweep is seeded with this extra parameter instead of 1.0.
+        self.cotangent = self.names.fresh("cotangent") if cotangent else None
         self.active = active_values(fn, kinds, wrt)
         self.aliases = Aliases(fn, kinds)
         self.written = frozenset().union(*(self.aliases.of(n) for n in written_arrays(fn.body)))
@@ -583,7 +588,9 @@ class Differentiator:
         fn = self.fn
         result = fn.result
         kind = self.kinds.of(result) if isinstance(result, (Var, Const)) else None
-        if kind is None or kind.ndim != 0:
+        if self.cotangent is not None and kind is not None and kind.ndim is not None:
+            pass  # a vector-Jacobian product: any float output
+        elif kind is None or kind.ndim != 0:
             shape = "an array" if kind is not None and kind.is_array else "a tuple or nothing"
             if kind is not None and kind.ndim is None:
                 shape = "a value of unknown shape"
@@ -596,15 +603,22 @@ class Differentiator:
                 f"{fn.name}() returns an {kind.dtype}; grad needs a float result"
             )
         seed: list[Stmt] = []
+        if self.cotangent is not None:
+            self.kinds.set(self.cotangent, Kind(kind.ndim, "float"))
         if isinstance(result, Var) and result.name in self.active:
             origin = next(
                 (s.loc for s in walk(fn.body) if isinstance(s, Assign) and s.target == result.name),
                 None,
             )
+            g = Const(1.0)
+            if self.cotangent is not None:
+                g = Var(self.cotangent)
+                if kind.ndim != 0:  # checked to have the output's shape (never broadcast)
+                    g = self.emit(seed, "cotangent", (g, result), reverses=origin)
             self.emit(
                 seed,
                 "add",
-                (Var(self.bar(result.name)), Const(1.0)),
+                (Var(self.bar(result.name)), g),
                 target=self.bar(result.name),
                 reverses=origin,
             )
@@ -625,8 +639,13 @@ class Differentiator:
             self.kinds.set(value, self.kinds.of(result))
             forward.append(Assign(value, "copy", (result,), loc=None))
             result = Var(value)
-        outputs = ((result,) if self.with_value else ()) + tuple(grads)
+        aux = aux_outputs(self, forward) if fn.aux is not None else ()
+        outputs = ((result,) if self.with_value else ()) + tuple(grads) + aux
         body = tuple(self.preamble) + tuple(forward) + tuple(reverse)
+        if self.cotangent is not None:
+            name = self.names.fresh(f"{fn.name}_vjp")
+            params = fn.params + (self.cotangent,)
+            return Function(name, params, body, outputs, fn.filename, fn.loc)
         name = self.names.fresh(f"{fn.name}_grad")
         return Function(name, fn.params, body, outputs, fn.filename, fn.loc)
 
@@ -716,17 +735,22 @@ def _masked_values(fn: Function) -> set[str]:
 
 
 def differentiate(
-    fn: Function, kinds: KindTable, wrt: tuple[str, ...], with_value: bool
+    fn: Function,
+    kinds: KindTable,
+    wrt: tuple[str, ...],
+    with_value: bool,
+    cotangent: bool = False,
 ) -> Function:
-    """The gradient program of `fn` with respect to the parameters `wrt`.
+    """The gradient program of `fn` with respect to the parameters `wrt` (with `cotangent`,
+    the vector-Jacobian product: the cotangent is a last, extra parameter).
 
     Built twice: the first build (restoring everything every store overwrites) shows which
     stores' old values some later reverse computation reads; the second restores only those.
     """
-    probe = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore=None)
+    probe = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, None, cotangent)
     draft = probe.run()
     restore = _restores_read(draft.body, probe.aliases)
-    final = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore=restore)
+    final = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore, cotangent)
     gradient = final.run()
     # The reverse sweep's kinds too: code generation prints a scalar `where` as `a if c else
     # b` (evaluated lazily, returning a float), not np.where (a 0-d array).

@@ -424,7 +424,7 @@ def second_derivative(inner: GradFunction, wrt, backend: str, with_value: bool, 
             f"grad of {inner!r}: only grad(grad(f)) is supported (the inner one a plain "
             "grad with one float wrt); for arrays use hessian(f) or hvp(f)"
         )
-    if inner.with_value or not inner._single:
+    if inner.with_value or not inner._single or inner.has_aux or inner._cotangent:
         raise ADCompilerError(
             "grad(grad(f)): the inner gradient must be a plain grad(f, wrt=...) with one "
             "argument (value_and_grad and tuple wrt return tuples, not one float)"

@@ -173,6 +173,9 @@ class Function:
     result: Operand | tuple[Operand, ...] | None
     filename: str = "<unknown>"
     loc: Loc | None = None
+    # has_aux (aux.py): what the function returns besides its value, as a template whose
+    # leaves are operands; None when the function returns only its value.
+    aux: Any = None
 
 
 # ---------------------------------------------------------------------------------------------

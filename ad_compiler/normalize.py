@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from . import controlflow
+from .aux import leaves as aux_leaves
+from .aux import split_result
 from .calls import Calls, is_library_module
 from .containers import LIST_METHODS, ContainerSupport
 from .emitter import Emitter
@@ -711,6 +713,7 @@ class Entry:
 
     receiver: tuple[str, Any] | None = None
     layouts: tuple[tuple[str, Layout], ...] = ()
+    has_aux: bool = False  # the function returns (value, aux): see aux.py
 
 
 def normalize(parsed: ParsedFunction, entry: Entry = Entry()) -> Function:
@@ -778,20 +781,26 @@ def _normalize_once(
         name, obj = entry.receiver
         env[name] = PyObject(obj, ((id(obj), name), name, lambda: obj))
     result = normalizer.function_body()
+    aux = None
+    if entry.has_aux:
+        result, aux = split_result(result, normalizer, parsed)
     if isinstance(result, CONTAINERS):
         what = {TupleValue: "tuple", ListValue: "list"}.get(type(result), "dict or namedtuple")
         raise NonScalarOutputError(
             f"{parsed.name}() returns a {what}; grad needs a function returning one float: "
-            "return one of its items, or np.sum(...) of them (a Jacobian row by row)"
+            "return one of its items, or np.sum(...) of them (a Jacobian row by row); "
+            "for `return value, aux` pass has_aux=True"
         )
     if isinstance(result, COMPILE_TIME):
         result = normalizer.operand(result, parsed.node)
     body = tuple(emitter.blocks[0])
     state = None
     if emitter.live is not None:
-        state = emitter.live.finish(_names_read(body) | {getattr(result, "name", None)})
+        returned = {getattr(o, "name", None) for o in [result, *aux_leaves(aux)]}
+        state = emitter.live.finish(_names_read(body) | returned)
         program_params += state.params if state is not None else ()
-    return Function(parsed.name, program_params, body, result, parsed.filename, loc), state
+    program = Function(parsed.name, program_params, body, result, parsed.filename, loc, aux)
+    return program, state
 
 
 def _names_read(body: tuple[Stmt, ...]) -> set[str]:

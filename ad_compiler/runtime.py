@@ -183,6 +183,17 @@ def checked_item(item, buffer):
     return item
 
 
+COTANGENT_SHAPE = "vjp: the cotangent does not have the shape of the function's output"
+
+
+def cotangent(c, value):
+    """vjp's seed (vjp.py): the cotangent, which must have the shape of the function's output
+    (broadcasting it would give the gradient of another function)."""
+    if np.shape(c) != np.shape(value):
+        raise ValueError(COTANGENT_SHAPE)
+    return c
+
+
 # --------------------------------------------------------------------------------------------
 # scipy.special and linear algebra (rules/special.py, rules/linalg.py; numba: runtime_linalg.py)
 

@@ -540,6 +540,20 @@ def _checked_item_ov(item, buffer):
         return impl
 
 
+@_implements(rt.cotangent)
+def _cotangent_ov(c, value):
+    if isinstance(c, types.Array) and isinstance(value, types.Array) and c.ndim == value.ndim:
+
+        def impl(c, value):
+            if c.shape != value.shape:
+                raise ValueError(
+                    "vjp: the cotangent does not have the shape of the function's output"
+                )
+            return c
+
+        return impl
+
+
 # Numba implementations of further helpers: scipy.special and linear algebra; shape functions.
 from ad_compiler import (  # noqa: E402,F401
     runtime_decomp_numba,

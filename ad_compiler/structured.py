@@ -77,12 +77,15 @@ class StructuredCalls:
             owner.with_value,
             owner.optimize,
             tuple(layouts.items()),
+            has_aux=owner.has_aux,
         )
 
     def __call__(self, values: tuple) -> Any:
         flat, leaves, layouts = self.prepare(values)
         out = flat(*leaves)
-        if self.owner.with_value:
+        if self.owner.has_aux:  # ((value, aux), grads) or (grads, aux): aux as f returned it
+            (value, aux), grads = out if self.owner.with_value else ((None, out[1]), out[0])
+        elif self.owner.with_value:
             value, grads = out
         else:
             value, grads = None, out
@@ -92,6 +95,8 @@ class StructuredCalls:
             layout = layouts.get(name)
             per_argument.append(next(grads) if layout is None else rebuild(layout, grads))
         result = per_argument[0] if self.owner._single else tuple(per_argument)
+        if self.owner.has_aux:
+            return ((value, aux), result) if self.owner.with_value else (result, aux)
         return (value, result) if self.owner.with_value else result
 
     def compiled_for(self, values: list) -> Callable:

@@ -50,6 +50,15 @@ register(
         nondiff_args=(1,),
     )
 )
+# vjp's seed (adjoint.py, vjp.py): the cotangent, checked to have the output's shape.
+register(
+    Rule(
+        "cotangent",
+        "rt.cotangent({0}, {1})",
+        lambda k, a: Kind(k[1].ndim, "float", k[1].same_shape_as),
+        nondiff_args=(0, 1),
+    )
+)
 
 
 def _numbers_only(kinds, attrs) -> Kind:
