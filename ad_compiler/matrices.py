@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GradientInputError, NoGradientRuleError
+from .api import GradFunction
+from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
 from .forward import HVPFunction, JVPFunction, _check_backend, regroup
 from .pytree import flatten
 
@@ -45,6 +46,12 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         if mode not in ("auto", "fwd", "rev"):
             raise ValueError(f"mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
         functools.update_wrapper(self, f)
+        if isinstance(f, GradFunction):  # jacobian(grad(f)) is the Hessian
+            self._hessian = hessian(
+                f.__wrapped__, wrt=_inner_wrt(f), backend=backend, optimize=optimize
+            )
+            return
+        self._hessian = None
         self.mode = mode
         self._jvp = JVPFunction(f, wrt, backend, optimize)
         self._f, self._backend, self._optimize = f, backend, optimize
@@ -63,6 +70,8 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         return self._vjp
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._hessian is not None:
+            return self._hessian(*args, **kwargs)
         values = self._jvp._bind_user(args, kwargs)
         # Structured arguments: the Jacobian for each leaf, rebuilt into their structure.
         forward, leaves, groups = self._jvp.flat_view(values)
@@ -193,3 +202,17 @@ class hessian:  # noqa: N801
 
 def _shaped(block: np.ndarray) -> np.ndarray | float:
     return float(block) if block.ndim == 0 else np.ascontiguousarray(block)
+
+
+def _inner_wrt(inner: GradFunction) -> Any:
+    """The wrt of a plain grad(f), for jacobian(grad(f)) = hessian(f)."""
+    if (
+        type(inner).__name__ not in ("GradFunction", "_LiveGradFunction")
+        or inner.with_value
+        or inner.has_aux
+    ):
+        raise ADCompilerError(
+            f"jacobian of {inner!r}: only jacobian(grad(f)) (the Hessian) is supported among "
+            "transforms of transforms"
+        )
+    return inner.wrt[0] if inner._single else inner.wrt
