@@ -405,6 +405,35 @@ def _check_backend(backend: str) -> None:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
 
 
+def unpartial(f, wrt) -> tuple:
+    """A functools.partial's function, `wrt` as names of its parameters, and the arguments the
+    partial fixes (positional, keywords); a plain function with () and {}."""
+    if not isinstance(f, functools.partial):
+        return f, wrt, (), {}
+    from .structured import PartialGradFunction
+
+    names = PartialGradFunction(f, wrt, lambda fn, chosen: None).wrt
+    return f.func, names[0] if isinstance(wrt, (int, str)) else names, f.args, dict(f.keywords)
+
+
+class Partial:
+    """A transform of a functools.partial: the partial's fixed arguments passed at each call."""
+
+    def __init__(self, f: functools.partial, wrt, make) -> None:
+        func, names, self._args, self._keywords = unpartial(f, wrt)
+        self._inner = make(func, names)
+        functools.update_wrapper(self, func)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner(*self._args, *args, **{**self._keywords, **kwargs})
+
+    def compiled_for(self, *args: Any, **kwargs: Any):
+        return self._inner.compiled_for(*self._args, *args, **{**self._keywords, **kwargs})
+
+    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        return self._inner.source_for(*self._args, *args, **{**self._keywords, **kwargs})
+
+
 def jvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
     """Forward mode: `jvp(f)(*args, tangent=v)` returns `(f(*args), J v)`, the value and the
     derivative of f along v (v has the shape of the `wrt` argument; a tuple of them for a
@@ -414,6 +443,8 @@ def jvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
     _check_backend(backend)
     if isinstance(f, GradFunction):
         return JVPOfGradient(f, wrt, backend, optimize)
+    if isinstance(f, functools.partial):
+        return Partial(f, wrt, lambda fn, names: JVPFunction(fn, names, backend, optimize))
     return JVPFunction(f, wrt, backend, optimize)
 
 
@@ -450,6 +481,8 @@ def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
     if f is None:
         return lambda g: hvp(g, wrt=wrt, backend=backend, optimize=optimize)
     _check_backend(backend)
+    if isinstance(f, functools.partial):
+        return Partial(f, wrt, lambda fn, names: HVPFunction(fn, names, backend, optimize))
     return HVPFunction(f, wrt, backend, optimize)
 
 

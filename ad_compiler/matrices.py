@@ -15,7 +15,7 @@ import numpy as np
 
 from .api import GradFunction
 from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
-from .forward import HVPFunction, JVPFunction, _check_backend, regroup
+from .forward import HVPFunction, JVPFunction, _check_backend, regroup, unpartial
 from .pytree import flatten
 
 
@@ -45,6 +45,7 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         _check_backend(backend)
         if mode not in ("auto", "fwd", "rev"):
             raise ValueError(f"mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
+        f, wrt, self._fixed, self._keywords = unpartial(f, wrt)
         functools.update_wrapper(self, f)
         if isinstance(f, GradFunction):  # jacobian(grad(f)) is the Hessian
             self._hessian = hessian(
@@ -72,6 +73,7 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._hessian is not None:
             return self._hessian(*args, **kwargs)
+        args, kwargs = self._fixed + args, {**self._keywords, **kwargs}
         values = self._jvp._bind_user(args, kwargs)
         # Structured arguments: the Jacobian for each leaf, rebuilt into their structure.
         forward, leaves, groups = self._jvp.flat_view(values)
@@ -155,10 +157,12 @@ class hessian:  # noqa: N801
 
     def __init__(self, f, *, wrt=0, backend: str = "numba", optimize: bool = True) -> None:
         _check_backend(backend)
+        f, wrt, self._fixed, self._keywords = unpartial(f, wrt)
         self._hvp = HVPFunction(f, wrt, backend, optimize)
         functools.update_wrapper(self, f)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        args, kwargs = self._fixed + args, {**self._keywords, **kwargs}
         values = self._hvp._bind_user(args, kwargs)
         # Structured arguments: blocks per pair of leaves, rebuilt into nested structures.
         h, leaves, groups = self._hvp.flat_view(values)
@@ -193,7 +197,7 @@ class hessian:  # noqa: N801
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         vector = kwargs.pop("vector", None)
         h = self._hvp
-        values = h._bind_user(args, kwargs)
+        values = h._bind_user(self._fixed + args, {**self._keywords, **kwargs})
         if vector is None:
             zeros = [_zeros_like(values[h._user.index(p)]) for p in h.wrt]
             vector = tuple(zeros) if len(zeros) > 1 else zeros[0]

@@ -254,3 +254,36 @@ def test_transforms_of_a_dict_argument(backend):
     )
     np.testing.assert_allclose(blocks["W"]["W"], expected, atol=1e-12)
     assert blocks["b"]["W"].shape == (3, 3, 2) and blocks["s"]["s"] == pytest.approx(2.0)
+
+
+# -- partials and bound methods --------------------------------------------------------------------
+
+
+def weighted_sines(x, a):
+    return np.sum(np.sin(x) * a)
+
+
+class Cubic:
+    def __init__(self) -> None:
+        self.a = 2.0
+
+    def loss(self, x):
+        return np.sum(x**3) * self.a
+
+
+def test_transforms_of_partials_and_methods():
+    import functools
+
+    x = np.array([0.3, 0.5])
+    v = np.array([1.0, -2.0])
+    fixed = functools.partial(weighted_sines, a=3.0)
+    value, tangent = jvp(fixed, backend="python")(x, tangent=v)
+    assert value == pytest.approx(weighted_sines(x, 3.0))
+    assert tangent == pytest.approx(np.sum(3.0 * np.cos(x) * v))
+    np.testing.assert_allclose(hvp(fixed, backend="python")(x, vector=v), -3.0 * np.sin(x) * v)
+    np.testing.assert_allclose(hessian(fixed, backend="python")(x), np.diag(-3.0 * np.sin(x)))
+    np.testing.assert_allclose(jacobian(fixed, backend="python")(x), 3.0 * np.cos(x))
+    model = Cubic()
+    np.testing.assert_allclose(hessian(model.loss, backend="python")(x), np.diag(12.0 * x))
+    model.a = 1.0  # read at each call, as Python does
+    np.testing.assert_allclose(hvp(model.loss, backend="python")(x, vector=v), 6.0 * x * v)
