@@ -2,7 +2,7 @@
 Tangent's own tests use, and summarize the outcomes.
 
     python tools/run_tangent_suite.py PATH_TO_TANGENT_CHECKOUT [--backend python|numba|both]
-        [--short] [--func-filter TEXT] [--out FILE]
+        [--mode grad|jvp|hvp|grad2] [--every-function] [--short] [--func-filter TEXT] [--out FILE]
 
 PATH_TO_TANGENT_CHECKOUT is a checkout of github.com/google/tangent: its tests/functions.py is
 imported from there (with a stand-in for the few `tangent` names it reads; Tangent itself need not
@@ -10,6 +10,11 @@ be installed, and nothing of it is copied here). tools/tangent_suite_check.py bu
 as Tangent's tests/conftest.py and test_reverse_mode.py do, differentiates with respect to every
 float argument and judges each function right / refused / wrong / crash / skipped (see its
 docstring). `--short` takes Tangent's own --short values (one point per function).
+
+`--mode jvp|hvp|grad2` checks forward mode, Hessian-vector products or grad(grad(f)) instead,
+on the functions and points of Tangent's forward-mode, Hessian-vector-product and
+reverse-over-reverse tests (tools/tangent_suite_modes.py); `--every-function` takes every
+function with Tangent's arguments and every float argument instead.
 
 Prints a table (one line per function and backend), the totals and the refusal reasons, writes
 every wrong and crash with a reproducer to FILE (default tangent_suite_out.md), and exits 1 when
@@ -28,15 +33,23 @@ from pathlib import Path
 
 import numpy as np
 
+# This checkout's ad_compiler, not whichever one the environment installed (an editable
+# install of another worktree would otherwise be judged).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tangent_suite_check as suite  # noqa: E402
+import tangent_suite_modes as modes  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkout", type=Path, help="a checkout of google/tangent")
     parser.add_argument("--backend", choices=("python", "numba", "both"), default="python")
+    parser.add_argument("--mode", choices=("grad", *modes.MODES), default="grad")
+    parser.add_argument(
+        "--every-function", action="store_true", help="jvp/hvp/grad2: not only Tangent's set"
+    )
     parser.add_argument("--short", action="store_true", help="Tangent's --short arguments")
     parser.add_argument("--func-filter", default=None, help="only functions whose name has it")
     parser.add_argument("--out", type=Path, default=Path("tangent_suite_out.md"))
@@ -44,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     functions = suite.load_functions(options.checkout)
+    if options.mode != "grad":
+        functions += modes.load_hvp_functions(options.checkout)
     if options.func_filter:
         functions = [f for f in functions if options.func_filter in f.__name__]
     backends = ("python", "numba") if options.backend == "both" else (options.backend,)
@@ -51,15 +66,20 @@ def main(argv: list[str] | None = None) -> int:
     for backend in backends:
         for fn in functions:
             start = time.perf_counter()
-            record = suite.check_function(fn, backend, options.short)
+            if options.mode == "grad":
+                record = suite.check_function(fn, backend, options.short)
+            else:
+                record = modes.check_function(
+                    fn, options.mode, backend, options.short, options.every_function
+                )
             record["seconds"] = round(time.perf_counter() - start, 2)
             records.append(record)
             if record["outcome"] != "skipped":
                 print(line(record), flush=True)
     print()
-    print(totals(records))
+    print(totals(records, options.mode))
     bad = [r for r in records if r["outcome"] in ("wrong", "crash")]
-    options.out.write_text(reproducers(bad, functions), encoding="utf-8")
+    options.out.write_text(reproducers(bad, functions, options.mode), encoding="utf-8")
     print(f"{len(bad)} wrong/crash; reproducers in {options.out}")
     if options.json is not None:
         with options.json.open("w", encoding="utf-8") as handle:
@@ -83,8 +103,9 @@ def line(r: dict) -> str:
     )
 
 
-def totals(records: list[dict]) -> str:
-    lines = ["(* = on the blacklist of Tangent's conftest.py; points = right/all)", ""]
+def totals(records: list[dict], mode: str = "grad") -> str:
+    lines = [f"mode {mode} (* = on the blacklist of Tangent's conftest.py; points = right/all)"]
+    lines.append("")
     header = f"{'backend':<9}{'functions':>10}" + "".join(f"{o:>9}" for o in suite.OUTCOMES)
     lines += [header, "-" * len(header)]
     by_backend = collections.defaultdict(collections.Counter)
@@ -109,15 +130,15 @@ def totals(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def reproducers(bad: list[dict], functions: list) -> str:
+def reproducers(bad: list[dict], functions: list, mode: str = "grad") -> str:
     by_name = {f.__name__: f for f in functions}
-    parts = [f"# Tangent's functions through ad_compiler: {len(bad)} wrong or crashed\n"]
+    parts = [f"# Tangent's functions through ad_compiler ({mode}): {len(bad)} wrong or crashed\n"]
     for r in bad:
         fn = by_name[r["function"]]
         parts.append(f"## {r['outcome']}: {r['function']} ({r['backend']})\n")
         parts.append(f"- {r['reason'].strip()}")
         parts.append(f"- wrt {r.get('wrt')}, arguments `{_code(r.get('args'))}`")
-        for key in ("value", "got_value", "got", "central", "autograd"):
+        for key in ("direction", "value", "got_value", "got", "central", "autograd"):
             if key in r:
                 parts.append(f"- {key}: `{_code(r[key])}`")
         parts.append("\n```python\n" + inspect.getsource(fn).rstrip() + "\n```")
