@@ -788,9 +788,10 @@ def _normalize_once(
     if isinstance(result, CONTAINERS):
         what = {TupleValue: "tuple", ListValue: "list"}.get(type(result), "dict or namedtuple")
         raise NonScalarOutputError(
-            f"{parsed.name}() returns a {what}; grad needs a function returning one float: "
-            "return one of its items, or np.sum(...) of them (a Jacobian row by row); "
-            "for `return value, aux` pass has_aux=True"
+            f"{loc}: {parsed.name}() returns a {what}; grad, hvp and hessian need a function "
+            "returning one float, jvp, vjp and jacobian one float or one array: return one of "
+            "its items, or np.sum(...) or np.concatenate(...) of them; for `return value, aux` "
+            "pass has_aux=True to grad"
         )
     if isinstance(result, COMPILE_TIME):
         result = normalizer.operand(result, parsed.node)

@@ -155,6 +155,7 @@ class Tangents:
         self.names = Names(names | {fn.name})
         self.varied = varied_values(fn, self.kinds, wrt)
         self.dots: dict[str, Operand] = {}
+        self.owners: dict[str, set[str]] = {}  # a tangent array -> the values it is the tangent of
         self.aliases = Aliases(fn, self.kinds)
         written = written_arrays(fn.body)
         self.written_sites = frozenset().union(*(self.aliases.of(n) for n in written))
@@ -251,10 +252,10 @@ class Tangents:
             and not rule.view
             and stmt.op != "copy"
             and self.kinds.of(Var(stmt.target)).is_array
-            and self.may_be_written(stmt.target)
+            and any(map(self.may_be_written, {stmt.target} | self.owners.get(tangent.name, set())))
         ):
             # y = x + 1.0 is a new array whose tangent is x_dot itself: a store into y must
-            # not write into x_dot, so y gets its own copy.
+            # not write into x_dot, nor one into x into y_dot, so y gets its own copy.
             tangent = self.emit(out, "array_copy", (tangent,), {}, stmt.loc)
         last = out[-1] if out else None
         if (
@@ -269,6 +270,8 @@ class Tangents:
             out[-1] = replace(last, target=name)
             self.kinds.set(name, self.kinds.of(tangent))
             tangent = Var(name)
+        if isinstance(tangent, Var):
+            self.owners.setdefault(tangent.name, set()).add(stmt.target)
         self.dots[stmt.target] = tangent
 
     def tangent_of(self, stmt: Assign, rule, diff_args: list[int], out) -> Operand | None:
@@ -457,6 +460,8 @@ class Tangents:
                     # f writes into its argument: its tangent is written too, not the caller's
                     seed = self.emit(start, "array_copy", (seed,), {}, fn.loc)
             self.dots[p] = seed
+            if isinstance(seed, Var):
+                self.owners.setdefault(seed.name, set()).add(p)
         for p in fn.params:  # an argument written into with varying values
             if p in self.varied and p not in self.dots:
                 self.dots[p] = self.zero(start, Var(p), fn.loc)

@@ -287,3 +287,23 @@ def test_transforms_of_partials_and_methods():
     np.testing.assert_allclose(hessian(model.loss, backend="python")(x), np.diag(12.0 * x))
     model.a = 1.0  # read at each call, as Python does
     np.testing.assert_allclose(hvp(model.loss, backend="python")(x, vector=v), 6.0 * x * v)
+
+
+def shifted_then_source_written(x):
+    t = 0.5 + x  # t's tangent starts as x's: a later write into x must not reach it
+    x[0, 0] = 0.5
+    return np.sum(t * t)
+
+
+def r_with_a_range(x):
+    return np.r_[x, 1:4] * np.sum(x)
+
+
+@pytest.mark.parametrize("fn", [shifted_then_source_written, r_with_a_range])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_found_by_the_fuzzer_and_autograds_suite(fn, backend):
+    x = np.array([[0.411], [-0.691]]) if fn is shifted_then_source_written else np.array([1.0, 2.0])
+    v = np.ones_like(x) * np.array([1.0, 2.0]).reshape(x.shape)
+    value, tangent = jvp(fn, backend=backend)(x.copy(), tangent=v)
+    np.testing.assert_allclose(value, fn(x.copy()))
+    np.testing.assert_allclose(tangent, directional(fn, [x], 0, v), rtol=1e-6, atol=1e-9)
