@@ -103,6 +103,17 @@ class Calls:
             if items is None:
                 raise self.error(node, f"{obj.__name__}() of this value is not supported")
             return self.new_list(items) if obj is list else TupleValue(items)
+        literal = node.args and isinstance(node.args[0], (ast.List, ast.Tuple, ast.GeneratorExp))
+        if obj is np.asarray and len(node.args) == 1 and not literal:
+            # np.asarray of an array is that array (not a copy, as np.array makes)
+            value = self.expr(node.args[0])
+            if isinstance(value, Var):
+                if not node.keywords:
+                    return value  # the same array, as `y = x` binds it
+                if _only_dtype(node):
+                    dtype = self.dtype(self.expr(node.keywords[0].value), ast.unparse(func), node)
+                    operand = self.operand(value, node.args[0])
+                    return self.emit("asarray", operand, attrs=(("dtype", dtype.value),))
         if obj in (np.array, np.asarray) and len(node.args) == 1 and not node.keywords:
             return self.array_literal(node.args[0])
         if obj in (np.array, np.asarray) and len(node.args) == 1 and _only_dtype(node):

@@ -10,6 +10,7 @@ hessian and jacobian call those compiled programs once per direction (basis vect
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 from typing import Any
@@ -30,7 +31,7 @@ from .codegen import generate
 from .errors import ADCompilerError, GradientInputError, NonScalarOutputError
 from .inplace import check_augmented
 from .ir import Const, Kind, Var, format_function
-from .kinds import infer_kinds
+from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
 from .pytree import flatten, is_structured, layout_of, rebuild, signature
 from .tangent import Tangents, leave_ssa
@@ -208,6 +209,9 @@ class _Transformed(GradFunction):
                 out.append(float(v))
         return out
 
+    def _resolve_wrt_all(self, wrt) -> tuple[str, ...]:
+        return tuple(self._resolve_wrt(w) for w in ([wrt] if isinstance(wrt, (int, str)) else wrt))
+
     def _bind(self, args: tuple, kwargs: dict) -> list:
         n = len(self._user)
         return self._bind_user(args[:n], kwargs) + list(args[n:])
@@ -299,7 +303,10 @@ class _Transformed(GradFunction):
                 r"^def (\w+)_grad(\w*)\(", rf"def \1_{suffix}\2(", source, count=1, flags=re.M
             )
         program = replace(leave_ssa(tangent), name=f"{primal.name}_jvp")
-        program_kinds = infer_kinds(program, params)
+        # Kinds from the SSA form first: a placeholder (a helper's result before the loop
+        # that returns it) takes the kind of what its phi merges it with.
+        program_kinds = KindTable(dict(infer_kinds(tangent, params).kinds))
+        program_kinds.block(program.body)
         if self.optimize:
             program = optimize_program(program, program_kinds)
         backend = self.backend
@@ -398,6 +405,35 @@ def _check_backend(backend: str) -> None:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
 
 
+def unpartial(f, wrt) -> tuple:
+    """A functools.partial's function, `wrt` as names of its parameters, and the arguments the
+    partial fixes (positional, keywords); a plain function with () and {}."""
+    if not isinstance(f, functools.partial):
+        return f, wrt, (), {}
+    from .structured import PartialGradFunction
+
+    names = PartialGradFunction(f, wrt, lambda fn, chosen: None).wrt
+    return f.func, names[0] if isinstance(wrt, (int, str)) else names, f.args, dict(f.keywords)
+
+
+class Partial:
+    """A transform of a functools.partial: the partial's fixed arguments passed at each call."""
+
+    def __init__(self, f: functools.partial, wrt, make) -> None:
+        func, names, self._args, self._keywords = unpartial(f, wrt)
+        self._inner = make(func, names)
+        functools.update_wrapper(self, func)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner(*self._args, *args, **{**self._keywords, **kwargs})
+
+    def compiled_for(self, *args: Any, **kwargs: Any):
+        return self._inner.compiled_for(*self._args, *args, **{**self._keywords, **kwargs})
+
+    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        return self._inner.source_for(*self._args, *args, **{**self._keywords, **kwargs})
+
+
 def jvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
     """Forward mode: `jvp(f)(*args, tangent=v)` returns `(f(*args), J v)`, the value and the
     derivative of f along v (v has the shape of the `wrt` argument; a tuple of them for a
@@ -405,7 +441,38 @@ def jvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
     if f is None:
         return lambda g: jvp(g, wrt=wrt, backend=backend, optimize=optimize)
     _check_backend(backend)
+    if isinstance(f, GradFunction):
+        return JVPOfGradient(f, wrt, backend, optimize)
+    if isinstance(f, functools.partial):
+        return Partial(f, wrt, lambda fn, names: JVPFunction(fn, names, backend, optimize))
     return JVPFunction(f, wrt, backend, optimize)
+
+
+class JVPOfGradient:
+    """`jvp(grad(f))(x, tangent=v)`: (grad f(x), H v), JAX's idiom for a Hessian-vector
+    product, run as the gradient program and the hvp program (reverse over forward)."""
+
+    def __init__(self, inner: GradFunction, wrt, backend: str, optimize: bool) -> None:
+        plain = type(inner) is GradFunction or _is_live_grad(inner)
+        if not plain or inner.with_value or inner.has_aux or inner._cotangent:
+            raise ADCompilerError(
+                f"jvp of {inner!r}: only jvp(grad(f)) is supported among transforms of "
+                "transforms (it gives the Hessian-vector product)"
+            )
+        self._grad = inner
+        self._hvp = HVPFunction(
+            inner.__wrapped__, inner.wrt if not inner._single else inner.wrt[0], backend, optimize
+        )
+        if self._hvp._resolve_wrt_all(wrt) != inner.wrt:
+            raise ADCompilerError(
+                "jvp(grad(f, wrt=a), wrt=b) needs b to be a (the tangent runs along the "
+                "arguments the gradient is taken with respect to)"
+            )
+        functools.update_wrapper(self, inner.__wrapped__)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tangent = kwargs.pop("tangent", None)
+        return self._grad(*args, **kwargs), self._hvp(*args, vector=tangent, **kwargs)
 
 
 def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
@@ -414,6 +481,8 @@ def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
     if f is None:
         return lambda g: hvp(g, wrt=wrt, backend=backend, optimize=optimize)
     _check_backend(backend)
+    if isinstance(f, functools.partial):
+        return Partial(f, wrt, lambda fn, names: HVPFunction(fn, names, backend, optimize))
     return HVPFunction(f, wrt, backend, optimize)
 
 

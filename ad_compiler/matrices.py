@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GradientInputError, NoGradientRuleError
-from .forward import HVPFunction, JVPFunction, _check_backend, regroup
+from .api import GradFunction
+from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
+from .forward import HVPFunction, JVPFunction, _check_backend, regroup, unpartial
 from .pytree import flatten
 
 
@@ -44,7 +45,14 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         _check_backend(backend)
         if mode not in ("auto", "fwd", "rev"):
             raise ValueError(f"mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
+        f, wrt, self._fixed, self._keywords = unpartial(f, wrt)
         functools.update_wrapper(self, f)
+        if isinstance(f, GradFunction):  # jacobian(grad(f)) is the Hessian
+            self._hessian = hessian(
+                f.__wrapped__, wrt=_inner_wrt(f), backend=backend, optimize=optimize
+            )
+            return
+        self._hessian = None
         self.mode = mode
         self._jvp = JVPFunction(f, wrt, backend, optimize)
         self._f, self._backend, self._optimize = f, backend, optimize
@@ -63,6 +71,9 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         return self._vjp
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._hessian is not None:
+            return self._hessian(*args, **kwargs)
+        args, kwargs = self._fixed + args, {**self._keywords, **kwargs}
         values = self._jvp._bind_user(args, kwargs)
         # Structured arguments: the Jacobian for each leaf, rebuilt into their structure.
         forward, leaves, groups = self._jvp.flat_view(values)
@@ -146,10 +157,12 @@ class hessian:  # noqa: N801
 
     def __init__(self, f, *, wrt=0, backend: str = "numba", optimize: bool = True) -> None:
         _check_backend(backend)
+        f, wrt, self._fixed, self._keywords = unpartial(f, wrt)
         self._hvp = HVPFunction(f, wrt, backend, optimize)
         functools.update_wrapper(self, f)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        args, kwargs = self._fixed + args, {**self._keywords, **kwargs}
         values = self._hvp._bind_user(args, kwargs)
         # Structured arguments: blocks per pair of leaves, rebuilt into nested structures.
         h, leaves, groups = self._hvp.flat_view(values)
@@ -184,7 +197,7 @@ class hessian:  # noqa: N801
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         vector = kwargs.pop("vector", None)
         h = self._hvp
-        values = h._bind_user(args, kwargs)
+        values = h._bind_user(self._fixed + args, {**self._keywords, **kwargs})
         if vector is None:
             zeros = [_zeros_like(values[h._user.index(p)]) for p in h.wrt]
             vector = tuple(zeros) if len(zeros) > 1 else zeros[0]
@@ -193,3 +206,17 @@ class hessian:  # noqa: N801
 
 def _shaped(block: np.ndarray) -> np.ndarray | float:
     return float(block) if block.ndim == 0 else np.ascontiguousarray(block)
+
+
+def _inner_wrt(inner: GradFunction) -> Any:
+    """The wrt of a plain grad(f), for jacobian(grad(f)) = hessian(f)."""
+    if (
+        type(inner).__name__ not in ("GradFunction", "_LiveGradFunction")
+        or inner.with_value
+        or inner.has_aux
+    ):
+        raise ADCompilerError(
+            f"jacobian of {inner!r}: only jacobian(grad(f)) (the Hessian) is supported among "
+            "transforms of transforms"
+        )
+    return inner.wrt[0] if inner._single else inner.wrt

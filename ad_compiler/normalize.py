@@ -426,7 +426,8 @@ class _Normalizer(
                     return Const(-value.value)
                 return self.emit("neg", value)
             if isinstance(node.op, ast.UAdd):
-                return value
+                # +a of an array is a new array (np.positive), not a reference to a
+                return self.emit("pos", value) if isinstance(value, Var) else value
             if isinstance(node.op, ast.Not):
                 return self.emit("not", value)
             raise self.error(node, "the operator ~ is not supported")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .activity import Aliases
+from .activity import Aliases, written_arrays
 from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .ir import (
     Assign,
@@ -54,7 +54,7 @@ LINEAR = {
     "vstack", "column_stack", "hstack_of", "vstack_of", "column_stack_of", "split",
     "array_split", "hsplit", "vsplit", "dsplit", "take", "fftshift", "array_copy", "copy",
     "astype", "real_part", "average", "full", "full_like", "linspace", "numbers_only",
-    "checked_item", "gradient", "append", "pad",
+    "checked_item", "gradient", "append", "pad", "asarray",
 }  # fmt: skip
 # Of those, the ones linear in all their float operands together (the others: in the first,
 # the array; their other float operands, such as np.gradient's spacing, must not vary).
@@ -155,6 +155,12 @@ class Tangents:
         self.names = Names(names | {fn.name})
         self.varied = varied_values(fn, self.kinds, wrt)
         self.dots: dict[str, Operand] = {}
+        self.aliases = Aliases(fn, self.kinds)
+        written = written_arrays(fn.body)
+        self.written_sites = frozenset().union(*(self.aliases.of(n) for n in written))
+        self.placeholders = {
+            s.target for s in walk(fn.body) if isinstance(s, Assign) and s.op == "unassigned"
+        }
 
     # -- small tools -------------------------------------------------------------------------
 
@@ -176,8 +182,17 @@ class Tangents:
             return self.dots.get(operand.name)
         return None
 
+    def may_be_written(self, name: str) -> bool:
+        return bool(self.aliases.of(name) & self.written_sites)
+
     def zero(self, out: list[Stmt], operand: Operand, loc: Loc | None) -> Operand:
         """A zero tangent with the operand's shape."""
+        if isinstance(operand, Var) and operand.name in self.placeholders:
+            # a helper's result before the loop that returns it: a placeholder tangent too
+            name = self.names.temp()
+            out.append(Assign(name, "unassigned", (), (), loc))
+            self.kinds.set(name, self.kinds.of(operand))
+            return Var(name)
         if self.kinds.of(operand).is_array:
             return self.emit(out, "zeros_like", (operand,), {}, loc)
         return Const(0.0)
@@ -221,6 +236,7 @@ class Tangents:
             return
         if stmt.target is None or stmt.target not in self.varied:
             return
+        emitted = len(out)
         if rule.zero_derivative or not diff_args:
             # Varies only through a later store into it (an array allocated, then written).
             tangent = self.zero(out, Var(stmt.target), stmt.loc)
@@ -228,6 +244,18 @@ class Tangents:
             tangent = self.tangent_of(stmt, rule, diff_args, out)
         if tangent is None:
             tangent = self.zero(out, Var(stmt.target), stmt.loc)
+        new = {s.target for s in out[emitted:] if isinstance(s, Assign)}
+        if (
+            isinstance(tangent, Var)
+            and tangent.name not in new
+            and not rule.view
+            and stmt.op != "copy"
+            and self.kinds.of(Var(stmt.target)).is_array
+            and self.may_be_written(stmt.target)
+        ):
+            # y = x + 1.0 is a new array whose tangent is x_dot itself: a store into y must
+            # not write into x_dot, so y gets its own copy.
+            tangent = self.emit(out, "array_copy", (tangent,), {}, stmt.loc)
         last = out[-1] if out else None
         if (
             not is_temp(stmt.target)
@@ -250,9 +278,12 @@ class Tangents:
             if not joint and any(i != 0 for i in diff_args):
                 # (np.gradient's spacing: the operation is linear in its array only)
                 raise _refuse(stmt, f"no forward-mode (tangent) rule for {op!r} of these operands")
+            # Every data operand of a jointly linear operation gets a tangent, zeros for the
+            # int and bool ones too (np.array([x, 1]) stacks 1, whose tangent is 0).
+            nondiff = RULES[op].nondiff_args
             args = [
                 self.dot_or_zero(out, a, loc)
-                if self._float_operand(stmt, i) and (joint or i == 0)
+                if (joint and i not in nondiff) or (i == 0 and self._float_operand(stmt, i))
                 else a
                 for i, a in enumerate(stmt.args)
             ]
@@ -422,6 +453,9 @@ class Tangents:
                 self.kinds.set(name, self.kinds.of(Var(p)))
                 new_params.append(name)
                 seed = Var(name)
+                if self.kinds.of(Var(p)).is_array and self.may_be_written(p):
+                    # f writes into its argument: its tangent is written too, not the caller's
+                    seed = self.emit(start, "array_copy", (seed,), {}, fn.loc)
             self.dots[p] = seed
         for p in fn.params:  # an argument written into with varying values
             if p in self.varied and p not in self.dots:

@@ -42,10 +42,26 @@ def without_root(text):
 
 GOLDEN_CASES = {
     "show_circuit": ["show", f"{FUNCTIONS}:circuit"],
-    "show_neuron": ["show", f"{FUNCTIONS}:neuron", "--wrt", "w0", "--wrt", "x0", "--wrt", "w1",
-                    "--wrt", "x1", "--wrt", "w2"],
-    "show_neuron_arrays": ["show", f"{FUNCTIONS}:neuron_arrays",
-                           "--at", "w=[2, -3, -3], x=[-1, -2]"],
+    "show_neuron": [
+        "show",
+        f"{FUNCTIONS}:neuron",
+        "--wrt",
+        "w0",
+        "--wrt",
+        "x0",
+        "--wrt",
+        "w1",
+        "--wrt",
+        "x1",
+        "--wrt",
+        "w2",
+    ],
+    "show_neuron_arrays": [
+        "show",
+        f"{FUNCTIONS}:neuron_arrays",
+        "--at",
+        "w=[2, -3, -3], x=[-1, -2]",
+    ],
     "show_neuron_python": ["show", f"{FUNCTIONS}:neuron", "--backend", "python"],
 }
 
@@ -70,6 +86,7 @@ def test_golden_header_names_the_function_relative_to_the_repository():
 
 
 # -- options ----------------------------------------------------------------------------------
+
 
 def test_wrt_selects_one_parameter(capsys):
     code, out, _ = run(capsys, "show", f"{FUNCTIONS}:circuit", "--wrt", "z")
@@ -122,17 +139,21 @@ def test_help(capsys):
 
 # -- errors ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv, message", [
-    (["show", "tests/no_such_file.py:f"], "no such file: tests/no_such_file.py"),
-    (["show", f"{FUNCTIONS}:no_such_function"], "no function named no_such_function"),
-    (["show", FUNCTIONS], "expected FILE.py:FUNC"),
-    (["show", f"{FUNCTIONS}:"], "expected FILE.py:FUNC"),
-    (["show", "README.md:circuit"], "not a Python file"),
-    (["show", f"{FUNCTIONS}:np"], "module, not a function"),
-    (["show", f"{FUNCTIONS}:circuit", "--wrt", "q"], "names no parameter"),
-    (["show", f"{FUNCTIONS}:circuit", "--at", "q=1.0"], "--at names no parameter"),
-    (["show", f"{FUNCTIONS}:circuit", "--at", "x=open('f')"], "not a literal"),
-])
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["show", "tests/no_such_file.py:f"], "no such file: tests/no_such_file.py"),
+        (["show", f"{FUNCTIONS}:no_such_function"], "no function named no_such_function"),
+        (["show", FUNCTIONS], "expected FILE.py:FUNC"),
+        (["show", f"{FUNCTIONS}:"], "expected FILE.py:FUNC"),
+        (["show", "README.md:circuit"], "not a Python file"),
+        (["show", f"{FUNCTIONS}:np"], "module, not a function"),
+        (["show", f"{FUNCTIONS}:circuit", "--wrt", "q"], "names no parameter"),
+        (["show", f"{FUNCTIONS}:circuit", "--at", "q=1.0"], "--at names no parameter"),
+        (["show", f"{FUNCTIONS}:circuit", "--at", "x=open('f')"], "not a literal"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(argv, message, capsys):
     code, out, err = run(capsys, *argv)
     assert code == 2
@@ -148,8 +169,10 @@ def test_argparse_errors_exit_2(capsys):
 
 def test_unsupported_construct_exits_1_with_file_and_line(capsys, tmp_path):
     source = tmp_path / "uses_try.py"
-    source.write_text("def f(x):\n    y = x * x\n    try:\n        y = y + 1.0\n"
-                      "    except ValueError:\n        pass\n    return y\n")
+    source.write_text(
+        "def f(x):\n    y = x * x\n    try:\n        y = y + 1.0\n"
+        "    except ValueError:\n        pass\n    return y\n"
+    )
     code, out, err = run(capsys, "show", f"{source}:f")
     assert code == 1
     assert out == ""
@@ -159,8 +182,9 @@ def test_unsupported_construct_exits_1_with_file_and_line(capsys, tmp_path):
 
 def test_sibling_imports_work(capsys, tmp_path):
     (tmp_path / "helpers.py").write_text("SCALE = 3.0\n")
-    (tmp_path / "model.py").write_text("from helpers import SCALE\n\n\n"
-                                       "def f(x):\n    return SCALE * x * x\n")
+    (tmp_path / "model.py").write_text(
+        "from helpers import SCALE\n\n\ndef f(x):\n    return SCALE * x * x\n"
+    )
     code, out, _ = run(capsys, "show", f"{tmp_path / 'model.py'}:f", "--backend", "python")
     assert code == 0
     assert "def f_grad(x, SCALE):" in out  # module-level numbers are read at each call
@@ -168,14 +192,15 @@ def test_sibling_imports_work(capsys, tmp_path):
 
 def test_show_a_function_decorated_with_grad(capsys, tmp_path):
     (tmp_path / "model.py").write_text(
-        "from ad_compiler import grad\n\n\n@grad(wrt=(\"y\",))\n"
-        "def f(x, y):\n    return x * y\n")
+        'from ad_compiler import grad\n\n\n@grad(wrt=("y",))\ndef f(x, y):\n    return x * y\n'
+    )
     code, out, _ = run(capsys, "show", f"{tmp_path / 'model.py'}:f", "--backend", "python")
     assert code == 0
     assert "with respect to y." in out
 
 
 # -- parse_at ---------------------------------------------------------------------------------
+
 
 def test_parse_at_scalars_and_nested_lists():
     values = parse_at("x=-2, y=5.5, W=[[0.1, 0.5], [-0.3, 0.8]], flag=True")
@@ -193,9 +218,18 @@ def test_parse_at_loads_npy(template, tmp_path):
     np.testing.assert_array_equal(values["a"], [0.0, 1.0, 2.0])
 
 
-@pytest.mark.parametrize("text", [
-    "1.0", "x=", "x=1, 2", "x=__import__('os')", "x=[[1, 2], [3]]", "**d", "x=@missing.npy",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.0",
+        "x=",
+        "x=1, 2",
+        "x=__import__('os')",
+        "x=[[1, 2], [3]]",
+        "**d",
+        "x=@missing.npy",
+    ],
+)
 def test_parse_at_rejects(text):
     with pytest.raises(UsageError):
         parse_at(text)
@@ -208,10 +242,15 @@ def test_parse_at_never_evaluates_code():
 
 # -- the other ways in --------------------------------------------------------------------------
 
+
 def test_python_dash_m(capsys):
     result = subprocess.run(
         [sys.executable, "-m", "ad_compiler", "show", f"{FUNCTIONS}:circuit", "--wrt", "x"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300)
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert "def circuit_grad(x, y, z):" in result.stdout
     assert "\x1b[" not in result.stdout  # piped: no color
@@ -221,11 +260,40 @@ def test_lecture_example_prints_the_lecture_numbers(tmp_path):
     env = dict(os.environ, AD_COMPILER_CACHE_DIR=str(tmp_path))
     result = subprocess.run(
         [sys.executable, "examples/lecture.py", "--backend", "python"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for expected in ["(-4, -4, 3)", "= 3 ", "= -12 ", "0.731059",
-                     "(-0.196612, -0.393224, 0.196612)", "(0.393224, -0.589836)",
-                     "(1 - s) s                = 0.196612", "check_grad",
-                     "def neuron_on_arrays_grad(w, x):"]:
+    for expected in [
+        "(-4, -4, 3)",
+        "= 3 ",
+        "= -12 ",
+        "0.731059",
+        "(-0.196612, -0.393224, 0.196612)",
+        "(0.393224, -0.589836)",
+        "(1 - s) s                = 0.196612",
+        "check_grad",
+        "def neuron_on_arrays_grad(w, x):",
+    ]:
         assert expected in out
+
+
+@pytest.mark.parametrize(
+    "mode, defines, says",
+    [
+        ("jvp", "def neuron_jvp(w0, x0, w1, x1, w2, w0_dot", "forward mode"),
+        ("vjp", "def neuron_vjp(", "cotangent"),
+        ("hvp", "def neuron_hvp(w0, x0, w1, x1, w2, w0_dot", "reverse over forward"),
+        ("hessian", "def neuron_hvp(", "Hessian-vector product"),
+        ("jacobian", "def neuron_vjp(", "cotangent"),  # one output, five inputs: reverse
+    ],
+)
+def test_show_mode_prints_each_transform(mode, defines, says, capsys):
+    code, out, _ = run(capsys, "show", f"{FUNCTIONS}:neuron", "--mode", mode, "--backend", "python")
+    assert code == 0
+    assert defines in out and says in out
+    compile(out, "shown", "exec")  # a whole module, as generated

@@ -70,6 +70,19 @@ register(
         emit_scalar=_emit_scalar,
     )
 )
+# np.asarray(x, dtype=...): x itself when it has that dtype already, else a converted copy;
+# the compiler cannot tell float32 from float64 arrays, so it treats the result as possibly x
+# (a view): writes through it are refused rather than assumed to reach x or not.
+register(
+    Rule(
+        "asarray",
+        lambda n, a: "np.asarray({0}, " + _numpy_type(_dtype(a)) + ")",
+        _infer,
+        _astype_vjp,
+        emit_scalar=_emit_scalar,
+        view=True,
+    )
+)
 # The reverse sweep's own cast of an adjoint to the type of the value it belongs to.
 register(
     Rule("astype_like", "{0}.astype({1}.dtype)", lambda k, a: Kind(k[0].ndim, k[1].dtype, None))
