@@ -159,7 +159,7 @@ def _jvp(ctx, backend: str) -> dict | None:
 
     exact_v, ours_v = _direction(ctx)
     g = _along(ctx, ctx.raw_flat, exact_v)
-    forward = _attempt(lambda: np.asarray(make_jvp(g, 0.0)(1.0)[1], dtype=float))
+    forward = _attempt(lambda: np.asarray(make_jvp(g)(0.0)(1.0)[1], dtype=float))
     exact, exact_name = forward, "autograd's forward mode"
     if isinstance(forward, str):  # no forward rule in autograd: J v by its reverse mode
         exact = _attempt(lambda: np.asarray(autograd.jacobian(g)(0.0), dtype=float))
@@ -177,7 +177,11 @@ def _jvp(ctx, backend: str) -> dict | None:
         )
     except Exception as exc:
         return _failure(exc)
-    extra = {"tangent": [ctx.suite._code(d) for d in ours_v], "jvp_source": ctx.jvp_shown}
+    extra = {
+        "tangent": [ctx.suite._code(d) for d in ours_v],
+        "jvp_source": ctx.jvp_shown,
+        "exact_oracle": "reverse" if isinstance(forward, str) else "forward",
+    }
     if _modified(values, given):
         return {"outcome": "wrong", "reason": "modified the caller's array", **extra}
     if not ctx.suite._close(got_value, ctx.raw_value, ctx.tolerances[0]):
