@@ -14,11 +14,14 @@
 autograd's tests write `np` for autograd.numpy. ad_compiler reads NumPy's own functions, so the
 function is re-created with the same code over a copy of its globals (and closure) where each
 autograd.numpy / autograd.scipy module or function is replaced by the NumPy / SciPy one; helper
-functions of the test modules are re-created the same way. A function that is not a `def` or
-`lambda` with source (np.max itself, operator.add, functools.partial) and a function returning
-an array are differentiated through a small generated wrapper module,
+functions of the test modules are re-created the same way (autograd_suite_numpy.py). A function
+that is not a `def` or `lambda` with source (np.max itself, operator.add, functools.partial)
+and a function returning an array are differentiated through a small generated wrapper module,
 `def checked(a0, ..., c): return np.sum(target(a0, ..., axis=0) * c)`, with a random cotangent
 `c`. The oracles (CPython value, autograd, central differences) always run the original function.
+
+With ADSUITE_MODES (run_autograd_suite.py --modes) other derivatives of the same call are judged
+too, each record naming its `check`: jvp, vjp and hvp (autograd_suite_modes.py).
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ import textwrap
 import threading
 import time
 import traceback
-import types
 import warnings
 
 import numpy as np
@@ -58,11 +60,25 @@ _flat_spec = importlib.util.spec_from_file_location(
 _flat = importlib.util.module_from_spec(_flat_spec)
 _flat_spec.loader.exec_module(_flat)
 Flattened, leaves, rebuild = _flat.Flattened, _flat.leaves, _flat.rebuild
+_numpy_spec = importlib.util.spec_from_file_location(
+    "adsuite_numpy", os.path.join(_here, "autograd_suite_numpy.py")
+)
+_np_view = importlib.util.module_from_spec(_numpy_spec)
+_numpy_spec.loader.exec_module(_np_view)
+numpy_view, _labels = _np_view.numpy_view, _np_view._labels
+_is_user_function = _np_view._is_user_function
+_modes_spec = importlib.util.spec_from_file_location(
+    "adsuite_modes", os.path.join(_here, "autograd_suite_modes.py")
+)
+_modes = importlib.util.module_from_spec(_modes_spec)
+_modes_spec.loader.exec_module(_modes)
 
 OUT = os.environ.get("ADSUITE_OUT", "adsuite.jsonl")
 GEN = os.environ.get("ADSUITE_GEN", "adsuite_gen")
 NUMBA_FRACTION = float(os.environ.get("ADSUITE_NUMBA", "0"))
 WRT_ALL = os.environ.get("ADSUITE_WRT_ALL", "") == "1"
+# Which derivatives to judge (autograd_suite_modes): grad alone unless told.
+MODES = _modes.parse_modes(os.environ.get("ADSUITE_MODES", "grad"))
 
 # Tolerances. The value: the same operations in another order. autograd: exact gradients.
 # Central differences (h = 1e-4 with a Richardson step): about 1e-8 relative error when smooth.
@@ -95,163 +111,6 @@ def is_box(value) -> bool:
     from autograd.tracer import Box
 
     return isinstance(value, Box)
-
-
-# -- autograd.numpy -> numpy ----------------------------------------------------------------
-
-_counterparts: dict[int, tuple] = {}
-_labels: dict[int, str] = {}  # autograd's function -> the NumPy/SciPy module it stands for
-_counted_modules = [0]
-
-
-def _real_module(module: types.ModuleType):
-    name = module.__name__
-    if not name.startswith(("autograd.numpy", "autograd.scipy")):
-        return None
-    real = name[len("autograd.") :]
-    if real == "numpy.numpy_wrapper":  # where autograd.numpy's names are defined
-        real = "numpy"
-    try:
-        return importlib.import_module(real)
-    except ImportError:
-        parent, _, attr = real.rpartition(".")
-        try:
-            return getattr(importlib.import_module(parent), attr)
-        except (ImportError, AttributeError):
-            return None
-
-
-# Helpers autograd's modules define beside NumPy's names, which its tests call as `np.linalg.T`
-# and `np.linalg._dot`: NumPy has no such names, so the NumPy stand-in for those modules is a
-# copy of NumPy's module with the helpers (re-created over NumPy) added.
-_HELPERS = {"autograd.numpy.linalg": ("T", "_dot")}
-
-
-def _with_helpers(module: types.ModuleType, real: types.ModuleType):
-    names = _HELPERS.get(module.__name__, ())
-    children = {
-        attr: sys.modules[f"{module.__name__}.{attr}"]
-        for attr in ("linalg",)
-        if f"{module.__name__}.{attr}" in _HELPERS
-    }
-    if not names and not children:
-        return real
-    view = types.ModuleType(real.__name__, real.__doc__)
-    view.__dict__.update(vars(real))
-    for name in names:
-        view.__dict__[name] = _helper_view(getattr(module, name))
-    for attr, child in children.items():
-        view.__dict__[attr] = _with_helpers(child, getattr(real, attr))
-    return view
-
-
-def _helper_view(obj):
-    if isinstance(obj, functools.partial):
-        return functools.partial(numpy_view(obj.func), *obj.args, **obj.keywords)
-    return _recreated(obj)
-
-
-def _refresh_counterparts() -> None:
-    modules = [
-        m
-        for n, m in list(sys.modules.items())
-        if n.startswith(("autograd.numpy", "autograd.scipy")) and m is not None
-    ]
-    if len(modules) == _counted_modules[0]:
-        return
-    _counted_modules[0] = len(modules)
-    for module in modules:
-        real = _real_module(module)
-        if real is None:
-            continue
-        real = _with_helpers(module, real)
-        _counterparts[id(module)] = (module, real)
-        label = getattr(real, "__name__", module.__name__[len("autograd.") :])
-        for name, obj in vars(module).items():
-            if name.startswith("_") or not hasattr(real, name):
-                continue
-            if isinstance(obj, (int, float, str, type)) or obj is None:
-                continue
-            _counterparts.setdefault(id(obj), (obj, getattr(real, name)))
-            _labels.setdefault(id(obj), label)
-    _builtin_counterparts()
-
-
-def _builtin_counterparts() -> None:
-    """autograd.builtins' tuple, list, dict and isinstance stand for Python's own."""
-    module = sys.modules.get("autograd.builtins")
-    if module is None:
-        return
-    import builtins
-
-    for name in ("tuple", "list", "dict", "isinstance", "type"):
-        obj = getattr(module, name, None)
-        if obj is not None and obj is not getattr(builtins, name):
-            _counterparts.setdefault(id(obj), (obj, getattr(builtins, name)))
-            _labels.setdefault(id(obj), "builtins")
-
-
-def _is_user_function(fn) -> bool:
-    module = getattr(fn, "__module__", "") or ""
-    return inspect.isfunction(fn) and module.split(".")[0] not in (
-        "autograd",
-        "numpy",
-        "scipy",
-        "builtins",
-        "functools",
-    )
-
-
-def numpy_view(obj):
-    """obj with autograd's NumPy replaced by NumPy (user functions re-created over it)."""
-    if inspect.ismethod(obj):
-        return obj  # a bound method of a primitive (VSpace.add): its .fun is unbound
-    _refresh_counterparts()
-    entry = _counterparts.get(id(obj))
-    if entry is not None and entry[0] is obj:
-        return entry[1]
-    if getattr(obj, "_is_autograd_primitive", False):
-        return obj.fun
-    if _is_user_function(obj):
-        return _recreated(obj)
-    return obj
-
-
-_recreations: dict[int, tuple] = {}
-
-
-def _global_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _global_names(const)
-    return names
-
-
-def _recreated(fn: types.FunctionType) -> types.FunctionType:
-    entry = _recreations.get(id(fn))
-    if entry is not None and entry[0] is fn:
-        return entry[1]
-    namespace = dict(fn.__globals__)
-    closure = None
-    if fn.__closure__:
-        closure = tuple(_mapped_cell(cell) for cell in fn.__closure__)
-    new = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, closure)
-    new.__kwdefaults__ = fn.__kwdefaults__
-    new.__qualname__ = fn.__qualname__
-    new.__module__ = fn.__module__
-    _recreations[id(fn)] = (fn, new)  # before the globals: functions may call each other
-    for name in _global_names(fn.__code__) & namespace.keys():
-        namespace[name] = numpy_view(namespace[name])
-    return new
-
-
-def _mapped_cell(cell):
-    try:
-        contents = cell.cell_contents
-    except ValueError:
-        return cell
-    return types.CellType(numpy_view(contents))
 
 
 # -- what is being checked ------------------------------------------------------------------
@@ -472,7 +331,7 @@ def check(fun, argnum, args, kwargs, *, origin, nodeid, index, seed, scalar_only
 
 
 def _skip(reason: str) -> list[dict]:
-    return [{"outcome": "skipped", "reason": reason, "backend": "-"}]
+    return [{"outcome": "skipped", "reason": reason, "backend": "-", "check": m} for m in MODES]
 
 
 def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
@@ -528,6 +387,9 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
             return sum(np.sum(_at(out, path) * c) for path, c in zip(paths, cotangent))
         return out if scalar else np.sum(out * cotangent)
 
+    def raw(*xs):  # the function itself (for jvp and vjp); a container weighted as above
+        return original(*xs) if paths else fun(*xs, **kwargs)
+
     direct = (
         template is None
         and description is None
@@ -572,11 +434,43 @@ def _check(fun, argnum, args, kwargs, seed, scalar_only) -> list[dict]:
     backends = ["python"]
     if NUMBA_FRACTION and (seed % 10000) < NUMBA_FRACTION * 10000:
         backends.append("numba")
+    context = None
+    if set(MODES) - {"grad"}:
+        if direct or scalar or paths:
+            jvp_target, jvp_shown = (function, values, wrt), shown
+        else:  # the wrapper returning the array itself, not its weighted sum
+            plain = _Wrapper(template, obj, args, kwargs, argnums, True, None)
+            jvp_target = (plain.function(), tuple(plain.values), tuple(plain.wrt))
+            jvp_shown = plain.source
+        context = _modes.Context(
+            sys.modules[__name__],
+            modes=MODES,
+            rng=rng,
+            flat=flat,
+            argnums=argnums,
+            flat_argnums=flat_argnums,
+            oracle_args=oracle_args,
+            out_kind=out_kind,
+            raw_value=original(*_copies(args)) if paths else output,
+            raw_flat=flat.function(raw),
+            flat_original=flat_original,
+            cotangent=cotangent,
+            autograd_grads=autograd_grads,
+            central_grads=central_grads,
+            tolerances=_tolerances(flat.flat_args),
+            grad_target=(function, values, wrt),
+            jvp_target=jvp_target,
+            jvp_shown=jvp_shown,
+            common=common,
+        )
     for backend in backends:
-        oracles = (flat_original, oracle_args, flat_argnums, value, autograd_grads, central_grads)
-        oracles += _tolerances(flat.flat_args)
-        result = _run(function, wrt, values, backend, oracles)
-        records.append({**common, **result, "backend": backend})
+        if "grad" in MODES:
+            oracles = (flat_original, oracle_args, flat_argnums, value, autograd_grads)
+            oracles += (central_grads,) + _tolerances(flat.flat_args)
+            result = _run(function, wrt, values, backend, oracles)
+            records.append({**common, **result, "backend": backend, "check": "grad"})
+        if context is not None:
+            records.extend(_modes.records(context, backend))
     return records
 
 
