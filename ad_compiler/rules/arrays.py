@@ -546,7 +546,17 @@ register(
         nondiff_args=(1, 2),
     )
 )
-register(Rule("sum_to", "rt.sum_to({0}, {1})", lambda k, a: k[1]))
+
+
+def _sum_to_vjp(b, stmt) -> tuple:
+    # sum_to undoes broadcasting: its reverse broadcasts the cotangent back to g's shape
+    g = stmt.args[0]
+    if b.kind(g).is_scalar:
+        return (b.g, None)
+    return (b.emit("add", b.emit("zeros_like", g), b.g), None)
+
+
+register(Rule("sum_to", "rt.sum_to({0}, {1})", lambda k, a: k[1], _sum_to_vjp, nondiff_args=(1,)))
 register(
     Rule(
         "expand_dims",
