@@ -30,7 +30,7 @@ NO_FORWARD_RULE = {
     "qr", "partition", "select",
 }  # fmt: skip
 # Second-order refusals: the reverse pass has no rule for these reverse helpers yet.
-NO_SECOND_ORDER = {"prod_grad", "var_grad", "special_trigamma", "cumprod_tangent"}
+NO_SECOND_ORDER = {"prod_grad", "special_trigamma", "cumprod_tangent"}
 
 
 def _direction(case, inputs, rng):

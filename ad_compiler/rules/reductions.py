@@ -144,7 +144,35 @@ for _op in ("var", "std"):
         )
     )
     _bind(_op, _VAR, (_op,), _op)
-register(Rule("var_grad", "rt.var_grad({0}, {1}, {axis}, {keepdims}, {ddof})", lambda k, a: k[1]))
+
+
+def _var_grad_vjp(b, stmt) -> tuple:
+    # var_grad(g, x) = spread(g) * (x - mean(x)) * scale: linear in g, and in x through the
+    # centring, which is symmetric; second derivatives (hvp) differentiate it.
+    g, x = stmt.args
+    if b.kind(x).is_scalar:
+        return (None, None)
+    attrs = {k: v for k, v in stmt.attrs}
+    ones = Const(1.0) if b.kind(g).is_scalar else b.emit("ones_like", g)
+    grads = [None, None]
+    if b.needs(0):
+        centred = b.emit("var_grad", ones, x, **attrs)
+        reduced = {"axis": attrs["axis"], "keepdims": attrs["keepdims"]}
+        grads[0] = b.emit("sum", b.emit("mul", b.g, centred), **reduced)
+    if b.needs(1):
+        spread = b.emit("reduce_grad", g, x, axis=attrs["axis"], keepdims=attrs["keepdims"])
+        grads[1] = b.emit("var_grad", Const(1.0), b.emit("mul", spread, b.g), **attrs)
+    return tuple(grads)
+
+
+register(
+    Rule(
+        "var_grad",
+        "rt.var_grad({0}, {1}, {axis}, {keepdims}, {ddof})",
+        lambda k, a: k[1],
+        _var_grad_vjp,
+    )
+)
 
 
 # --------------------------------------------------------------------------------------------
