@@ -71,7 +71,25 @@ def _sort(t, stmt: Assign, dots: dict, out: list) -> Operand | None:
     return t.emit(out, "sort_tangent", (v, x), {"axis": axis}, stmt.loc)
 
 
+def _arange(t, stmt: Assign, dots: dict, out: list) -> Operand | None:
+    # np.arange(start, stop, step)[i] = start + i * step (stop only sets the length)
+    n = len(stmt.args)
+    result = Var(stmt.target)
+    terms = []
+    if n >= 2 and 0 in dots:
+        ones = t.emit(out, "ones_like", (result,), {}, stmt.loc)
+        terms.append(t.emit(out, "mul", (ones, dots[0]), {}, stmt.loc))
+    if n == 3 and 2 in dots:
+        positions = t.emit(
+            out, "arange", (t.emit(out, "len", (result,), {}, stmt.loc),), {}, stmt.loc
+        )
+        terms.append(t.emit(out, "mul", (positions, dots[2]), {}, stmt.loc))
+    total = t.add(out, terms, stmt.loc)
+    return total if total is not None else t.zero(out, result, stmt.loc)
+
+
 FORWARD_RULES: dict[str, Callable] = {
+    "arange": _arange,
     "cumprod": _cumprod,
     "sort": _sort,
     "inv": _inv,

@@ -307,3 +307,15 @@ def test_found_by_the_fuzzer_and_autograds_suite(fn, backend):
     value, tangent = jvp(fn, backend=backend)(x.copy(), tangent=v)
     np.testing.assert_allclose(value, fn(x.copy()))
     np.testing.assert_allclose(tangent, directional(fn, [x], 0, v), rtol=1e-6, atol=1e-9)
+
+
+def arange_from(a, s):
+    return np.sum(np.sin(np.arange(a, 5.0, s)) * np.arange(5.0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_forward_mode_through_arange(backend):
+    for pos in (0, 1):
+        value, tangent = jvp(arange_from, wrt=pos, backend=backend)(0.3, 1.1, tangent=1.0)
+        assert value == pytest.approx(arange_from(0.3, 1.1))
+        assert tangent == pytest.approx(central(arange_from, [0.3, 1.1], pos), rel=1e-6)
