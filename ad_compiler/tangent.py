@@ -373,6 +373,16 @@ class Tangents:
     def reduction(self, stmt: Assign, rule, diff_args: list[int], out) -> Operand | None:
         """Each input element feeds one output element: the gradient of ones is the row of
         the Jacobian for each input element; the tangent sums it times a_dot along the axes."""
+        first = self.kinds.of(stmt.args[0]).same_shape_as
+        for i in diff_args:
+            # Another operand (logsumexp's b=) feeds one output element per entry only when it
+            # has the array's shape; broadcast, its gradient would come back summed.
+            if i and (first is None or self.kinds.of(stmt.args[i]).same_shape_as != first):
+                raise _refuse(
+                    stmt,
+                    f"no forward-mode (tangent) rule for {stmt.op!r} with a varying operand "
+                    "that may be broadcast against the array",
+                )
         ones = self.emit(out, "ones_like", (Var(stmt.target),), {}, stmt.loc)
         terms = []
         for i in diff_args:

@@ -319,3 +319,20 @@ def test_forward_mode_through_arange(backend):
         value, tangent = jvp(arange_from, wrt=pos, backend=backend)(0.3, 1.1, tangent=1.0)
         assert value == pytest.approx(arange_from(0.3, 1.1))
         assert tangent == pytest.approx(central(arange_from, [0.3, 1.1], pos), rel=1e-6)
+
+
+def weighted_lse(x, b):
+    from scipy.special import logsumexp
+
+    return np.sum(logsumexp(x, axis=1, b=b) * np.array([1.0, 2.0, 3.0]))
+
+
+def test_logsumexp_weights_refused_in_forward_mode_and_jacobian_goes_reverse():
+    from ad_compiler.errors import NoGradientRuleError
+
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    b = np.array([0.5, 1.0, 2.0, 1.5])  # broadcast against x: each weight feeds every row
+    with pytest.raises(NoGradientRuleError, match="broadcast"):
+        jvp(weighted_lse, wrt=1, backend="python")(x, b, tangent=np.ones(4))
+    got = jacobian(weighted_lse, wrt=1, backend="python")(x, b)
+    np.testing.assert_allclose(got, central(weighted_lse, [x, b], 1), rtol=1e-6)
