@@ -574,6 +574,11 @@ def _make(
 ):
     if f is None:
         return lambda g: _make(g, wrt, backend, with_value, optimize, has_aux)
+    if isinstance(f, PartialGradFunction):
+        raise ADCompilerError(
+            "grad of the gradient of a functools.partial is not supported: write the partial "
+            "as a function (def g(a): return f(a, b=2.0)) and take grad(grad(g))"
+        )
     if isinstance(f, GradFunction):
         if has_aux:
             raise ADCompilerError("grad(grad(f), has_aux=True): has_aux goes on the inner grad")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .api import BACKENDS, grad
-from .errors import ADCompilerError, GradientInputError
+from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
 from .formula import formulas
 from .forward import hvp, jvp
 from .trace import render
@@ -190,11 +190,17 @@ def _transform_source(mode: str, fn: Callable, wrt: tuple, backend: str, example
     entry of the output), whichever needs fewer runs; hessian runs the hvp program."""
     directions = tuple(np.zeros(np.shape(example[p])) if np.ndim(example[p]) else 0.0 for p in wrt)
     direction = directions if len(wrt) > 1 else directions[0]
-    if mode == "jacobian":
+    jacobian_mode = mode == "jacobian"
+    if jacobian_mode:
         with np.errstate(all="ignore"):
             size = int(np.size(fn(**example)))
         mode = "jvp" if sum(np.size(d) for d in directions) <= size else "vjp"
     try:
+        if mode == "jvp" and jacobian_mode:
+            try:  # jacobian goes to reverse mode where forward mode has no rule
+                return jvp(fn, wrt=wrt, backend=backend).source_for(**example, tangent=direction)
+            except NoGradientRuleError:
+                mode = "vjp"
         if mode == "jvp":
             return jvp(fn, wrt=wrt, backend=backend).source_for(**example, tangent=direction)
         if mode in ("hvp", "hessian"):

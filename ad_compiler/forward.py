@@ -192,14 +192,25 @@ class _Transformed(GradFunction):
         out = []
         for name, v in zip(self.tangent_wrt, given):
             arg = values[self._user.index(name)]
+            try:
+                complex_part = np.iscomplexobj(v)
+                # a copy: the program may write into it, and never hands the caller's back
+                if not complex_part and isinstance(arg, np.ndarray):
+                    v = np.array(v, dtype=np.float64)
+            except (TypeError, ValueError):
+                complex_part = True
+            if complex_part or isinstance(v, (str, bytes, dict, list, tuple)) or v is None:
+                raise GradientInputError(
+                    f"{self.extra}= for {name} must be real numbers shaped like {name}, not "
+                    f"{type(given[self.tangent_wrt.index(name)]).__name__}"
+                )
             if isinstance(arg, np.ndarray):
-                v = np.asarray(v, dtype=np.float64)
                 if v.shape != arg.shape:
                     raise GradientInputError(
                         f"{self.extra}= for {name} has shape {v.shape}; {name} has shape "
                         f"{arg.shape}"
                     )
-                out.append(np.ascontiguousarray(v))
+                out.append(v)
             else:
                 if np.ndim(v) != 0:
                     raise GradientInputError(
@@ -443,6 +454,7 @@ def jvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
     _check_backend(backend)
     if isinstance(f, GradFunction):
         return JVPOfGradient(f, wrt, backend, optimize)
+    _check_plain(f, "jvp")
     if isinstance(f, functools.partial):
         return Partial(f, wrt, lambda fn, names: JVPFunction(fn, names, backend, optimize))
     return JVPFunction(f, wrt, backend, optimize)
@@ -481,6 +493,7 @@ def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
     if f is None:
         return lambda g: hvp(g, wrt=wrt, backend=backend, optimize=optimize)
     _check_backend(backend)
+    _check_plain(f, "hvp")
     if isinstance(f, functools.partial):
         return Partial(f, wrt, lambda fn, names: HVPFunction(fn, names, backend, optimize))
     return HVPFunction(f, wrt, backend, optimize)
@@ -518,3 +531,16 @@ def regroup(flat_results: Any, groups: list, single: bool) -> Any:
         next(results) if layout is None else rebuild(layout, results) for layout, _ in groups
     ]
     return per_argument[0] if single else tuple(per_argument)
+
+
+def _check_plain(f: Any, what: str) -> None:
+    """Not a transform (other than grad, handled by the caller): a jvp of a hessian would copy
+    the hessian's attributes over its own (functools.update_wrapper) and misbehave."""
+    if isinstance(f, GradFunction) or (
+        isinstance(getattr(f, "__dict__", None), dict)
+        and any(k in vars(f) for k in ("_hvp", "_jvp", "_grad", "_inner"))
+    ):
+        raise ADCompilerError(
+            f"{what} of {f!r}: of the transforms of transforms, grad(grad(f)), jvp(grad(f)) "
+            "and jacobian(grad(f)) are supported; for more, write f's derivative as a function"
+        )

@@ -8,6 +8,7 @@ Hessian-vector product (reverse over forward) per entry of the argument.
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any
 
@@ -45,33 +46,45 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         _check_backend(backend)
         if mode not in ("auto", "fwd", "rev"):
             raise ValueError(f"mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
+        _check_transformable(f, "jacobian")
         f, wrt, self._fixed, self._keywords = unpartial(f, wrt)
-        functools.update_wrapper(self, f)
+        functools.update_wrapper(self, f, updated=())
+        self.mode = mode
+        self.last_mode: str | None = None  # the mode the last call used
         if isinstance(f, GradFunction):  # jacobian(grad(f)) is the Hessian
-            self._hessian = hessian(
-                f.__wrapped__, wrt=_inner_wrt(f), backend=backend, optimize=optimize
+            inner = _inner_wrt(f)
+            names = (inner,) if isinstance(inner, str) else inner
+            asked = tuple(
+                f._resolve_wrt(w) for w in ([wrt] if isinstance(wrt, (int, str)) else wrt)
             )
+            if asked != tuple(names):
+                raise ADCompilerError(
+                    "jacobian(grad(f, wrt=a), wrt=b) is the Hessian only for b = a; take "
+                    "hessian(f, wrt=(a, b)) for the mixed blocks"
+                )
+            self._hessian = hessian(f.__wrapped__, wrt=inner, backend=backend, optimize=optimize)
+            self._names = tuple(names)
             return
         self._hessian = None
-        self.mode = mode
         self._jvp = JVPFunction(f, wrt, backend, optimize)
         self._f, self._backend, self._optimize = f, backend, optimize
         self._vjp = None
-        self.last_mode: str | None = None  # the mode the last call used
 
     @property
     def wrt(self) -> tuple[str, ...]:
-        return self._jvp.wrt
+        return self._names if self._hessian is not None else self._jvp.wrt
 
     def _reverse(self):
         if self._vjp is None:
             from .vjp import vjp
 
-            self._vjp = vjp(self._f, wrt=self.wrt, backend=self._backend, optimize=self._optimize)
+            wrt = self.wrt[0] if self._jvp._single else self.wrt
+            self._vjp = vjp(self._f, wrt=wrt, backend=self._backend, optimize=self._optimize)
         return self._vjp
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._hessian is not None:
+            self.last_mode = "hessian"
             return self._hessian(*args, **kwargs)
         args, kwargs = self._fixed + args, {**self._keywords, **kwargs}
         values = self._jvp._bind_user(args, kwargs)
@@ -96,8 +109,8 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
                 if self.mode == "fwd":
                     raise
                 forward_ok = False
-        if value is None:
-            value = self._f(*values)
+        if value is None:  # (the shape of the output: f run by Python on copies)
+            value = self._f(*copy.deepcopy(values))
         out_shape = np.shape(value)
         n = sum(_size(np.shape(a)) for a in targets)
         use_forward = forward_ok and (self.mode == "fwd" or n <= _size(out_shape))
@@ -157,9 +170,10 @@ class hessian:  # noqa: N801
 
     def __init__(self, f, *, wrt=0, backend: str = "numba", optimize: bool = True) -> None:
         _check_backend(backend)
+        _check_transformable(f, "hessian")
         f, wrt, self._fixed, self._keywords = unpartial(f, wrt)
         self._hvp = HVPFunction(f, wrt, backend, optimize)
-        functools.update_wrapper(self, f)
+        functools.update_wrapper(self, f, updated=())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args, kwargs = self._fixed + args, {**self._keywords, **kwargs}
@@ -220,3 +234,17 @@ def _inner_wrt(inner: GradFunction) -> Any:
             "transforms of transforms"
         )
     return inner.wrt[0] if inner._single else inner.wrt
+
+
+def _check_transformable(f: Any, what: str) -> None:
+    """A function, a partial, a bound method or a plain grad(f): not another transform, whose
+    attributes functools.update_wrapper would copy over this one's."""
+    if isinstance(f, (jacobian, hessian)) or (
+        not isinstance(f, GradFunction)
+        and isinstance(getattr(f, "__dict__", None), dict)
+        and any(k in vars(f) for k in ("_hvp", "_jvp", "_grad", "_inner"))
+    ):
+        raise ADCompilerError(
+            f"{what} of {f!r}: of the transforms of transforms, grad(grad(f)), jvp(grad(f)) "
+            "and jacobian(grad(f)) are supported; for more, write f's derivative as a function"
+        )

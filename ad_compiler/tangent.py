@@ -417,6 +417,7 @@ class Tangents:
         name = self.dot_name(phi.name)
         self.kinds.set(name, self.kinds.of(Var(phi.name)))
         self.dots[phi.name] = Var(name)
+        self.owners[name] = {phi.name}  # (a later store into the merged value writes it)
         return Phi(name, first, second)
 
     def if_(self, stmt: If) -> If:
@@ -440,6 +441,7 @@ class Tangents:
                 name = self.dot_name(p.name)
                 self.kinds.set(name, self.kinds.of(Var(p.name)))
                 self.dots[p.name] = Var(name)
+                self.owners[name] = {p.name}
                 pending.append((p, name, first))
         test = self.block(loop.test)
         body = self.block(loop.body)

@@ -86,6 +86,15 @@ class VJPFunction(GradFunction):
         """The cotangent as the program takes it: a float, or a new float64 array (never the
         caller's, which the program must not write into or return as a gradient)."""
         ndim = self._output_kind(kinds).ndim
+        try:
+            real = not np.iscomplexobj(cotangent) and np.asarray(cotangent).dtype.kind in "fiub"
+        except (TypeError, ValueError):
+            real = False
+        if not real:
+            raise GradientInputError(
+                f"cotangent= must be real numbers shaped like {self.__name__}()'s output, not "
+                f"{type(cotangent).__name__}"
+            )
         if ndim == 0:
             if np.ndim(cotangent) != 0:
                 raise self._shape_error(cotangent, ())

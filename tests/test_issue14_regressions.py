@@ -335,3 +335,72 @@ def test_logsumexp_weights_refused_in_forward_mode_and_jacobian_goes_reverse():
         jvp(weighted_lse, wrt=1, backend="python")(x, b, tangent=np.ones(4))
     got = jacobian(weighted_lse, wrt=1, backend="python")(x, b)
     np.testing.assert_allclose(got, central(weighted_lse, [x, b], 1), rtol=1e-6)
+
+
+# -- found by an independent review ----------------------------------------------------------------
+
+
+def merged_then_written(x, c):
+    if c > 0:
+        y = x * 2.0
+    else:
+        y = x * 3.0
+    z = y + 0.0  # z's tangent starts as the merged y's: a write into y must not reach it
+    y[0] = 1.0
+    return z * y
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tangent_of_a_merged_value_written_later(backend):
+    x = np.array([0.5, -1.0, 1.5])
+    v = np.array([1.0, 2.0, -1.0])
+    _, tangent = jvp(merged_then_written, backend=backend)(x.copy(), 1.0, tangent=v)
+    np.testing.assert_allclose(tangent, directional(merged_then_written, [x, 1.0], 0, v), rtol=1e-6)
+
+
+def squares(x):
+    return np.sum(x**3)
+
+
+def test_transforms_of_transforms_other_than_grads_are_refused():
+    from ad_compiler.errors import ADCompilerError
+
+    for make in (
+        lambda: hessian(hessian(squares)),
+        lambda: jacobian(jacobian(squares)),
+        lambda: jvp(hessian(squares)),
+        lambda: hvp(grad(squares)),
+        lambda: jacobian(grad(lambda a, b: a * b * b), wrt=1),
+    ):
+        with pytest.raises(ADCompilerError):
+            make()
+
+
+def cholesky_after_a_write(A):
+    A[0, 0] = A[0, 0] * 2.0
+    return np.linalg.cholesky(A).ravel()
+
+
+def test_reverse_mode_jacobian_leaves_the_callers_array_alone():
+    A = np.array([[2.0, 0.5], [0.5, 3.0]])
+    given = A.copy()
+    got = jacobian(cholesky_after_a_write, backend="python")(given)
+    np.testing.assert_array_equal(given, A)
+    basis = np.eye(4).reshape(4, 2, 2)
+    columns = [directional(cholesky_after_a_write, [A], 0, e) for e in basis]
+    np.testing.assert_allclose(got, np.stack(columns, axis=-1).reshape(4, 2, 2), atol=1e-6)
+
+
+def test_directions_are_real_copies_of_the_arguments_shape():
+    from ad_compiler.errors import GradientInputError
+
+    x = np.array([0.5, -1.0])
+    for bad in (np.array([1j, 0.0]), {"a": 1.0}, "ab"):
+        with pytest.raises(GradientInputError):
+            jvp(squares, backend="python")(x, tangent=bad)
+    v = np.array([1.0, 2.0])
+    _, tangent = jvp(lambda x: x + 0.0, backend="python")(x, tangent=v)
+    assert tangent is not v
+    zero_d = np.array(0.7)
+    _, tangent = jvp(lambda x: x * x, backend="python")(zero_d, tangent=np.array(1.0))
+    assert np.shape(tangent) == ()
