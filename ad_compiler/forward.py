@@ -21,16 +21,20 @@ from . import compile as compiler
 from .api import (
     BACKENDS,
     GradFunction,
+    _compiler_fingerprint,
+    _function_name,
     _in_float64,
+    _LiveGradFunction,
     _narrow_floats,
     _passing_globals,
+    _with_numpy_scalars,
     build_source,
     is_vectorized,
 )
 from .codegen import generate
 from .errors import ADCompilerError, GradientInputError, NonScalarOutputError
 from .inplace import check_augmented
-from .ir import Const, Kind, Var, format_function
+from .ir import Const, Kind, Var, format_function, walk
 from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
 from .pytree import flatten, is_structured, layout_of, rebuild, signature
@@ -259,7 +263,7 @@ class _Transformed(GradFunction):
                     self.backend,
                     f"optimize={self.optimize}",
                     repr(sorted(_places(primal))),
-                    _fingerprint(),
+                    _compiler_fingerprint(),
                 ]
             )
         )
@@ -269,7 +273,7 @@ class _Transformed(GradFunction):
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
         if "@njit" not in source:
-            function = _numpy_scalars(function)
+            function = _with_numpy_scalars(function)
         return function, source
 
     def _generate(self, primal, primal_kinds, nuser: int) -> str:
@@ -388,27 +392,8 @@ def _plain(value: Any) -> Any:
 
 
 def _places(fn) -> set:
-    from .ir import walk
-
+    """The source lines the generated code quotes: part of the cache key."""
     return {(s.loc.filename, s.loc.line, s.loc.text) for s in walk(fn.body) if s.loc is not None}
-
-
-def _fingerprint() -> str:
-    from .api import _compiler_fingerprint
-
-    return _compiler_fingerprint()
-
-
-def _function_name(source: str) -> str:
-    from .api import _function_name as name
-
-    return name(source)
-
-
-def _numpy_scalars(function):
-    from .api import _with_numpy_scalars
-
-    return _with_numpy_scalars(function)
 
 
 def _check_backend(backend: str) -> None:
@@ -465,7 +450,7 @@ class JVPOfGradient:
     product, run as the gradient program and the hvp program (reverse over forward)."""
 
     def __init__(self, inner: GradFunction, wrt, backend: str, optimize: bool) -> None:
-        plain = type(inner) is GradFunction or _is_live_grad(inner)
+        plain = is_plain_grad(inner)
         if not plain or inner.with_value or inner.has_aux or inner._cotangent:
             raise ADCompilerError(
                 f"jvp of {inner!r}: only jvp(grad(f)) is supported among transforms of "
@@ -501,7 +486,7 @@ def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
 
 def second_derivative(inner: GradFunction, wrt, backend: str, with_value: bool, optimize: bool):
     """grad(grad(f, wrt=a), wrt=b): the derivative with respect to b of df/da, for a float a."""
-    if type(inner) is not GradFunction and not _is_live_grad(inner):
+    if not is_plain_grad(inner):
         raise ADCompilerError(
             f"grad of {inner!r}: only grad(grad(f)) is supported (the inner one a plain "
             "grad with one float wrt); for arrays use hessian(f) or hvp(f)"
@@ -518,10 +503,9 @@ def second_derivative(inner: GradFunction, wrt, backend: str, with_value: bool, 
     return outer
 
 
-def _is_live_grad(fn) -> bool:
-    from .api import _LiveGradFunction
-
-    return type(fn) is _LiveGradFunction
+def is_plain_grad(fn) -> bool:
+    """A grad(f) (not a vjp, jvp, hvp or other subclass): what transforms of it accept."""
+    return type(fn) in (GradFunction, _LiveGradFunction)
 
 
 def regroup(flat_results: Any, groups: list, single: bool) -> Any:
@@ -533,12 +517,13 @@ def regroup(flat_results: Any, groups: list, single: bool) -> Any:
     return per_argument[0] if single else tuple(per_argument)
 
 
-def _check_plain(f: Any, what: str) -> None:
-    """Not a transform (other than grad, handled by the caller): a jvp of a hessian would copy
-    the hessian's attributes over its own (functools.update_wrapper) and misbehave."""
-    if isinstance(f, GradFunction) or (
-        isinstance(getattr(f, "__dict__", None), dict)
-        and any(k in vars(f) for k in ("_hvp", "_jvp", "_grad", "_inner"))
+def _check_plain(f: Any, what: str, grad_too: bool = False) -> None:
+    """Not another transform (nor a grad(f) unless `grad_too`): a transform of a hessian would
+    copy the hessian's attributes over its own (functools.update_wrapper) and misbehave."""
+    if (isinstance(f, GradFunction) and not grad_too) or (
+        not isinstance(f, GradFunction)
+        and isinstance(getattr(f, "__dict__", None), dict)
+        and any(k in vars(f) for k in ("_hvp", "_jvp", "_grad", "_inner", "_hessian"))
     ):
         raise ADCompilerError(
             f"{what} of {f!r}: of the transforms of transforms, grad(grad(f)), jvp(grad(f)) "

@@ -16,7 +16,15 @@ import numpy as np
 
 from .api import GradFunction
 from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
-from .forward import HVPFunction, JVPFunction, _check_backend, regroup, unpartial
+from .forward import (
+    HVPFunction,
+    JVPFunction,
+    _check_backend,
+    _check_plain,
+    is_plain_grad,
+    regroup,
+    unpartial,
+)
 from .pytree import flatten
 
 
@@ -46,7 +54,7 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         _check_backend(backend)
         if mode not in ("auto", "fwd", "rev"):
             raise ValueError(f"mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
-        _check_transformable(f, "jacobian")
+        _check_plain(f, "jacobian", grad_too=True)
         f, wrt, self._fixed, self._keywords = unpartial(f, wrt)
         functools.update_wrapper(self, f, updated=())
         self.mode = mode
@@ -170,7 +178,7 @@ class hessian:  # noqa: N801
 
     def __init__(self, f, *, wrt=0, backend: str = "numba", optimize: bool = True) -> None:
         _check_backend(backend)
-        _check_transformable(f, "hessian")
+        _check_plain(f, "hessian")
         f, wrt, self._fixed, self._keywords = unpartial(f, wrt)
         self._hvp = HVPFunction(f, wrt, backend, optimize)
         functools.update_wrapper(self, f, updated=())
@@ -224,27 +232,9 @@ def _shaped(block: np.ndarray) -> np.ndarray | float:
 
 def _inner_wrt(inner: GradFunction) -> Any:
     """The wrt of a plain grad(f), for jacobian(grad(f)) = hessian(f)."""
-    if (
-        type(inner).__name__ not in ("GradFunction", "_LiveGradFunction")
-        or inner.with_value
-        or inner.has_aux
-    ):
+    if not is_plain_grad(inner) or inner.with_value or inner.has_aux:
         raise ADCompilerError(
             f"jacobian of {inner!r}: only jacobian(grad(f)) (the Hessian) is supported among "
             "transforms of transforms"
         )
     return inner.wrt[0] if inner._single else inner.wrt
-
-
-def _check_transformable(f: Any, what: str) -> None:
-    """A function, a partial, a bound method or a plain grad(f): not another transform, whose
-    attributes functools.update_wrapper would copy over this one's."""
-    if isinstance(f, (jacobian, hessian)) or (
-        not isinstance(f, GradFunction)
-        and isinstance(getattr(f, "__dict__", None), dict)
-        and any(k in vars(f) for k in ("_hvp", "_jvp", "_grad", "_inner"))
-    ):
-        raise ADCompilerError(
-            f"{what} of {f!r}: of the transforms of transforms, grad(grad(f)), jvp(grad(f)) "
-            "and jacobian(grad(f)) are supported; for more, write f's derivative as a function"
-        )
