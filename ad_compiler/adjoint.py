@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from .activity import Aliases, active_values, written_arrays
 from .aux import aux_outputs
+from .checkpoint import checkpointed
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .ir import (
     Assign,
@@ -155,8 +156,12 @@ class Differentiator:
         with_value: bool,
         restore: set[str] | None,
         cotangent: bool = False,
+        checkpoint: list[str] | None = None,
     ) -> None:
         self.fn = fn
+        # checkpoint=True (checkpoint.py): outermost loops reversed from checkpoints; the list
+        # collects why a loop is taped in full instead. None: plain tapes.
+        self.checkpoint = checkpoint
         self.kinds = kinds
         self.wrt = wrt
         self.with_value = with_value
@@ -543,6 +548,10 @@ class Differentiator:
     # -- loops ---------------------------------------------------------------------------------
 
     def loop(self, loop: Loop) -> tuple[list[Stmt], list[Stmt]]:
+        if self.checkpoint is not None and self.depth == 0:
+            done = checkpointed(self, loop)
+            if done is not None:
+                return done
         active_phis = [p for p in loop.phis if p.name in self.active]
         # At the end of a reverse iteration's start: the header adjoints flow to the values
         # that were copied into the header at the end of the forward iteration.
@@ -740,6 +749,7 @@ def differentiate(
     wrt: tuple[str, ...],
     with_value: bool,
     cotangent: bool = False,
+    checkpoint: list[str] | None = None,
 ) -> Function:
     """The gradient program of `fn` with respect to the parameters `wrt` (with `cotangent`,
     the vector-Jacobian product: the cotangent is a last, extra parameter).
@@ -747,15 +757,23 @@ def differentiate(
     Built twice: the first build (restoring everything every store overwrites) shows which
     stores' old values some later reverse computation reads; the second restores only those.
     """
-    probe = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, None, cotangent)
+    probe = Differentiator(
+        fn, KindTable(kinds.kinds), wrt, with_value, None, cotangent, _fresh(checkpoint)
+    )
     draft = probe.run()
     restore = _restores_read(draft.body, probe.aliases)
-    final = Differentiator(fn, KindTable(kinds.kinds), wrt, with_value, restore, cotangent)
+    final = Differentiator(
+        fn, KindTable(kinds.kinds), wrt, with_value, restore, cotangent, checkpoint
+    )
     gradient = final.run()
     # The reverse sweep's kinds too: code generation prints a scalar `where` as `a if c else
     # b` (evaluated lazily, returning a float), not np.where (a 0-d array).
     kinds.kinds.update(final.kinds.kinds)
     return gradient
+
+
+def _fresh(notes: list[str] | None) -> list[str] | None:
+    return None if notes is None else []
 
 
 def _increments(fn: Function, kinds: KindTable) -> dict[int, str]:

@@ -64,6 +64,7 @@ class GradFunction:
         optimize: bool = True,
         layouts: tuple = (),
         has_aux: bool = False,
+        checkpoint: bool = False,
     ) -> None:
         if isinstance(fn, GradFunction):
             raise ADCompilerError(
@@ -78,6 +79,7 @@ class GradFunction:
         self.with_value = with_value
         self.optimize = bool(optimize)
         self.has_aux = bool(has_aux)  # f returns (value, aux): see aux.py
+        self.checkpoint = bool(checkpoint)  # loops reversed from checkpoints: checkpoint.py
         self._signature = inspect.signature(fn)
         # A bound method: the function is compiled with its `self` as a constant object.
         self._function = fn.__func__ if inspect.ismethod(fn) else fn
@@ -320,6 +322,7 @@ class GradFunction:
                     self.backend,
                     f"optimize={self.optimize}",
                     f"aux={primal.aux!r} cotangent={self._cotangent}",
+                    f"checkpoint={self.checkpoint}",
                 ]
             )
         )
@@ -334,6 +337,7 @@ class GradFunction:
                 self._header(),
                 self.optimize,
                 self._cotangent,
+                self.checkpoint,
             )
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
@@ -531,6 +535,7 @@ def build_source(
     header: str,
     optimized: bool = True,
     cotangent: bool = False,
+    checkpoint: bool = False,
 ) -> str:
     """The gradient program of `primal` as Python source. `optimized=False` leaves out the
     store forwarding, the clean-up passes of optimize.py and codegen's folding of temporaries:
@@ -540,7 +545,12 @@ def build_source(
     check_aliasing(primal, Aliases(primal, table))
     if optimized:
         primal = forward_stores(primal, table)
-    gradient = differentiate(primal, table, wrt, with_value, cotangent)
+    notes = [] if checkpoint else None
+    gradient = differentiate(primal, table, wrt, with_value, cotangent, notes)
+    if checkpoint:
+        header += "\ncheckpoint=True: outermost range loops are reversed from checkpoints of\n"
+        header += "their carried values, every ceil(sqrt(n)) iterations (checkpoint.py).\n"
+        header += "".join(f"  {note}\n" for note in notes)
     if optimized:
         gradient = optimize(gradient, table)
     else:
@@ -570,16 +580,27 @@ def is_vectorized(fn: Function, kinds) -> bool:
 
 
 def _make(
-    f: Callable | None, wrt: Wrt, backend: str, with_value: bool, optimize: bool, has_aux: bool
+    f: Callable | None,
+    wrt: Wrt,
+    backend: str,
+    with_value: bool,
+    optimize: bool,
+    has_aux: bool,
+    checkpoint: bool = False,
 ):
     if f is None:
-        return lambda g: _make(g, wrt, backend, with_value, optimize, has_aux)
+        return lambda g: _make(g, wrt, backend, with_value, optimize, has_aux, checkpoint)
     if isinstance(f, PartialGradFunction):
         raise ADCompilerError(
             "grad of the gradient of a functools.partial is not supported: write the partial "
             "as a function (def g(a): return f(a, b=2.0)) and take grad(grad(g))"
         )
     if isinstance(f, GradFunction):
+        if checkpoint or f.checkpoint:
+            raise ADCompilerError(
+                "checkpoint=True is not supported in grad(grad(f)): the second derivative "
+                "runs forward over reverse and tapes in full; drop checkpoint="
+            )
         if has_aux:
             raise ADCompilerError("grad(grad(f), has_aux=True): has_aux goes on the inner grad")
         from .forward import second_derivative  # (forward.py builds on this module)
@@ -590,10 +611,12 @@ def _make(
             f,
             wrt,
             lambda fn, names: GradFunction(
-                fn, names, backend, with_value, optimize, has_aux=has_aux
+                fn, names, backend, with_value, optimize, has_aux=has_aux, checkpoint=checkpoint
             ),
         )
-    return GradFunction(f, wrt, backend, with_value, optimize, has_aux=has_aux)
+    return GradFunction(
+        f, wrt, backend, with_value, optimize, has_aux=has_aux, checkpoint=checkpoint
+    )
 
 
 def grad(
@@ -603,6 +626,7 @@ def grad(
     backend: str = "numba",
     optimize: bool = True,
     has_aux: bool = False,
+    checkpoint: bool = False,
 ):
     """The gradient of `f`, a function of floats and NumPy arrays returning one float.
 
@@ -611,8 +635,11 @@ def grad(
     `@grad`, `@grad(wrt=...)` and `grad(f, wrt=...)`. `optimize=False` generates the gradient
     program without the optimizer's clean-up passes (to compare against). `has_aux=True`: f
     returns `(value, aux)` and the call returns `(gradient, aux)` (aux carries no gradient).
+    `checkpoint=True` reverses each outermost `for` loop over a range from checkpoints of its
+    carried values every ceil(sqrt(n)) iterations, recomputing one segment at a time: tape
+    memory O(sqrt(n)) instead of O(n), for one more run of the loop (checkpoint.py).
     """
-    return _make(f, wrt, backend, False, optimize, has_aux)
+    return _make(f, wrt, backend, False, optimize, has_aux, checkpoint)
 
 
 def value_and_grad(
@@ -622,7 +649,8 @@ def value_and_grad(
     backend: str = "numba",
     optimize: bool = True,
     has_aux: bool = False,
+    checkpoint: bool = False,
 ):
     """Like `grad`, but returns `(f(...), gradient)`; with has_aux=True, `((value, aux),
     gradient)`."""
-    return _make(f, wrt, backend, True, optimize, has_aux)
+    return _make(f, wrt, backend, True, optimize, has_aux, checkpoint)

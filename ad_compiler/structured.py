@@ -78,6 +78,7 @@ class StructuredCalls:
             owner.optimize,
             tuple(layouts.items()),
             has_aux=owner.has_aux,
+            checkpoint=owner.checkpoint,
         )
 
     def __call__(self, values: tuple) -> Any:

@@ -42,11 +42,12 @@ class VJPFunction(GradFunction):
         optimize: bool = True,
         layouts: tuple = (),
         has_aux: bool = False,
+        checkpoint: bool = False,
     ) -> None:
         if has_aux:
             raise ADCompilerError("vjp does not take has_aux")
         # The program returns f's value too, to check the cotangent's shape against.
-        super().__init__(fn, wrt, backend, True, optimize, layouts)
+        super().__init__(fn, wrt, backend, True, optimize, layouts, checkpoint=checkpoint)
         self._outputs: dict[tuple, tuple[Any, Kind]] = {}
 
     def __call__(self, *args: Any, cotangent: Any = _MISSING, **kwargs: Any) -> Any:
@@ -194,16 +195,27 @@ class _PartialVJP(PartialGradFunction):
         return self._inner(*self._arguments(args, kwargs), cotangent=cotangent)
 
 
-def vjp(f: Callable | None = None, *, wrt: Wrt = 0, backend: str = "numba", optimize: bool = True):
+def vjp(
+    f: Callable | None = None,
+    *,
+    wrt: Wrt = 0,
+    backend: str = "numba",
+    optimize: bool = True,
+    checkpoint: bool = False,
+):
     """The vector-Jacobian product of `f`, a function of floats and NumPy arrays returning an
     array (or a float): `vjp(f)(*args, cotangent=c)` is the gradient of `sum(f(*args) * c)`
     with respect to `wrt`, with c of the output's shape; a tuple of gradients for a tuple `wrt`.
-    (The gradient itself, not JAX's pullback function.) Usable like `grad`.
+    (The gradient itself, not JAX's pullback function.) Usable like `grad`, checkpoint= too.
     """
     if f is None:
-        return lambda g: vjp(g, wrt=wrt, backend=backend, optimize=optimize)
+        return lambda g: vjp(g, wrt=wrt, backend=backend, optimize=optimize, checkpoint=checkpoint)
     if isinstance(f, functools.partial):
         return _PartialVJP(
-            f, wrt, lambda fn, names: VJPFunction(fn, names, backend, True, optimize)
+            f,
+            wrt,
+            lambda fn, names: VJPFunction(
+                fn, names, backend, True, optimize, checkpoint=checkpoint
+            ),
         )
-    return VJPFunction(f, wrt, backend, True, optimize)
+    return VJPFunction(f, wrt, backend, True, optimize, checkpoint=checkpoint)
