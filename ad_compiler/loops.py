@@ -197,6 +197,8 @@ class LoopPlan:
             and n not in self.shared
             and self._if_phi_replayable(n, need)
         }
+        self.from_next = self._carried_forward(header, taped)
+        taped -= set(self.from_next)
 
         # Not with a break: the loop may stop long before its range ends.
         use_arrays = (
@@ -236,6 +238,29 @@ class LoopPlan:
             forward = diff.hoisted + forward
             diff.hoisted, diff.stack_sizes = [], {}
         return forward, reverse
+
+    def _carried_forward(self, header, taped: set[str]) -> dict[str, str]:
+        """Values the body computes that become the next iteration's taped header value
+        (`h = np.tanh(...)` carried as h): not taped a second time. In the reverse sweep the
+        header name still holds the next iteration's value (the loop's final value at first)
+        when an iteration starts: copied before its own is popped. Only for an outermost range
+        loop that runs to its end (its final header value is the last iteration's value), and
+        values no store writes into (the copy is the value as computed)."""
+        if not self.top_level or self.counted or not self.loop.is_range:
+            return {}
+        found: dict[str, str] = {}
+        for p in header:
+            value = p.second
+            if (
+                isinstance(value, Var)
+                and value.name in taped
+                and value.name not in found
+                and isinstance(self.defs.get(value.name), Assign)
+                and not (self.diff.aliases.of(value.name) | self.diff.aliases.of(p.name))
+                & self.diff.written
+            ):
+                found[value.name] = p.name
+        return found
 
     def _induction_step(self, phi) -> int | None:
         """The constant an integer loop-carried value grows by each iteration of a range loop
@@ -459,7 +484,7 @@ class LoopPlan:
                 saved = self.diff.saved.get(id(stmt))
                 if saved in need and saved in tapes:  # what a store overwrote
                     self._pop(out, tapes[saved], saved, index)
-                if stmt.target not in need:
+                if stmt.target not in need or stmt.target in self.from_next:
                     continue
                 if stmt.target in tapes:
                     self._pop(out, tapes[stmt.target], stmt.target, index)
@@ -537,6 +562,8 @@ class LoopPlan:
                     iteration, "add", (loop.start, offset), target=loop.index, reverses=loop.loc
                 )
         tape_index = Var(loop.index) if use_arrays else None
+        for value, name in self.from_next.items():  # (see _carried_forward)
+            diff.emit(iteration, "copy", (Var(name),), target=value, reverses=loop.loc)
         for p in header:
             self._pop(iteration, tapes[p.name], p.name, tape_index)
         for phi, growth in self.inductions.values():
