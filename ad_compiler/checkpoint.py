@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .errors import ADCompilerError
 from .ir import INT, Assign, Block, Const, If, Loop, Phi, Stmt, Var, base_name, is_temp, walk
 from .rules import RULES, Rule, register
 
@@ -29,6 +30,15 @@ if TYPE_CHECKING:
 
 # The segment length for n iterations: ceil(sqrt(n)), at least 1 (n may be 0).
 register(Rule("checkpoint_stride", "max(1, int(np.ceil(np.sqrt({0}))))", lambda k, a: INT))
+
+
+def refuse(checkpoint: bool, what: str) -> None:
+    """checkpoint=True given to a transform that does not run it (second derivatives)."""
+    if checkpoint:
+        raise ADCompilerError(
+            f"{what} does not take checkpoint=True (second derivatives tape in full); it is "
+            "supported by grad, value_and_grad and vjp"
+        )
 
 
 def checkpointed(diff: Differentiator, loop: Loop) -> tuple[list[Stmt], list[Stmt]] | None:

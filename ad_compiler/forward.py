@@ -31,6 +31,7 @@ from .api import (
     build_source,
     is_vectorized,
 )
+from .checkpoint import refuse as refuse_checkpoint
 from .codegen import generate
 from .errors import ADCompilerError, GradientInputError, NonScalarOutputError
 from .inplace import check_augmented
@@ -472,9 +473,10 @@ class JVPOfGradient:
         return self._grad(*args, **kwargs), self._hvp(*args, vector=tangent, **kwargs)
 
 
-def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
+def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True, checkpoint=False):
     """`hvp(f)(*args, vector=v)`: the Hessian of f (returning a float) times v, without
     forming the Hessian (reverse over forward). For a tuple `wrt`, v and the result are tuples."""
+    refuse_checkpoint(checkpoint, "hvp")
     if f is None:
         return lambda g: hvp(g, wrt=wrt, backend=backend, optimize=optimize)
     _check_backend(backend)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .api import GradFunction
+from .checkpoint import refuse as refuse_checkpoint
 from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
 from .forward import (
     HVPFunction,
@@ -50,7 +51,8 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
     tuple `wrt`, a tuple of those. `mode` is "auto" (forward or reverse, whichever needs fewer
     passes for these shapes), "fwd" or "rev"."""
 
-    def __init__(self, f, *, wrt=0, backend: str = "numba", optimize: bool = True, mode="auto"):
+    def __init__(self, f, *, wrt=0, backend="numba", optimize=True, mode="auto", checkpoint=False):
+        refuse_checkpoint(checkpoint, "jacobian")
         _check_backend(backend)
         if mode not in ("auto", "fwd", "rev"):
             raise ValueError(f"mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
@@ -176,7 +178,8 @@ class hessian:  # noqa: N801
     (blocks[i][j] of shape arg_i.shape + arg_j.shape), as JAX returns them. One
     Hessian-vector product per entry of the argument."""
 
-    def __init__(self, f, *, wrt=0, backend: str = "numba", optimize: bool = True) -> None:
+    def __init__(self, f, *, wrt=0, backend="numba", optimize=True, checkpoint=False) -> None:
+        refuse_checkpoint(checkpoint, "hessian")
         _check_backend(backend)
         _check_plain(f, "hessian")
         f, wrt, self._fixed, self._keywords = unpartial(f, wrt)
