@@ -106,6 +106,15 @@ def two_loops(a, x):
     return z + y
 
 
+def counter(a, x):
+    k = 3
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sin(a * x[i] * k)
+        k = k + 2
+    return s * k
+
+
 def while_loop(a):
     y = a
     i = 0
@@ -166,6 +175,7 @@ CASES = [
     (inner_while, (0.3, _X), (0, 1), True),
     (branchy, (0.3, _X), (0, 1), True),
     (two_loops, (0.3, _X), (0, 1), True),
+    (counter, (0.3, _X), (0, 1), True),
     (while_loop, (0.7,), 0, False),
     (early_break, (0.9, _X), (0, 1), False),
     (early_return, (1.2, _X), (0, 1), False),
