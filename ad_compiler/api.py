@@ -548,8 +548,8 @@ def build_source(
     notes = [] if checkpoint else None
     gradient = differentiate(primal, table, wrt, with_value, cotangent, notes)
     if checkpoint:
-        header += "\ncheckpoint=True: outermost range loops are reversed from checkpoints of\n"
-        header += "their carried values, every ceil(sqrt(n)) iterations (checkpoint.py).\n"
+        header += "\ncheckpoint=True: outermost loops are reversed from checkpoints of their\n"
+        header += "carried values, every ceil(sqrt(n)) iterations (checkpoint.py).\n"
         header += "".join(f"  {note}\n" for note in notes)
     if optimized:
         gradient = optimize(gradient, table)

@@ -1,19 +1,20 @@
 """checkpoint=True: loops reversed from checkpoints of their carried state, in bounded memory.
 
 A plain reverse sweep keeps every iteration's values on tapes: memory grows with the trip count
-n. With checkpointing, the forward sweep runs an outermost `for` loop over a range as the primal
-does, keeping only the loop-carried values (its phis) at the start of every k-th iteration, with
-k = ceil(sqrt(n)) (a segment). The reverse sweep walks the segments backwards: it takes a
-segment's checkpoint back, runs that segment's k iterations again with tapes (the ordinary
-instrumented loop of loops.LoopPlan, over the segment's sub-range) and then their reverse. Tapes
-hold at most one segment, checkpoints one value per segment: O(sqrt(n)) memory, for one extra
-run of the primal loop.
+n. With checkpointing, the forward sweep runs an outermost loop as the primal does, keeping only
+the loop-carried values (its phis) at the start of each segment of iterations: every
+k = ceil(sqrt(n)) iterations for a range loop; for a while loop, whose n is not known when it
+starts, segments of 1, 2, 3... iterations (about sqrt(2n) of them, none longer). The reverse
+sweep walks the segments backwards: it takes a segment's checkpoint back, runs its iterations
+again with tapes (the ordinary instrumented loop of loops.LoopPlan, as a range loop over the
+segment's iterations, which breaks where the loop broke) and then their reverse. Tapes hold one
+segment, checkpoints one value per segment: O(sqrt(n)) memory, for one more run of the loop.
 
-Loops it does not apply to are taped in full as without it, and the reason is written in the
-generated program's header: while loops (the trip count is not known when they start), loops
-with a break or a return inside, loops that write into arrays or lists (a recomputed segment
-would need the contents as they were), loops reading an array the function writes into
-elsewhere, and loops nested in another loop (their outermost loop is the one checkpointed).
+Loops it does not apply to are taped in full as without it, with the reason in the generated
+program's header: loops that write into arrays or lists (a recomputed segment would need the
+contents as they were), loops reading an array the function writes into elsewhere, loops
+carrying values other than numbers and arrays, and loops nested in another loop (their
+outermost loop is the one checkpointed).
 """
 
 from __future__ import annotations
@@ -51,53 +52,61 @@ def checkpointed(diff: Differentiator, loop: Loop) -> tuple[list[Stmt], list[Stm
         return None
     loc = loop.loc
     forward: list[Stmt] = [Assign(p.name, "copy", (p.first,), loc=loc) for p in loop.phis]
-    trips = diff.emit(forward, "range_len", (loop.start, loop.stop, loop.step), loc=loc)
-    stride = diff.emit(forward, "checkpoint_stride", (trips,), loc=loc)
+    stride = None  # a while loop's segments grow by one iteration each: 1, 2, 3...
+    if loop.is_range:
+        trips = diff.emit(forward, "range_len", (loop.start, loop.stop, loop.step), loc=loc)
+        stride = diff.emit(forward, "checkpoint_stride", (trips,), loc=loc)
     saved: dict[str, str] = {}  # phi -> the list of its values at the start of each segment
     for p in loop.phis:
         name = p.name if is_temp(p.name) else base_name(p.name)
         saved[p.name] = diff.names.fresh(f"{name}_checkpoints")
         diff.emit(diff.preamble, "list_new", (), target=saved[p.name], loc=loc)
 
-    # Forward: the primal loop, keeping the carried values every `stride` iterations.
-    count = diff.names.fresh("iteration")
-    diff.emit(forward, "copy", (Const(0),), target=count, loc=loc)
+    # Forward: the primal loop, keeping the carried values at the start of each segment.
+    count, segments, due = (diff.names.fresh(n) for n in ("iteration", "segments", "due"))
+    for name in (count, segments, due):
+        diff.emit(forward, "copy", (Const(0),), target=name, loc=loc)
     body: list[Stmt] = []
-    phase = diff.emit(body, "mod", (Var(count), stride), loc=loc)
-    due = diff.emit(body, "eq", (phase, Const(0)), loc=loc)
+    starts = diff.emit(body, "eq", (Var(count), Var(due)), loc=loc)
     pushes: list[Stmt] = []
     for p in loop.phis:  # (never written in place: see _refusal; kept by reference)
         diff.emit(pushes, "list_append", (Var(saved[p.name]), Var(p.name)), loc=loc)
-    body.append(If(due, tuple(pushes), (), (), loc))
+    diff.emit(pushes, "add", (Var(segments), Const(1)), target=segments, loc=loc)
+    width = stride or Var(segments)
+    diff.emit(pushes, "add", (Var(due), width), target=due, loc=loc)
+    body.append(If(starts, tuple(pushes), (), (), loc))
     diff.emit(body, "add", (Var(count), Const(1)), target=count, loc=loc)
     body += _primal(diff, loop.body) + _phi_updates(diff, loop)
     forward.append(replace(loop, test=tuple(_primal(diff, loop.test)), body=tuple(body), phis=()))
 
-    # Reverse: segments last to first, each run again with tapes, then reversed.
+    # Reverse: segments last to first, each run again with tapes, then reversed. A segment
+    # is rerun as a range loop over its iteration numbers, breaking where the loop broke.
     reverse: list[Stmt] = []
     segment = diff.names.fresh("segment")
     diff.kinds.set(segment, INT)
-    spare = diff.emit(reverse, "sub", (stride, Const(1)), reverses=loc)
-    segments = diff.emit(
-        reverse, "floordiv", (diff.emit(reverse, "add", (trips, spare), reverses=loc), stride),
-        reverses=loc,
-    )  # fmt: skip
-    last = diff.emit(reverse, "sub", (segments, Const(1)), reverses=loc)
+    last = diff.emit(reverse, "sub", (Var(segments), Const(1)), reverses=loc)
     each: list[Stmt] = []
-    first = diff.emit(each, "mul", (Var(segment), stride), reverses=loc)
+    if stride is not None:
+        first = diff.emit(each, "mul", (Var(segment), stride), reverses=loc)
+        width = stride
+    else:  # 0, 1, 3, 6...: s (s + 1) / 2
+        width = diff.emit(each, "add", (Var(segment), Const(1)), reverses=loc)
+        product = diff.emit(each, "mul", (Var(segment), width), reverses=loc)
+        first = diff.emit(each, "floordiv", (product, Const(2)), reverses=loc)
     end = diff.emit(
-        each, "minimum", (diff.emit(each, "add", (first, stride), reverses=loc), trips),
+        each, "minimum", (diff.emit(each, "add", (first, width), reverses=loc), Var(count)),
         reverses=loc,
     )  # fmt: skip
-    bounds = [
-        diff.emit(
-            each,
-            "add",
-            (loop.start, diff.emit(each, "mul", (k, loop.step), reverses=loc)),
-            reverses=loc,
-        )
-        for k in (first, end)
-    ]
+    if loop.is_range:
+        bounds = [
+            diff.emit(
+                each,
+                "add",
+                (loop.start, diff.emit(each, "mul", (k, loop.step), reverses=loc)),
+                reverses=loc,
+            )
+            for k in (first, end)
+        ]
     phis = []
     for p in loop.phis:
         start = diff.names.fresh(f"{saved[p.name]}_top")
@@ -105,7 +114,15 @@ def checkpointed(diff: Differentiator, loop: Loop) -> tuple[list[Stmt], list[Stm
         element = {"element": diff.kinds.of(Var(p.name))}
         diff.emit(each, "list_pop", (Var(saved[p.name]),), element, start, reverses=loc)
         phis.append(Phi(p.name, Var(start), p.second))
-    part = replace(loop, start=bounds[0], stop=bounds[1], phis=tuple(phis))
+    if loop.is_range:
+        part = replace(loop, start=bounds[0], stop=bounds[1], phis=tuple(phis))
+    else:  # its condition held in all these iterations: its statements run, never tested
+        index = diff.names.fresh("rerun")
+        diff.kinds.set(index, INT)
+        part = Loop(
+            index, first, end, Const(1), (), None, loop.test + loop.body, tuple(phis),
+            loop.exit_flag, loc,
+        )  # fmt: skip
     notes, diff.checkpoint = diff.checkpoint, None
     try:
         part_forward, part_reverse = diff.loop(part)
@@ -124,10 +141,6 @@ def checkpointed(diff: Differentiator, loop: Loop) -> tuple[list[Stmt], list[Stm
 
 def _refusal(diff: Differentiator, loop: Loop) -> str | None:
     """Why this loop cannot be reversed from checkpoints, or None."""
-    if not loop.is_range:
-        return "a while loop: its trip count is not known when it starts"
-    if loop.exit_flag is not None:
-        return "a break or return inside the loop"
     code = loop.test + loop.body
     statements = list(walk(code))
     if any(isinstance(s, Assign) and RULES[s.op].mutates is not None for s in statements):

@@ -2,10 +2,12 @@
 
 Every function is checked on both backends with checkpoint=True against the plain gradient,
 against central differences of the original function and against autograd running the same
-source (where it writes into no array). Loops that cannot be checkpointed (while loops, a break
-or return inside, writes into arrays) must still give the right gradient, taped in full, with
-the reason in the generated program's header. One memory test compares tracemalloc peaks of
-the two programs on the RNN at 2000 steps (a ratio, not a wall-clock threshold).
+source (where it writes into no array): range loops (lengths 0, 1, a multiple of the segment
+length and not), while loops (segments of growing length), loops left by a break or a return.
+Loops that cannot be checkpointed (writes into arrays) must still give the right gradient,
+taped in full, with the reason in the generated program's header. One memory test compares
+tracemalloc peaks of the two programs on the RNN at 2000 steps (a ratio, not a wall-clock
+threshold).
 """
 
 import re
@@ -124,6 +126,17 @@ def while_loop(a):
     return y
 
 
+def while_break(a, x):
+    y = a
+    i = 0
+    while i < x.shape[0]:
+        y = np.sin(y * x[i]) + 0.9 * y
+        if y > 2.0:
+            break
+        i = i + 1
+    return y * i
+
+
 def early_break(a, x):
     s = 0.0
     for i in range(x.shape[0]):
@@ -176,10 +189,14 @@ CASES = [
     (branchy, (0.3, _X), (0, 1), True),
     (two_loops, (0.3, _X), (0, 1), True),
     (counter, (0.3, _X), (0, 1), True),
-    (while_loop, (0.7,), 0, False),
-    (early_break, (0.9, _X), (0, 1), False),
-    (early_return, (1.2, _X), (0, 1), False),
-    (early_return, (0.5, _X * 0.1), (0, 1), False),
+    (while_loop, (0.7,), 0, True),
+    (while_break, (0.4, np.tile(_X, 3)), (0, 1), True),
+    (while_break, (1.5, np.tile(_X, 3)), (0, 1), True),
+    (while_break, (0.4, np.zeros(0)), (0, 1), True),
+    (early_break, (0.9, _X), (0, 1), True),
+    (early_break, (0.9, _X * 0.01), (0, 1), True),
+    (early_return, (1.2, _X), (0, 1), True),
+    (early_return, (0.5, _X * 0.1), (0, 1), True),
     (writes, (0.3, _X), (0, 1), False),
 ]
 
@@ -296,3 +313,31 @@ def test_other_transforms_refuse_clearly():
             make(rosenbrock, checkpoint=True)
     with pytest.raises(ADCompilerError, match="checkpoint"):
         grad(grad(oscillator, checkpoint=True))
+
+
+def rnn_params(p, xs):
+    h = p["h0"]
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(p["W"] @ h + p["U"] @ xs[t])
+        total = total + np.sum(h * h)
+    return total
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_structured_and_partial(backend):
+    import functools
+
+    W, U, _, xs, h0 = _rnn_args(9)
+    params = {"W": W, "U": U, "h0": h0}
+    ck = grad(rnn_params, backend=backend, checkpoint=True)(params, xs)
+    plain = grad(rnn_params, backend=backend)(params, xs)
+    assert "_checkpoints" in grad(rnn_params, backend=backend, checkpoint=True).source_for(
+        params, xs
+    )
+    for key in params:
+        np.testing.assert_allclose(ck[key], plain[key], rtol=1e-9, atol=1e-12)
+    fixed = functools.partial(rnn_loss, b=np.zeros(5), xs=xs)
+    got = grad(fixed, wrt=(0, 1), backend=backend, checkpoint=True)(W, U, h0=h0)
+    want = grad(rnn_loss, wrt=(0, 1), backend=backend)(W, U, np.zeros(5), xs, h0)
+    _close(got, want, rtol=1e-9, atol=1e-12)
