@@ -11,10 +11,10 @@ segment's iterations, which breaks where the loop broke) and then their reverse.
 segment, checkpoints one value per segment: O(sqrt(n)) memory, for one more run of the loop.
 
 Loops it does not apply to are taped in full as without it, with the reason in the generated
-program's header: loops that write into arrays or lists (a recomputed segment would need the
-contents as they were), loops reading an array the function writes into elsewhere, loops
-carrying values other than numbers and arrays, and loops nested in another loop (their
-outermost loop is the one checkpointed).
+program's header: loops that write into arrays or lists they do not create in each iteration
+(a recomputed segment would need the contents as they were), loops reading an array the
+function writes into elsewhere, loops carrying values other than numbers and arrays, and loops
+nested in another loop (their outermost loop is the one checkpointed).
 """
 
 from __future__ import annotations
@@ -143,12 +143,23 @@ def _refusal(diff: Differentiator, loop: Loop) -> str | None:
     """Why this loop cannot be reversed from checkpoints, or None."""
     code = loop.test + loop.body
     statements = list(walk(code))
-    if any(isinstance(s, Assign) and RULES[s.op].mutates is not None for s in statements):
-        return "it writes into an array or list: a recomputed segment would need the old contents"
+    # Arrays an iteration creates and nothing carries to the next one or out of the loop: a
+    # recomputed segment creates them again, so writes into them are fine.
+    carried = frozenset().union(*(diff.aliases.of(p.name) for p in loop.phis))
+    local = {s.target for s in statements if isinstance(s, Assign) and s.target} - carried
+    for s in statements:
+        rule = RULES[s.op] if isinstance(s, Assign) else None
+        if rule is not None and rule.mutates is not None:
+            target = s.args[rule.mutates]
+            if not isinstance(target, Var) or not diff.aliases.of(target.name) <= local:
+                return (
+                    "it writes into an array or list it does not create in each iteration: a "
+                    "recomputed segment would need the old contents"
+                )
     reads = {
         a.name for s in statements if isinstance(s, Assign) for a in s.args if isinstance(a, Var)
     } | {o.name for p in loop.phis for o in (p.first, p.second) if isinstance(o, Var)}
-    if any(diff.aliases.of(n) & diff.written for n in reads):
+    if any((diff.aliases.of(n) & diff.written) - local for n in reads):
         return "it reads an array the function writes into"
     for p in loop.phis:
         kind = diff.kinds.of(Var(p.name))
