@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import aux
+from . import aux, fastcall, tiering
 from . import compile as compiler
 from .activity import Aliases, check_aliasing, forward_stores
 from .adjoint import differentiate
@@ -32,7 +32,7 @@ from .kinds import infer_kinds, kind_of_value
 from .live import READ_ERRORS, LiveState
 from .normalize import Entry, normalize_live
 from .optimize import optimize
-from .pytree import is_structured
+from .pytree import is_constant, is_structured
 from .structured import PartialGradFunction, StructuredCalls, flat_signature
 
 BACKENDS = ("numba", "python")
@@ -147,26 +147,40 @@ class GradFunction:
             if entry is None:
                 user_args = args[: self._nuser]  # (then the module-level values it reads)
                 if any(map(is_structured, user_args)):  # dicts, lists, None: by their layout
+                    for name, p in zip(self.wrt, self._positions):
+                        if is_constant(user_args[p]):  # a string or None differentiated
+                            self._differentiable_kind(name, user_args[p])
                     return self._structured(user_args)
                 if len(args) == self._nuser and self._reads_globals() and self._hidden:
                     # module-level values the program takes after the arguments: read them
                     return _LiveGradFunction.__call__(self, *args)
                 entry = self._dispatch[key] = self._entry(args)
+                if self._fast_path_allowed():
+                    fastcall.install(self, GradFunction, GradFunction.__call__, _INLINED, _like)
         try:
             return entry[1](entry[0](*args), args)
         except Exception as exc:
-            if _from_numba_cache(exc) and not getattr(self, "_recovered", False):
-                # numba's cached machine code for this module is damaged: drop it, compile anew.
-                self._recovered = True
-                self._recompile(key)
-                return GradFunction.__call__(self, *args)
-            if self.backend == "numba" and type(exc).__module__.startswith("numba"):
-                raise CompilationError(
-                    f"numba could not compile the gradient of {self.__name__}: "
-                    f"{str(exc).splitlines()[0]}; try backend='python' to run it without "
-                    "numba (.source shows the generated code)"
-                ) from exc
-            raise
+            return self._failed(exc, key, args)
+
+    def _failed(self, exc: Exception, key: tuple, args: tuple) -> Any:
+        """A call raised: recover from damaged cached machine code, name numba's failures."""
+        if _from_numba_cache(exc) and not getattr(self, "_recovered", False):
+            # numba's cached machine code for this module is damaged: drop it, compile anew.
+            self._recovered = True
+            self._recompile(key)
+            return GradFunction.__call__(self, *args)
+        if self.backend == "numba" and type(exc).__module__.startswith("numba"):
+            raise CompilationError(
+                f"numba could not compile the gradient of {self.__name__}: "
+                f"{str(exc).splitlines()[0]}; try backend='python' to run it without "
+                "numba (.source shows the generated code)"
+            ) from exc
+        raise exc
+
+    def _fast_path_allowed(self) -> bool:
+        # Subclasses (transforms, functions reading module-level values) have calls of their
+        # own; a plain gradient gets the generated fast path (fastcall.py).
+        return type(self) is GradFunction or getattr(type(self), "fast_path", False)
 
     def _recompile(self, key: tuple) -> None:
         for built_key, (_, source) in list(self._builds.items()):
@@ -174,13 +188,17 @@ class GradFunction:
             function = compiler.load(source, _function_name(source), fresh=True)
             self._builds[built_key] = (function, source)
         self._dispatch.clear()
+        fastcall.uninstall(self, GradFunction)
 
     def _entry(self, values: tuple | list) -> tuple[Callable, Callable]:
         """The compiled function for arguments like these, and how to shape its results."""
         self._primal()  # refuse unsupported code before looking at the arguments
-        function, source = self._build(self._kinds(values))
+        kinds = self._kinds(values)
+        function, source = self._build(kinds)
         if "@njit" in source and _narrow_floats(values):
             function = _in_float64(function)
+        elif self._tiers_up(source, values):
+            function = self._tiered(function, kinds)
         if self.has_aux:
             return function, aux.unpacker(self)
         if "@njit" in source and all(type(values[p]) is float for p in self._positions):
@@ -189,6 +207,29 @@ class GradFunction:
                 return function, _VALUE_AND_ONE if self._single else _VALUE_AND_ALL
             return function, _ONE if self._single else _ALL if len(self.wrt) > 1 else _TUPLE
         return function, self._unpack
+
+    def _tiers_up(self, source: str, values: tuple | list) -> bool:
+        """Straight-line array code under backend numba: NumPy first, numba once hot. (Float32
+        arguments keep NumPy's float32 arithmetic.)"""
+        straight = self.backend == "numba" and "@njit" not in source
+        return straight and tiering.enabled() and not _narrow_floats(values)
+
+    def _tiered(self, program: Callable, kinds: tuple[Kind, ...]) -> tiering.TieredKernel:
+        def build_numba() -> Callable:
+            with self._lock:
+                return self._compile(kinds, numpy=False)[0]
+
+        kernel = tiering.TieredKernel(program, build_numba)
+
+        def promote(compiled: Callable) -> None:
+            for key, (function, shaping) in list(self._dispatch.items()):
+                if function is kernel:
+                    self._dispatch[key] = (compiled, shaping)
+            if self._fast_path_allowed():
+                fastcall.install(self, GradFunction, GradFunction.__call__, _INLINED, _like)
+
+        kernel.promote = promote
+        return kernel
 
     def _bind(self, args: tuple, kwargs: dict) -> list:
         try:
@@ -298,7 +339,9 @@ class GradFunction:
                 )
         return values
 
-    def _compile(self, kinds: tuple[Kind, ...]) -> tuple[Callable, str]:
+    def _compile(self, kinds: tuple[Kind, ...], numpy: bool = True) -> tuple[Callable, str]:
+        """The program for these kinds; `numpy=False` compiles straight-line array code by
+        numba too (tiering.py), where it would otherwise run on NumPy."""
         primal = self._primal()
         # The generated code quotes file names and lines: they are part of the key too.
         places = sorted(
@@ -322,6 +365,7 @@ class GradFunction:
                     self.backend,
                     f"optimize={self.optimize}",
                     f"aux={primal.aux!r} cotangent={self._cotangent}",
+                    "" if numpy else "numba for array code",
                     f"checkpoint={self.checkpoint}",
                 ]
             )
@@ -337,7 +381,8 @@ class GradFunction:
                 self._header(),
                 self.optimize,
                 self._cotangent,
-                self.checkpoint,
+                numpy_for_arrays=numpy,
+                checkpoint=self.checkpoint,
             )
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
@@ -495,6 +540,10 @@ def _ALL(out: tuple, values: Any) -> Any:
     return out
 
 
+# How the generated fast path (fastcall.py) writes these shapings inline.
+_INLINED = {_ONE: "{}", _TUPLE: "({},)", _ALL: "{}"}
+
+
 def _VALUE_AND_ONE(out: tuple, values: Any) -> Any:
     return float(out[0]), out[1]
 
@@ -535,6 +584,7 @@ def build_source(
     header: str,
     optimized: bool = True,
     cotangent: bool = False,
+    numpy_for_arrays: bool = True,
     checkpoint: bool = False,
 ) -> str:
     """The gradient program of `primal` as Python source. `optimized=False` leaves out the
@@ -555,7 +605,7 @@ def build_source(
         gradient = optimize(gradient, table)
     else:
         header += "\nUnoptimized (optimize=False): every temporary on its own line.\n"
-    if backend == "numba" and is_vectorized(gradient, table):
+    if backend == "numba" and numpy_for_arrays and is_vectorized(gradient, table):
         backend = "python"
         header += (
             "\nStraight-line array code: it runs on NumPy's own compiled loops, which\n"

@@ -98,6 +98,7 @@ class _Printer:
         self.fold = fold
         self.lines: list[str] = []
         self.uses: dict[str, int] = {}
+        self.exposed: set[str] = set()
         self.modules: set[str] = set()
 
     # -- expressions ---------------------------------------------------------------------------
@@ -236,7 +237,10 @@ class _Printer:
         rule = RULES[stmt.op]
         if rule.mutates is not None or stmt.op.startswith(("list_", "tape_")):
             return False
-        if self.uses.get(stmt.target, 0) != 1:
+        uses = self.uses.get(stmt.target, 0)
+        if uses != 1 and (stmt.target in self.exposed or _reads_after(block, i) != 1):
+            # (a name recomputed under the same name elsewhere, as the reverse sweep does,
+            # has other uses; they read their own definition when no read is exposed)
             return False
         for later in block[i + 1 :]:
             if _reads_directly(later, stmt.target):
@@ -318,6 +322,77 @@ def count_uses(fn: Function) -> dict[str, int]:
     return uses
 
 
+def exposed_reads(fn: Function) -> set[str]:
+    """Names read somewhere without a definition of that name earlier in the same block, or in
+    the blocks around it, to read: such a read may see any definition (one from before a
+    branch, from the previous iteration of a loop, from another block). A temporary none of
+    whose reads is exposed is read only by the statements after its definition that come
+    before the next one: `_reads_after` counts them."""
+    exposed: set[str] = set()
+
+    def read(o, defined: set[str]) -> None:
+        if isinstance(o, Var) and o.name not in defined:
+            exposed.add(o.name)
+
+    def block(stmts, defined: set[str]) -> None:
+        defined = set(defined)
+        for s in stmts:
+            if isinstance(s, Assign):
+                for a in s.args:
+                    read(a, defined)
+                if s.target:
+                    defined.add(s.target)
+            elif isinstance(s, _Break):
+                exposed.add(s.flag)
+            elif isinstance(s, If):
+                read(s.cond, defined)
+                block(s.body, defined)
+                block(s.orelse, defined)
+                defined -= set(_assigned_names(s))  # either branch's value may follow
+            else:
+                for o in (s.start, s.stop, s.step):
+                    read(o, defined)
+                for o in (s.cond, Var(s.exit_flag) if s.exit_flag else None):
+                    if isinstance(o, Var):
+                        exposed.add(o.name)
+                # in the loop, a name it assigns may hold the previous iteration's value
+                defined -= set(_assigned_names(s))
+                block(s.test, defined)
+                block(s.body, defined | ({s.index} if s.index else set()))
+
+    block(fn.body, set())
+    for o in fn.result if isinstance(fn.result, tuple) else (fn.result,):
+        if isinstance(o, Var):
+            exposed.add(o.name)
+    return exposed
+
+
+def _reads_after(block: Block, i: int) -> int:
+    """How many reads of block[i]'s target the statements after it make, up to and including
+    the next statement of this block that assigns it again."""
+    name, count = block[i].target, 0
+    for later in block[i + 1 :]:
+        count += _read_count(later, name)
+        if isinstance(later, Assign) and later.target == name:
+            break
+    return count
+
+
+def _read_count(stmt, name: str) -> int:
+    count = 0
+    for s in walk((stmt,)):
+        if isinstance(s, Assign):
+            operands = s.args
+        elif isinstance(s, If):
+            operands = (s.cond,)
+        elif isinstance(s, Loop):
+            operands = (s.start, s.stop, s.step, s.cond, Var(s.exit_flag or ""))
+        else:  # a _Break
+            operands = (Var(s.flag),)
+        count += sum(1 for o in operands if isinstance(o, Var) and o.name == name)
+    return count
+
+
 _TEMP_NAME = re.compile(r"\bt(\d+)(_bar)?\b")
 
 
@@ -344,6 +419,7 @@ def generate(
     """Python source of a module defining `fn`."""
     printer = _Printer(kinds, fold)
     printer.uses = count_uses(fn)
+    printer.exposed = exposed_reads(fn)
     # IEEE arithmetic: a division by zero gives inf or nan, as in NumPy, not an exception.
     decorator = ['@njit(cache=True, error_model="numpy")'] if backend == "numba" else []
     printer.lines.append(f"def {fn.name}({', '.join(fn.params)}):")

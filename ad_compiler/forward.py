@@ -507,7 +507,8 @@ def second_derivative(inner: GradFunction, wrt, backend: str, with_value: bool, 
 
 def is_plain_grad(fn) -> bool:
     """A grad(f) (not a vjp, jvp, hvp or other subclass): what transforms of it accept."""
-    return type(fn) in (GradFunction, _LiveGradFunction)
+    # (a called gradient has the generated fast call of fastcall.py: a subclass of its own)
+    return type(fn) in (GradFunction, _LiveGradFunction) or getattr(type(fn), "fast_path", False)
 
 
 def regroup(flat_results: Any, groups: list, single: bool) -> Any:

@@ -169,6 +169,7 @@ class KindTable:
         for phi in loop.phis:
             self.set(phi.name, self.of(phi.first))
         if loop.index:
+            self.check_range_bounds(loop)
             self.set(loop.index, INT)
         if loop.exit_flag:
             self.set(loop.exit_flag, BOOL)
@@ -186,6 +187,19 @@ class KindTable:
             if not changed:
                 break
         self.type_placeholders(loop.phis)
+
+    def check_range_bounds(self, loop: Loop) -> None:
+        """range() takes whole numbers: CPython raises TypeError for a float, numba would
+        truncate it silently."""
+        for bound in (loop.start, loop.stop, loop.step):
+            if bound is not None and self.of(bound).dtype == "float":
+                loc = loop.loc
+                at = (loc.filename, loc.line, loc.col + 1, loc.text) if loc else ()
+                raise UnsupportedSyntaxError(
+                    "range() of a float (Python raises TypeError: range takes integers)",
+                    *at,
+                    suggestion="pass an int, or write range(int(n))",
+                )
 
     def type_placeholders(self, phis) -> None:
         """A helper's result before the loop that returns it takes the kind of that result."""

@@ -1,0 +1,139 @@
+"""The fast path of a gradient's call.
+
+`GradFunction.__call__` binds the arguments, keys a dispatch table on their types (and arrays'
+dimensions and dtypes), then calls the compiled program: about a microsecond of Python around a
+scalar kernel that itself takes a few hundred nanoseconds. Once a signature has been built and
+validated, `install` gives the gradient a `__call__` generated for the signatures seen so far:
+a chain of `type(a) is float` / `a.ndim == 1 and a.dtype is float64` tests in front of the
+kernel calls. Anything else (keywords, missing or extra arguments, other types, an int where a
+float is differentiated) takes the general path, which validates and raises as before.
+
+Python looks `__call__` up on the type, so the instance is moved to a subclass of its own
+holding the generated method (see `fast_class`); `uninstall` moves it back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+MISSING = object()  # default of the generated parameters: "not passed"
+MOST_SIGNATURES = 4  # tests per call grow with each; beyond this, the general path serves
+
+
+def install(function: Any, base: type, general: Any, post_aliases: dict, like: Any) -> None:
+    """Give `function` (an instance of `base`) a generated `__call__` for the signatures in
+    its dispatch table. `general` is the unspecialised call, `post_aliases` maps the shaping
+    functions that need no arguments to how the generated code inlines them, `like(gradient,
+    argument)` gives a gradient its argument's type."""
+    signatures = [key for key in function._dispatch if _simple(key)]
+    signatures = signatures[-MOST_SIGNATURES:][::-1]  # the newest first
+    if not signatures:
+        uninstall(function, base)
+        return
+    names = [f"a{i}" for i in range(function._nparams)]
+    namespace: dict[str, Any] = {
+        "_M": MISSING,
+        "_general": general,
+        "_ndarray": np.ndarray,
+        "_like": like,
+    }
+    lines = [
+        f"def __call__(self, {', '.join(n + '=_M' for n in names)}, *more, **named):",
+        "    if not more and not named:",
+    ]
+    for s, key in enumerate(signatures):
+        kernel, post = function._dispatch[key]
+        namespace[f"_kernel{s}"], namespace[f"_post{s}"], namespace[f"_key{s}"] = kernel, post, key
+        tests = " and ".join(
+            _test(name, part, s, i, namespace) for i, (name, part) in enumerate(zip(names, key))
+        )
+        call = f"_kernel{s}({', '.join(names)})"
+        shaped = post_aliases.get(post)
+        if shaped is not None:
+            body = [f"return {shaped.format(call)}"]
+        elif post == function._unpack:
+            body = _shaping(function, key, names, call, s, namespace)
+        else:
+            body = [f"return _post{s}({call}, ({', '.join(names)},))"]
+        lines += [f"        if {tests}:", "            try:"]
+        lines += [f"                {line}" for line in body]
+        lines += [
+            "            except Exception as exc:",
+            f"                return self._failed(exc, _key{s}, ({', '.join(names)},))",
+        ]
+    passed = ", ".join(names)
+    lines += [
+        f"    passed = [a for a in ({passed},) if a is not _M]",
+        "    return _general(self, *passed, *more, **named)",
+    ]
+    exec(compile("\n".join(lines), f"<fast call of {function.__name__}>", "exec"), namespace)
+    function.__class__ = fast_class(base, namespace["__call__"])
+
+
+def uninstall(function: Any, base: type) -> None:
+    if getattr(type(function), "fast_path", False):
+        function.__class__ = base
+
+
+def fast_class(base: type, call: Any) -> type:
+    """A subclass of `base` whose only difference is the generated `__call__`."""
+    return type(
+        base.__name__,
+        (base,),
+        {
+            "__call__": call,
+            "fast_path": True,
+            "__module__": base.__module__,
+            "__qualname__": base.__qualname__,
+        },
+    )
+
+
+def _simple(key: tuple) -> bool:
+    return all(isinstance(part, type) or _array_part(part) for part in key)
+
+
+def _array_part(part: Any) -> bool:
+    return isinstance(part, tuple) and len(part) == 2 and isinstance(part[0], int)
+
+
+def _test(name: str, part: Any, s: int, i: int, namespace: dict) -> str:
+    if isinstance(part, type):
+        namespace[f"_t{s}_{i}"] = part
+        return f"type({name}) is _t{s}_{i}"
+    ndim, char = part
+    # dtype objects of native float64 (int64, ...) arrays are one shared object; an array
+    # with an equal but distinct dtype object just takes the general path.
+    namespace[f"_d{s}_{i}"] = np.dtype(char)
+    return f"type({name}) is _ndarray and {name}.ndim == {ndim} and {name}.dtype is _d{s}_{i}"
+
+
+def _shaping(function: Any, key: tuple, names: list, call: str, s: int, namespace: dict) -> list:
+    """`GradFunction._unpack` written out for one signature: each gradient given its
+    argument's type (a float for a float; an array of the argument's dtype and shape, which
+    the compiled program's result usually already is: then it is returned as it is)."""
+    wrt = function._positions
+    outputs = [f"_g{j}" for j in range(len(wrt))]
+    if function.with_value:
+        outputs.insert(0, "_v")
+    lines = [f"{', '.join(outputs)} = {call}"]  # one bare gradient, or a tuple
+    fitted = []
+    for j, p in enumerate(wrt):
+        part, arg, grad = key[p], names[p], f"_g{j}"
+        if part is float:
+            fitted.append(f"float({grad})")
+        elif _array_part(part):
+            dtype = f"_d{s}_{p}"
+            lines.append(
+                f"if not (type({grad}) is _ndarray and {grad}.dtype is {dtype} "
+                f"and {grad}.shape == {arg}.shape):"
+            )
+            lines.append(f"    {grad} = _like({grad}, {arg})")
+            fitted.append(grad)
+        else:
+            fitted.append(f"_like({grad}, {arg})")
+    grads = fitted[0] if function._single else f"({', '.join(fitted)},)"
+    lines.append(f"return (float(_v), {grads})" if function.with_value else f"return {grads}")
+    return lines

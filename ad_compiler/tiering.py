@@ -1,0 +1,116 @@
+"""Tiered compilation of straight-line array gradients.
+
+A gradient without loops runs first as NumPy code: no compilation, so the first call is fast.
+NumPy pays a few microseconds per operation, which dominates on small and mid-sized arrays; the
+same program compiled by numba does not. Once one signature has been called `HOT_CALLS` times,
+a background thread builds the numba program, checks that it agrees with the NumPy one on the
+arguments of that call, times both on them, and switches the gradient to numba only if numba is
+faster. Nothing changes for the caller except the speed (and the last bits of sums, which numba
+adds in another order).
+
+`AD_COMPILER_TIER_UP=0` in the environment turns this off (the NumPy program stays).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+HOT_CALLS = 20  # calls of one signature before numba is tried
+FASTER = 0.9  # numba must take at most this fraction of NumPy's time
+TIMED_CALLS = 5  # per program, interleaved; the fastest of each counts
+
+
+def enabled() -> bool:
+    return os.environ.get("AD_COMPILER_TIER_UP", "1") != "0"
+
+
+class TieredKernel:
+    """The NumPy program of one signature, counting its calls until numba is tried."""
+
+    def __init__(self, numpy_program: Callable, build_numba: Callable[[], Callable]) -> None:
+        self.numpy_program = numpy_program
+        self.build_numba = build_numba
+        self.calls = 0
+        self.outcome = "NumPy (not hot yet)"
+        self.thread: threading.Thread | None = None
+        self.promote: Callable[[Callable], None] | None = None  # set by the owner
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls += 1
+        if self.calls == HOT_CALLS:
+            self.start(args)
+        return self.numpy_program(*args)
+
+    def start(self, args: tuple) -> None:
+        # Copies: the caller may update its arrays in place (an SGD step) while numba runs.
+        copies = tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args)
+        self.outcome = "trying numba"
+        self.thread = threading.Thread(
+            target=self._try_numba, args=(copies,), name="ad_compiler tier-up", daemon=True
+        )
+        self.thread.start()
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Wait for the numba attempt (tests, benchmarks); what came of it."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return self.outcome
+
+    def _try_numba(self, args: tuple) -> None:
+        try:
+            self._race(args)
+        except Exception as exc:  # anything unexpected: NumPy stays, nothing is printed
+            self.outcome = f"NumPy ({type(exc).__name__} while trying numba)"
+
+    def _race(self, args: tuple) -> None:
+        try:
+            with warnings.catch_warnings():  # numba's performance hints are not the user's
+                warnings.simplefilter("ignore")
+                compiled = self.build_numba()
+                got = compiled(*args)
+            expected = self.numpy_program(*args)
+        except Exception as exc:  # numba cannot type something: NumPy stays
+            self.outcome = f"NumPy (numba failed: {type(exc).__name__})"
+            return
+        if not agree(expected, got):
+            self.outcome = "NumPy (numba's result disagreed)"
+            return
+        numpy_time = numba_time = float("inf")
+        for _ in range(TIMED_CALLS):
+            numpy_time = min(numpy_time, _timed(self.numpy_program, args))
+            numba_time = min(numba_time, _timed(compiled, args))
+        if numba_time <= FASTER * numpy_time and self.promote is not None:
+            self.promote(compiled)
+            self.outcome = f"numba ({numba_time * 1e6:.3g} us vs NumPy {numpy_time * 1e6:.3g} us)"
+        else:
+            self.outcome = f"NumPy ({numpy_time * 1e6:.3g} us vs numba {numba_time * 1e6:.3g} us)"
+
+
+def agree(expected: Any, got: Any) -> bool:
+    """Same structure, same values up to rounding (NaN where NaN)."""
+    if isinstance(expected, tuple) or isinstance(got, tuple):
+        return (
+            isinstance(expected, tuple)
+            and isinstance(got, tuple)
+            and len(expected) == len(got)
+            and all(agree(e, g) for e, g in zip(expected, got))
+        )
+    a, b = np.asarray(expected), np.asarray(got)
+    if a.shape != b.shape and a.size != 1 and b.size != 1:
+        return False
+    finite = np.abs(a[np.isfinite(a)]) if a.dtype.kind in "fc" else np.abs(a)
+    scale = 1.0 + float(np.max(finite, initial=0.0))
+    return bool(np.allclose(a, b, rtol=1e-9, atol=1e-12 * scale, equal_nan=True))
+
+
+def _timed(program: Callable, args: tuple) -> float:
+    start = time.perf_counter()
+    program(*args)
+    return time.perf_counter() - start

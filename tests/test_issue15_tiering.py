@@ -1,0 +1,97 @@
+"""Issue 15: straight-line array gradients start on NumPy and move to numba once hot
+(tiering.py), only when numba's program agrees with NumPy's and is faster. Expected values
+from closed forms."""
+
+import numpy as np
+import pytest
+
+from ad_compiler import grad, value_and_grad
+from ad_compiler import tiering
+
+
+def norm_sq(W, x):
+    v = W @ x
+    return np.sum(v * v)
+
+
+def closed_form(W, x):
+    v = W @ x
+    return 2 * np.outer(v, x), 2 * W.T @ v
+
+
+@pytest.fixture
+def hot_after_two(monkeypatch):
+    monkeypatch.setattr(tiering, "HOT_CALLS", 2)
+
+
+def kernel_of(g):
+    (kernel, _), *_ = g._dispatch.values()
+    return kernel
+
+
+def test_tier_up_agrees_and_stays_right(hot_after_two, monkeypatch):
+    monkeypatch.setattr(tiering, "FASTER", 1e9)  # switch whenever numba agrees
+    rng = np.random.default_rng(1)
+    W, x = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    g = grad(norm_sq, wrt=(0, 1), backend="numba")
+    first = g(W, x)
+    kernel = kernel_of(g)
+    assert isinstance(kernel, tiering.TieredKernel)
+    g(W, x)  # the second call starts numba in the background
+    W_before = W.copy()
+    W += 1.0  # the caller updates its arrays in place meanwhile: numba checks on copies
+    assert kernel.wait(120).startswith("numba")
+    assert not isinstance(kernel_of(g), tiering.TieredKernel)  # switched
+    for got, want in zip(first, closed_form(W_before, x)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    for got, want in zip(g(W, x), closed_form(W, x)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        assert got.dtype == np.float64
+
+
+def test_disagreeing_numba_is_not_used(hot_after_two, monkeypatch):
+    monkeypatch.setattr(tiering, "FASTER", 1e9)
+    rng = np.random.default_rng(2)
+    W, x = rng.standard_normal((2, 3)), rng.standard_normal(3)
+    g = value_and_grad(norm_sq, wrt=0, backend="numba")
+    g(W, x)
+    kernel = kernel_of(g)
+
+    def wrong(*args):
+        value, gW = kernel.numpy_program(*args)
+        return value, gW * (1 + 1e-6)
+
+    kernel.build_numba = lambda: wrong
+    g(W, x)
+    assert "disagreed" in kernel.wait(120)
+    assert kernel_of(g) is kernel
+    np.testing.assert_allclose(g(W, x)[1], closed_form(W, x)[0], rtol=1e-12)
+
+
+def test_failing_numba_keeps_numpy(hot_after_two):
+    W, x = np.eye(2), np.array([1.0, 2.0])
+    g = grad(norm_sq, wrt=1, backend="numba")
+    g(W, x)
+    kernel = kernel_of(g)
+
+    def fails():
+        raise TypeError("numba cannot type this")
+
+    kernel.build_numba = fails
+    g(W, x)
+    assert "failed" in kernel.wait(120)
+    np.testing.assert_allclose(g(W, x), [2.0, 4.0])
+
+
+def test_switched_off_by_environment(hot_after_two, monkeypatch):
+    monkeypatch.setenv("AD_COMPILER_TIER_UP", "0")
+    g = grad(norm_sq, wrt=1, backend="numba")
+    g(np.eye(2), np.array([1.0, 2.0]))
+    assert not isinstance(kernel_of(g), tiering.TieredKernel)
+
+
+def test_agree():
+    assert tiering.agree((1.0, np.array([1.0, np.nan])), (1.0 + 1e-13, np.array([1.0, np.nan])))
+    assert not tiering.agree((1.0, np.array([1.0, 2.0])), (1.0, np.array([1.0, 2.001])))
+    assert not tiering.agree((1.0,), (1.0, 2.0))
+    assert not tiering.agree(np.zeros(3), np.zeros(4))
