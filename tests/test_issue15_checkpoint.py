@@ -188,6 +188,25 @@ def carried_writes(a, x):
     return np.sum(v)
 
 
+def loop_in_branch(a, x):
+    s = a * 0.5
+    if a > 0.0:
+        for i in range(x.shape[0]):
+            s = np.sin(s * x[i]) + s
+    else:
+        s = s * s
+    return s
+
+
+def written_later(a, x):
+    y = x * 1.0
+    s = a
+    for i in range(x.shape[0]):
+        s = np.cos(s * y[i]) + s * 0.5
+    y[0] = s
+    return s + np.sum(y * y)
+
+
 def _rnn_args(n, d=5, m=3, seed=0):
     rng = np.random.default_rng(seed)
     return (
@@ -223,6 +242,9 @@ CASES = [
     (early_return, (0.5, _X * 0.1), (0, 1), True),
     (writes, (0.3, _X), (0, 1), False),
     (local_writes, (0.3, _X), (0, 1), True),
+    (loop_in_branch, (0.3, _X), (0, 1), True),
+    (loop_in_branch, (-0.3, _X), (0, 1), True),
+    (written_later, (0.3, _X), (0, 1), False),
     (carried_writes, (0.3, _X), (0, 1), False),
 ]
 
@@ -251,7 +273,7 @@ def test_checkpoint_gradient(fn, args, wrt, checkpointed, backend):
     positions = wrt if isinstance(wrt, tuple) else (wrt,)
     numeric = tuple(central(fn, args, p) for p in positions)
     _close(got, numeric, rtol=1e-6, atol=1e-8)
-    if fn not in (writes, local_writes, carried_writes):
+    if fn not in (writes, local_writes, carried_writes, written_later):
         import autograd
 
         reference = autograd.grad(autograd_version(fn), positions)(*args)
