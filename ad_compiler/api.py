@@ -605,11 +605,11 @@ def build_source(
         gradient = optimize(gradient, table)
     else:
         header += "\nUnoptimized (optimize=False): every temporary on its own line.\n"
-    if backend == "numba" and numpy_for_arrays and is_vectorized(gradient, table):
+    if backend == "numba" and numpy_for_arrays and numpy_first(gradient, table):
         backend = "python"
         header += (
-            "\nStraight-line array code: it runs on NumPy's own compiled loops, which\n"
-            "numba would not make faster, and needs no compilation.\n"
+            "\nArray code: it runs on NumPy's own compiled loops first, without compiling;\n"
+            "called often, it moves to numba if numba runs it faster (tiering.py).\n"
         )
     return generate(gradient, table, backend, header, fold=optimized).source
 
@@ -627,6 +627,28 @@ def is_vectorized(fn: Function, kinds) -> bool:
         and s.op not in ("copy", "zeros_like", "tape_alloc")
         for s in statements
     )
+
+
+def numpy_first(fn: Function, kinds) -> bool:
+    """Code NumPy runs well from the first call: straight-line array code, and loops whose
+    bodies mostly compute whole arrays (an RNN step, an integrator step), where numba's
+    compilation takes seconds to tens of seconds. Loops over scalars go to numba at once."""
+    if is_vectorized(fn, kinds):
+        return True
+    arrays = scalars = 0
+    for loop in walk(fn.body):
+        if not isinstance(loop, Loop):
+            continue
+        for s in walk(loop.body):
+            if isinstance(s, Assign) and s.target and not s.op.startswith(_BOOKKEEPING):
+                if kinds.of(Var(s.target)).is_array:
+                    arrays += 1
+                else:
+                    scalars += 1
+    return arrays > 0 and arrays >= scalars
+
+
+_BOOKKEEPING = ("tape_", "list_", "copy", "zeros_like")
 
 
 def _make(

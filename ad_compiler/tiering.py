@@ -1,6 +1,7 @@
-"""Tiered compilation of straight-line array gradients.
+"""Tiered compilation of array gradients.
 
-A gradient without loops runs first as NumPy code: no compilation, so the first call is fast.
+A gradient of array code (straight-line, or loops whose bodies compute whole arrays: see
+`api.numpy_first`) runs first as NumPy code: no compilation, so the first call is fast.
 NumPy pays a few microseconds per operation, which dominates on small and mid-sized arrays; the
 same program compiled by numba does not. Once one signature has been called `HOT_CALLS` times,
 a background thread builds the numba program, checks that it agrees with the NumPy one on the
@@ -22,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-HOT_CALLS = 20  # calls of one signature before numba is tried
+# calls of one signature before numba is tried (benchmarks set AD_COMPILER_HOT_CALLS=1)
+HOT_CALLS = int(os.environ.get("AD_COMPILER_HOT_CALLS", "20"))
 FASTER = 0.9  # numba must take at most this fraction of NumPy's time
 TIMED_CALLS = 5  # per program, interleaved; the fastest of each counts
 
@@ -86,6 +88,8 @@ class TieredKernel:
         for _ in range(TIMED_CALLS):
             numpy_time = min(numpy_time, _timed(self.numpy_program, args))
             numba_time = min(numba_time, _timed(compiled, args))
+            if numpy_time + numba_time > 0.2:  # long calls: one of each is telling enough
+                break
         if numba_time <= FASTER * numpy_time and self.promote is not None:
             self.promote(compiled)
             self.outcome = f"numba ({numba_time * 1e6:.3g} us vs NumPy {numpy_time * 1e6:.3g} us)"

@@ -5,8 +5,7 @@ from closed forms."""
 import numpy as np
 import pytest
 
-from ad_compiler import grad, value_and_grad
-from ad_compiler import tiering
+from ad_compiler import grad, tiering, value_and_grad
 
 
 def norm_sq(W, x):
