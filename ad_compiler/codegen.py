@@ -9,7 +9,6 @@ reverses. The module imports its own aliases and calls only `ad_compiler.runtime
 from __future__ import annotations
 
 import ast
-import copy
 import functools
 import re
 from dataclasses import dataclass
@@ -125,7 +124,7 @@ class _Printer:
         statement = stmt.target is None
         node = _parse_template(text, statement)
         args = [self.operand(a, inline) for a in stmt.args]
-        node = _SimplifyRange().visit(_Substitute(args).visit(copy.deepcopy(node)))
+        node = _SimplifyRange().visit(_Substitute(args).visit(node))
         for name in ("np", "math", "rt"):
             if re.search(rf"\b{name}\.", text):
                 self.modules.add(name)
