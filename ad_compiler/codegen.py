@@ -9,8 +9,6 @@ reverses. The module imports its own aliases and calls only `ad_compiler.runtime
 from __future__ import annotations
 
 import ast
-import copy
-import functools
 import re
 from dataclasses import dataclass
 
@@ -35,8 +33,8 @@ def format_template(template: str, nargs: int, attrs: dict) -> str:
     return template.format(*[f"__a{i}" for i in range(nargs)], **values)
 
 
-@functools.lru_cache(maxsize=4096)
 def _parse_template(text: str, statement: bool) -> ast.AST:
+    """A fresh tree (substituting arguments changes it): parsing is faster than a deepcopy."""
     tree = ast.parse(text, mode="exec" if statement else "eval")
     return tree.body[0] if statement else tree.body
 
@@ -126,7 +124,7 @@ class _Printer:
         statement = stmt.target is None
         node = _parse_template(text, statement)
         args = [self.operand(a, inline) for a in stmt.args]
-        node = _SimplifyRange().visit(_Substitute(args).visit(copy.deepcopy(node)))
+        node = _SimplifyRange().visit(_Substitute(args).visit(node))
         for name in ("np", "math", "rt"):
             if re.search(rf"\b{name}\.", text):
                 self.modules.add(name)

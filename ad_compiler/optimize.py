@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import replace
 
 from .activity import Aliases
+from .coalesce import MergePlan, mergeable, preference
 from .ir import (
     Assign,
     Block,
@@ -30,20 +31,16 @@ from .ir import (
     Operand,
     Stmt,
     Var,
-    base_name,
     is_temp,
     walk,
 )
 from .kinds import KindTable
+from .liveness import Liveness
+from .liveness import output_names as _output_names
+from .liveness import reads_of as _reads
 from .rules import RULES
 
 _ZERO_OPS = ("zeros_like", "zeros_grad")
-
-
-def _mergeable(a: str, b: str) -> bool:
-    """Names that may become one: versions of one variable, or a compiler temporary and a name
-    (different variables of the user's keep their names, for readability)."""
-    return base_name(a) == base_name(b) or is_temp(a) or is_temp(b)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +240,7 @@ def propagate_copies(fn: Function) -> Function:
         if is_temp(source.name) and not is_temp(s.target) and uses[source.name] > 1:
             continue  # x_bar = t3_bar, where t3_bar also feeds others: keep both names
         if (
-            not _mergeable(s.target, source.name)
+            not mergeable(s.target, source.name)
             or counts[source.name] != 1
             or source.name in mutated
             or s.target in mutated
@@ -252,7 +249,7 @@ def propagate_copies(fn: Function) -> Function:
             or any(v == Var(source.name) or v == Var(s.target) for v in mapping.values())
         ):
             continue
-        keep, drop = sorted((s.target, source.name), key=lambda n: _preference(n, params))
+        keep, drop = sorted((s.target, source.name), key=lambda n: preference(n, params))
         if drop in params:
             continue
         mapping[drop] = Var(keep)
@@ -306,11 +303,6 @@ def _loop_tests(s: Loop) -> set[str]:
     """What a loop reads besides its bounds: its condition and exit flag."""
     names = {s.exit_flag} if s.exit_flag else set()
     return names | ({s.cond.name} if isinstance(s.cond, Var) else set())
-
-
-def _output_names(fn: Function) -> list[str]:
-    outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
-    return [o.name for o in outputs if isinstance(o, Var)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,118 +406,19 @@ def _mentions(s: Stmt, name: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Liveness
-
-
-def _reads(s: Stmt) -> set[str]:
-    if isinstance(s, Assign):
-        return {a.name for a in s.args if isinstance(a, Var)}
-    if isinstance(s, If):
-        return {s.cond.name} if isinstance(s.cond, Var) else set()
-    return {o.name for o in (s.start, s.stop, s.step) if isinstance(o, Var)}
-
-
-class Liveness:
-    """Names live after each statement (keyed by the statement's id)."""
-
-    def __init__(self, fn: Function) -> None:
-        self.live_out: dict[int, frozenset[str]] = {}
-        self.block(fn.body, set(_output_names(fn)))
-
-    def block(self, block: Block, live: set[str]) -> set[str]:
-        live = set(live)
-        for s in reversed(block):
-            self.live_out[id(s)] = frozenset(live)
-            live = self.stmt(s, live)
-        return live
-
-    def stmt(self, s: Stmt, live: set[str]) -> set[str]:
-        if isinstance(s, Assign):
-            killed = {s.target} if s.target else set()
-            return (live - killed) | _reads(s)
-        if isinstance(s, If):
-            return self.block(s.body, live) | self.block(s.orelse, live) | _reads(s)
-        return self.loop(s, live)
-
-    def loop(self, s: Loop, after: set[str]) -> set[str]:
-        header: set[str] = set()
-        flag = {s.exit_flag} if s.exit_flag else set()
-        cond = {s.cond.name} if isinstance(s.cond, Var) else set()
-        while True:
-            body_in = self.block(s.body, header | after | flag)
-            if s.is_range:
-                new = after | (body_in - {s.index})
-            else:
-                new = self.block(s.test, body_in | after | cond)
-            if new <= header:
-                break
-            header |= new
-        return header | _reads(s)
-
-
-# ---------------------------------------------------------------------------------------------
 # Coalescing
 
 
 def coalesce(fn: Function) -> Function:
-    """Merge the two names of a copy `a = b` when their lifetimes do not overlap."""
-    for _ in range(10000):
-        live = Liveness(fn)
-        pair = _find_coalescible(fn, live)
-        if pair is None:
+    """Merge the two names of a copy `a = b` when their lifetimes do not overlap (planned by
+    coalesce.MergePlan on one liveness computation, rewritten once)."""
+    while True:
+        renaming, again = MergePlan(fn, Liveness(fn).live_out, use_counts(fn)).run()
+        if not renaming:
             return fn
-        keep, drop = pair
-        fn = substitute(fn, {drop: Var(keep)})
-        fn = _drop_self_copies(fn)
-    return fn
-
-
-def _preference(name: str, params: set[str]) -> tuple:
-    """Which of two merged names survives: a parameter, a user's name, a temporary's adjoint
-    (t3_bar, kept on its own line), a temporary; then the shorter (x over x_1)."""
-    value_temp = is_temp(name) and not name.endswith("_bar")
-    return (name not in params, value_temp, is_temp(name), name.count("_"), len(name), name)
-
-
-def _find_coalescible(fn: Function, live: Liveness) -> tuple[str, str] | None:
-    params = set(fn.params)
-    uses = use_counts(fn)
-    defs: dict[str, list[Stmt]] = {}
-    for s in walk(fn.body):
-        if isinstance(s, Assign) and s.target:
-            defs.setdefault(s.target, []).append(s)
-        elif isinstance(s, Loop) and s.index:
-            defs.setdefault(s.index, []).append(s)
-    loop_names = {
-        n for s in walk(fn.body) if isinstance(s, Loop) for n in (s.index, s.exit_flag) if n
-    }
-    for s in walk(fn.body):
-        if not (isinstance(s, Assign) and s.op == "copy" and isinstance(s.args[0], Var)):
-            continue
-        a, b = s.target, s.args[0].name
-        if a == b or (a in params and b in params) or a in loop_names or b in loop_names:
-            continue
-        if not _mergeable(a, b):
-            continue
-        temp = b if is_temp(b) and not is_temp(a) else a if is_temp(a) and not is_temp(b) else None
-        if temp is not None and uses[temp] > 1:
-            continue  # a user's name would stand for a different value on the other uses
-        if not _interferes(a, b, defs, live, s) and not _interferes(b, a, defs, live, s):
-            keep, drop = sorted((a, b), key=lambda n: _preference(n, params))
-            if drop in params:
-                continue
-            return keep, drop
-    return None
-
-
-def _interferes(x: str, y: str, defs: dict, live: Liveness, copy: Stmt) -> bool:
-    """Whether some definition of x (other than `x = y`) happens while y is live."""
-    for d in defs.get(x, []):
-        if d is copy or (isinstance(d, Assign) and d.op == "copy" and d.args[0] == Var(y)):
-            continue
-        if y in live.live_out.get(id(d), frozenset()):
-            return True
-    return False
+        fn = _drop_self_copies(substitute(fn, {d: Var(k) for d, k in renaming.items()}))
+        if not again:
+            return fn
 
 
 def _drop_self_copies(fn: Function) -> Function:
@@ -543,26 +436,7 @@ def remove_faint(fn: Function) -> Function:
     """Drop statements whose values nothing essential ever reads, even through a loop: a sum
     carried from one iteration to the next is not needed just because it reads itself.
     Essential: effects (stores, pushes) and the function's outputs."""
-    needed = set(_output_names(fn))
-    loops_kept: set[int] = set()
-    changed = True
-    while changed:
-        changed = False
-        for s in walk(fn.body):
-            reads: set[str] = set()
-            if isinstance(s, Assign):
-                if RULES[s.op].mutates is not None or (s.target and s.target in needed):
-                    reads = _reads(s)
-            elif isinstance(s, If):
-                if _has_needed(s, needed):
-                    reads = _reads(s)
-            elif _has_needed(s, needed):
-                reads = _reads(s) | ({s.cond.name} if isinstance(s.cond, Var) else set())
-                reads |= {s.exit_flag} if s.exit_flag else set()
-                loops_kept.add(id(s))
-            if not reads <= needed:
-                needed |= reads
-                changed = True
+    needed, loops_kept = _needed_names(fn)
 
     def prune(block: list[Stmt]) -> list[Stmt]:
         out = []
@@ -580,6 +454,56 @@ def remove_faint(fn: Function) -> Function:
         return out
 
     return replace(fn, body=_map_blocks(fn.body, prune))
+
+
+def _needed_names(fn: Function) -> tuple[set[str], set[int]]:
+    """The names something essential reads, directly or through other needed names, and the
+    loops that hold an effect or define one (by id): the least solution, found with a worklist
+    (a statement is taken up once, when its target or one inside it is first needed)."""
+    needed: set[str] = set()
+    loops_kept: set[int] = set()
+    taken: set[int] = set()  # positions of statements whose reads are needed
+    waiting: dict[str, list[int]] = {}  # a name -> statements taken up once it is needed
+    items: list[tuple[Stmt, set[str]]] = []
+    pending: list[int] = []
+
+    def visit(block: Block, around: tuple[int, ...]) -> None:
+        for s in block:
+            k = len(items)
+            if isinstance(s, Assign):
+                items.append((s, _reads(s)))
+                if RULES[s.op].mutates is not None:
+                    pending.extend((k, *around))
+                elif s.target:
+                    waiting.setdefault(s.target, []).extend((k, *around))
+                continue
+            reads = _reads(s)
+            if isinstance(s, Loop):
+                reads |= {s.cond.name} if isinstance(s.cond, Var) else set()
+                reads |= {s.exit_flag} if s.exit_flag else set()
+            items.append((s, reads))
+            inner = (s.body + s.orelse) if isinstance(s, If) else (s.test + s.body)
+            visit(inner, (k, *around))
+
+    visit(fn.body, ())
+    names = list(_output_names(fn))
+    while names or pending:
+        if names:
+            name = names.pop()
+            if name in needed:
+                continue
+            needed.add(name)
+            pending.extend(waiting.pop(name, ()))
+            continue
+        k = pending.pop()
+        if k in taken:
+            continue
+        taken.add(k)
+        s, reads = items[k]
+        if isinstance(s, Loop):
+            loops_kept.add(id(s))
+        names.extend(reads - needed)
+    return needed, loops_kept
 
 
 def _has_needed(stmt: Stmt, needed: set[str]) -> bool:

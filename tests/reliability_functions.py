@@ -363,6 +363,11 @@ def cached_scalar(x, y):
     return math.atan2(x, y) * math.cosh(x - y)
 
 
+def cached_uncommon(x):
+    """A derivative that rules/derivative_table.py does not ship: building it runs SymPy."""
+    return x**2.7 + 1.0
+
+
 # -- the same conventions and traps inside loops (compiled by numba on the numba backend) ----------
 
 

@@ -4,7 +4,8 @@ Each entry maps an operation to a SymPy expression of its arguments. The first t
 operation's gradient is needed, `sympy.diff` derives `g * d op / d arg` for that argument
 (with integer constant arguments substituted in, so `x ** 2` gives `2 * x`), simplifies it,
 reuses the operation's own output where that saves work (exp' = exp), and the result is cached.
-`to_ir` turns the SymPy expression into IR statements. SymPy is imported only when needed.
+derivative_plans.py turns the SymPy expression into IR statements. SymPy is imported only
+when needed: the common derivatives ship precomputed (derivative_table.py).
 
 Conventions at non-differentiable points follow from SymPy's definitions, and are documented
 in the README: abs'(0) = sign(0) = 0; maximum/minimum split a tie 0.5/0.5 (Heaviside(0) = 1/2);
@@ -20,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ADCompilerError, KindError
+from ..errors import KindError
 from ..ir import Const, Kind, Operand, Var
 from . import CallSpec, Rule, bind_call, bind_method, register
+from .derivative_plans import emit, plan
+from .derivative_table import DERIVATIVES
 
 # --------------------------------------------------------------------------------------------
 # Kinds
@@ -377,6 +380,22 @@ def local_gradient(
     return expr
 
 
+@functools.cache
+def gradient_plan(
+    op: str,
+    ints: tuple[int | float | None, ...],
+    wrt: int,
+    shared: tuple[int, ...] | None = None,
+) -> tuple:
+    """`local_gradient` as a plan (derivative_plans.py): shipped in derivative_table.py for
+    the common cases, else derived with SymPy."""
+    key = (op, ints, wrt, shared or tuple(range(len(ints))))
+    known = DERIVATIVES.get(key)
+    if known is not None:
+        return known
+    return plan(_sympy(), local_gradient(op, ints, wrt, shared))
+
+
 def _number(sp, v: int | float):
     return sp.Integer(v) if type(v) is int else sp.Float(repr(v))
 
@@ -414,146 +433,8 @@ def _elementwise_vjp(builder, stmt) -> tuple:
             # A repeated variable's whole derivative goes to its first position.
             contributions.append(Const(0.0) if builder.needs(i) else None)
             continue
-        expr = local_gradient(stmt.op, ints, i, shared)
+        steps = gradient_plan(stmt.op, ints, i, shared)
         env = {f"a{k}": a for k, a in enumerate(stmt.args)}
         env.update(g=builder.g, out=builder.out)
-        contributions.append(to_ir(expr, env, builder))
+        contributions.append(emit(steps, env, builder))
     return tuple(contributions)
-
-
-# SymPy function class name -> op
-_SYMPY_OPS = {
-    "exp": "exp",
-    "log": "log",
-    "sin": "sin",
-    "cos": "cos",
-    "tan": "tan",
-    "asin": "arcsin",
-    "acos": "arccos",
-    "atan": "arctan",
-    "sinh": "sinh",
-    "cosh": "cosh",
-    "tanh": "tanh",
-    "asinh": "arcsinh",
-    "acosh": "arccosh",
-    "atanh": "arctanh",
-    "Abs": "abs",
-    "sign": "sign",
-    "floor": "floor",
-    "ceiling": "ceil",
-    "Max": "maximum",
-    "Min": "minimum",
-    "atan2": "arctan2",
-    "erf": "erf",
-}
-
-
-_RELATIONS = {
-    "Equality": "eq",
-    "Unequality": "ne",
-    "StrictLessThan": "lt",
-    "LessThan": "le",
-    "StrictGreaterThan": "gt",
-    "GreaterThan": "ge",
-}
-
-
-def to_ir(expr: Any, env: dict[str, Operand], builder) -> Operand:
-    """Emit statements computing a SymPy expression; symbols are looked up in `env`."""
-    sp = _sympy()
-    if expr.is_Symbol:
-        return env[expr.name]
-    if expr.is_number:
-        if expr.is_Integer:
-            return Const(int(expr))
-        return Const(float(expr))
-    if expr.is_Add:
-        return _sum_to_ir(sp, expr, env, builder)
-    if expr.is_Mul:
-        return _product_to_ir(sp, expr, env, builder)
-    if expr.is_Pow:
-        base, exponent = expr.args
-        if exponent == sp.Rational(1, 2):
-            return builder.emit("sqrt", to_ir(base, env, builder))
-        if exponent.is_negative and exponent.is_number:
-            denominator = to_ir(sp.Pow(base, -exponent), env, builder)
-            return builder.emit("div", Const(1.0), denominator)
-        return builder.emit("pow", to_ir(base, env, builder), to_ir(exponent, env, builder))
-    if isinstance(expr, sp.Piecewise):
-        # (a, c), (b, True): np.where(c, a, b), or `a if c else b` on scalars.
-        (value, cond), rest = expr.args[0], expr.args[1:]
-        otherwise = sp.Piecewise(*rest) if rest else sp.nan
-        return builder.emit(
-            "where",
-            to_ir(cond, env, builder),
-            to_ir(value, env, builder),
-            to_ir(otherwise, env, builder),
-        )
-    if type(expr).__name__ in _RELATIONS:
-        left, right = (to_ir(a, env, builder) for a in expr.args)
-        return builder.emit(_RELATIONS[type(expr).__name__], left, right)
-    if isinstance(expr, sp.Heaviside):
-        if expr.args[1:] and expr.args[1] != sp.Rational(1, 2):
-            raise ADCompilerError(f"internal: Heaviside with H(0) = {expr.args[1]}")
-        return builder.emit("step", to_ir(expr.args[0], env, builder))
-    name = type(expr).__name__
-    if name in _SYMPY_OPS:
-        args = [to_ir(a, env, builder) for a in expr.args]
-        op = _SYMPY_OPS[name]
-        if op in ("maximum", "minimum") and len(args) > 2:
-            result = args[0]
-            for a in args[1:]:
-                result = builder.emit(op, result, a)
-            return result
-        return builder.emit(op, *args)
-    raise ADCompilerError(f"internal: no operation for the SymPy expression {expr} ({name})")
-
-
-def _sum_to_ir(sp, expr, env, builder) -> Operand:
-    positive, negative = [], []
-    for term in sp.Add.make_args(expr):
-        coeff, rest = term.as_coeff_Mul()
-        (negative if coeff.is_negative else positive).append(
-            term if not coeff.is_negative else -term
-        )
-    if not positive:
-        total = _sum_to_ir(sp, sp.Add(*negative), env, builder)
-        return builder.emit("neg", total)
-    result = to_ir(positive[0], env, builder)
-    for op, terms in (("add", positive[1:]), ("sub", negative)):
-        for term in terms:
-            operand = to_ir(term, env, builder)
-            # A constant 0 substituted for an argument (max(x, 0.0) gives step(x - 0.0)):
-            # x - 0.0 is x for a float x, and skipping it saves a temporary array.
-            if not (operand in (Const(0), Const(0.0)) and builder.kind(result).dtype == "float"):
-                result = builder.emit(op, result, operand)
-    return result
-
-
-def _product_to_ir(sp, expr, env, builder) -> Operand:
-    coeff, rest = expr.as_coeff_Mul()
-    if coeff.is_negative:
-        return builder.emit("neg", to_ir(-expr, env, builder))
-    numerator, denominator = [], []
-    for factor in sp.Mul.make_args(expr):
-        if factor.is_Pow and factor.exp.is_number and factor.exp.is_negative:
-            denominator.append(sp.Pow(factor.base, -factor.exp))
-        elif factor.is_Rational and not factor.is_Integer:
-            numerator.append(sp.Integer(factor.p))
-            denominator.append(sp.Integer(factor.q))
-        else:
-            numerator.append(factor)
-    # Upstream gradient first: "g * local gradient", as in the lecture.
-    numerator.sort(key=lambda f: 0 if f.is_Symbol and f.name == "g" else 1)
-    numerator = [f for f in numerator if f != 1] or [sp.Integer(1)]
-    result = to_ir(numerator[0], env, builder)
-    for factor in numerator[1:]:
-        result = builder.emit("mul", result, to_ir(factor, env, builder))
-    if denominator:
-        below = to_ir(denominator[0], env, builder)
-        for factor in denominator[1:]:
-            below = builder.emit("mul", below, to_ir(factor, env, builder))
-        if isinstance(below, Const) and isinstance(result, Const):
-            return Const(result.value / below.value)
-        result = builder.emit("div", result, below)
-    return result
