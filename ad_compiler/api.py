@@ -30,6 +30,7 @@ from .inplace import check_augmented
 from .ir import FLOAT, Assign, Function, Kind, Loop, Var, format_function, walk
 from .kinds import infer_kinds, kind_of_value
 from .live import READ_ERRORS, LiveState
+from .loop_carry import carry_neighbours
 from .normalize import Entry, normalize_live
 from .optimize import optimize
 from .pytree import is_structured
@@ -543,6 +544,7 @@ def build_source(
     gradient = differentiate(primal, table, wrt, with_value, cotangent)
     if optimized:
         gradient = optimize(gradient, table)
+        gradient = carry_neighbours(gradient, table)
     else:
         header += "\nUnoptimized (optimize=False): every temporary on its own line.\n"
     if backend == "numba" and is_vectorized(gradient, table):
