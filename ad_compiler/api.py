@@ -31,6 +31,7 @@ from .ir import FLOAT, Assign, Function, Kind, Loop, Var, format_function, walk
 from .kinds import infer_kinds, kind_of_value
 from .live import READ_ERRORS, LiveState
 from .loop_carry import carry_neighbours
+from .loop_stores import recompute_loop_stores
 from .normalize import Entry, normalize_live
 from .optimize import optimize
 from .pytree import is_structured
@@ -541,6 +542,7 @@ def build_source(
     check_aliasing(primal, Aliases(primal, table))
     if optimized:
         primal = forward_stores(primal, table)
+        primal = recompute_loop_stores(primal, table)
     gradient = differentiate(primal, table, wrt, with_value, cotangent)
     if optimized:
         gradient = optimize(gradient, table)

@@ -102,6 +102,12 @@ class _State:
             if rewritten is not None:
                 prefix, loop, post = rewritten
                 after = post + after
+                continue
+            sums = self._invariant_sums(loop, array)
+            if sums is not None:
+                pre, loop, post = sums
+                prefix, after = prefix + pre, post + after
+                self.changed = True
         return prefix + [loop] + after
 
     def _candidates(self, loop: Loop) -> list[str]:
@@ -148,15 +154,21 @@ class _State:
                 ):
                     return None
                 offsets[position] = known[where[0].name]
-        # Anything else that reads or writes the array, or memory it may share, in the loop.
-        mine_ids = {id(loop.body[p]) for p in offsets}
+        if not self._only_through(loop, array, offsets):
+            return None
+        return offsets or None
+
+    def _only_through(self, loop: Loop, array: str, positions) -> bool:
+        """Whether nothing in the loop but the statements at `positions` (of its body) reads or
+        writes `array` or memory it may share."""
+        mine_ids = {id(loop.body[p]) for p in positions}
         for s in walk(loop.test + loop.body):
             mine = id(s) in mine_ids
             for o in stmt_operands(s)[1 if mine else 0 :]:
                 if not isinstance(o, Var) or self.kinds.of(o).is_scalar:
                     continue
                 if o.name == array or self.aliases.share(o.name, array):
-                    return None
+                    return False
             writes = not mine and isinstance(s, Assign) and s.target is not None
             if writes and (
                 s.target == array
@@ -165,8 +177,48 @@ class _State:
                     and self.aliases.share(s.target, array)
                 )
             ):
-                return None
-        return offsets or None
+                return False
+        return True
+
+    def _invariant_sums(self, loop: Loop, array: str) -> tuple[list, Loop, list] | None:
+        """`array[k, c] += v` in every iteration at an index the loop does not change: the sum
+        is kept in a register and added once after the loop."""
+        kind = self.kinds.of(Var(array))
+        if kind.dtype != "float" or not kind.ndim:
+            return None
+        assigned = {n for s in walk(loop.body) for n in defined_names(s)} | {loop.index}
+        groups: dict[tuple, list[int]] = {}
+        for position, s in enumerate(loop.body):
+            if isinstance(s, Assign) and s.op == "index_add" and s.args[0] == Var(array):
+                where = s.args[2:]
+                if (
+                    s.attr("index") != (("i",),) * kind.ndim
+                    or len(where) != kind.ndim
+                    or any(isinstance(o, Var) and o.name in assigned for o in where)
+                    or self.kinds.of(s.args[1]).ndim != 0
+                    or s.args[1] == Var(array)
+                ):
+                    return None
+                groups.setdefault(where, []).append(position)
+        positions = [p for ps in groups.values() for p in ps]
+        if not positions or not self._only_through(loop, array, positions):
+            return None
+        before: list[Stmt] = []
+        body = list(loop.body)
+        flush: list[Stmt] = []
+        for where, ps in groups.items():
+            reg = self._name(f"{array}_sum", None, FLOAT)
+            before.append(Assign(reg, "copy", (Const(0.0),)))
+            for p in ps:
+                value = body[p].args[1]
+                body[p] = replace(body[p], target=reg, op="add", args=(Var(reg), value), attrs=())
+            flush.append(replace(loop.body[ps[0]], args=(Var(array), Var(reg)) + where))
+        trip = self._name("trip", None, INT)
+        ran = self._name("t", None, BOOL)
+        before.append(Assign(trip, "range_len", (loop.start, loop.stop, loop.step)))
+        # after no iteration the index may not exist: the original never used it
+        after = [Assign(ran, "gt", (Var(trip), Const(0))), If(Var(ran), tuple(flush), ())]
+        return before, replace(loop, body=tuple(body)), after
 
     def _rewrite(
         self, loop: Loop, array: str, prefix: list[Stmt]

@@ -220,3 +220,166 @@ def test_bound_parameter(backend):
         source = _check(bound_param, (_x(6), n), 0, backend)
         assert "x_bar_i1" in source
         assert "np.empty_like(x)" not in source
+
+
+# ---------------------------------------------------------------------------------------------
+# 3a. An integer carried by a loop and grown by a computable amount (the GMM's `li`, the
+#     position in a packed triangle): recomputed in the reverse sweep, not taped.
+
+
+def packed_lower(L, v):  # li walks the packed strictly-lower triangle, column by column
+    d = v.shape[0]
+    s = 0.0
+    li = 0
+    for c in range(d):
+        for r in range(c + 1, d):
+            s += np.sin(L[li] * v[c]) * v[r]
+            li += 1
+    return s
+
+
+def grow_by_expression(a):  # li += c + 1 (a triangular number), no inner loop
+    s = 0.0
+    li = 0
+    for c in range(4):
+        s += a[li] * a[li] * (c + 1.0)
+        li += c + 1
+    return s
+
+
+def grow_by_two(a, v):  # the inner counter steps by 2
+    s = 0.0
+    li = 1
+    for c in range(v.shape[0]):
+        for r in range(c, v.shape[0]):
+            s += a[li] * v[r] * v[c]
+            li += 2
+    return s
+
+
+def grow_with_break(a):  # a break: the iteration count is taped, li too
+    s = 0.0
+    li = 0
+    for c in range(5):
+        s += a[li] ** 2
+        li += c
+        if s > 3.0:
+            break
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_running_integer(backend):
+    d = 5
+    L = np.cos(np.arange(d * (d - 1) // 2) * 0.7)
+    v = _x(d)
+    source = _check(packed_lower, (L, v), (0, 1), backend)
+    assert "li_run" in source and "li_tape" not in source, source
+    source = _check(grow_by_expression, (_x(11),), 0, backend)
+    assert "li_run" in source and "li_tape" not in source, source
+    a = np.sin(np.arange(1.0, 2.0 + 2 * 15))
+    source = _check(grow_by_two, (a, _x(5)), (0, 1), backend)
+    assert "li_run" in source and "li_tape" not in source, source
+    for scale in (0.3, 1.5):
+        source = _check(grow_with_break, (scale * _x(12),), 0, backend)
+        assert "li_run" not in source
+
+
+# ---------------------------------------------------------------------------------------------
+# 3b. A read of an element a loop just stored (the GMM's `xc`): the stored expression is
+#     recomputed from the inputs instead of keeping the array's old contents on a tape.
+
+
+def centred(x, m, icf):
+    n, d = x.shape
+    xc = np.empty(d)
+    total = 0.0
+    for i in range(n):
+        for j in range(d):
+            xc[j] = x[i, j] - m[j]
+        li = 0
+        for c in range(d):
+            for r in range(c + 1, d):
+                total += np.tanh(icf[li] * xc[c]) * xc[r]
+                li += 1
+    return total
+
+
+def centred_overwritten(x, m):  # m changes between the fill and the read: not recomputed
+    n, d = x.shape
+    xc = np.empty(d)
+    total = 0.0
+    for i in range(n):
+        for j in range(d):
+            xc[j] = x[i, j] * m[j]
+        m[0] = m[0] * 0.5
+        for c in range(d):
+            total += np.sin(xc[c]) * m[c]
+    return total
+
+
+def centred_partial(x, m):  # the fill covers range(d - 1) only: the read of xc[c] is not
+    n, d = x.shape  # covered for c = d - 1
+    xc = np.zeros(d)
+    total = 0.0
+    for i in range(n):
+        for j in range(d - 1):
+            xc[j] = x[i, j] - m[j]
+        for c in range(d):
+            total += np.sin(xc[c]) * x[i, c]
+    return total
+
+
+def _central_all(fn, args, positions):
+    return [central(fn, args, p) for p in positions]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_recomputed_store(backend):
+    rng = np.random.default_rng(3)
+    x, m = rng.normal(size=(4, 4)), rng.normal(size=4)
+    icf = rng.normal(size=6)
+    for fn, args, wrt, applied in (
+        (centred, (x, m, icf), (0, 1, 2), True),
+        (centred_overwritten, (x, m), (0, 1), False),
+        (centred_partial, (x, m), (0, 1), False),
+    ):
+        g = grad(fn, wrt=wrt, backend=backend)
+        got = g(*copies(args))
+        for k, pos in enumerate(wrt):
+            np.testing.assert_allclose(got[k], central(fn, args, pos), rtol=1e-6, atol=1e-7)
+        # where recomputed, nothing reads xc: it has no adjoint, is neither taped nor restored
+        assert ("xc_bar" not in g.source) == applied, g.source
+
+
+# ---------------------------------------------------------------------------------------------
+# 1b. `w_bar[c] += v` in every iteration of an inner loop that does not change c: summed in a
+#     register, added once after the loop (and not at all if the loop ran no iteration).
+
+
+def invariant_index(x, w):
+    s = 0.0
+    for c in range(x.shape[0]):
+        for r in range(c + 1, x.shape[0]):
+            s += np.sin(w[c] * x[r]) + w[c] * x[c]
+    return s
+
+
+def invariant_2d(x, W):
+    s = 0.0
+    for k in range(W.shape[0]):
+        for c in range(W.shape[1]):
+            for r in range(c, x.shape[0]):
+                s += np.cos(W[k, c] * x[r]) * x[c]
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_invariant_index_sums(backend):
+    for n in (1, 2, 5):
+        w = np.cos(np.arange(n) + 0.3)
+        source = _check(invariant_index, (_x(n), w), (0, 1), backend)
+        assert "w_bar_sum" in source, source
+    W = np.sin(np.arange(6.0).reshape(2, 3))
+    source = _check(invariant_2d, (_x(4), W), (0, 1), backend)
+    assert "W_bar_sum" in source, source
