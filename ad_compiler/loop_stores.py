@@ -227,10 +227,13 @@ def _chain(loop: Loop, value) -> list[Assign] | None:
     for s in walk(loop.body):
         for name in defined_names(s):
             defs[name] = s
+    carried = {p.name for p in loop.phis}  # change from one iteration to the next
     picked: dict[str, Assign] = {}
     todo = [value]
     while todo:
         name = todo.pop().name
+        if name in carried:
+            return None
         if name == loop.index or name in picked or name not in defs:
             continue
         s = defs[name]

@@ -330,8 +330,18 @@ def centred_partial(x, m):  # the fill covers range(d - 1) only: the read of xc[
     return total
 
 
-def _central_all(fn, args, positions):
-    return [central(fn, args, p) for p in positions]
+def carried_fill(x, m):  # the stored value depends on a value carried by the fill loop
+    n, d = x.shape
+    xc = np.empty(d)
+    total = 0.0
+    for i in range(n):
+        acc = 0.0
+        for j in range(d):
+            acc = acc + x[i, j]
+            xc[j] = acc * m[j]
+        for c in range(d):
+            total += np.sin(xc[c]) * x[i, c]
+    return total
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -343,6 +353,7 @@ def test_recomputed_store(backend):
         (centred, (x, m, icf), (0, 1, 2), True),
         (centred_overwritten, (x, m), (0, 1), False),
         (centred_partial, (x, m), (0, 1), False),
+        (carried_fill, (x, m), (0, 1), False),
     ):
         g = grad(fn, wrt=wrt, backend=backend)
         got = g(*copies(args))
