@@ -227,6 +227,8 @@ class _State:
         if offsets is None:
             return None
         names_before = set(self.names.taken)
+        if len(offsets) == 1:  # one store per iteration: no register, only the zeros can go
+            return self._single(loop, array, prefix, offsets, names_before)
         step = loop.step.value
         low, high = min(offsets.values()), max(offsets.values())
         final = high if step < 0 else low  # the element no later iteration adds into
@@ -255,13 +257,12 @@ class _State:
                     replace(s, target=reg[c], op="add", args=(Var(reg[c]), value), attrs=())
                 )
         if final not in zero:
-            where = self._name("t", None, INT)
-            body.append(Assign(where, "add", (Var(loop.index), Const(final))))
+            where = self._offset_index(Var(loop.index), final, body)
             body.append(
                 Assign(
                     None,
                     "index_add",
-                    (Var(array), Var(reg[final]), Var(where)),
+                    (Var(array), Var(reg[final]), where),
                     (("index", _ONE_INT),),
                 )
             )
@@ -288,13 +289,12 @@ class _State:
             cond = self._name("t", None, BOOL)
             flush: list[Stmt] = []
             for c in cs:
-                where = self._name("t", None, INT)
-                flush.append(Assign(where, "add", (Var(base), Const(c))))
+                where = self._offset_index(Var(base), c, flush)
                 flush.append(
                     Assign(
                         None,
                         "index_add",
-                        (Var(array), Var(reg[c]), Var(where)),
+                        (Var(array), Var(reg[c]), where),
                         (("index", _ONE_INT),),
                     )
                 )
@@ -316,11 +316,36 @@ class _State:
             if fresh_alloc is not None:
                 self.changed = True
                 return fresh_alloc
-        if len(offsets) < 2:  # one store per iteration already: nothing gained
+        self.changed = True
+        return prefix + before, loop, after
+
+    def _offset_index(self, index: Var, offset: int, out: list[Stmt]) -> Var:
+        if offset == 0:
+            return index
+        where = self._name("t", None, INT)
+        out.append(Assign(where, "add", (index, Const(offset))))
+        return Var(where)
+
+    def _single(self, loop: Loop, array: str, prefix: list[Stmt], offsets, names_before):
+        trip = self._name("trip", None, INT)
+        before = [Assign(trip, "range_len", (loop.start, loop.stop, loop.step))]
+        c = next(iter(offsets.values()))
+        fresh_alloc = allocate_fresh(
+            prefix + before,
+            array,
+            loop,
+            c,
+            c,
+            [],
+            trip,
+            self.integers,
+            lambda: self._name("t", None, BOOL),
+        )
+        if fresh_alloc is None:
             self.names.taken = names_before
             return None
         self.changed = True
-        return prefix + before, loop, after
+        return fresh_alloc
 
     def _name(self, base: str, offset: int | None, kind) -> str:
         if offset is None:
