@@ -30,6 +30,8 @@ from .inplace import check_augmented
 from .ir import FLOAT, Assign, Function, Kind, Loop, Var, format_function, walk
 from .kinds import infer_kinds, kind_of_value
 from .live import READ_ERRORS, LiveState
+from .loop_carry import carry_neighbours
+from .loop_stores import recompute_loop_stores
 from .normalize import Entry, normalize_live
 from .optimize import optimize
 from .pytree import is_constant, is_structured
@@ -384,6 +386,10 @@ class GradFunction:
                 numpy_for_arrays=numpy,
                 checkpoint=self.checkpoint,
             )
+            if not numpy:  # the tiered numba program raises IndexError where NumPy does
+                source = source.replace(
+                    'error_model="numpy")', 'error_model="numpy", boundscheck=True)'
+                )
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
         if "@njit" not in source:
@@ -595,6 +601,7 @@ def build_source(
     check_aliasing(primal, Aliases(primal, table))
     if optimized:
         primal = forward_stores(primal, table)
+        primal = recompute_loop_stores(primal, table)
     notes = [] if checkpoint else None
     gradient = differentiate(primal, table, wrt, with_value, cotangent, notes)
     if checkpoint:
@@ -603,6 +610,7 @@ def build_source(
         header += "".join(f"  {note}\n" for note in notes)
     if optimized:
         gradient = optimize(gradient, table)
+        gradient = carry_neighbours(gradient, table)
     else:
         header += "\nUnoptimized (optimize=False): every temporary on its own line.\n"
     if backend == "numba" and numpy_for_arrays and numpy_first(gradient, table):

@@ -40,7 +40,8 @@ def install(function: Any, base: type, general: Any, post_aliases: dict, like: A
         "_like": like,
     }
     lines = [
-        f"def __call__(self, {', '.join(n + '=_M' for n in names)}, *more, **named):",
+        # positional-only: a keyword named like them (a0=, self=) goes to the general path
+        f"def __call__(self, {', '.join(n + '=_M' for n in names)}, /, *more, **named):",
         "    if not more and not named:",
     ]
     for s, key in enumerate(signatures):

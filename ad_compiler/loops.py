@@ -32,6 +32,7 @@ from .ir import (
     is_temp,
     walk,
 )
+from .loop_running import end_values, find_running, start_values
 from .rules import RULES
 
 # Operations a loop bound computed inside a nest may use and still be the same all through it.
@@ -180,6 +181,8 @@ class LoopPlan:
         # Counters (li += 1) need no tape: at iteration k they are start + k * step.
         inductions = {p.name: step for p in header if (step := self._induction_step(p)) is not None}
         header = [p for p in header if p.name not in inductions]
+        self.running = find_running(self, header)  # grown by a computable integer
+        header = [p for p in header if p.name not in self.running]
         self.inductions = {
             p.name: (p, inductions[p.name]) for p in loop.phis if p.name in inductions
         }
@@ -581,10 +584,12 @@ class LoopPlan:
             )
             diff.emit(iteration, "add", (phi.first, grown), target=phi.name, reverses=loop.loc)
         taped_body = {n: t for n, t in tapes.items() if n not in {p.name for p in header}}
-        iteration += self._replay(loop.test + loop.body, need, taped_body, tape_index)
-        iteration += self.rev_body
         if not self.rev_body:
             return []
+        reverse += end_values(self, self.running)
+        iteration += start_values(self, self.running)
+        iteration += self._replay(loop.test + loop.body, need, taped_body, tape_index)
+        iteration += self.rev_body
         reverse.append(
             Loop(
                 rev_index,

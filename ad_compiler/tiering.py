@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -73,10 +72,9 @@ class TieredKernel:
 
     def _race(self, args: tuple) -> None:
         try:
-            with warnings.catch_warnings():  # numba's performance hints are not the user's
-                warnings.simplefilter("ignore")
-                compiled = self.build_numba()
-                got = compiled(*args)
+            # (no warnings.catch_warnings here: it would change the whole process's filters)
+            compiled = self.build_numba()
+            got = compiled(*args)
             expected = self.numpy_program(*args)
         except Exception as exc:  # numba cannot type something: NumPy stays
             self.outcome = f"NumPy (numba failed: {type(exc).__name__})"

@@ -607,7 +607,8 @@ def test_every_tape_is_read(backend):
     sweep recomputes it from the tape of the outer loop, so its other tapes must go."""
     source = grad(cf.triangle_counter, backend=backend).source_for(X5)
     tapes = re.findall(r"(\w+_tape\w*) = (?:\[\]|np\.empty)", source)
-    assert tapes, source
+    # (issue 15: the counter is recomputed from the loop bounds, loop_running.py: no tape)
+    assert "li_run" in source and "li_tape" not in source, source
     for tape in tapes:
         assert re.search(rf"= {tape}(?:\.pop\(\)|\[)", source), (tape, source)
     # and no stack position is left behind by a tape that was dropped
