@@ -29,6 +29,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from more_cases import (
+    gmm_concat,
+    kmeans_args,
+    kmeans_loss,
+    kmeans_numba_hand,
+    kmeans_numba_primal,
+    rk4_args,
+    rk4_loss,
+    rk4_numba_hand,
+    rnn_args,
+    rnn_loss,
+    rnn_numba_hand,
+)
+from more_cases import rosenbrock_gather_hand as rosenbrock_numba_hand
 
 # --------------------------------------------------------------------------------------------
 # Scalar circuits (the lecture's worked examples)
@@ -422,15 +436,6 @@ def rosenbrock_numpy(x):
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
-def rosenbrock_numba_hand(x):
-    g = np.zeros_like(x)
-    for i in range(x.shape[0] - 1):
-        r = x[i + 1] - x[i] * x[i]
-        g[i] += -400.0 * x[i] * r - 2.0 * (1.0 - x[i])
-        g[i + 1] += 200.0 * r
-    return (g,)
-
-
 # --------------------------------------------------------------------------------------------
 # Damped oscillator, explicit Euler
 
@@ -482,6 +487,8 @@ class Case:
     numba_nargs: int | None = None  # the numba functions take only the first arguments
     quick: bool = False
     peer_form: str = ""  # how the JAX/PyTorch/autograd versions are written
+    memory: bool = False  # measure the peak memory of one gradient call
+    checkpoint: bool = False  # also time grad(..., checkpoint=True)
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -556,23 +563,108 @@ def _mlp_case(batch: int, quick: bool) -> Case:
     )
 
 
-def _rosenbrock_case(n: int, quick: bool) -> Case:
+def _rosenbrock_case(n: int, quick: bool, slices: bool = False) -> Case:
     exponent = round(math.log10(n))
+    form = "slices" if slices else "loop"
     return Case(
-        name=f"rosenbrock_1e{exponent}",
-        family="rosenbrock",
-        label=f"Rosenbrock loop, n=10^{exponent}",
-        primal=rosenbrock,
+        name=f"rosenbrock_{'slices_' if slices else ''}1e{exponent}",
+        family="rosenbrock_slices" if slices else "rosenbrock",
+        label=f"Rosenbrock {form}, n=10^{exponent}",
+        primal=rosenbrock_numpy if slices else rosenbrock,
         wrt=(0,),
         make_args=lambda: (np.linspace(-1.2, 1.2, n),),
         numpy_primal=rosenbrock_numpy,
         numba_primal=rosenbrock,
         numba_hand=rosenbrock_numba_hand,
         quick=quick,
-        peer_form="the peers run the vectorized sum of rosenbrock_numpy; `jax fori_loop` "
-        "runs the loop as lax.fori_loop",
+        peer_form="the peers run the vectorized sum of rosenbrock_numpy"
+        + ("" if slices else "; `jax fori_loop` runs the loop as lax.fori_loop"),
         params={"n": n},
     )
+
+
+def _gmm_concat_case(d: int, K: int, n: int, quick: bool) -> Case:
+    pd, pl, rep = gmm_layout(d, K)
+    layout = np.concatenate((pd, pl), axis=0)
+
+    def numpy_hand(*args):
+        return gmm_numpy_hand(*args[:7], layout[:d], layout[d:], rep)
+
+    return Case(
+        name=f"gmm_concat_d{d}_K{K}_n{n // 1000}k",
+        family="gmm_concat",
+        label=f"GMM np.concatenate, d={d} K={K} n={n}",
+        primal=gmm_concat,
+        wrt=(0, 1, 2),
+        make_args=lambda: gmm_args(d, K, n, layout=False) + (layout, rep),
+        numpy_primal=gmm_concat,
+        numba_primal=gmm_loops,
+        numba_hand=gmm_numba_hand,
+        numba_nargs=7,
+        numpy_hand=numpy_hand,
+        quick=quick,
+        peer_form="the peers run gmm_concat itself (jnp/anp.concatenate, torch.cat)",
+        params={"d": d, "K": K, "n": n},
+    )
+
+
+def _rnn_case(steps: int, quick: bool) -> Case:
+    return Case(
+        name=f"rnn_64_n{steps}",
+        family="rnn",
+        label=f"tanh RNN 64 units, {steps} steps",
+        primal=rnn_loss,
+        wrt=(0, 1, 2),
+        make_args=lambda: rnn_args(steps),
+        numpy_primal=rnn_loss,
+        numba_primal=rnn_loss,
+        numba_hand=rnn_numba_hand,
+        quick=quick,
+        peer_form="JAX runs lax.scan (`jax checkpoint`: a scan of jax.checkpoint'ed scans over "
+        "segments of about sqrt(n) steps), PyTorch and autograd the Python loop",
+        memory=True,
+        checkpoint=True,
+        params={"steps": steps},
+    )
+
+
+def _rk4_case(n: int, steps: int, quick: bool) -> Case:
+    return Case(
+        name=f"rk4_n{n}_s{steps}",
+        family="rk4",
+        label=f"RK4 oscillator field, n={n}, {steps} steps",
+        primal=rk4_loss,
+        wrt=(0, 1, 2, 3, 4),
+        make_args=lambda: rk4_args(n, steps),
+        numpy_primal=rk4_loss,
+        numba_primal=rk4_loss,
+        numba_hand=rk4_numba_hand,
+        quick=quick,
+        peer_form="JAX runs the steps as lax.fori_loop, PyTorch and autograd the Python loop",
+        memory=True,
+        params={"n": n, "steps": steps},
+    )
+
+
+def _kmeans_case(n: int, K: int, d: int, quick: bool) -> Case:
+    return Case(
+        name=f"kmeans_n{n}_K{K}_d{d}",
+        family="kmeans",
+        label=f"k-means objective, n={n} K={K} d={d}",
+        primal=kmeans_loss,
+        wrt=(0,),
+        make_args=lambda: kmeans_args(n, K, d),
+        numpy_primal=kmeans_loss,
+        numba_primal=kmeans_numba_primal,
+        numba_hand=kmeans_numba_hand,
+        quick=quick,
+        peer_form="the peers run kmeans_loss (broadcast differences, min over centroids)",
+        params={"n": n, "K": K, "d": d},
+    )
+
+
+RNN_STEPS = 10**5
+RNN_STEPS_QUICK = 1000
 
 
 def _euler_case(steps: int, quick: bool) -> Case:
@@ -593,7 +685,10 @@ def _euler_case(steps: int, quick: bool) -> Case:
     )
 
 
-def all_cases() -> list[Case]:
+def all_cases(rnn_steps: int | None = None, quick: bool = False) -> list[Case]:
+    """Every case; the RNN's length is `rnn_steps` (default 10^5, 1000 with `quick`)."""
+    if rnn_steps is None:
+        rnn_steps = RNN_STEPS_QUICK if quick else RNN_STEPS
     cases = [
         Case(
             name="circuit",
@@ -632,7 +727,16 @@ def all_cases() -> list[Case]:
     cases += [
         _rosenbrock_case(10**5, True),
         _rosenbrock_case(10**6, False),
+        _rosenbrock_case(10**5, True, slices=True),
+        _rosenbrock_case(10**6, False, slices=True),
         _euler_case(20, True),
         _euler_case(1000, False),
+        _gmm_concat_case(2, 5, 1000, True),
+        _gmm_concat_case(10, 25, 1000, False),
+        _rnn_case(rnn_steps, True),
+        _rk4_case(1000, 10, True),
+        _rk4_case(10**4, 100, False),
+        _kmeans_case(1000, 10, 8, True),
+        _kmeans_case(10**4, 100, 8, False),
     ]
     return cases
