@@ -24,24 +24,10 @@ Gamma_d(n'/2)) with n' = d + m + 1 (`gmm_constant`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from more_cases import (
-    gmm_concat,
-    kmeans_args,
-    kmeans_loss,
-    kmeans_numba_hand,
-    kmeans_numba_primal,
-    rk4_args,
-    rk4_loss,
-    rk4_numba_hand,
-    rnn_args,
-    rnn_loss,
-    rnn_numba_hand,
-)
+from case_type import Case
+from more_cases import gmm_concat, kmeans_case, rk4_case, rnn_case
 from more_cases import rosenbrock_gather_hand as rosenbrock_numba_hand
 
 # --------------------------------------------------------------------------------------------
@@ -472,26 +458,6 @@ def euler_numba_hand(x, v, k, c, dt, n):
 # The case table
 
 
-@dataclass
-class Case:
-    name: str
-    family: str
-    label: str
-    primal: Callable  # the function ad_compiler differentiates
-    wrt: tuple[int, ...]
-    make_args: Callable[[], tuple]
-    numpy_primal: Callable
-    numba_primal: Callable  # a plain function, compiled with numba by the runner
-    numba_hand: Callable  # likewise
-    numpy_hand: Callable | None = None
-    numba_nargs: int | None = None  # the numba functions take only the first arguments
-    quick: bool = False
-    peer_form: str = ""  # how the JAX/PyTorch/autograd versions are written
-    memory: bool = False  # measure the peak memory of one gradient call
-    checkpoint: bool = False  # also time grad(..., checkpoint=True)
-    params: dict[str, Any] = field(default_factory=dict)
-
-
 def _gmm_case(form: str, d: int, K: int, n: int, quick: bool) -> Case:
     loops = form == "loops"
     layout = gmm_layout(d, K)
@@ -608,59 +574,10 @@ def _gmm_concat_case(d: int, K: int, n: int, quick: bool) -> Case:
     )
 
 
-def _rnn_case(steps: int, quick: bool) -> Case:
-    return Case(
-        name=f"rnn_64_n{steps}",
-        family="rnn",
-        label=f"tanh RNN 64 units, {steps} steps",
-        primal=rnn_loss,
-        wrt=(0, 1, 2),
-        make_args=lambda: rnn_args(steps),
-        numpy_primal=rnn_loss,
-        numba_primal=rnn_loss,
-        numba_hand=rnn_numba_hand,
-        quick=quick,
-        peer_form="JAX runs lax.scan (`jax checkpoint`: a scan of jax.checkpoint'ed scans over "
-        "segments of about sqrt(n) steps), PyTorch and autograd the Python loop",
-        memory=True,
-        checkpoint=True,
-        params={"steps": steps},
-    )
-
-
-def _rk4_case(n: int, steps: int, quick: bool) -> Case:
-    return Case(
-        name=f"rk4_n{n}_s{steps}",
-        family="rk4",
-        label=f"RK4 oscillator field, n={n}, {steps} steps",
-        primal=rk4_loss,
-        wrt=(0, 1, 2, 3, 4),
-        make_args=lambda: rk4_args(n, steps),
-        numpy_primal=rk4_loss,
-        numba_primal=rk4_loss,
-        numba_hand=rk4_numba_hand,
-        quick=quick,
-        peer_form="JAX runs the steps as lax.fori_loop, PyTorch and autograd the Python loop",
-        memory=True,
-        params={"n": n, "steps": steps},
-    )
-
-
-def _kmeans_case(n: int, K: int, d: int, quick: bool) -> Case:
-    return Case(
-        name=f"kmeans_n{n}_K{K}_d{d}",
-        family="kmeans",
-        label=f"k-means objective, n={n} K={K} d={d}",
-        primal=kmeans_loss,
-        wrt=(0,),
-        make_args=lambda: kmeans_args(n, K, d),
-        numpy_primal=kmeans_loss,
-        numba_primal=kmeans_numba_primal,
-        numba_hand=kmeans_numba_hand,
-        quick=quick,
-        peer_form="the peers run kmeans_loss (broadcast differences, min over centroids)",
-        params={"n": n, "K": K, "d": d},
-    )
+def _quick_only(case: Case) -> Case:
+    """A small twin of a full-size case: in --quick runs only, to keep the full run short."""
+    case.full = False
+    return case
 
 
 RNN_STEPS = 10**5
@@ -731,12 +648,12 @@ def all_cases(rnn_steps: int | None = None, quick: bool = False) -> list[Case]:
         _rosenbrock_case(10**6, False, slices=True),
         _euler_case(20, True),
         _euler_case(1000, False),
-        _gmm_concat_case(2, 5, 1000, True),
+        _quick_only(_gmm_concat_case(2, 5, 1000, True)),
         _gmm_concat_case(10, 25, 1000, False),
-        _rnn_case(rnn_steps, True),
-        _rk4_case(1000, 10, True),
-        _rk4_case(10**4, 100, False),
-        _kmeans_case(1000, 10, 8, True),
-        _kmeans_case(10**4, 100, 8, False),
+        rnn_case(rnn_steps, True),
+        _quick_only(rk4_case(1000, 10, True)),
+        rk4_case(10**4, 100, False),
+        _quick_only(kmeans_case(1000, 10, 8, True)),
+        kmeans_case(10**4, 100, 8, False),
     ]
     return cases

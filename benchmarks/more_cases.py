@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from case_type import Case
 
 # --------------------------------------------------------------------------------------------
 # GMM, vectorized with np.concatenate (same objective as cases.gmm_loops)
@@ -78,24 +79,44 @@ def rnn_args(steps: int) -> tuple:
 
 
 def rnn_numba_hand(W, U, b, xs, h0):
-    """Backprop through time: the states stored (n+1, m), one gemv per step each way, the
-    input projection and the weight gradients as single matrix products over all steps."""
+    """Backprop through time: the states stored (n+1, m); the 64x64 products of each step as
+    axpy loops over contiguous rows (SIMD, no BLAS call per step: 1.4x faster than np.dot
+    here); the input projection and the weight gradients as single BLAS products over all
+    steps."""
     n = xs.shape[0]
     m = h0.shape[0]
     H = np.empty((n + 1, m))
     H[0] = h0
     A = xs @ np.ascontiguousarray(U.T)
+    WT = np.ascontiguousarray(W.T)
+    a = np.empty(m)
     for t in range(n):
-        a = np.dot(W, H[t])
+        ht = H[t]
+        At = A[t]
+        for i in range(m):
+            a[i] = At[i] + b[i]
         for j in range(m):
-            H[t + 1, j] = math.tanh(a[j] + A[t, j] + b[j])
+            hj = ht[j]
+            Wj = WT[j]
+            for i in range(m):
+                a[i] += Wj[i] * hj
+        hn = H[t + 1]
+        for i in range(m):
+            hn[i] = math.tanh(a[i])
     D = A  # reused: the adjoints of the pre-activations
     dh = np.zeros(m)
     for t in range(n - 1, -1, -1):
+        Dt = D[t]
+        hn = H[t + 1]
         for j in range(m):
-            h = H[t + 1, j]
-            D[t, j] = (dh[j] + 2.0 * h) * (1.0 - h * h)
-        dh = np.dot(D[t], W)
+            h = hn[j]
+            Dt[j] = (dh[j] + 2.0 * h) * (1.0 - h * h)
+        dh[:] = 0.0
+        for i in range(m):
+            di = Dt[i]
+            Wi = W[i]
+            for j in range(m):
+                dh[j] += di * Wi[j]
     DT = np.ascontiguousarray(D.T)
     dW = DT @ H[:n]
     dU = DT @ xs
@@ -291,3 +312,63 @@ def kmeans_numba_hand(C, X):
         for j in range(d):
             dC[best, j] += 2.0 * (C[best, j] - X[i, j])
     return (dC,)
+
+
+# --------------------------------------------------------------------------------------------
+# The cases
+
+
+def rnn_case(steps: int, quick: bool) -> Case:
+    return Case(
+        name=f"rnn_64_n{steps}",
+        family="rnn",
+        label=f"tanh RNN 64 units, {steps} steps",
+        primal=rnn_loss,
+        wrt=(0, 1, 2),
+        make_args=lambda: rnn_args(steps),
+        numpy_primal=rnn_loss,
+        numba_primal=rnn_loss,
+        numba_hand=rnn_numba_hand,
+        quick=quick,
+        peer_form="JAX runs lax.scan (`jax checkpoint`: a scan of jax.checkpoint'ed scans over "
+        "segments of about sqrt(n) steps), PyTorch and autograd the Python loop",
+        memory=True,
+        checkpoint=True,
+        slow_peers={"autograd": "measured at 10^5 steps: about 30 s a call, +1.2 GB"},
+        params={"steps": steps},
+    )
+
+
+def rk4_case(n: int, steps: int, quick: bool) -> Case:
+    return Case(
+        name=f"rk4_n{n}_s{steps}",
+        family="rk4",
+        label=f"RK4 oscillator field, n={n}, {steps} steps",
+        primal=rk4_loss,
+        wrt=(0, 1, 2, 3, 4),
+        make_args=lambda: rk4_args(n, steps),
+        numpy_primal=rk4_loss,
+        numba_primal=rk4_loss,
+        numba_hand=rk4_numba_hand,
+        quick=quick,
+        peer_form="JAX runs the steps as lax.fori_loop, PyTorch and autograd the Python loop",
+        memory=True,
+        params={"n": n, "steps": steps},
+    )
+
+
+def kmeans_case(n: int, K: int, d: int, quick: bool) -> Case:
+    return Case(
+        name=f"kmeans_n{n}_K{K}_d{d}",
+        family="kmeans",
+        label=f"k-means objective, n={n} K={K} d={d}",
+        primal=kmeans_loss,
+        wrt=(0,),
+        make_args=lambda: kmeans_args(n, K, d),
+        numpy_primal=kmeans_loss,
+        numba_primal=kmeans_numba_primal,
+        numba_hand=kmeans_numba_hand,
+        quick=quick,
+        peer_form="the peers run kmeans_loss (broadcast differences, min over centroids)",
+        params={"n": n, "K": K, "d": d},
+    )

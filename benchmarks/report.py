@@ -90,7 +90,9 @@ def fmt_bytes(value) -> str:
 
 
 def _float(value) -> float | None:
-    return value if isinstance(value, float) else None
+    """A measured number; None for a note ("timeout", "not supported") or nothing."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok else None
 
 
 def misses(case, data: dict, numba_startup: float | None) -> list[str]:

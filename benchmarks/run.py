@@ -79,13 +79,15 @@ def per_call(jobs: list[tuple[str, object, tuple]], quick: bool) -> dict[str, fl
             number *= max(2, min(10, int(target / max(elapsed, 1e-9)) + 1))
             elapsed = timer.timeit(number)
         timers.append((label, timer, number, elapsed))
-    budget = 0.3 if quick else 3.0
+    budget = 0.3 if quick else 2.0
     one_round = sum(t[3] for t in timers)
+    samples = {label: [elapsed / number] for label, _, number, elapsed in timers}
+    if one_round > 5.0:  # calls of many seconds (the RNN's Python-loop peers): that one call
+        return {label: values[0] for label, values in samples.items()}
+    samples = {label: [] for label in samples}
     rounds = int(budget / one_round)
-    # calls of seconds (the RNN's peers): 3 rounds, or 1 beyond 5 s
-    least = 1 if one_round > 5.0 else 3 if quick or one_round > 0.5 else 5
+    least = 3 if quick or one_round > 0.5 else 5
     rounds = max(least, min(5 if quick else 31, rounds))
-    samples = {label: [] for label, *_ in timers}
     for _ in range(rounds):
         for label, timer, number, _elapsed in timers:
             samples[label].append(timer.timeit(number) / number)
@@ -427,6 +429,14 @@ def run_case(case, tools: list[str], work: Path, options) -> dict:
         if not installed(tool):
             merged["notes"].append(f"{tool}: not installed, skipped")
             continue
+        if tool in case.slow_peers and not options.slow_peers:
+            merged["notes"].append(
+                f"{tool}: skipped ({case.slow_peers[tool]}; --slow-peers runs it)"
+            )
+            merged["times"][tool] = merged["first"][tool] = "skipped"
+            if case.memory:
+                merged["memory"][tool] = "skipped"
+            continue
         env_extra, first_timeout = {}, None
         cache = None
         if tool.startswith("adc"):
@@ -499,6 +509,11 @@ def parse(argv: list[str]):
         type=int,
         help="length of the RNN case (default 100000, with --quick 1000)",
     )
+    parser.add_argument(
+        "--slow-peers",
+        action="store_true",
+        help="also run the peers a case marks as too slow to time by default (autograd on the RNN)",
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -517,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if options.rnn_steps is None:
         options.rnn_steps = RNN_STEPS_QUICK if options.quick else RNN_STEPS
-    cases = [c for c in all_cases(options.rnn_steps) if c.quick or not options.quick]
+    cases = [c for c in all_cases(options.rnn_steps) if (c.quick if options.quick else c.full)]
     if options.list:
         for case in cases:
             print(f"{case.name:28s} {case.label}{'  (quick)' if case.quick else ''}")
