@@ -1,29 +1,38 @@
 """The benchmark suite: ad_compiler's gradients against hand-written ones, JAX, PyTorch and
-HIPS autograd, on the cases of `cases.py`.
+HIPS autograd, on the cases of `cases.py` and `more_cases.py` (issue 15's list).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/run.py [--quick] [--only CASE[,CASE...]]
-        [--tools primal,adc,hand,jax,torch,autograd] [--results PATH] [--plot PATH]
+        [--tools primal,adc,hand,jax,torch,autograd] [--rnn-steps N] [--slow-peers]
+        [--results PATH] [--plot PATH]
 
 Every (tool, case) pair runs in a fresh process of its own, single-threaded (OpenBLAS, XLA's
 Eigen pool, torch's intra- and inter-op pools), in float64. A process first times the first call
 (ad_compiler with an empty cache: parse, differentiate, generate, numba compile; numba compiling
 the hand-written gradient; JAX tracing and compiling), then checks its gradient against
-ad_compiler's and the hand-written one (rtol 1e-8) and only then times the per-call cost: the
-median of repeated calls. ad_compiler's first call is also timed in a second fresh process with
-the cache left by the first (warm cache).
+ad_compiler's and the hand-written one (rtol 1e-8), measures the peak memory of one call where
+the case asks (the RNN, RK4), and only then times the per-call cost: the median of repeated
+calls. ad_compiler's first call is also timed in a second fresh process with the cache left by
+the first (warm cache), together with that process's whole start-up (importing numba and
+ad_compiler, building, calling), which is set against numba's own start-up (a fresh process
+importing numba and calling a trivial cached njit function) measured right after.
 
 Tools and what they time:
   primal    the forward pass: NumPy (for loop cases its vectorized twin; plain Python for the
             scalar cases) and compiled by numba
   adc       ad_compiler's grad(): the normal call, and the function of .compiled_for(*args)
-            (the compiled code alone, without the call's checks and conversions)
-  hand      the gradient written by hand, compiled by numba (and in NumPy for vectorized cases)
-  jax       jax.jit(jax.grad(...)), and for Rosenbrock also a lax.fori_loop version (jax-loop)
+            (the compiled code alone, without the call's checks and conversions); on the RNN
+            also grad(f, checkpoint=True) ("adc checkpoint"; "not supported" while grad()
+            has no such option)
+  hand      the gradient written by hand as an expert would, compiled by numba (and in NumPy
+            for vectorized cases)
+  jax       jax.jit(jax.grad(...)); for Rosenbrock also a lax.fori_loop version (jax fori_loop),
+            for the RNN also scans of jax.checkpoint'ed segments (jax checkpoint)
   torch     torch.autograd.grad of the forward pass
-  autograd  autograd.grad
+  autograd  autograd.grad (skipped on the 10^5-step RNN unless --slow-peers)
 Tools whose package is not installed are skipped with a note. `--only` takes case names or
-shell patterns (gmm_*). Results: a Markdown report (default benchmarks/results.md), printed too,
-and a plot (default docs/benchmarks.png).
+shell patterns (gmm_*). `--quick` runs small cases (the RNN at 1000 steps). Results: a Markdown
+report (default benchmarks/results.md; `report.py` writes it), printed too, and a plot (default
+docs/benchmarks.png). The report lists every miss against issue 15's targets.
 """
 
 from __future__ import annotations
