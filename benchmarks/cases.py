@@ -24,11 +24,11 @@ Gamma_d(n'/2)) with n' = d + m + 1 (`gmm_constant`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
+from case_type import Case
+from more_cases import gmm_concat, kmeans_case, rk4_case, rnn_case
+from more_cases import rosenbrock_gather_hand as rosenbrock_numba_hand
 
 # --------------------------------------------------------------------------------------------
 # Scalar circuits (the lecture's worked examples)
@@ -422,15 +422,6 @@ def rosenbrock_numpy(x):
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
-def rosenbrock_numba_hand(x):
-    g = np.zeros_like(x)
-    for i in range(x.shape[0] - 1):
-        r = x[i + 1] - x[i] * x[i]
-        g[i] += -400.0 * x[i] * r - 2.0 * (1.0 - x[i])
-        g[i + 1] += 200.0 * r
-    return (g,)
-
-
 # --------------------------------------------------------------------------------------------
 # Damped oscillator, explicit Euler
 
@@ -465,24 +456,6 @@ def euler_numba_hand(x, v, k, c, dt, n):
 
 # --------------------------------------------------------------------------------------------
 # The case table
-
-
-@dataclass
-class Case:
-    name: str
-    family: str
-    label: str
-    primal: Callable  # the function ad_compiler differentiates
-    wrt: tuple[int, ...]
-    make_args: Callable[[], tuple]
-    numpy_primal: Callable
-    numba_primal: Callable  # a plain function, compiled with numba by the runner
-    numba_hand: Callable  # likewise
-    numpy_hand: Callable | None = None
-    numba_nargs: int | None = None  # the numba functions take only the first arguments
-    quick: bool = False
-    peer_form: str = ""  # how the JAX/PyTorch/autograd versions are written
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 def _gmm_case(form: str, d: int, K: int, n: int, quick: bool) -> Case:
@@ -556,23 +529,59 @@ def _mlp_case(batch: int, quick: bool) -> Case:
     )
 
 
-def _rosenbrock_case(n: int, quick: bool) -> Case:
+def _rosenbrock_case(n: int, quick: bool, slices: bool = False) -> Case:
     exponent = round(math.log10(n))
+    form = "slices" if slices else "loop"
     return Case(
-        name=f"rosenbrock_1e{exponent}",
-        family="rosenbrock",
-        label=f"Rosenbrock loop, n=10^{exponent}",
-        primal=rosenbrock,
+        name=f"rosenbrock_{'slices_' if slices else ''}1e{exponent}",
+        family="rosenbrock_slices" if slices else "rosenbrock",
+        label=f"Rosenbrock {form}, n=10^{exponent}",
+        primal=rosenbrock_numpy if slices else rosenbrock,
         wrt=(0,),
         make_args=lambda: (np.linspace(-1.2, 1.2, n),),
         numpy_primal=rosenbrock_numpy,
         numba_primal=rosenbrock,
         numba_hand=rosenbrock_numba_hand,
         quick=quick,
-        peer_form="the peers run the vectorized sum of rosenbrock_numpy; `jax fori_loop` "
-        "runs the loop as lax.fori_loop",
+        peer_form="the peers run the vectorized sum of rosenbrock_numpy"
+        + ("" if slices else "; `jax fori_loop` runs the loop as lax.fori_loop"),
         params={"n": n},
     )
+
+
+def _gmm_concat_case(d: int, K: int, n: int, quick: bool) -> Case:
+    pd, pl, rep = gmm_layout(d, K)
+    layout = np.concatenate((pd, pl), axis=0)
+
+    def numpy_hand(*args):
+        return gmm_numpy_hand(*args[:7], layout[:d], layout[d:], rep)
+
+    return Case(
+        name=f"gmm_concat_d{d}_K{K}_n{n // 1000}k",
+        family="gmm_concat",
+        label=f"GMM np.concatenate, d={d} K={K} n={n}",
+        primal=gmm_concat,
+        wrt=(0, 1, 2),
+        make_args=lambda: gmm_args(d, K, n, layout=False) + (layout, rep),
+        numpy_primal=gmm_concat,
+        numba_primal=gmm_loops,
+        numba_hand=gmm_numba_hand,
+        numba_nargs=7,
+        numpy_hand=numpy_hand,
+        quick=quick,
+        peer_form="the peers run gmm_concat itself (jnp/anp.concatenate, torch.cat)",
+        params={"d": d, "K": K, "n": n},
+    )
+
+
+def _quick_only(case: Case) -> Case:
+    """A small twin of a full-size case: in --quick runs only, to keep the full run short."""
+    case.full = False
+    return case
+
+
+RNN_STEPS = 10**5
+RNN_STEPS_QUICK = 1000
 
 
 def _euler_case(steps: int, quick: bool) -> Case:
@@ -593,7 +602,10 @@ def _euler_case(steps: int, quick: bool) -> Case:
     )
 
 
-def all_cases() -> list[Case]:
+def all_cases(rnn_steps: int | None = None, quick: bool = False) -> list[Case]:
+    """Every case; the RNN's length is `rnn_steps` (default 10^5, 1000 with `quick`)."""
+    if rnn_steps is None:
+        rnn_steps = RNN_STEPS_QUICK if quick else RNN_STEPS
     cases = [
         Case(
             name="circuit",
@@ -632,7 +644,16 @@ def all_cases() -> list[Case]:
     cases += [
         _rosenbrock_case(10**5, True),
         _rosenbrock_case(10**6, False),
+        _rosenbrock_case(10**5, True, slices=True),
+        _rosenbrock_case(10**6, False, slices=True),
         _euler_case(20, True),
         _euler_case(1000, False),
+        _quick_only(_gmm_concat_case(2, 5, 1000, True)),
+        _gmm_concat_case(10, 25, 1000, False),
+        rnn_case(rnn_steps, True),
+        _quick_only(rk4_case(1000, 10, True)),
+        rk4_case(10**4, 100, False),
+        _quick_only(kmeans_case(1000, 10, 8, True)),
+        kmeans_case(10**4, 100, 8, False),
     ]
     return cases

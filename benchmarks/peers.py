@@ -65,6 +65,58 @@ def gmm(xp, alphas, means, icf, x, wishart_gamma, wishart_m, const, pd, pl, rep)
     return const + slse - n * lse_alphas + prior
 
 
+def gmm_concat(xp, alphas, means, icf, x, wishart_gamma, wishart_m, const, layout, rep):
+    n, d = x.shape
+    K = alphas.shape[0]
+    qs = icf[:, :d]
+    Qp = xp.concatenate((xp.exp(qs), icf[:, d:]), axis=1)
+    Q = (Qp @ layout).reshape(K * d, d)
+    Z = x @ Q.T - xp.sum(Q * (rep @ means), axis=1)
+    t = alphas + xp.sum(qs, axis=1) - 0.5 * xp.sum((Z * Z).reshape(n, K, d), axis=2)
+    mx = xp.max(t, axis=1, keepdims=True)
+    slse = xp.sum(xp.log(xp.sum(xp.exp(t - mx), axis=1))) + xp.sum(mx)
+    amax = xp.max(alphas)
+    lse_alphas = amax + xp.log(xp.sum(xp.exp(alphas - amax)))
+    prior = 0.5 * wishart_gamma * wishart_gamma * xp.sum(Qp * Qp) - wishart_m * xp.sum(qs)
+    return const + slse - n * lse_alphas + prior
+
+
+def rnn_loss(xp, W, U, b, xs, h0):
+    h = h0
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h = xp.tanh(W @ h + U @ xs[t] + b)
+        total = total + xp.sum(h * h)
+    return total
+
+
+def rk4_step(x, v, k, c, a, dt):
+    k1v = -k * x - c * v - a * x**3
+    x2 = x + 0.5 * dt * v
+    v2 = v + 0.5 * dt * k1v
+    k2v = -k * x2 - c * v2 - a * x2**3
+    x3 = x + 0.5 * dt * v2
+    v3 = v + 0.5 * dt * k2v
+    k3v = -k * x3 - c * v3 - a * x3**3
+    x4 = x + dt * v3
+    v4 = v + dt * k3v
+    k4v = -k * x4 - c * v4 - a * x4**3
+    x = x + dt / 6.0 * (v + 2.0 * v2 + 2.0 * v3 + v4)
+    v = v + dt / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
+    return x, v
+
+
+def rk4_loss(xp, x, v, k, c, a, dt, steps):
+    for _ in range(steps):
+        x, v = rk4_step(x, v, k, c, a, dt)
+    return xp.sum(x * x + v * v)
+
+
+def kmeans_loss(xp, C, X):
+    D = xp.sum((X[:, None, :] - C[None, :, :]) ** 2, axis=-1)
+    return xp.sum(xp.min(D, axis=1))
+
+
 def rosenbrock(xp, x):
     return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
@@ -84,7 +136,12 @@ FUNCTIONS = {
     "gmm_loops": gmm,
     "gmm_vectorized": gmm,
     "rosenbrock": rosenbrock,
+    "rosenbrock_slices": rosenbrock,
     "euler": euler,
+    "gmm_concat": gmm_concat,
+    "rnn": rnn_loss,
+    "rk4": rk4_loss,
+    "kmeans": kmeans_loss,
 }
 
 
@@ -110,7 +167,7 @@ def _numpy(value) -> np.ndarray | float:
 # JAX
 
 
-def build_jax(case: Case, args: tuple, loop: bool = False):
+def build_jax(case: Case, args: tuple, loop: bool = False, checkpoint: bool = False):
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -122,6 +179,12 @@ def build_jax(case: Case, args: tuple, loop: bool = False):
         steps = args[5]
         args = args[:5]
         function = _jax_euler(jax, steps)
+    elif case.family == "rnn":
+        function = _jax_rnn(jax, checkpoint)
+    elif case.family == "rk4":
+        steps = args[6]
+        args = args[:6]
+        function = _jax_rk4(jax, steps)
     elif loop:
         function = _jax_rosenbrock_loop(jax)
     else:
@@ -162,6 +225,51 @@ def _jax_euler(jax, steps: int) -> Callable:
     return loss
 
 
+def _jax_rnn(jax, checkpoint: bool) -> Callable:
+    """lax.scan over the steps; with `checkpoint`, a scan over segments of about sqrt(n) steps,
+    each a jax.checkpoint'ed scan: only the segments' first states are kept for the reverse
+    sweep, which recomputes one segment at a time."""
+    import jax.numpy as jnp
+
+    def run(W, U, b, xs, h0):
+        def step(h, x):
+            h = jnp.tanh(W @ h + U @ x + b)
+            return h, jnp.sum(h * h)
+
+        def segment(h, xseg):
+            h, sums = jax.lax.scan(step, h, xseg)
+            return h, jnp.sum(sums)
+
+        n = xs.shape[0]
+        if not checkpoint:
+            return jnp.sum(segment(h0, xs)[1])
+        length = _segment_length(n)
+        chunks = xs.reshape(n // length, length, xs.shape[1])
+        _, sums = jax.lax.scan(jax.checkpoint(segment), h0, chunks)
+        return jnp.sum(sums)
+
+    return run
+
+
+def _segment_length(n: int) -> int:
+    """The divisor of n nearest sqrt(n)."""
+    divisors = [k for k in range(1, n + 1) if n % k == 0 and k * k <= 4 * n]
+    return min(divisors, key=lambda k: abs(k * k - n))
+
+
+def _jax_rk4(jax, steps: int) -> Callable:
+    import jax.numpy as jnp
+
+    def loss(x, v, k, c, a, dt):
+        def body(_, state):
+            return rk4_step(*state, k, c, a, dt)
+
+        x, v = jax.lax.fori_loop(0, steps, body, (x, v))
+        return jnp.sum(x * x + v * v)
+
+    return loss
+
+
 def _jax_rosenbrock_loop(jax) -> Callable:
     def loss(x):
         def body(i, s):
@@ -183,7 +291,14 @@ class _TorchOps:
         self.torch = torch
         self.exp = torch.exp
         self.log = torch.log
+        self.tanh = torch.tanh
         self.arange = torch.arange
+
+    def concatenate(self, arrays, axis=0):
+        return self.torch.cat(arrays, dim=axis)
+
+    def min(self, a, axis=None):
+        return a.min() if axis is None else a.amin(dim=axis)
 
     def sum(self, a, axis=None, keepdims=False):
         return a.sum() if axis is None else a.sum(dim=axis, keepdim=keepdims)
@@ -249,6 +364,7 @@ def build_autograd(case: Case, args: tuple):
 BUILDERS = {
     "jax": build_jax,
     "jax-loop": lambda case, args: build_jax(case, args, loop=True),
+    "jax-ckpt": lambda case, args: build_jax(case, args, checkpoint=True),
     "torch": build_torch,
     "autograd": build_autograd,
 }

@@ -1,40 +1,49 @@
 """The benchmark suite: ad_compiler's gradients against hand-written ones, JAX, PyTorch and
-HIPS autograd, on the cases of `cases.py`.
+HIPS autograd, on the cases of `cases.py` and `more_cases.py` (issue 15's list).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/run.py [--quick] [--only CASE[,CASE...]]
-        [--tools primal,adc,hand,jax,torch,autograd] [--results PATH] [--plot PATH]
+        [--tools primal,adc,hand,jax,torch,autograd] [--rnn-steps N] [--slow-peers]
+        [--results PATH] [--plot PATH]
 
 Every (tool, case) pair runs in a fresh process of its own, single-threaded (OpenBLAS, XLA's
 Eigen pool, torch's intra- and inter-op pools), in float64. A process first times the first call
 (ad_compiler with an empty cache: parse, differentiate, generate, numba compile; numba compiling
 the hand-written gradient; JAX tracing and compiling), then checks its gradient against
-ad_compiler's and the hand-written one (rtol 1e-8) and only then times the per-call cost: the
-median of repeated calls. ad_compiler's first call is also timed in a second fresh process with
-the cache left by the first (warm cache).
+ad_compiler's and the hand-written one (rtol 1e-8), measures the peak memory of one call where
+the case asks (the RNN, RK4), and only then times the per-call cost: the median of repeated
+calls. ad_compiler's first call is also timed in a second fresh process with the cache left by
+the first (warm cache), together with that process's whole start-up (importing numba and
+ad_compiler, building, calling), which is set against numba's own start-up (a fresh process
+importing numba and calling a trivial cached njit function) measured right after.
 
 Tools and what they time:
   primal    the forward pass: NumPy (for loop cases its vectorized twin; plain Python for the
             scalar cases) and compiled by numba
   adc       ad_compiler's grad(): the normal call, and the function of .compiled_for(*args)
-            (the compiled code alone, without the call's checks and conversions)
-  hand      the gradient written by hand, compiled by numba (and in NumPy for vectorized cases)
-  jax       jax.jit(jax.grad(...)), and for Rosenbrock also a lax.fori_loop version (jax-loop)
+            (the compiled code alone, without the call's checks and conversions); on the RNN
+            also grad(f, checkpoint=True) ("adc checkpoint"; "not supported" while grad()
+            has no such option)
+  hand      the gradient written by hand as an expert would, compiled by numba (and in NumPy
+            for vectorized cases)
+  jax       jax.jit(jax.grad(...)); for Rosenbrock also a lax.fori_loop version (jax fori_loop),
+            for the RNN also scans of jax.checkpoint'ed segments (jax checkpoint)
   torch     torch.autograd.grad of the forward pass
-  autograd  autograd.grad
+  autograd  autograd.grad (skipped on the 10^5-step RNN unless --slow-peers)
 Tools whose package is not installed are skipped with a note. `--only` takes case names or
-shell patterns (gmm_*). Results: a Markdown report (default benchmarks/results.md), printed too,
-and a plot (default docs/benchmarks.png).
+shell patterns (gmm_*). `--quick` runs small cases (the RNN at 1000 steps). Results: a Markdown
+report (default benchmarks/results.md; `report.py` writes it), printed too, and a plot (default
+docs/benchmarks.png). The report lists every miss against issue 15's targets.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import importlib.metadata
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -50,29 +59,10 @@ ROOT = HERE.parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from report import NOT_SUPPORTED, RTOL, TOOL_LABELS, plot, report  # noqa: E402
+
 TOOLS = ("primal", "adc", "hand", "jax", "torch", "autograd")
 PEERS = ("jax", "torch", "autograd")
-RTOL = 1e-8
-PEER_LABELS = ("jax", "jax fori_loop", "torch", "autograd")
-PER_CALL_COLUMNS = (
-    "primal NumPy",
-    "primal numba",
-    "hand numba",
-    "hand NumPy",
-    "adc",
-    "adc compiled_for",
-) + PEER_LABELS
-FIRST_CALL_COLUMNS = (
-    "adc, cold cache",
-    "adc, warm cache",
-    "hand numba",
-    "primal numba",
-    "jax",
-    "jax fori_loop",
-    "torch",
-    "autograd",
-)
-BASE = "hand numba"
 THREAD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
@@ -98,10 +88,15 @@ def per_call(jobs: list[tuple[str, object, tuple]], quick: bool) -> dict[str, fl
             number *= max(2, min(10, int(target / max(elapsed, 1e-9)) + 1))
             elapsed = timer.timeit(number)
         timers.append((label, timer, number, elapsed))
-    budget = 0.3 if quick else 3.0
-    rounds = int(budget / sum(t[3] for t in timers))
-    rounds = max(3 if quick else 5, min(5 if quick else 31, rounds))
-    samples = {label: [] for label, *_ in timers}
+    budget = 0.3 if quick else 2.0
+    one_round = sum(t[3] for t in timers)
+    samples = {label: [elapsed / number] for label, _, number, elapsed in timers}
+    if one_round > 5.0:  # calls of many seconds (the RNN's Python-loop peers): that one call
+        return {label: values[0] for label, values in samples.items()}
+    samples = {label: [] for label in samples}
+    rounds = int(budget / one_round)
+    least = 3 if quick or one_round > 0.5 else 5
+    rounds = max(least, min(5 if quick else 31, rounds))
     for _ in range(rounds):
         for label, timer, number, _elapsed in timers:
             samples[label].append(timer.timeit(number) / number)
@@ -127,6 +122,36 @@ def compare(got: tuple, ref: tuple) -> tuple[bool, float]:
     return ok, worst
 
 
+def _proc_status(field: str) -> int:
+    """A `Vm...` line of /proc/self/status, in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def peak_growth(fn) -> float | str:
+    """Bytes by which one call of fn() raises the process's peak resident memory above what is
+    resident before it. The peak is reset first (Linux: "5" into /proc/self/clear_refs), after
+    a collection and malloc_trim, so that earlier calls (compiling, the checks) do not count and
+    memory freed by them is not silently reused."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+        before = _proc_status("VmRSS")
+    except OSError:
+        return "n/a"
+    fn()
+    return float(max(_proc_status("VmHWM") - before, 0))
+
+
 class Child:
     def __init__(self, tool: str, case, work: Path, quick: bool) -> None:
         self.tool, self.case, self.work, self.quick = tool, case, work, quick
@@ -135,6 +160,7 @@ class Child:
             "case": case.name,
             "times": {},
             "first": {},
+            "memory": {},
             "checks": [],
             "notes": [],
         }
@@ -179,6 +205,10 @@ class Child:
     def time(self, jobs: list[tuple[str, object, tuple]]) -> None:
         self.result["times"].update(per_call(jobs, self.quick))
 
+    def memory(self, label: str, fn, args: tuple = ()) -> None:
+        if self.case.memory:
+            self.result["memory"][label] = peak_growth(lambda: fn(*args))
+
     def run(self, first_only: bool) -> dict:
         case = self.case
         args = case.make_args()
@@ -188,29 +218,50 @@ class Child:
 
             compiled = njit(case.numba_primal)
             self.first("primal numba", lambda: compiled(*nargs))
+            self.memory("primal numba", compiled, nargs)
             self.time(
                 [("primal NumPy", case.numpy_primal, args), ("primal numba", compiled, nargs)]
             )
-        elif self.tool == "adc":
+        elif self.tool in ("adc", "adc-ckpt"):
+            # the start-up of a process: imports, building the gradient and its first call
+            start = time.perf_counter()
             import numba  # noqa: F401  (imported before timing, as for the hand-written gradient)
 
             from ad_compiler import grad
 
             holder = {}
+            options = {"checkpoint": True} if self.tool == "adc-ckpt" else {}
+            label = TOOL_LABELS.get(self.tool, self.tool)
+            try:
+                holder["g"] = grad(case.primal, wrt=case.wrt, **options)
+            except TypeError as exc:
+                if not options:
+                    raise
+                self.result["first"][label] = self.result["times"][label] = NOT_SUPPORTED
+                self.result["memory"][label] = NOT_SUPPORTED
+                self.result["notes"].append(f"{label}: grad(..., checkpoint=True) raises {exc}")
+                return self.result
 
             def build():
-                holder["g"] = grad(case.primal, wrt=case.wrt)
+                if not options:  # building is part of the first call
+                    holder["g"] = grad(case.primal, wrt=case.wrt)
                 return holder["g"](*args)
 
-            out = self.first("adc", build)
+            out = self.first(label, build)
+            self.result["first"]["start-up"] = time.perf_counter() - start
             if first_only:
                 return self.result
             g = holder["g"]
             out = out if isinstance(out, tuple) else (out,)
-            self.save("adc", out)
-            (self.work / f"{case.name}.adc.py").write_text(g.source_for(*args))
-            self.check("adc", out, ("hand",))
-            self.time([("adc", g, args), ("adc compiled_for", g.compiled_for(*args), args)])
+            self.save(self.tool, out)
+            if not options:
+                (self.work / f"{case.name}.adc.py").write_text(g.source_for(*args))
+            self.check(label, out, ("hand",) if not options else ("hand", "adc"))
+            self.memory(label, g, args)
+            if options:
+                self.time([(label, g, args)])
+            else:
+                self.time([("adc", g, args), ("adc compiled_for", g.compiled_for(*args), args)])
         elif self.tool == "hand":
             from numba import njit
 
@@ -218,6 +269,7 @@ class Child:
             out = self.first("hand numba", lambda: compiled(*nargs))
             self.check("hand numba", out, ("adc",))
             self.save("hand", out)
+            self.memory("hand numba", compiled, nargs)
             if case.numpy_hand is not None:
                 self.check("hand NumPy", case.numpy_hand(*args), ("adc", "hand"))
             self.time(
@@ -227,10 +279,11 @@ class Child:
         else:
             import peers
 
-            label = "jax fori_loop" if self.tool == "jax-loop" else self.tool
+            label = TOOL_LABELS.get(self.tool, self.tool)
             first, call, convert = peers.BUILDERS[self.tool](case, args)
             out = self.first(label, first)
             self.check(label, convert(out), ("adc", "hand"))
+            self.memory(label, call)
             self.time([(label, call, ())])
         return self.result
 
@@ -238,7 +291,7 @@ class Child:
 def child_main(options) -> None:
     from cases import all_cases
 
-    case = next(c for c in all_cases() if c.name == options.case)
+    case = next(c for c in all_cases(options.rnn_steps) if c.name == options.case)
     child = Child(options.child, case, Path(options.work), options.quick)
     try:
         result = child.run(options.first_only)
@@ -254,7 +307,7 @@ def child_main(options) -> None:
 
 
 def installed(tool: str) -> bool:
-    module = {"jax-loop": "jax"}.get(tool, tool)
+    module = tool.split("-")[0]
     return module not in PEERS or importlib.util.find_spec(module) is not None
 
 
@@ -267,6 +320,7 @@ def run_child(
     env_extra: dict,
     first_only: bool = False,
     first_timeout: float | None = None,
+    rnn_steps: int = 0,
 ) -> dict:
     """Run one child; kill it after `timeout` seconds, or after `first_timeout` seconds if its
     first call (JAX: tracing and compiling) has not finished by then."""
@@ -285,13 +339,15 @@ def run_child(
             case.name,
             "--work",
             str(work),
+            "--rnn-steps",
+            str(rnn_steps),
         ]
         + (["--quick"] if quick else [])
         + (["--first-only"] if first_only else [])
     )
     marker = work / f"{case.name}.{tool}.first"
     marker.unlink(missing_ok=True)
-    failed = {"tool": tool, "case": case.name, "times": {}, "first": {}, "checks": []}
+    failed = {"tool": tool, "case": case.name, "times": {}, "first": {}, "memory": {}, "checks": []}
     start = time.perf_counter()
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -323,51 +379,104 @@ def run_child(
     return dict(failed, error=f"exit code {process.returncode}: {last}")
 
 
+NUMBA_STARTUP = """
+import sys, time
+import numpy
+start = time.perf_counter()
+import numba
+
+@numba.njit(cache=True)
+def trivial(x):
+    return x + 1.0
+
+trivial(1.0)
+print(time.perf_counter() - start)
+"""
+
+
+def numba_startup(work: Path, runs: int = 1) -> float | None:
+    """Seconds a fresh process takes to import numba and call a trivial njit function loaded
+    from numba's cache (NumPy imported before): the floor a warm second process is compared
+    against. The median of `runs` processes; the first call of a run also fills the cache."""
+    script = work / "numba_startup.py"
+    cache = work / "numba-cache"
+    fill = not script.exists()
+    script.write_text(NUMBA_STARTUP)
+    env = dict(os.environ, **THREAD_ENV, NUMBA_CACHE_DIR=str(cache))
+    times = []
+    try:
+        for _ in range(runs + fill):
+            out = subprocess.run(
+                [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+            )
+            times.append(float(out.stdout.strip().splitlines()[-1]))
+    except (subprocess.SubprocessError, ValueError, IndexError):
+        return None
+    return statistics.median(times[fill:])
+
+
 def tools_for(case, tools: list[str]) -> list[str]:
     chosen = [t for t in ("adc", "hand", "primal") if t in tools]
+    if case.checkpoint and "adc" in tools:
+        chosen.append("adc-ckpt")
     for peer in PEERS:
         if peer in tools:
             chosen.append(peer)
             if peer == "jax" and case.family == "rosenbrock":
                 chosen.append("jax-loop")
+            if peer == "jax" and case.checkpoint:
+                chosen.append("jax-ckpt")
     return chosen
 
 
 def run_case(case, tools: list[str], work: Path, options) -> dict:
     """All tools on one case: {"times": {...}, "first": {...}, "checks": [...], "notes": [...]}"""
-    merged = {"times": {}, "first": {}, "checks": [], "notes": []}
+    merged = {"times": {}, "first": {}, "memory": {}, "checks": [], "notes": []}
     for stale in work.glob(f"{case.name}.*"):
         stale.unlink()
     for tool in tools_for(case, tools):
         if not installed(tool):
             merged["notes"].append(f"{tool}: not installed, skipped")
             continue
+        if tool in case.slow_peers and not options.slow_peers:
+            merged["notes"].append(
+                f"{tool}: skipped ({case.slow_peers[tool]}; --slow-peers runs it)"
+            )
+            merged["times"][tool] = merged["first"][tool] = "skipped"
+            if case.memory:
+                merged["memory"][tool] = "skipped"
+            continue
         env_extra, first_timeout = {}, None
         cache = None
-        if tool == "adc":
+        if tool.startswith("adc"):
             cache = tempfile.mkdtemp(prefix="adc-cache-")
             env_extra["AD_COMPILER_CACHE_DIR"] = cache
         if tool.startswith("jax"):
             first_timeout = options.jax_timeout
         start = time.perf_counter()
-        result = run_child(
-            tool, case, work, options.quick, options.timeout, env_extra, first_timeout=first_timeout
-        )
+        child = dict(first_timeout=first_timeout, rnn_steps=options.rnn_steps)
+        result = run_child(tool, case, work, options.quick, options.timeout, env_extra, **child)
+        result["first"].pop("start-up", None)
         if tool == "adc" and not result.get("error"):
             warm = run_child(
-                tool, case, work, options.quick, options.timeout, env_extra, first_only=True
+                tool, case, work, options.quick, options.timeout, env_extra, True, **child
             )
             if "adc" in warm["first"]:
                 result["first"]["adc, warm cache"] = warm["first"]["adc"]
+                result["first"]["adc warm start-up"] = warm["first"]["start-up"]
+                # numba's own start-up measured right after, under the same load
+                result["first"]["numba start-up"] = numba_startup(work)
         if cache:
             shutil.rmtree(cache, ignore_errors=True)
         if "adc" in result["first"]:
             result["first"]["adc, cold cache"] = result["first"].pop("adc")
         merged["times"].update(result["times"])
         merged["first"].update(result["first"])
+        merged["memory"].update(result.get("memory", {}))
         merged["checks"].extend(result["checks"])
+        merged["notes"].extend(result.get("notes", []))
         if result.get("error"):
-            label = "jax fori_loop" if tool == "jax-loop" else tool
+            label = TOOL_LABELS.get(tool, tool)
             merged["notes"].append(f"{label}: {result['error']}")
             if result.get("timeout"):
                 merged["first"].setdefault(label, "timeout")
@@ -378,264 +487,6 @@ def run_case(case, tools: list[str], work: Path, options) -> dict:
             flush=True,
         )
     return merged
-
-
-# -- formatting -------------------------------------------------------------------------------
-
-
-def fmt_time(seconds) -> str:
-    if not isinstance(seconds, (int, float)):
-        return str(seconds)
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if seconds >= scale or unit == "ns":
-            value = seconds / scale
-            digits = 0 if value >= 100 else 1 if value >= 10 else 2
-            return f"{value:.{digits}f} {unit}"
-    return str(seconds)
-
-
-def fmt_ratio(ratio: float) -> str:
-    return f"{ratio:.2f}x" if ratio < 10 else f"{ratio:.1f}x" if ratio < 100 else f"{ratio:.0f}x"
-
-
-def fastest_peer(times: dict) -> tuple[str, float] | None:
-    peers = [(label, times[label]) for label in PEER_LABELS if isinstance(times.get(label), float)]
-    return min(peers, key=lambda p: p[1]) if peers else None
-
-
-def slow_flags(case, data: dict) -> list[str]:
-    times = data["times"]
-    flags = []
-    if not isinstance(times.get("adc"), float):
-        return flags
-    if isinstance(times.get(BASE), float) and times["adc"] > 1.5 * times[BASE]:
-        flags.append(
-            f"adc {fmt_time(times['adc'])} is {fmt_ratio(times['adc'] / times[BASE])}"
-            f" the hand-written numba gradient ({fmt_time(times[BASE])}); "
-            f"compiled_for: {fmt_ratio(times['adc compiled_for'] / times[BASE])}"
-        )
-    best = fastest_peer(times)
-    if best and times["adc"] > best[1]:
-        flags.append(
-            f"adc {fmt_time(times['adc'])} is slower than {best[0]} "
-            f"({fmt_time(best[1])}, {fmt_ratio(times['adc'] / best[1])}); "
-            f"compiled_for: {fmt_time(times['adc compiled_for'])}"
-        )
-    return flags
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def versions() -> str:
-    parts = [f"Python {platform.python_version()}"]
-    for name in ("numpy", "numba", "jax", "jaxlib", "torch", "autograd"):
-        try:
-            parts.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            parts.append(f"{name} (not installed)")
-    return ", ".join(parts)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def report(cases: list, results: dict, options, elapsed: float) -> str:
-    present = [c for c in PER_CALL_COLUMNS if any(c in results[k.name]["times"] for k in cases)]
-    firsts = [c for c in FIRST_CALL_COLUMNS if any(c in results[k.name]["first"] for k in cases)]
-    out = ["# Benchmarks", ""]
-    out.append(
-        f"`{' '.join(['python', 'benchmarks/run.py'] + options.argv)}` on {cpu_name()} "
-        f"({os.cpu_count()} cores), one thread per tool, float64; {versions()}. "
-        f"Whole run: {elapsed / 60:.1f} min; load average (1 min) at the start "
-        f"{options.load[0]:.1f}, at the end {os.getloadavg()[0]:.1f}: other work on "
-        "the machine slows every tool alike but adds noise."
-    )
-    out.append("")
-    mismatches = [(c.name, ch) for c in cases for ch in results[c.name]["checks"] if not ch["ok"]]
-    if mismatches:
-        out.append("## !!! GRADIENT MISMATCHES")
-        out.append("")
-        for name, ch in mismatches:
-            out.append(
-                f"- **{name}: {ch['tool']} disagrees with {ch['against']}** (max relative "
-                f"difference {ch['max_rel']:.3g}, rtol {RTOL:g})"
-            )
-        out.append("")
-    checked = sum(len(results[c.name]["checks"]) for c in cases)
-    out.append(
-        f"Gradients checked before timing: {checked} comparisons against ad_compiler's "
-        f"and the hand-written gradient at rtol {RTOL:g}, "
-        f"{'all agree' if not mismatches else f'{len(mismatches)} disagree (above)'}."
-    )
-    out.append("")
-    out.append("## Per call")
-    out.append("")
-    out.append(
-        "Median time of one call; in parentheses the ratio to the hand-written numba "
-        "gradient (`hand numba`). `primal` columns are the forward pass only. "
-        "`adc` is ad_compiler's gradient called normally, `adc compiled_for` the "
-        "compiled function alone."
-    )
-    out.append("")
-    rows = []
-    for case in cases:
-        times = results[case.name]["times"]
-        base = times.get(BASE) if isinstance(times.get(BASE), float) else None
-        row = [case.label]
-        for column in present:
-            t = times.get(column)
-            if t is None:
-                row.append("—")
-            elif isinstance(t, float) and base and column != BASE:
-                row.append(f"{fmt_time(t)} ({fmt_ratio(t / base)})")
-            else:
-                row.append(fmt_time(t))
-        rows.append(row)
-    out.append(table(["case"] + present, rows))
-    out.append("")
-    out.append("## First call")
-    out.append("")
-    out.append(
-        "A fresh process, imports (numba, ad_compiler, jax, torch, autograd) excluded. "
-        "`adc, cold cache`: parse, differentiate, "
-        "generate and compile with an empty cache; `adc, warm cache`: the next process, "
-        "which finds the compiled module on disk; `hand numba` / `primal numba`: numba "
-        "compiling the hand-written gradient / the primal; `jax`: tracing and XLA "
-        "compilation; `torch`, `autograd`: the first gradient call."
-    )
-    out.append("")
-    rows = [
-        [case.label] + [fmt_time(results[case.name]["first"].get(c, "—")) for c in firsts]
-        for case in cases
-    ]
-    out.append(table(["case"] + list(firsts), rows))
-    out.append("")
-    flagged = [(c, slow_flags(c, results[c.name])) for c in cases]
-    flagged = [(c, f) for c, f in flagged if f]
-    out.append("## Where ad_compiler is slow")
-    out.append("")
-    out.append(
-        "Cases where ad_compiler's gradient (normal call) takes more than 1.5x the "
-        "hand-written numba gradient, or more than the fastest peer:"
-    )
-    out.append("")
-    for case, flags in flagged:
-        for flag in flags:
-            out.append(f"- {case.label}: {flag}")
-    if not flagged:
-        out.append("- none")
-    out.append("")
-    out.append("## Notes")
-    out.append("")
-    forms = {}
-    for case in cases:
-        if case.peer_form:
-            forms.setdefault(case.family, case.peer_form)
-    for family, form in forms.items():
-        out.append(f"- {family}: {form}.")
-    out.append(
-        "- The machine is a shared 2-core VM: the same code timed in two processes can "
-        "differ by up to ~1.5x (compare `hand numba` in the GMM loops and vectorized "
-        "rows: the same function on the same data)."
-    )
-    out.append(
-        "- The loop cases' `primal NumPy` is the vectorized NumPy form of the same "
-        "function (Rosenbrock, GMM); the scalar and Euler cases' is plain Python."
-    )
-    for case in cases:
-        for note in results[case.name]["notes"]:
-            out.append(f"- {case.name}: {note}")
-    return "\n".join(out) + "\n"
-
-
-COLORS = {
-    "primal NumPy": "#bbbbbb",
-    "primal numba": "#888888",
-    "hand numba": "#2b2b2b",
-    "hand NumPy": "#6b6b6b",
-    "adc": "#d62728",
-    "adc compiled_for": "#ff9896",
-    "jax": "#1f77b4",
-    "jax fori_loop": "#aec7e8",
-    "torch": "#ff7f0e",
-    "autograd": "#2ca02c",
-}
-
-
-def plot(cases: list, results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    families = []
-    for case in cases:
-        if case.family not in families:
-            families.append(case.family)
-    columns = [c for c in PER_CALL_COLUMNS if any(c in results[k.name]["times"] for k in cases)]
-    ncols = 2 if len(families) > 1 else 1
-    nrows = (len(families) + ncols - 1) // ncols
-    widths = [sum(c.family == f for c in cases) for f in families]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(8 * ncols, 3.6 * nrows), squeeze=False)
-    for ax, family, width in zip(axes.flat, families, widths):
-        members = [c for c in cases if c.family == family]
-        used = [col for col in columns if any(col in results[c.name]["times"] for c in members)]
-        bar = 0.85 / max(len(used), 1)
-        for j, column in enumerate(used):
-            xs, ys = [], []
-            for i, case in enumerate(members):
-                t = results[case.name]["times"].get(column)
-                if isinstance(t, float):
-                    xs.append(i + (j - (len(used) - 1) / 2) * bar)
-                    ys.append(t)
-            ax.bar(xs, ys, bar, label=column, color=COLORS.get(column))
-        ax.set_yscale("log")
-        ax.set_xticks(range(width))
-        ax.set_xticklabels(
-            [c.label.split(", ", 1)[-1] if family.startswith("gmm") else c.label for c in members],
-            fontsize=8,
-            rotation=12 if width > 3 else 0,
-        )
-        ax.set_title(family.replace("_", " "), fontsize=10)
-        ax.set_ylabel("seconds per call")
-        ax.grid(axis="y", which="major", alpha=0.3)
-    for ax in list(axes.flat)[len(families) :]:
-        ax.axis("off")
-    handles, labels = {}, []
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in handles:
-                handles[lab] = h
-                labels.append(lab)
-    order = [c for c in PER_CALL_COLUMNS if c in handles]
-    fig.legend(
-        [handles[c] for c in order],
-        order,
-        loc="lower center",
-        ncol=min(len(order), 5),
-        fontsize=9,
-        frameon=False,
-    )
-    fig.suptitle(
-        "Per-call time, log scale (lower is better): primal, hand-written, "
-        "ad_compiler (adc) and peers",
-        fontsize=11,
-    )
-    fig.tight_layout(rect=(0, 0.05 + 0.02 * (len(order) > 5), 1, 0.97))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def parse(argv: list[str]):
@@ -662,6 +513,16 @@ def parse(argv: list[str]):
         default=300.0,
         help="seconds a JAX process may take to start, trace and compile",
     )
+    parser.add_argument(
+        "--rnn-steps",
+        type=int,
+        help="length of the RNN case (default 100000, with --quick 1000)",
+    )
+    parser.add_argument(
+        "--slow-peers",
+        action="store_true",
+        help="also run the peers a case marks as too slow to time by default (autograd on the RNN)",
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -676,9 +537,11 @@ def main(argv: list[str] | None = None) -> int:
     if options.child:
         child_main(options)
         return 0
-    from cases import all_cases
+    from cases import RNN_STEPS, RNN_STEPS_QUICK, all_cases
 
-    cases = [c for c in all_cases() if c.quick or not options.quick]
+    if options.rnn_steps is None:
+        options.rnn_steps = RNN_STEPS_QUICK if options.quick else RNN_STEPS
+    cases = [c for c in all_cases(options.rnn_steps) if (c.quick if options.quick else c.full)]
     if options.list:
         for case in cases:
             print(f"{case.name:28s} {case.label}{'  (quick)' if case.quick else ''}")
@@ -703,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     results = {}
     try:
+        options.numba_startup = numba_startup(work, runs=3) if "adc" in tools else None
         for case in cases:
             print(f"{case.name}: {case.label}", flush=True)
             results[case.name] = run_case(case, tools, work, options)

@@ -45,7 +45,8 @@ for _path in (str(ROOT), str(HERE)):  # the ad_compiler of this checkout, then r
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from run import THREAD_ENV, XLA_FLAGS, cpu_name, fmt_ratio, fmt_time, table, versions  # noqa: E402
+from report import cpu_name, fmt_ratio, fmt_time, table, versions  # noqa: E402
+from run import THREAD_ENV, XLA_FLAGS  # noqa: E402
 
 # Thread pools are sized when numpy, numba and jax load: set the environment first.
 for _key, _value in {**THREAD_ENV, "XLA_FLAGS": XLA_FLAGS, "JAX_PLATFORMS": "cpu"}.items():
