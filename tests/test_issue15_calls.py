@@ -101,3 +101,20 @@ def test_transforms_of_a_called_gradient():
     assert jvp(g)(1.0, 2.0, 3.0, tangent=1.0) == (3.0, 0.0)
     assert hvp(circuit, wrt=(0, 2))(1.0, 2.0, 3.0, vector=(1.0, 0.0)) == (0.0, 1.0)
     assert grad(g, wrt=2)(1.0, 2.0, 3.0) == 1.0
+
+
+def two(x, y):
+    return x * y
+
+
+def test_keywords_named_like_the_generated_parameters():
+    """The fast path's parameters are positional-only: a0= reaches the general call."""
+    g = grad(two, wrt=0, backend="python")
+    assert g(1.0, 2.0) == 2.0
+    assert has_fast_path(g)
+    for kwargs in ({"a0": 1.0, "a1": 2.0}, {"y": 2.0, "a0": 1.0}):
+        with pytest.raises(GradientInputError):
+            g(**kwargs)
+    with pytest.raises(GradientInputError):
+        g(1.0, a0=2.0)
+    assert g(x=3.0, y=4.0) == 4.0
