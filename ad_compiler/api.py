@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import aux, fastcall, tiering
+from . import aux, fastcall, pickling, tiering
 from . import compile as compiler
 from .activity import Aliases, check_aliasing, forward_stores
 from .adjoint import differentiate
@@ -445,6 +445,30 @@ class GradFunction:
             return self._structured.source_for(values)
         values += list(self._live_values())
         return self._build(self._kinds(values))[1]
+
+    # -- pickling --------------------------------------------------------------------------
+
+    def __reduce__(self) -> tuple:
+        """Pickled as what rebuilds it (pickling.py): its class, function, wrt and options,
+        never its compiled code, which the copy loads from the on-disk cache."""
+        cls = next(
+            c
+            for c in type(self).__mro__
+            if not c.__dict__.get("fast_path") and c is not _LiveGradFunction
+        )
+        wrt = self.wrt[0] if self._single else self.wrt
+        return pickling.reduce_transform(self, cls, wrt, self._options())
+
+    def _options(self) -> dict:
+        """The constructor's arguments after the function and wrt."""
+        return {
+            "backend": self.backend,
+            "with_value": self.with_value,
+            "optimize": self.optimize,
+            "layouts": self._entry_spec.layouts,
+            "has_aux": self.has_aux,
+            "checkpoint": self.checkpoint,
+        }
 
     def __repr__(self) -> str:
         what = "value_and_grad" if self.with_value else "grad"

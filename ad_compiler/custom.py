@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import pickling, sources
 from .errors import ADCompilerError, KindError
 from .ir import Kind
 from .rules import CallSpec, Rule, bind_call, register
@@ -42,6 +43,14 @@ class CustomVJP:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
+
+    def __reduce__(self) -> Any:
+        """By reference where its module holds it; otherwise (cloudpickle's copy of a function
+        of __main__) rebuilt with its rules, and so registered in the receiving process."""
+        by_name = sources.lookup(self.__module__, self.__qualname__) is self
+        if by_name and not pickling.cloudpickling():
+            return self.__qualname__
+        return (_rebuilt, (pickling.Function(self.fn), self.vjp, self.jvp))
 
     def defvjp(self, rule: Callable) -> Callable:
         """Set the rule: `rule(g, result, *args)` returns the gradient contribution of each
@@ -93,6 +102,12 @@ class CustomVJP:
                     "make it accept arrays of any size (and return a number or an array)",
                 ) from None
         return self._kinds[key]
+
+
+def _rebuilt(fn: Callable, vjp: Callable | None, jvp: Callable | None) -> CustomVJP:
+    custom = CustomVJP(fn)
+    custom.vjp, custom.jvp = vjp, jvp
+    return custom
 
 
 def _sample(kind: Kind) -> Any:

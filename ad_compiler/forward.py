@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import compile as compiler
+from . import pickling
 from .api import (
     BACKENDS,
     GradFunction,
@@ -368,6 +369,15 @@ class _Transformed(GradFunction):
         values += list(self._live_values())
         return self._build(self._kinds(values))[1]
 
+    def _options(self) -> dict:
+        return {
+            "backend": self.backend,
+            "optimize": self.optimize,
+            "tangent_wrt": self.tangent_wrt,
+            "with_value": self.with_value,
+            "layouts": self._entry_spec.layouts,
+        }
+
     def __repr__(self) -> str:
         return f"<{self.mode} of {self.__name__} wrt {self.wrt} ({self.backend})>"
 
@@ -430,6 +440,9 @@ class Partial:
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         return self._inner.source_for(*self._args, *args, **{**self._keywords, **kwargs})
 
+    def __reduce__(self) -> tuple:
+        return pickling.reduce_state(self)
+
 
 def jvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
     """Forward mode: `jvp(f)(*args, tangent=v)` returns `(f(*args), J v)`, the value and the
@@ -471,6 +484,9 @@ class JVPOfGradient:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         tangent = kwargs.pop("tangent", None)
         return self._grad(*args, **kwargs), self._hvp(*args, vector=tangent, **kwargs)
+
+    def __reduce__(self) -> tuple:
+        return pickling.reduce_state(self)
 
 
 def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True, checkpoint=False):

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import sources
 from .errors import ADCompilerError, UnsupportedSyntaxError
 from .ir import Loc
 
@@ -82,9 +83,14 @@ def parse_function(fn: Callable) -> ParsedFunction:
         raise ADCompilerError(
             f"ad_compiler differentiates plain Python functions defined with `def`; got a {what}"
         )
+    carried = sources.carried(fn)  # the text a pickled copy brought along (sources.py)
     try:
-        source_lines, first_line = inspect.getsourcelines(fn)
-        filename = inspect.getsourcefile(fn) or inspect.getfile(fn)
+        if carried is not None:
+            source_lines, first_line = list(carried.lines), carried.first_line
+            filename = carried.filename
+        else:
+            source_lines, first_line = inspect.getsourcelines(fn)
+            filename = inspect.getsourcefile(fn) or inspect.getfile(fn)
     except (OSError, TypeError) as exc:
         raise ADCompilerError(
             f"cannot read the source of {fn.__qualname__} ({exc}); ad_compiler needs the "
@@ -99,8 +105,11 @@ def parse_function(fn: Callable) -> ParsedFunction:
     if node is None:
         raise ADCompilerError(f"cannot find the definition of {fn.__qualname__} in its source")
     try:
-        with open(filename, encoding="utf-8") as handle:
-            file_lines = tuple(handle.readlines())
+        if carried is not None:
+            file_lines = carried.file_lines()
+        else:
+            with open(filename, encoding="utf-8") as handle:
+                file_lines = tuple(handle.readlines())
     except OSError:
         file_lines = ("\n",) * (first_line - 1) + tuple(source_lines)
     closure = dict(inspect.getclosurevars(fn).nonlocals) if fn.__closure__ else {}

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import pickling
 from .api import GradFunction
 from .checkpoint import refuse as refuse_checkpoint
 from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
@@ -79,6 +80,9 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         self._jvp = JVPFunction(f, wrt, backend, optimize)
         self._f, self._backend, self._optimize = f, backend, optimize
         self._vjp = None
+
+    def __reduce__(self) -> tuple:
+        return pickling.reduce_state(self)
 
     @property
     def wrt(self) -> tuple[str, ...]:
@@ -214,6 +218,9 @@ class hessian:  # noqa: N801
         single = self._hvp._single
         rows = [regroup(tuple(row), groups, single) for row in blocks]
         return regroup(tuple(rows), groups, single)
+
+    def __reduce__(self) -> tuple:
+        return pickling.reduce_state(self)
 
     @property
     def source(self) -> str:

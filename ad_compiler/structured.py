@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import pickling
 from .errors import GradientInputError
 from .pytree import Layout, flatten, is_structured, layout_of, rebuild, signature
 
@@ -148,6 +149,9 @@ class PartialGradFunction:
     @property
     def source(self) -> str:
         return self._inner.source
+
+    def __reduce__(self) -> tuple:
+        return pickling.reduce_state(self)
 
     def __repr__(self) -> str:
         return f"<partial {self._inner!r}>"

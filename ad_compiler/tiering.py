@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,22 @@ import numpy as np
 HOT_CALLS = int(os.environ.get("AD_COMPILER_HOT_CALLS", "20"))
 FASTER = 0.9  # numba must take at most this fraction of NumPy's time
 TIMED_CALLS = 5  # per program, interleaved; the fastest of each counts
+
+
+# The tier-up threads running now. A process forked while one of them holds a lock (the
+# compiler's, numba's, a gradient's) would find it held forever in the child: a fork waits for
+# them to finish (`multiprocessing` with the fork start method, `os.fork`).
+_RUNNING: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def _finish_before_fork() -> None:
+    for thread in list(_RUNNING):
+        if thread is not threading.current_thread():
+            thread.join()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_finish_before_fork)
 
 
 def enabled() -> bool:
@@ -56,6 +73,7 @@ class TieredKernel:
         self.thread = threading.Thread(
             target=self._try_numba, args=(copies,), name="ad_compiler tier-up", daemon=True
         )
+        _RUNNING.add(self.thread)
         self.thread.start()
 
     def wait(self, timeout: float | None = None) -> str:

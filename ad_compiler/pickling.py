@@ -1,0 +1,129 @@
+"""Gradients that pickle: rebuilt in the other process, never copied.
+
+A gradient holds compiled code, locks, a tier-up thread and caches, none of which can or should
+travel. It pickles as what rebuilds it: its class, the user's function and the options it was
+made with (`reduce_transform`); the wrappers around gradients (jacobian, hessian, partials)
+pickle their attributes, the gradients among them rebuilt in turn (`reduce_state`). The copy
+compiles nothing it finds in the on-disk cache: the cache key is computed from the function's
+source, file and line, the same in every process, so the first call in a worker imports the
+generated module and numba's cached machine code (compile.py).
+
+The user's function is pickled by the pickler, with two repairs (`Function`):
+- the standard pickle refers to a function by module and name; a module-level function
+  decorated with `@grad` is not found there (the name holds the gradient), so it is pickled as
+  "the function the gradient at that name wraps", which the receiving process's import of the
+  module rebuilds;
+- cloudpickle copies functions of `__main__`, notebooks and closures by value, without their
+  source file; their source text travels with them (sources.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import pickle
+import sys
+from typing import Any
+
+from . import sources
+
+
+def reduce_transform(obj: Any, cls: type, wrt: Any, options: dict) -> tuple:
+    """`obj` pickled as `cls(fn, wrt, **options)`, with fn its function."""
+    return (_rebuild, (cls, Function(obj.__wrapped__), wrt, options))
+
+
+def _rebuild(cls: type, fn: Any, wrt: Any, options: dict) -> Any:
+    return cls(fn, wrt, **options)
+
+
+def reduce_state(obj: Any, drop: tuple[str, ...] = ()) -> tuple:
+    """`obj` pickled as its class and attributes (the functions among them as `Function`)."""
+    state = {
+        name: Function(value) if _is_function(value) else value
+        for name, value in vars(obj).items()
+        if name not in drop
+    }
+    return (_restore, (type(obj), state))
+
+
+def _restore(cls: type, state: dict) -> Any:
+    obj = cls.__new__(cls)
+    obj.__dict__.update(state)
+    return obj
+
+
+def _is_function(value: Any) -> bool:
+    return inspect.isfunction(value) or inspect.ismethod(value) or type(value) is functools.partial
+
+
+class Function:
+    """A user's function (or bound method, or partial) on its way into a pickle."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def __reduce__(self) -> tuple:
+        fn = self.fn
+        if type(fn) is functools.partial:
+            return (_partial, (Function(fn.func), fn.args, fn.keywords))
+        if cloudpickling():
+            # cloudpickle refers to importable functions and copies the others (with their
+            # globals and closures): the copies' source text goes along.
+            return (_with_sources, (fn, sources.collect(fn, sources.travels_by_value)))
+        if not inspect.isfunction(fn):
+            return (_same, (fn,))  # a bound method: pickled as its object and name
+        module, qualname = fn.__module__, fn.__qualname__
+        found = sources.lookup(module, qualname)
+        if found is fn:
+            return (_same, (fn,))  # by reference, as pickle does
+        depth = 0
+        while found is not None and found is not fn and depth < 8:
+            found, depth = getattr(found, "__wrapped__", None), depth + 1
+        if found is fn:  # a decorated module-level function: the decorator's result's
+            return (_wrapped_at, (module, qualname, depth))
+        raise pickle.PicklingError(
+            f"cannot pickle the gradient of {qualname}() with the standard pickle, which "
+            f"refers to functions by module and name and finds no {qualname} in {module}; "
+            "define it with `def` at module level, or pickle with cloudpickle (which Dask and "
+            "loky use), which copies such functions with their source"
+        )
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _partial(func: Any, args: tuple, keywords: dict) -> functools.partial:
+    return functools.partial(func, *args, **keywords)
+
+
+def _with_sources(fn: Any, records: tuple) -> Any:
+    sources.register(records)
+    return fn
+
+
+def _wrapped_at(module: str, qualname: str, depth: int) -> Any:
+    """The function the object at `module`.`qualname` wraps (`depth` `__wrapped__` deep)."""
+    value: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        value = getattr(value, part)
+    for _ in range(depth):
+        value = value.__wrapped__
+    return value
+
+
+def cloudpickling() -> bool:
+    """Whether the pickler running now is cloudpickle's (a `__reduce__` is not told which
+    pickler calls it; cloudpickle's `Pickler.dump` is a Python method on the stack)."""
+    cloudpickle = sys.modules.get("cloudpickle")
+    pickler = getattr(cloudpickle, "Pickler", None)
+    if pickler is None:
+        return False
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "dump" and isinstance(frame.f_locals.get("self"), pickler):
+            return True
+        frame = frame.f_back
+    return False
