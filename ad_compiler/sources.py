@@ -93,6 +93,9 @@ def collect(fn: Any, by_value: Callable[[types.FunctionType], bool]) -> tuple[Ca
 
 
 def _read(fn: types.FunctionType) -> Carried | None:
+    known = carried(fn)
+    if known is not None:  # a copy passed on (by a Dask scheduler, say): its text goes along
+        return known
     try:
         lines, first_line = inspect.getsourcelines(fn)
         filename = inspect.getsourcefile(fn) or inspect.getfile(fn)

@@ -32,6 +32,10 @@ def scalar(x, y):
     return SCALE * x * x * y + np.sin(x * y)
 
 
+def cubic_sum(x):
+    return np.sum(x * x * x) + x[0] * x[1]
+
+
 def vector_out(x, a):
     """An array-valued function (for vjp, jvp and jacobian)."""
     return np.sin(x) * a + x * x[0]

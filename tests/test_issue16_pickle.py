@@ -343,10 +343,13 @@ try:
 except Exception as exc:
     error = str(exc)
 pickle.dump((result, built, hits, misses, error), open(sys.argv[2], "wb"))
+if len(sys.argv) > 3:  # passed on, as a Dask scheduler does: the carried text goes along
+    import cloudpickle
+    open(sys.argv[3], "wb").write(cloudpickle.dumps((g, bad, w, X)))
 '''
 
 
-def test_fresh_process_without_the_source_file_cold_then_warm(tmp_path, monkeypatch):
+def test_fresh_processes_without_the_source_file_cold_then_warm(tmp_path, monkeypatch):
     module_dir = tmp_path / "gone"
     module_dir.mkdir()
     (module_dir / "gone_module.py").write_text(MODULE)
@@ -369,17 +372,18 @@ def test_fresh_process_without_the_source_file_cold_then_warm(tmp_path, monkeypa
     env = dict(os.environ, AD_COMPILER_CACHE_DIR=str(tmp_path / "cache"),
                PYTHONPATH=str(ROOT))
 
-    def run():
-        subprocess.run([sys.executable, str(script), str(tmp_path / "payload.pkl"),
-                        str(tmp_path / "out.pkl")], check=True, env=env, cwd=tmp_path,
+    def run(payload, *relay):
+        subprocess.run([sys.executable, str(script), str(tmp_path / payload),
+                        str(tmp_path / "out.pkl"), *relay], check=True, env=env, cwd=tmp_path,
                        timeout=300)
         return pickle.loads((tmp_path / "out.pkl").read_bytes())
 
-    result, built, hits, misses, error = run()  # an empty cache: generated and compiled
+    # an empty cache: generated and compiled
+    result, built, hits, misses, error = run("payload.pkl", str(tmp_path / "relayed.pkl"))
     close(result, expected)
     assert (built, misses) == (1, 1)
     # the error names the function's own file and line, which the worker does not have
     assert f"{module_dir / 'gone_module.py'}:18" in error and "sorted" in error
-    result, built, hits, misses, _ = run()  # warm: loaded from the cache
+    result, built, hits, misses, _ = run("relayed.pkl")  # warm: loaded from the cache
     close(result, expected)
     assert (built, hits, misses) == (0, 1, 0)
