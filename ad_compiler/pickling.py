@@ -38,12 +38,10 @@ def _rebuild(cls: type, fn: Any, wrt: Any, options: dict) -> Any:
     return cls(fn, wrt, **options)
 
 
-def reduce_state(obj: Any, drop: tuple[str, ...] = ()) -> tuple:
+def reduce_state(obj: Any) -> tuple:
     """`obj` pickled as its class and attributes (the functions among them as `Function`)."""
     state = {
-        name: Function(value) if _is_function(value) else value
-        for name, value in vars(obj).items()
-        if name not in drop
+        name: Function(value) if _is_function(value) else value for name, value in vars(obj).items()
     }
     return (_restore, (type(obj), state))
 

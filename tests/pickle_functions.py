@@ -32,6 +32,17 @@ def scalar(x, y):
     return SCALE * x * x * y + np.sin(x * y)
 
 
+def with_aux(x):
+    """Returns (value, aux): grad(..., has_aux=True) gives (gradient, aux)."""
+    return np.sum(x * x * x), np.max(x)
+
+
+def dict_loss(params, X, y):
+    """A structured argument: its gradient comes back as a dict."""
+    r = X @ params["w"] + params["b"] - y
+    return np.sum(r * r)
+
+
 def cubic_sum(x):
     return np.sum(x * x * x) + x[0] * x[1]
 
