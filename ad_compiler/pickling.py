@@ -20,10 +20,12 @@ The user's function is pickled by the pickler, with two repairs (`Function`):
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import inspect
 import pickle
 import sys
+from collections import OrderedDict
 from typing import Any
 
 from . import sources
@@ -31,11 +33,65 @@ from . import sources
 
 def reduce_transform(obj: Any, cls: type, wrt: Any, options: dict) -> tuple:
     """`obj` pickled as `cls(fn, wrt, **options)`, with fn its function."""
-    return (_rebuild, (cls, Function(obj.__wrapped__), wrt, options))
+    fn = obj.__wrapped__
+    return (_rebuild, (cls, Function(fn), wrt, options, _token(fn)))
 
 
-def _rebuild(cls: type, fn: Any, wrt: Any, options: dict) -> Any:
-    return cls(fn, wrt, **options)
+# The gradients rebuilt in this process, newest last. A pool or a Dask worker unpickles the
+# gradient again for every task; rebuilding it each time would parse and normalize the
+# function each time. A copy of the same function, wrt and options is the same gradient.
+_REBUILT: OrderedDict[tuple, Any] = OrderedDict()
+MOST_REBUILT = 64
+LARGEST_TOKEN = 1 << 20  # functions carrying more (a closure over big arrays) are not kept
+
+
+def _rebuild(cls: type, fn: Any, wrt: Any, options: dict, token: str | None = None) -> Any:
+    # The same function: the same object (found by reference), or for cloudpickle's copies by
+    # value, the same pickled bytes (code, globals and closure as the sender had them).
+    same = token if token is not None else fn if inspect.isfunction(fn) else None
+    try:
+        key = (cls, same, wrt, tuple(sorted(options.items())))
+        built = _REBUILT.get(key) if same is not None else None
+    except TypeError:  # something unhashable in the options
+        same = None
+    if same is None:
+        return cls(fn, wrt, **options)
+    if built is None:
+        built = _REBUILT[key] = cls(fn, wrt, **options)
+        if len(_REBUILT) > MOST_REBUILT:
+            _REBUILT.popitem(last=False)
+    else:
+        _REBUILT.move_to_end(key)
+    return built
+
+
+def _token(fn: Any) -> str | None:
+    """Under cloudpickle, a digest of the function's own pickle, if it is small."""
+    if not inspect.isfunction(fn) or not cloudpickling():
+        return None
+    import cloudpickle
+
+    buffer = _Bounded()
+    try:
+        cloudpickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(fn)
+    except Exception:  # too large, or not picklable (the real pickling says why)
+        return None
+    return buffer.digest.hexdigest()
+
+
+class _Bounded:
+    """A file that hashes what is written and refuses more than LARGEST_TOKEN bytes."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > LARGEST_TOKEN:
+            raise OverflowError("too large to keep")
+        self.digest.update(data)
+        return len(data)
 
 
 def reduce_state(obj: Any) -> tuple:

@@ -182,13 +182,43 @@ def test_round_trip_gives_the_original_functions_derivative(case, pickler):
     check(run(loads(dumps(transform))))
 
 
-def test_the_copy_is_rebuilt_not_copied():
-    g = ad.grad(pf.logistic_loop)
+def test_the_copy_is_rebuilt_not_copied_and_rebuilt_once():
+    g = ad.grad(pf.logistic_loop, optimize=False)
     g(W, X, LABELS)
     copy = pickle.loads(pickle.dumps(g))
+    assert copy is not g
     assert type(copy) is ad.api.GradFunction  # not the fast-path subclass of the original
     assert copy._builds == {} and copy._dispatch == {}
-    assert copy.wrt == g.wrt and copy.backend == g.backend
+    assert (copy.wrt, copy.backend, copy.optimize) == (g.wrt, g.backend, False)
+    # a pool's worker unpickles it for every task: the same function, the same gradient
+    assert pickle.loads(pickle.dumps(g)) is copy
+    assert pickle.loads(pickle.dumps(ad.grad(pf.logistic_loop, optimize=False))) is copy
+
+
+FACTOR = 2.0
+
+
+def test_copies_by_value_of_different_functions_are_not_confused():
+    """cloudpickle's copies of closures over other values, or of a function whose module-level
+    value changed between two pickles, are other gradients in the receiving process."""
+    def make(weight):
+        def f(x):
+            return weight * x * x * FACTOR
+        return f
+
+    global FACTOR
+    g2 = cloudpickle.loads(cloudpickle.dumps(ad.grad(make(2.0))))
+    g3 = cloudpickle.loads(cloudpickle.dumps(ad.grad(make(3.0))))
+    again = cloudpickle.loads(cloudpickle.dumps(ad.grad(make(3.0))))
+    try:
+        FACTOR = 5.0
+        g3_factor5 = cloudpickle.loads(cloudpickle.dumps(ad.grad(make(3.0))))
+    finally:
+        FACTOR = 2.0
+    assert again is g3 and g3_factor5 is not g3
+    close(g2(1.5), central(make(2.0), (1.5,), 0))
+    close(g3(1.5), central(make(3.0), (1.5,), 0))
+    close(g3_factor5(1.5), 5.0 / 2.0 * central(make(3.0), (1.5,), 0))
 
 
 def test_options_survive():
