@@ -67,13 +67,12 @@ def _rebuild(cls: type, fn: Any, wrt: Any, options: dict, token: str | None = No
 
 def _token(fn: Any) -> str | None:
     """Under cloudpickle, a digest of the function's own pickle, if it is small."""
-    if not inspect.isfunction(fn) or not cloudpickling():
+    pickler = cloudpickler() if inspect.isfunction(fn) else None
+    if pickler is None:
         return None
-    import cloudpickle
-
     buffer = _Bounded()
     try:
-        cloudpickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(fn)
+        pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(fn)
     except Exception:  # too large, or not picklable (the real pickling says why)
         return None
     return buffer.digest.hexdigest()
@@ -169,15 +168,19 @@ def _wrapped_at(module: str, qualname: str, depth: int) -> Any:
 
 
 def cloudpickling() -> bool:
-    """Whether the pickler running now is cloudpickle's (a `__reduce__` is not told which
-    pickler calls it; cloudpickle's `Pickler.dump` is a Python method on the stack)."""
-    cloudpickle = sys.modules.get("cloudpickle")
-    pickler = getattr(cloudpickle, "Pickler", None)
-    if pickler is None:
-        return False
+    """Whether the pickler running now is cloudpickle's."""
+    return cloudpickler() is not None
+
+
+def cloudpickler() -> type | None:
+    """cloudpickle's Pickler class if it is the pickler running now (or a copy of cloudpickle
+    vendored by joblib or Ray). A `__reduce__` is not told which pickler calls it, but
+    cloudpickle's `Pickler.dump` is a Python method on the stack."""
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_name == "dump" and isinstance(frame.f_locals.get("self"), pickler):
-            return True
+        if frame.f_code.co_name == "dump":
+            for klass in type(frame.f_locals.get("self")).__mro__:
+                if "cloudpickle" in klass.__module__ and klass.__name__ == "Pickler":
+                    return klass
         frame = frame.f_back
-    return False
+    return None

@@ -1,11 +1,12 @@
 """Gradients in other processes: scaling from 1 to 2 workers, and a worker's first call.
 
 1. The logistic-regression gradient of `--shards` shards of `--rows` rows each (10^6 by
-   default), mapped over the shards and summed: on one process (no pool), then on a Dask
-   LocalCluster and a ProcessPoolExecutor of 1 and 2 single-threaded workers. The shards are
-   made on the workers (Dask: futures held there; the pool: once per process, from a seed), so
-   what travels per gradient is the pickled gradient function, the weights and the results.
-   Each time is the median of `--repeat` gradients after two warm-up gradients.
+   default), as array code and as a loop over rows, mapped over the shards and summed: on one
+   process (no pool), then on a Dask LocalCluster and a ProcessPoolExecutor of 1 and 2
+   single-threaded workers. The shards are made on the workers (Dask: futures held there; the
+   pool: all of them in every process, from their seeds), so what travels per gradient is the
+   pickled gradient function, the weights and the results. Each time is the median of
+   `--repeat` gradients after two warm-up gradients.
 2. A fresh worker process's first call of an unpickled gradient, with an empty cache (the
    program generated, and for loop code compiled by numba) and with a warm one (read from the
    cache), for straight-line array code and for a loop.
@@ -58,6 +59,9 @@ def logistic_loop(w, X, y):
     return total
 
 
+PROGRAMS = {"array code (NumPy)": logistic, "loop (numba)": logistic_loop}
+
+
 def make_shard(seed, rows):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((rows, FEATURES))
@@ -68,6 +72,13 @@ def make_shard(seed, rows):
 @cache
 def cached_shard(seed, rows):
     return make_shard(seed, rows)
+
+
+def make_all(shards, rows):
+    """A pool worker's initializer: every shard made before the timing (any worker may be
+    given any shard)."""
+    for seed in range(shards):
+        cached_shard(seed, rows)
 
 
 def on_shard(g, w, shard):
@@ -89,8 +100,8 @@ def timed(gradient, repeat):
     return statistics.median(times)
 
 
-def scaling(rows, shards, repeat):
-    g = grad(logistic)
+def scaling(rows, shards, repeat, loss):
+    g = grad(loss)
     w = np.linspace(-1.0, 1.0, FEATURES)
     results = {}
 
@@ -113,7 +124,8 @@ def scaling(rows, shards, repeat):
             results[f"Dask LocalCluster, {workers} worker(s)"] = timed(on_dask, repeat)
 
     for workers in (1, 2):
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                 initializer=make_all, initargs=(shards, rows)) as pool:
             n = shards
 
             def on_pool(pool=pool, n=n):
@@ -183,7 +195,7 @@ def first_calls(warm_runs=3):
 
     rows = {}
     with tempfile.TemporaryDirectory() as folder:
-        for name, fn in (("array code (NumPy)", logistic), ("loop (numba)", logistic_loop)):
+        for name, fn in PROGRAMS.items():
             payload = Path(folder) / f"{fn.__name__}.pkl"
             # a function of the script (__main__): by value, with its source, as Dask sends it
             payload.write_bytes(cloudpickle.dumps(grad(fn)))
@@ -211,16 +223,18 @@ def main():
           f"{os.getloadavg()[0]:.2f}")
     if not args.skip_scaling:
         best = ceiling(args.rows)
-        results = scaling(args.rows, args.shards, args.repeat)
+        tables = {name: scaling(args.rows, args.shards, args.repeat, loss)
+                  for name, loss in PROGRAMS.items()}
         print(f"\nOne gradient of {args.shards} shards x {args.rows:,} rows x {FEATURES} "
               f"features (logistic loss), median of {args.repeat}:\n")
-        print("| where | time per gradient | vs 1 worker |")
-        print("|---|---|---|")
-        for label, seconds in results.items():
-            base = next((v for k, v in results.items()
-                         if k.startswith(label.split(",")[0]) and "1 worker" in k), None)
-            ratio = f"{base / seconds:.2f}x" if base and "worker" in label else ""
-            print(f"| {label} | {seconds * 1e3:.0f} ms | {ratio} |")
+        print("| program | where | time per gradient | vs 1 worker |")
+        print("|---|---|---|---|")
+        for name, results in tables.items():
+            for label, seconds in results.items():
+                base = next((v for k, v in results.items()
+                             if k.startswith(label.split(",")[0]) and "1 worker" in k), None)
+                ratio = f"{base / seconds:.2f}x" if base and "worker" in label else ""
+                print(f"| {name} | {label} | {seconds * 1e3:.0f} ms | {ratio} |")
         print(f"\nThis machine: the same NumPy gradient (by hand) in 2 processes at once "
               f"did {best:.2f}x the work of 1 per unit of time (the ceiling for 2 workers).")
     print(f"load average {os.getloadavg()[0]:.2f}")

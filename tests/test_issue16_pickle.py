@@ -286,7 +286,7 @@ def shards(X, y, k):
 
 
 @pytest.fixture(scope="module", params=["spawn", "fork"])
-def pool(request):
+def pool(request, cache_dir):
     with multiprocessing.get_context(request.param).Pool(2) as pool:
         yield pool
 
