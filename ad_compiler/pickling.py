@@ -34,30 +34,46 @@ from . import sources
 def reduce_transform(obj: Any, cls: type, wrt: Any, options: dict) -> tuple:
     """`obj` pickled as `cls(fn, wrt, **options)`, with fn its function."""
     fn = obj.__wrapped__
-    return (_rebuild, (cls, Function(fn), wrt, options, _token(fn)))
+    pickler = cloudpickler() if inspect.isfunction(fn) else None
+    data = _small_pickle(fn, pickler) if pickler is not None else None
+    if data is not None:  # the function as cloudpickle's own bytes, and its source
+        records = sources.collect(fn, sources.travels_by_value)
+        return (_rebuild_pickled, (cls, data, records, wrt, options))
+    return (_rebuild, (cls, Function(fn), wrt, options))
 
 
 # The gradients rebuilt in this process, newest last. A pool or a Dask worker unpickles the
 # gradient again for every task; rebuilding it each time would parse and normalize the
-# function each time. A copy of the same function, wrt and options is the same gradient.
+# function each time. The same function (the same object, found by reference; or for copies
+# by value the same pickled bytes: code, globals and closure as the sender had them) with the
+# same wrt and options is the same gradient.
 _REBUILT: OrderedDict[tuple, Any] = OrderedDict()
 MOST_REBUILT = 64
-LARGEST_TOKEN = 1 << 20  # functions carrying more (a closure over big arrays) are not kept
+LARGEST_KEPT = 1 << 20  # functions carrying more (a closure over big arrays) are not kept
 
 
-def _rebuild(cls: type, fn: Any, wrt: Any, options: dict, token: str | None = None) -> Any:
-    # The same function: the same object (found by reference), or for cloudpickle's copies by
-    # value, the same pickled bytes (code, globals and closure as the sender had them).
-    same = token if token is not None else fn if inspect.isfunction(fn) else None
-    try:
-        key = (cls, same, wrt, tuple(sorted(options.items())))
-        built = _REBUILT.get(key) if same is not None else None
-    except TypeError:  # something unhashable in the options
-        same = None
-    if same is None:
+def _rebuild(cls: type, fn: Any, wrt: Any, options: dict) -> Any:
+    if not inspect.isfunction(fn):  # (a bound method: a new receiver each time)
         return cls(fn, wrt, **options)
+    return _kept((cls, fn, wrt), options, lambda: fn)
+
+
+def _rebuild_pickled(cls: type, data: bytes, records: tuple, wrt: Any, options: dict) -> Any:
+    def load() -> Any:
+        sources.register(records)
+        return pickle.loads(data)
+
+    return _kept((cls, hashlib.sha256(data).digest(), wrt), options, load)
+
+
+def _kept(key: tuple, options: dict, function: Any) -> Any:
+    try:
+        key += (tuple(sorted(options.items())),)
+        built = _REBUILT.get(key)
+    except TypeError:  # something unhashable in the options: not kept
+        return key[0](function(), key[2], **options)
     if built is None:
-        built = _REBUILT[key] = cls(fn, wrt, **options)
+        built = _REBUILT[key] = key[0](function(), key[2], **options)
         if len(_REBUILT) > MOST_REBUILT:
             _REBUILT.popitem(last=False)
     else:
@@ -65,31 +81,28 @@ def _rebuild(cls: type, fn: Any, wrt: Any, options: dict, token: str | None = No
     return built
 
 
-def _token(fn: Any) -> str | None:
-    """Under cloudpickle, a digest of the function's own pickle, if it is small."""
-    pickler = cloudpickler() if inspect.isfunction(fn) else None
-    if pickler is None:
-        return None
+def _small_pickle(fn: Any, pickler: type) -> bytes | None:
+    """fn pickled by `pickler` (cloudpickle's), unless that takes more than LARGEST_KEPT."""
     buffer = _Bounded()
     try:
         pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(fn)
-    except Exception:  # too large, or not picklable (the real pickling says why)
+    except Exception:  # too large, or not picklable (the outer pickling says why)
         return None
-    return buffer.digest.hexdigest()
+    return b"".join(buffer.parts)
 
 
 class _Bounded:
-    """A file that hashes what is written and refuses more than LARGEST_TOKEN bytes."""
+    """A file that refuses more than LARGEST_KEPT bytes."""
 
     def __init__(self) -> None:
-        self.digest = hashlib.sha256()
+        self.parts: list[bytes] = []
         self.size = 0
 
     def write(self, data: bytes) -> int:
         self.size += len(data)
-        if self.size > LARGEST_TOKEN:
+        if self.size > LARGEST_KEPT:
             raise OverflowError("too large to keep")
-        self.digest.update(data)
+        self.parts.append(bytes(data))
         return len(data)
 
 

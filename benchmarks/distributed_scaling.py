@@ -5,8 +5,8 @@
    process (no pool), then on a Dask LocalCluster and a ProcessPoolExecutor of 1 and 2
    single-threaded workers. The shards are made on the workers (Dask: futures held there; the
    pool: all of them in every process, from their seeds), so what travels per gradient is the
-   pickled gradient function, the weights and the results. Each time is the median of
-   `--repeat` gradients after two warm-up gradients.
+   pickled gradient function, the weights and the results. All configurations run at once
+   and are timed in turns (`--repeat` rounds after two warm-up gradients): best and median.
 2. A fresh worker process's first call of an unpickled gradient, with an empty cache (the
    program generated, and for loop code compiled by numba) and with a warm one (read from the
    cache), for straight-line array code and for a loop.
@@ -20,6 +20,7 @@ compilation would compete with the timed calls for the same cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -89,31 +90,21 @@ def on_seed(g, w, seed, rows):
     return g(w, *cached_shard(seed, rows))
 
 
-def timed(gradient, repeat):
-    for _ in range(2):  # warm-up: the workers' first calls build or load the program
-        gradient()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        gradient()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def scaling(rows, shards, repeat, loss):
-    g = grad(loss)
-    w = np.linspace(-1.0, 1.0, FEATURES)
-    results = {}
-
-    data = [make_shard(seed, rows) for seed in range(shards)]
-    results["one process, no pool"] = timed(lambda: sum(g(w, *s) for s in data), repeat)
-    data.clear()  # (the workers make their own)
-
+    """Best and median time of one gradient in each configuration. All of them are started
+    first and timed in turns, so that what else runs on the machine meanwhile slows each
+    about alike."""
     from dask.distributed import Client, LocalCluster
 
-    for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+    g = grad(loss)
+    w = np.linspace(-1.0, 1.0, FEATURES)
+    data = [make_shard(seed, rows) for seed in range(shards)]
+    runs = {"one process, no pool": lambda: sum(g(w, *s) for s in data)}
+    with contextlib.ExitStack() as stack:
+        for workers in (1, 2):
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"))
+            client = stack.enter_context(Client(cluster))
             futures = client.map(make_shard, range(shards), rows=rows)
             client.gather(futures)
 
@@ -121,19 +112,27 @@ def scaling(rows, shards, repeat, loss):
                 tasks = [client.submit(on_shard, g, w, f, pure=False) for f in futures]
                 return np.sum(client.gather(tasks), axis=0)
 
-            results[f"Dask LocalCluster, {workers} worker(s)"] = timed(on_dask, repeat)
+            runs[f"Dask LocalCluster, {workers} worker(s)"] = on_dask
+        for workers in (1, 2):
+            pool = stack.enter_context(ProcessPoolExecutor(
+                workers, mp_context=get_context("spawn"), initializer=make_all,
+                initargs=(shards, rows)))
 
-    for workers in (1, 2):
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                                 initializer=make_all, initargs=(shards, rows)) as pool:
-            n = shards
-
-            def on_pool(pool=pool, n=n):
+            def on_pool(pool=pool, n=shards):
                 parts = pool.map(on_seed, [g] * n, [w] * n, range(n), [rows] * n)
                 return np.sum(list(parts), axis=0)
 
-            results[f"ProcessPoolExecutor, {workers} worker(s)"] = timed(on_pool, repeat)
-    return results
+            runs[f"ProcessPoolExecutor, {workers} worker(s)"] = on_pool
+        for run in runs.values():  # warm-up: the workers' first calls build or load it
+            run()
+            run()
+        times = {label: [] for label in runs}
+        for _ in range(repeat):
+            for label, run in runs.items():
+                start = time.perf_counter()
+                run()
+                times[label].append(time.perf_counter() - start)
+    return {label: (min(t), statistics.median(t)) for label, t in times.items()}
 
 
 def by_hand(w, X, y):
@@ -152,21 +151,24 @@ def _spin(rows, repeat, start, out):
     out.put(time.perf_counter() - begin)
 
 
-def ceiling(rows, repeat=10):
+def ceiling(rows, repeat=10, rounds=3):
     """What this machine gives two processes: the same NumPy work in one process, then in two
-    at once. 2 x (time alone) / (time of the two at once) is the best any pool can do."""
+    at once (best of `rounds` alternations). 2 x (time alone) / (time of the two at once) is
+    the most any pool of 2 can gain."""
     context = get_context("spawn")
-    times = {}
-    for n in (1, 2):
-        start, out = context.Event(), context.Queue()
-        procs = [context.Process(target=_spin, args=(rows, repeat, start, out)) for _ in range(n)]
-        for p in procs:
-            p.start()
-        time.sleep(1.0 + 0.5 * rows / 1e6)  # (the processes make their data)
-        start.set()
-        times[n] = max(out.get() for _ in procs)
-        for p in procs:
-            p.join()
+    times = {1: float("inf"), 2: float("inf")}
+    for _ in range(rounds):
+        for n in (1, 2):
+            start, out = context.Event(), context.Queue()
+            procs = [context.Process(target=_spin, args=(rows, repeat, start, out))
+                     for _ in range(n)]
+            for p in procs:
+                p.start()
+            time.sleep(1.0 + 0.5 * rows / 1e6)  # (the processes make their data)
+            start.set()
+            times[n] = min(times[n], max(out.get() for _ in procs))
+            for p in procs:
+                p.join()
     return 2 * times[1] / times[2]
 
 
@@ -226,15 +228,17 @@ def main():
         tables = {name: scaling(args.rows, args.shards, args.repeat, loss)
                   for name, loss in PROGRAMS.items()}
         print(f"\nOne gradient of {args.shards} shards x {args.rows:,} rows x {FEATURES} "
-              f"features (logistic loss), median of {args.repeat}:\n")
-        print("| program | where | time per gradient | vs 1 worker |")
-        print("|---|---|---|---|")
+              f"features (logistic loss), best and median of {args.repeat} rounds:\n")
+        print("| program | where | best | median | 1 worker / this (best, median) |")
+        print("|---|---|---|---|---|")
         for name, results in tables.items():
-            for label, seconds in results.items():
+            for label, (best_time, median) in results.items():
                 base = next((v for k, v in results.items()
                              if k.startswith(label.split(",")[0]) and "1 worker" in k), None)
-                ratio = f"{base / seconds:.2f}x" if base and "worker" in label else ""
-                print(f"| {name} | {label} | {seconds * 1e3:.0f} ms | {ratio} |")
+                ratio = (f"{base[0] / best_time:.2f}x, {base[1] / median:.2f}x"
+                         if base and "worker" in label else "")
+                print(f"| {name} | {label} | {best_time * 1e3:.0f} ms | {median * 1e3:.0f} ms "
+                      f"| {ratio} |")
         print(f"\nThis machine: the same NumPy gradient (by hand) in 2 processes at once "
               f"did {best:.2f}x the work of 1 per unit of time (the ceiling for 2 workers).")
     print(f"load average {os.getloadavg()[0]:.2f}")

@@ -65,7 +65,7 @@ class DaskEngine:
             self.client = Client(scheduler)
         else:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=":0")
             self.client = Client(cluster)
         print(f"Dask: {self.client}")
         self.shards = self.client.map(make_shard, range(shards), rows=rows)

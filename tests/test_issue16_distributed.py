@@ -30,7 +30,7 @@ def client(tmp_path_factory):
     old = os.environ.get("AD_COMPILER_CACHE_DIR")
     os.environ["AD_COMPILER_CACHE_DIR"] = str(tmp_path_factory.mktemp("dask-cache"))
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     client = distributed.Client(cluster)
     yield client
     client.close()
