@@ -47,9 +47,11 @@ class CustomVJP:
     def __reduce__(self) -> Any:
         """By reference where its module holds it; otherwise (cloudpickle's copy of a function
         of __main__) rebuilt with its rules, and so registered in the receiving process."""
-        by_name = sources.lookup(self.__module__, self.__qualname__) is self
-        if by_name and not pickling.cloudpickling():
-            return self.__qualname__
+        module, name = self.__module__, self.__qualname__
+        if sources.importable(self, module, name) or (
+            not pickling.cloudpickling() and sources.lookup(module, name) is self
+        ):
+            return name
         return (_rebuilt, (pickling.Function(self.fn), self.vjp, self.jvp))
 
     def defvjp(self, rule: Callable) -> Callable:

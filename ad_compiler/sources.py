@@ -137,18 +137,23 @@ def _reached(fn: types.FunctionType, receiver: Any) -> list:
 
 
 def travels_by_value(fn: types.FunctionType) -> bool:
-    """Whether cloudpickle pickles `fn` by value: defined in __main__, inside a function, in a
-    module registered with `cloudpickle.register_pickle_by_value`, or not found under its
-    module and name (a module-level function replaced by its decorator's result)."""
-    module = getattr(fn, "__module__", None)
-    if module in (None, "__main__") or "<locals>" in fn.__qualname__:
-        return True
+    """Whether cloudpickle pickles `fn` by value: not `importable`; a module-level function
+    replaced by its decorator's result is not found under its name either."""
+    return not importable(fn, fn.__module__, fn.__qualname__)
+
+
+def importable(obj: Any, module: str | None, qualname: str) -> bool:
+    """Whether cloudpickle pickles `obj` by reference: found at `module`.`qualname`, not in
+    __main__, not inside a function, not in a module registered with
+    `cloudpickle.register_pickle_by_value`."""
+    if module in (None, "__main__") or "<locals>" in qualname:
+        return False
     cloudpickle = sys.modules.get("cloudpickle")
     registry = getattr(cloudpickle, "list_registry_pickle_by_value", lambda: ())()
     parts = module.split(".")
     if any(".".join(parts[: n + 1]) in registry for n in range(len(parts))):
-        return True
-    return lookup(module, fn.__qualname__) is not fn
+        return False
+    return lookup(module, qualname) is obj
 
 
 def lookup(module: str, qualname: str) -> Any:

@@ -75,6 +75,26 @@ def test_a_function_defined_here_travels_by_value_with_its_source(client):
     np.testing.assert_allclose(gradient, central(weighted, (w, X, y), 0), rtol=1e-6, atol=1e-6)
 
 
+def test_a_custom_vjp_defined_here_is_registered_on_the_workers(client):
+    """A custom_vjp function travelling by value (with the closure that uses it) is rebuilt
+    with its rule and registered where the generated program looks it up."""
+    @ad.custom_vjp
+    def clipped(x):
+        return np.minimum(x, 1.0)
+
+    @clipped.defvjp
+    def clipped_vjp(g, result, x):
+        return g * 0.5  # deliberately not the true derivative: the rule must be the one used
+
+    def f(x):
+        return np.sum(clipped(x) * x)
+
+    x = np.array([0.2, 0.4, 2.0])
+    got = client.submit(ad.grad(f), x, pure=False).result()
+    # d/dx sum(c(x) x) with the rule's 0.5 in place of c'(x): c(x) + 0.5 x
+    np.testing.assert_allclose(got, np.minimum(x, 1.0) + 0.5 * x, rtol=1e-12)
+
+
 def test_decorated_functions_and_transforms_on_the_cluster(client):
     x = np.array([0.3, -0.7, 1.1])
     got = client.gather([client.submit(pf.decorated, 0.3, 1.2, pure=False),

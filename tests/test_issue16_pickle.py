@@ -258,6 +258,14 @@ def test_a_local_function_pickles_with_cloudpickle_and_its_source():
     close(copy(W, X, Y), central(local, (W, X, Y), 0))
 
 
+def test_custom_vjp_functions_pickle():
+    assert pickle.loads(pickle.dumps(pf.softplus)) is pf.softplus  # by name
+    copy = cloudpickle.loads(cloudpickle.dumps(pf.softplus))  # (by name: importable)
+    assert copy is pf.softplus
+    x = np.array([-0.5, 0.3])
+    close(copy(x), np.log1p(np.exp(x)))
+
+
 def test_a_lambda_at_module_level_is_refused_by_pickle_with_advice():
     g = ad.grad(eval("lambda x: x * x"))  # (no source at all: it fails where it is called)
     with pytest.raises(pickle.PicklingError, match="define it with `def` at module level"):
