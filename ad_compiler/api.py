@@ -28,7 +28,7 @@ from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
 from .inplace import check_augmented
 from .ir import FLOAT, Assign, Function, Kind, Loop, Var, format_function, walk
-from .kinds import infer_kinds, kind_of_value
+from .kinds import infer_kinds, kind_of_value, refuse_array_subclass
 from .live import READ_ERRORS, LiveState
 from .loop_carry import carry_neighbours
 from .loop_stores import recompute_loop_stores
@@ -94,6 +94,11 @@ class GradFunction:
             self._signature = flat_signature(self._signature, dict(layouts))
         self._structured = StructuredCalls(self)
         self.params = tuple(self._signature.parameters)
+        # Keyword-only parameters: a call with as many positional arguments as parameters is
+        # still bound (and refused), as Python would.
+        self._keywords_only = any(
+            p.kind is p.KEYWORD_ONLY for p in self._signature.parameters.values()
+        )
         self._single = isinstance(wrt, (int, str))
         if not self._single and not isinstance(wrt, (tuple, list)):
             raise GradientInputError(
@@ -133,8 +138,8 @@ class GradFunction:
 
     # -- calling ---------------------------------------------------------------------------
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs or len(args) != self._nparams:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or len(args) != self._nparams or self._keywords_only:
             args = tuple(self._bind(args, kwargs))
         # Dispatch on the arguments' types (and arrays' dimensions and dtypes); the first call
         # with new ones validates them and builds the gradient.
@@ -182,6 +187,8 @@ class GradFunction:
     def _fast_path_allowed(self) -> bool:
         # Subclasses (transforms, functions reading module-level values) have calls of their
         # own; a plain gradient gets the generated fast path (fastcall.py).
+        if self._keywords_only:  # the fast path passes arguments by position
+            return False
         return type(self) is GradFunction or getattr(type(self), "fast_path", False)
 
     def _recompile(self, key: tuple) -> None:
@@ -264,6 +271,8 @@ class GradFunction:
                 f"{self.__name__}() is differentiated with respect to {name}, which is a "
                 f"{type(value).__name__}: pass np.array(...) of floats"
             )
+        if isinstance(value, np.ndarray):
+            refuse_array_subclass(value, name)
         kind = None
         with contextlib.suppress(GradientInputError):
             kind = kind_of_value(value, name)
@@ -423,7 +432,7 @@ class GradFunction:
     def _kinds_of_hidden(self, values: tuple) -> tuple[Kind, ...]:
         return self._kinds([1.0] * self._nuser + list(values))[self._nuser :]
 
-    def compiled_for(self, *args: Any, **kwargs: Any) -> Callable:
+    def compiled_for(self, /, *args: Any, **kwargs: Any) -> Callable:
         """The compiled gradient function itself for arguments like these, without the
         checks and conversions of a normal call (for hot loops): it takes the function's
         arguments positionally and returns (value, if value_and_grad, then) the gradients as
@@ -438,7 +447,7 @@ class GradFunction:
             function = _in_float64(function)
         return _passing_globals(function, self._live, self.__name__) if self._hidden else function
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         """The generated module's text for arguments like these."""
         values = self._bind(args, kwargs)
         if any(map(is_structured, values)):
@@ -456,8 +465,8 @@ class _LiveGradFunction(GradFunction):
     does): each call reads their current values, as Python would, and passes them to the
     compiled program after the arguments. (Functions that read none keep the plain call.)"""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs or len(args) != self._nuser:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or len(args) != self._nuser or self._keywords_only:
             args = tuple(self._bind(args, kwargs))
         live = self._live
         try:

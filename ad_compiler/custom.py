@@ -40,7 +40,7 @@ class CustomVJP:
         self._kinds: dict[tuple, Kind] = {}
         _REGISTRY[self.key] = self
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
 
     def defvjp(self, rule: Callable) -> Callable:

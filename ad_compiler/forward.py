@@ -89,9 +89,9 @@ class _Transformed(GradFunction):
         self.params = self._user + self._tangent_names
         self._nuser = self._nparams = len(self.params)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
-        if kwargs or len(args) != len(self._user):
+        if kwargs or len(args) != len(self._user) or self._keywords_only:
             values = self._bind_user(args, kwargs)
         else:
             values = list(args)
@@ -347,7 +347,7 @@ class _Transformed(GradFunction):
             raise ADCompilerError(f"call {self.mode}({self.__name__}) once (or use source_for)")
         return self._last_source
 
-    def compiled_for(self, *args: Any, **kwargs: Any):
+    def compiled_for(self, /, *args: Any, **kwargs: Any):
         """The compiled program for arguments like these, without a call's checks: it takes
         f's arguments, then the direction(s) positionally (jvp: tangents; hvp: vectors)."""
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
@@ -360,7 +360,7 @@ class _Transformed(GradFunction):
             function = _in_float64(function)
         return _passing_globals(function, self._live, self.__name__) if self._hidden else function
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
         values = self._bind_user(args, kwargs)
         if self._tangent_names:
@@ -421,13 +421,13 @@ class Partial:
         self._inner = make(func, names)
         functools.update_wrapper(self, func)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self._inner(*self._args, *args, **{**self._keywords, **kwargs})
 
-    def compiled_for(self, *args: Any, **kwargs: Any):
+    def compiled_for(self, /, *args: Any, **kwargs: Any):
         return self._inner.compiled_for(*self._args, *args, **{**self._keywords, **kwargs})
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         return self._inner.source_for(*self._args, *args, **{**self._keywords, **kwargs})
 
 
@@ -468,7 +468,7 @@ class JVPOfGradient:
             )
         functools.update_wrapper(self, inner.__wrapped__)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         tangent = kwargs.pop("tangent", None)
         return self._grad(*args, **kwargs), self._hvp(*args, vector=tangent, **kwargs)
 

@@ -92,7 +92,7 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
             self._vjp = vjp(self._f, wrt=wrt, backend=self._backend, optimize=self._optimize)
         return self._vjp
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         if self._hessian is not None:
             self.last_mode = "hessian"
             return self._hessian(*args, **kwargs)
@@ -186,7 +186,7 @@ class hessian:  # noqa: N801
         self._hvp = HVPFunction(f, wrt, backend, optimize)
         functools.update_wrapper(self, f, updated=())
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         args, kwargs = self._fixed + args, {**self._keywords, **kwargs}
         values = self._hvp._bind_user(args, kwargs)
         # Structured arguments: blocks per pair of leaves, rebuilt into nested structures.
@@ -219,7 +219,7 @@ class hessian:  # noqa: N801
     def source(self) -> str:
         return self._hvp.source
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         vector = kwargs.pop("vector", None)
         h = self._hvp
         values = h._bind_user(self._fixed + args, {**self._keywords, **kwargs})

@@ -136,13 +136,13 @@ class PartialGradFunction:
         fixed = self._partial
         return self._inner._bind(fixed.args + args, {**fixed.keywords, **kwargs})
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self._inner(*self._arguments(args, kwargs))
 
-    def compiled_for(self, *args: Any, **kwargs: Any) -> Callable:
+    def compiled_for(self, /, *args: Any, **kwargs: Any) -> Callable:
         return self._inner.compiled_for(*self._arguments(args, kwargs))
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         return self._inner.source_for(*self._arguments(args, kwargs))
 
     @property

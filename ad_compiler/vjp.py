@@ -50,7 +50,7 @@ class VJPFunction(GradFunction):
         super().__init__(fn, wrt, backend, True, optimize, layouts, checkpoint=checkpoint)
         self._outputs: dict[tuple, tuple[Any, Kind]] = {}
 
-    def __call__(self, *args: Any, cotangent: Any = _MISSING, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, cotangent: Any = _MISSING, **kwargs: Any) -> Any:
         if cotangent is _MISSING:
             raise GradientInputError(
                 f"vjp of {self.__name__}() needs the cotangent: call it with the function's "
@@ -139,7 +139,7 @@ class VJPFunction(GradFunction):
         ]
         return per_argument[0] if self._single else tuple(per_argument)
 
-    def compiled_for(self, *args: Any, cotangent: Any = None, **kwargs: Any) -> Callable:
+    def compiled_for(self, /, *args: Any, cotangent: Any = None, **kwargs: Any) -> Callable:
         """The compiled program for arguments like these, without the checks and conversions
         of a normal call: it takes the function's arguments positionally, then the cotangent
         (a float, or a float64 array of the output's shape), and returns f's value followed by
@@ -167,7 +167,7 @@ class VJPFunction(GradFunction):
 
         return call
 
-    def source_for(self, *args: Any, cotangent: Any = None, **kwargs: Any) -> str:
+    def source_for(self, /, *args: Any, cotangent: Any = None, **kwargs: Any) -> str:
         """The generated module's text for arguments like these (the cotangent is ignored)."""
         return super().source_for(*args, **kwargs)
 
@@ -191,7 +191,7 @@ class VJPFunction(GradFunction):
 class _PartialVJP(PartialGradFunction):
     """The vector-Jacobian product of a `functools.partial`."""
 
-    def __call__(self, *args: Any, cotangent: Any = _MISSING, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, cotangent: Any = _MISSING, **kwargs: Any) -> Any:
         return self._inner(*self._arguments(args, kwargs), cotangent=cotangent)
 
 
