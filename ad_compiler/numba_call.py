@@ -9,8 +9,8 @@ around the gradient program (`inspect.getsource(d.py_func)` shows it), which hol
   call runs on NumPy first (tiering.py), the numba program the tier-up would build; under
   backend="python", the numba program too (compiled_for promises numba code);
 - what the program takes besides the arguments, bound as of the call: the module-level numbers
-  and arrays the function reads (numbers written into the code, arrays copied once) and the
-  values a functools.partial fixes;
+  and arrays the function reads (numbers written into the code, arrays copied, and the copies
+  kept for the life of the process, see _PINNED) and the values a functools.partial fixes;
 - a normal call's conversions: float32 computed in float64 and the gradients cast back, the
   value as a float, one gradient or a tuple as `wrt` asks, aux built;
 - a check, while numba compiles the caller, that the arguments are of the kinds it was made for.
@@ -21,8 +21,10 @@ numba types the user's function.
 
 from __future__ import annotations
 
+import hashlib
 import linecache
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,32 +213,33 @@ class _Wrapper:
         self.slots = slots
         self.program = program
         self.module = compiler.module_path(program_source).stem
-        self.keep: list[np.ndarray] = []  # the bound arrays' copies, alive with the dispatcher
-        self.helpers = {"expect_kinds"}
+        self.pins = False  # whether arrays are bound by address (then never cached on disk)
         self.name = f"{program}_numba"
+        # a parameter named like a name of the wrapper's own gets a trailing underscore
+        taken = {"np", "njit", "rc", program, self.name}
+        self.local = {}
+        for slot in slots:
+            self.local[slot.name] = slot.name = _fresh(slot.name, taken)
         self.source = self._generate()
 
     # -- the program's arguments
 
     def _argument(self, slot: _Slot) -> str:
         if slot.role == "direction":
-            self.helpers.add("float64_copy")
-            return f"float64_copy({slot.name})"
+            return f"rc.float64_copy({slot.name})"
         if slot.kind.dtype == "float" and not (slot.role == "bound" and slot.kind.ndim == 0):
-            self.helpers.add("widened")
-            return f"widened({slot.name})"
+            return f"rc.widened({slot.name})"
         return slot.name
 
     def _bind(self, slot: _Slot) -> str:
         """The line giving a bound value its parameter's name."""
         if isinstance(slot.value, np.ndarray) and slot.value.ndim:
-            copy = np.array(slot.value, order="C", copy=True)
-            self.keep.append(copy)
-            self.helpers.add("bound_array")
+            copy = _pinned(slot.value)
+            self.pins = True
             dtype = f"np.{copy.dtype.name}" if copy.dtype != np.bool_ else "np.bool_"
             return (
                 f"# a copy of {slot.about}\n"
-                f"{slot.name} = bound_array({copy.ctypes.data}, {copy.shape}, {dtype})"
+                f"{slot.name} = rc.bound_array({copy.ctypes.data}, {copy.shape}, {dtype})"
             )
         return f"# {slot.about}\n{slot.name} = {_literal(slot.value, slot.kind)}"
 
@@ -249,8 +252,7 @@ class _Wrapper:
         mode = getattr(owner, "mode", None) if hasattr(owner, "_user") else None
         if mode == "jvp":
             names = [_fresh("value", taken), _fresh("tangent", taken)]
-            self.helpers.add("plain")
-            return names, f"plain({names[0]}), plain({names[1]})", "(value, tangent)"
+            return names, f"rc.plain({names[0]}), rc.plain({names[1]})", "(value, tangent)"
         names = [_fresh("value", taken)] if owner.with_value else []
         grads = [_fresh(f"{p}_bar", taken) for p in owner.wrt]
         names += grads
@@ -261,20 +263,17 @@ class _Wrapper:
             aux_names = [_fresh("aux", taken) for _ in range(leaves)]
             names += aux_names
             aux = _aux_expression(template, iter(aux_names))
-        local = {s.name: s.name for s in self.slots}
         if mode:  # hvp, grad2: forward.py's _unpack
-            self.helpers.add("plain")
-            shaped = [f"plain({g})" for g in grads]
+            shaped = [f"rc.plain({g})" for g in grads]
         else:
-            self.helpers.add("like")
-            shaped = [f"like({g}, {local[p]})" for g, p in zip(grads, owner.wrt)]
-        words = "the gradient" if owner._single else "a tuple of the gradients"
+            shaped = [f"rc.like({g}, {self.local[p]})" for g, p in zip(grads, owner.wrt)]
+        noun = "Hessian-vector product" if mode == "hvp" else "gradient"
+        words = f"the {noun}" if owner._single else f"a tuple of the {noun}s"
         result = shaped[0] if owner._single else _tuple(shaped)
         if owner._cotangent:  # vjp: f's value only checks the cotangent's shape
             return names, result, words
         if owner.with_value:
-            self.helpers.add("as_float")
-            value = f"as_float({names[0]})"
+            value = f"rc.as_float({names[0]})"
             if aux is not None:
                 return names, f"({value}, {aux}), {result}", f"((value, aux), {words})"
             return names, f"{value}, {result}", f"(value, {words})"
@@ -292,27 +291,31 @@ class _Wrapper:
         body = []
         if opened:
             arguments = ", ".join(s.name for s in opened) + ("," if len(opened) == 1 else "")
-            body.append(f'expect_kinds(({arguments}), "{spec}")')
+            check = f'({arguments}), "{spec}"'
+            if len(check) < 80:
+                body.append(f"rc.expect_kinds({check})")
+            else:  # one literal string, over lines of the code
+                body += ["rc.expect_kinds(", f"    ({arguments}),"]
+                body += [f'    "{part}"' for part in _chunks(spec.split(", "), 80)]
+                body.append(")")
         body += [line for s in bound for line in self._bind(s).splitlines()]
         call = f"{self.program}({', '.join(self._argument(s) for s in slots)})"
         body.append(f"{', '.join(names)} = {call}")
-        checks_cotangent = owner._cotangent and slots[-1].kind.ndim
-        if checks_cotangent:
+        if owner._cotangent and slots[-1].kind.ndim:
             body += [
                 f"if {names[0]}.shape != {slots[-1].name}.shape:",
-                "    raise ValueError(COTANGENT_SHAPE)",
+                "    raise ValueError(rc.COTANGENT_SHAPE)",
             ]
         body.append(f"return {returned}")
-        cache = "" if self.keep else "cache=True, "
+        cache = "" if self.pins else "cache=True, "
         doc = self._docstring(opened, bound, words)
         lines = [
             f'"""{doc.splitlines()[0]}"""',
             "",
-            "import numpy as np",
+            *(["import numpy as np"] if self.pins else []),
             "from numba import njit",
             "",
-            *(["from ad_compiler.runtime import COTANGENT_SHAPE"] if checks_cotangent else []),
-            f"from ad_compiler.runtime_call_numba import {', '.join(sorted(self.helpers))}",
+            "from ad_compiler import runtime_call_numba as rc",
             f"from ad_compiler_generated.{self.module} import {self.program}",
             "",
             "",
@@ -329,8 +332,8 @@ class _Wrapper:
             f"{_what(self.owner)} ({parsed.filename}:{parsed.node.lineno}) for numba code,"
             " made by compiled_for.",
             "",
-            f"Takes ({', '.join(s.name for s in opened)}) and returns {words}, as a normal call",
-            f"does (the program: {self.program}, in {self.module}.py).",
+            f"Takes ({', '.join(s.name for s in opened)}) and returns {words}, as a call does.",
+            f"The program: {self.program}, in {self.module}.py.",
         ]
         if bound:
             lines += ["", "Bound when compiled_for made it (later changes are not seen):"]
@@ -342,19 +345,55 @@ class _Wrapper:
         return "".join(f"    {line}\n" if line else "\n" for line in lines).lstrip()
 
     def load(self) -> Any:
-        if not self.keep:  # no copies: a cached module, like the program's
+        if not self.pins:  # a cached module, like the program's
             return compiler.load(self.source, self.name)
-        # Arrays bound by address: this process's only, never cached.
-        filename = f"<compiled_for of {self.owner.__name__} #{id(self)}>"
-        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
-        namespace = {"__name__": "ad_compiler_generated.compiled_for", "_bound": self.keep}
-        exec(compile(self.source, filename, "exec"), namespace)
-        return namespace[self.name]
+        # Arrays bound by address: this process's only, never cached on disk.
+        with _LOCK:
+            dispatcher = _LOADED.get(self.source)
+            if dispatcher is None:
+                filename = f"<compiled_for {compiler.digest(self.source)}>"
+                lines = self.source.splitlines(True)
+                linecache.cache[filename] = (len(self.source), None, lines, filename)
+                namespace = {"__name__": "ad_compiler_generated.compiled_for"}
+                exec(compile(self.source, filename, "exec"), namespace)
+                dispatcher = _LOADED[self.source] = namespace[self.name]
+        return dispatcher
+
+
+# Arrays bound by compiled_for, by dtype, shape and content: numba code holds them by address,
+# and a numba function that calls the dispatcher does not keep it alive, so they are kept for the
+# life of the process (one copy per content: compiled_for called again binds the same one).
+_PINNED: dict[tuple, np.ndarray] = {}
+_LOADED: dict[str, Any] = {}  # the dispatchers holding them, by source
+_LOCK = threading.Lock()
+
+
+def _pinned(value: np.ndarray) -> np.ndarray:
+    contiguous = np.ascontiguousarray(value)
+    key = (contiguous.dtype.str, contiguous.shape, hashlib.sha256(contiguous).hexdigest())
+    with _LOCK:
+        pinned = _PINNED.get(key)
+        if pinned is None:
+            pinned = _PINNED[key] = np.array(contiguous, copy=True)
+            pinned.flags.writeable = False
+    return pinned
 
 
 def _what(owner: Any) -> str:
     """ "grad of f()", "vjp of f()", ..."""
     return repr(owner).strip("<>").split(" wrt ")[0] + "()"
+
+
+def _chunks(parts: list[str], width: int) -> list[str]:
+    """ "a, b, c" as lines of about `width` characters, each but the last ending in ", "."""
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + len(part) + 2 > width:
+            lines[-1] += ", "
+            lines.append(part)
+        else:
+            lines[-1] += f", {part}"
+    return lines
 
 
 def _tuple(items: list[str]) -> str:

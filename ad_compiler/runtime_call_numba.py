@@ -16,6 +16,8 @@ from numba import types
 from numba.core import cgutils, errors
 from numba.extending import intrinsic, overload, register_jitable
 
+from .runtime import COTANGENT_SHAPE  # noqa: F401  (vjp's message, for the generated check)
+
 _DTYPES = {
     "float": (types.Float,),
     "int": (types.Integer,),
