@@ -55,7 +55,7 @@ def compiled_for(owner: Any, args: tuple, kwargs: dict, fixed: tuple[str, ...] =
     arguments like `args`; `fixed` names the parameters a functools.partial fixes (bound)."""
     slots, kinds = _slots(owner, args, dict(kwargs), fixed)
     types = _numba_types(owner, slots)
-    program, source = _numba_program(owner, kinds)
+    _, source = _numba_program(owner, kinds)  # (loads the module the wrapper imports)
     wrapper = _Wrapper(owner, slots, _function_name(source), source)
     dispatcher = wrapper.load()
     try:  # now, so that what numba cannot compile is refused here
