@@ -429,10 +429,11 @@ class GradFunction:
     def compiled_for(self, *args: Any, **kwargs: Any) -> Callable:
         """A numba dispatcher of the gradient for arguments like these, to call from your
         own `numba.njit` functions (or from Python, without a normal call's checks): it takes
-        the function's own arguments positionally and returns what a call returns. Always
-        numba-compiled (array code and backend="python" too); module-level values the
-        function reads are bound as of this call. See numba_call.py; raises an ADCompilerError
-        for what numba cannot compile (dicts, lists, what numba has no implementation of)."""
+        the function's own arguments positionally and returns what a call returns (one
+        gradient for one wrt, a tuple for a tuple wrt; value_and_grad: (value, gradients)).
+        Always numba-compiled (array code and backend="python" too); the module-level values
+        the function reads are bound as of this call (call it again after they change). See
+        numba_call.py; raises an ADCompilerError for what numba cannot take or compile."""
         from .numba_call import compiled_for  # (imports numba)
 
         return compiled_for(self, args, kwargs)
