@@ -350,9 +350,12 @@ class GradFunction:
                 )
         return values
 
-    def _compile(self, kinds: tuple[Kind, ...], numpy: bool = True) -> tuple[Callable, str]:
+    def _compile(
+        self, kinds: tuple[Kind, ...], numpy: bool = True, backend: str | None = None
+    ) -> tuple[Callable, str]:
         """The program for these kinds; `numpy=False` compiles straight-line array code by
-        numba too (tiering.py), where it would otherwise run on NumPy."""
+        numba too (tiering.py, numba_call.py), where it would otherwise run on NumPy."""
+        backend = backend or self.backend
         primal = self._primal()
         # The generated code quotes file names and lines: they are part of the key too.
         places = sorted(
@@ -373,7 +376,7 @@ class GradFunction:
                     repr([(k.ndim, k.dtype) for k in kinds]),
                     repr(self.wrt),
                     repr(self.with_value),
-                    self.backend,
+                    backend,
                     f"optimize={self.optimize}",
                     f"aux={primal.aux!r} cotangent={self._cotangent}",
                     "" if numpy else "numba for array code",
@@ -388,7 +391,7 @@ class GradFunction:
                 dict(zip(self.params + self._hidden, kinds)),
                 self.wrt,
                 self.with_value,
-                self.backend,
+                backend,
                 self._header(),
                 self.optimize,
                 self._cotangent,
@@ -433,19 +436,16 @@ class GradFunction:
         return self._kinds([1.0] * self._nuser + list(values))[self._nuser :]
 
     def compiled_for(self, /, *args: Any, **kwargs: Any) -> Callable:
-        """The compiled gradient function itself for arguments like these, without the
-        checks and conversions of a normal call (for hot loops): it takes the function's
-        arguments positionally and returns (value, if value_and_grad, then) the gradients as
-        a tuple, or the one gradient (for float32 arguments under numba, in float64). The
-        module-level numbers and arrays the function reads are still read at each call."""
-        values = self._bind(args, kwargs)
-        if any(map(is_structured, values)):
-            return self._structured.compiled_for(values)
-        values += list(self._live_values())
-        function, source = self._build(self._kinds(values))
-        if "@njit" in source and _narrow_floats(values):
-            function = _in_float64(function)
-        return _passing_globals(function, self._live, self.__name__) if self._hidden else function
+        """A numba dispatcher of the gradient for arguments like these, to call from your
+        own `numba.njit` functions (or from Python, without a normal call's checks): it takes
+        the function's own arguments positionally and returns what a call returns (one
+        gradient for one wrt, a tuple for a tuple wrt; value_and_grad: (value, gradients)).
+        Always numba-compiled (array code and backend="python" too); the module-level values
+        the function reads are bound as of this call (call it again after they change). See
+        numba_call.py; raises an ADCompilerError for what numba cannot take or compile."""
+        from .numba_call import compiled_for  # (imports numba)
+
+        return compiled_for(self, args, kwargs)
 
     def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         """The generated module's text for arguments like these."""
@@ -476,22 +476,6 @@ class _LiveGradFunction(GradFunction):
         if values is None:  # a value compiled in (a flag, an axis) changed
             values = self._live_values()
         return GradFunction.__call__(self, *args, *values)
-
-
-def _passing_globals(function: Callable, live: LiveState, name: str) -> Callable:
-    """`compiled_for`'s function for a program with hidden parameters: reads them."""
-
-    @functools.wraps(function)
-    def call(*args: Any) -> Any:
-        values = live.read()
-        if values is None:
-            raise ADCompilerError(
-                f"a module-level value compiled into the gradient of {name}() (a flag, an "
-                "axis) changed: call compiled_for again"
-            )
-        return function(*args, *values)
-
-    return call
 
 
 def _from_numba_cache(exc: BaseException) -> bool:

@@ -26,7 +26,6 @@ from .api import (
     _in_float64,
     _LiveGradFunction,
     _narrow_floats,
-    _passing_globals,
     _with_numpy_scalars,
     build_source,
     is_vectorized,
@@ -247,7 +246,10 @@ class _Transformed(GradFunction):
         grads = grads[0] if self._single else grads
         return (value, grads) if self.with_value else grads
 
-    def _compile(self, kinds: tuple[Kind, ...]):
+    def _compile(self, kinds: tuple[Kind, ...], numpy: bool = True, backend: str | None = None):
+        """The program for these kinds; `numpy=False` compiles straight-line array code by
+        numba too (tiering.py, numba_call.py)."""
+        backend = backend or self.backend
         primal = self._primal()
         nuser = len(self._user)
         ntan = len(self._tangent_names)
@@ -261,7 +263,8 @@ class _Transformed(GradFunction):
                     str(self._parsed.node.lineno),
                     repr([(k.ndim, k.dtype) for k in kinds]),
                     repr((self.wrt, self.tangent_wrt, self.with_value)),
-                    self.backend,
+                    backend,
+                    "" if numpy else "numba for array code",
                     f"optimize={self.optimize}",
                     repr(sorted(_places(primal))),
                     _compiler_fingerprint(),
@@ -270,14 +273,18 @@ class _Transformed(GradFunction):
         )
         source = compiler.recall(key)
         if source is None:
-            source = self._generate(primal, primal_kinds, nuser)
+            source = self._generate(primal, primal_kinds, nuser, numpy, backend)
+            if not numpy:  # as api.py's: IndexError where NumPy raises it
+                source = source.replace(
+                    'error_model="numpy")', 'error_model="numpy", boundscheck=True)'
+                )
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
         if "@njit" not in source:
             function = _with_numpy_scalars(function)
         return function, source
 
-    def _generate(self, primal, primal_kinds, nuser: int) -> str:
+    def _generate(self, primal, primal_kinds, nuser: int, numpy: bool, backend: str) -> str:
         names = self._user + self._hidden
         table = infer_kinds(primal, dict(zip(names, primal_kinds)))
         check_augmented(primal, table)
@@ -311,7 +318,14 @@ class _Transformed(GradFunction):
                     "returning one float"
                 )
             source = build_source(
-                tangent, params, self.wrt, self.with_value, self.backend, header, self.optimize
+                tangent,
+                params,
+                self.wrt,
+                self.with_value,
+                backend,
+                header,
+                self.optimize,
+                numpy_for_arrays=numpy,
             )
             # def f_grad( -> def f_hvp( (or f_grad2): the program says what it computes
             suffix = "hvp" if self.mode == "hvp" else "grad2"
@@ -325,8 +339,7 @@ class _Transformed(GradFunction):
         program_kinds.block(program.body)
         if self.optimize:
             program = optimize_program(program, program_kinds)
-        backend = self.backend
-        if backend == "numba" and is_vectorized(program, program_kinds):
+        if backend == "numba" and numpy and is_vectorized(program, program_kinds):
             backend = "python"
             header += "\nStraight-line array code: it runs on NumPy's own compiled loops.\n"
         return generate(program, program_kinds, backend, header, fold=self.optimize).source
@@ -348,17 +361,26 @@ class _Transformed(GradFunction):
         return self._last_source
 
     def compiled_for(self, /, *args: Any, **kwargs: Any):
-        """The compiled program for arguments like these, without a call's checks: it takes
-        f's arguments, then the direction(s) positionally (jvp: tangents; hvp: vectors)."""
+        """A numba dispatcher of this transform for arguments like these (as grad's
+        compiled_for): it takes f's own arguments, then the direction(s) positionally (jvp:
+        tangents; hvp: vectors), and returns what a call returns."""
+        from .numba_call import compiled_for  # (imports numba)
+
+        return compiled_for(self, args, kwargs)
+
+    def _program_for(self, *args: Any, **kwargs: Any):
+        """The program itself for arguments like these, as a normal call runs it (for
+        matrices.py's loops over directions): f's arguments, then the direction(s)
+        positionally; the module-level values f reads are passed as of now."""
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
         values = self._bind_user(args, kwargs)
         if self._tangent_names:
             values += self._directions(direction, values)
-        values += list(self._live_values())
-        function, source = self._build(self._kinds(values))
+        hidden = self._live_values()
+        function, source = self._build(self._kinds(values + list(hidden)))
         if "@njit" in source and _narrow_floats(values):
             function = _in_float64(function)
-        return _passing_globals(function, self._live, self.__name__) if self._hidden else function
+        return functools.partial(_with_hidden, function, hidden) if hidden else function
 
     def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
@@ -384,6 +406,10 @@ class HVPFunction(_Transformed):
 
 class SecondDerivative(_Transformed):
     mode = "grad2"
+
+
+def _with_hidden(function, hidden: tuple, *args: Any) -> Any:
+    return function(*args, *hidden)
 
 
 def _plain(value: Any) -> Any:
@@ -425,7 +451,9 @@ class Partial:
         return self._inner(*self._args, *args, **{**self._keywords, **kwargs})
 
     def compiled_for(self, /, *args: Any, **kwargs: Any):
-        return self._inner.compiled_for(*self._args, *args, **{**self._keywords, **kwargs})
+        from .numba_call import compiled_for_partial  # (imports numba)
+
+        return compiled_for_partial(self._inner, self._args, self._keywords, args, kwargs)
 
     def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         return self._inner.source_for(*self._args, *args, **{**self._keywords, **kwargs})

@@ -133,7 +133,7 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
 
     def _forward(self, forward, values: list, targets: list, out_shape: tuple) -> list:
         zeros = [_zeros_like(a) for a in targets]
-        program = forward.compiled_for(
+        program = forward._program_for(
             *values, tangent=tuple(zeros) if len(zeros) > 1 else zeros[0]
         )
         blocks = []
@@ -194,7 +194,7 @@ class hessian:  # noqa: N801
         targets = [leaves[h._user.index(p)] for p in h.wrt]
         several = len(targets) > 1
         zeros = [_zeros_like(a) for a in targets]
-        program = h.compiled_for(*leaves, vector=tuple(zeros) if several else zeros[0])
+        program = h._program_for(*leaves, vector=tuple(zeros) if several else zeros[0])
         blocks = [[None] * len(targets) for _ in targets]
         for j, arg in enumerate(targets):
             shape = np.shape(arg)

@@ -100,10 +100,6 @@ class StructuredCalls:
             return ((value, aux), result) if self.owner.with_value else (result, aux)
         return (value, result) if self.owner.with_value else result
 
-    def compiled_for(self, values: list) -> Callable:
-        flat, leaves, _ = self.prepare(values)
-        return flat.compiled_for(*leaves)
-
     def source_for(self, values: list) -> str:
         flat, leaves, _ = self.prepare(values)
         return flat.source_for(*leaves)
@@ -140,7 +136,12 @@ class PartialGradFunction:
         return self._inner(*self._arguments(args, kwargs))
 
     def compiled_for(self, /, *args: Any, **kwargs: Any) -> Callable:
-        return self._inner.compiled_for(*self._arguments(args, kwargs))
+        """The inner compiled_for; the values the partial fixes are bound in the dispatcher,
+        which takes the arguments the partial leaves open."""
+        from .numba_call import compiled_for_partial  # (imports numba)
+
+        fixed = self._partial
+        return compiled_for_partial(self._inner, fixed.args, fixed.keywords, args, kwargs)
 
     def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         return self._inner.source_for(*self._arguments(args, kwargs))

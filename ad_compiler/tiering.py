@@ -46,7 +46,7 @@ class TieredKernel:
         self.thread: threading.Thread | None = None
         self.promote: Callable[[Callable], None] | None = None  # set by the owner
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, /, *args: Any) -> Any:
         if self.thread is not None:  # numba is being (or was) tried
             return self.numpy_program(*args)
         self.calls += 1

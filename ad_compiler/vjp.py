@@ -139,33 +139,14 @@ class VJPFunction(GradFunction):
         ]
         return per_argument[0] if self._single else tuple(per_argument)
 
-    def compiled_for(self, /, *args: Any, cotangent: Any = None, **kwargs: Any) -> Callable:
-        """The compiled program for arguments like these, without the checks and conversions
-        of a normal call: it takes the function's arguments positionally, then the cotangent
-        (a float, or a float64 array of the output's shape), and returns f's value followed by
-        the gradients. The module-level values f reads are still read at each call."""
-        values = self._bind(args, kwargs)
-        if any(map(is_structured, values)):
-            return self._structured.compiled_for(values)
-        values += list(self._live_values())
-        function, source = self._build(self._kinds(values))
-        if "@njit" in source and _narrow_floats(values):
-            function = _in_float64(function)
-        if not self._hidden:
-            return function
-        live, name = self._live, self.__name__
+    def compiled_for(self, /, *args: Any, **kwargs: Any) -> Callable:
+        """A numba dispatcher of the vector-Jacobian product for arguments like these (as
+        grad's compiled_for): it takes the function's own arguments, then the cotangent (a
+        float, or an array of the output's shape; cotangent= here is optional, for its
+        number of dimensions), and returns the gradient(s), as a call does."""
+        from .numba_call import compiled_for  # (imports numba)
 
-        @functools.wraps(function)
-        def call(*arguments: Any) -> Any:
-            hidden = live.read()
-            if hidden is None:
-                raise ADCompilerError(
-                    f"a module-level value compiled into the vector-Jacobian product of {name}() "
-                    "(a flag, an axis) changed: call compiled_for again"
-                )
-            return function(*arguments[:-1], *hidden, arguments[-1])
-
-        return call
+        return compiled_for(self, args, kwargs)
 
     def source_for(self, /, *args: Any, cotangent: Any = None, **kwargs: Any) -> str:
         """The generated module's text for arguments like these (the cotangent is ignored)."""

@@ -1,7 +1,8 @@
 """Calls written the way users write them that used to give silently wrong gradients or raw
 errors: keyword-only parameters passed by position, a keyword named `self`, NumPy's matrix and
-masked arrays (their operators differ from ndarray's). Each is now refused, as Python itself would refuse the call, or with the
-package's own error. Expected values come from the closed forms of the functions."""
+masked arrays (their operators differ from ndarray's). Each is now refused, as Python itself
+would refuse the call, or with the package's own error. Expected values come from the closed
+forms of the functions."""
 
 import numpy as np
 import pytest
