@@ -21,20 +21,26 @@ import numpy as np
 
 from . import aux, fastcall, tiering
 from . import compile as compiler
-from .activity import Aliases, check_aliasing, forward_stores
-from .adjoint import differentiate
-from .codegen import generate
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
-from .inplace import check_augmented
-from .ir import FLOAT, Assign, Function, Kind, Loop, Var, format_function, walk
-from .kinds import infer_kinds, kind_of_value
+from .ir import FLOAT, Function, Kind, format_function, walk
+from .kinds import kind_of_value
 from .live import READ_ERRORS, LiveState
-from .loop_carry import carry_neighbours
-from .loop_stores import recompute_loop_stores
 from .normalize import Entry, normalize_live
-from .optimize import optimize
+from .program_source import _function_name, build_source
 from .pytree import is_constant, is_structured
+from .shaping import (
+    _ALL,
+    _INLINED,
+    _ONE,
+    _TUPLE,
+    _VALUE_AND_ALL,
+    _VALUE_AND_ONE,
+    _in_float64,
+    _like,
+    _narrow_floats,
+    _with_numpy_scalars,
+)
 from .structured import PartialGradFunction, StructuredCalls, flat_signature
 
 BACKENDS = ("numba", "python")
@@ -493,170 +499,6 @@ def _from_numba_cache(exc: BaseException) -> bool:
             return True
         tb = tb.tb_next
     return False
-
-
-def _narrow_floats(values: Any) -> bool:
-    """Whether some argument is a float array or NumPy float narrower than float64."""
-    return any(
-        isinstance(v, (np.ndarray, np.floating)) and v.dtype.kind == "f" and v.dtype.itemsize < 8
-        for v in values
-    )
-
-
-def _in_float64(function: Callable) -> Callable:
-    """Run numba-compiled code on float64 copies of float32 (and float16) arguments. numba
-    types every float constant and scalar as float64, and float32 arrays combined with them
-    become float64 arrays, so a loop-carried value or adjoint would change type from one
-    iteration to the next, which numba cannot compile. The gradients are cast back to each
-    argument's dtype by the caller (`_like`)."""
-
-    @functools.wraps(function)
-    def call(*args: Any) -> Any:
-        return function(*[_widened(a) for a in args])
-
-    return call
-
-
-def _widened(value: Any) -> Any:
-    narrow = isinstance(value, (np.ndarray, np.floating)) and value.dtype.kind == "f"
-    return value.astype(np.float64) if narrow and value.dtype.itemsize < 8 else value
-
-
-def _with_numpy_scalars(function: Callable) -> Callable:
-    """Run plain-Python generated code on NumPy float64 scalars, so that a division by zero
-    gives inf and a square root of a negative number nan, as NumPy and the numba backend do,
-    where Python floats would raise."""
-
-    @functools.wraps(function)
-    def call(*args: Any) -> Any:
-        return function(*[np.float64(a) if type(a) is float else a for a in args])
-
-    return call
-
-
-def _ONE(out: Any, values: Any) -> Any:
-    return out
-
-
-def _TUPLE(out: Any, values: Any) -> Any:
-    return (out,)
-
-
-def _ALL(out: tuple, values: Any) -> Any:
-    return out
-
-
-# How the generated fast path (fastcall.py) writes these shapings inline.
-_INLINED = {_ONE: "{}", _TUPLE: "({},)", _ALL: "{}"}
-
-
-def _VALUE_AND_ONE(out: tuple, values: Any) -> Any:
-    return float(out[0]), out[1]
-
-
-def _VALUE_AND_ALL(out: tuple, values: Any) -> Any:
-    return float(out[0]), out[1:]
-
-
-def _like(grad: Any, arg: Any) -> Any:
-    """A gradient with its argument's type: a float for a float, the same dtype for an array."""
-    if arg.__class__ is float:
-        return float(grad)
-    if isinstance(arg, np.ndarray):
-        grad = np.asarray(grad)
-        if grad.dtype != arg.dtype:
-            grad = grad.astype(arg.dtype)
-        if grad.shape != arg.shape:
-            grad = np.broadcast_to(grad, arg.shape).copy()
-        return grad
-    if isinstance(arg, np.floating):
-        return type(arg)(grad)
-    return float(grad)
-
-
-def _function_name(source: str) -> str:
-    for line in source.splitlines():
-        if line.startswith("def "):
-            return line[4 : line.index("(")]
-    raise CompilationError("generated module defines no function")
-
-
-def build_source(
-    primal: Function,
-    kinds: dict[str, Kind],
-    wrt: tuple[str, ...],
-    with_value: bool,
-    backend: str,
-    header: str,
-    optimized: bool = True,
-    cotangent: bool = False,
-    numpy_for_arrays: bool = True,
-    checkpoint: bool = False,
-) -> str:
-    """The gradient program of `primal` as Python source. `optimized=False` leaves out the
-    store forwarding, the clean-up passes of optimize.py and codegen's folding of temporaries:
-    the most literal translation, to compare the optimized program against."""
-    table = infer_kinds(primal, kinds)
-    check_augmented(primal, table)
-    check_aliasing(primal, Aliases(primal, table))
-    if optimized:
-        primal = forward_stores(primal, table)
-        primal = recompute_loop_stores(primal, table)
-    notes = [] if checkpoint else None
-    gradient = differentiate(primal, table, wrt, with_value, cotangent, notes)
-    if checkpoint:
-        header += "\ncheckpoint=True: outermost loops are reversed from checkpoints of their\n"
-        header += "carried values, every ceil(sqrt(n)) iterations (checkpoint.py).\n"
-        header += "".join(f"  {note}\n" for note in notes)
-    if optimized:
-        gradient = optimize(gradient, table)
-        gradient = carry_neighbours(gradient, table)
-    else:
-        header += "\nUnoptimized (optimize=False): every temporary on its own line.\n"
-    if backend == "numba" and numpy_for_arrays and numpy_first(gradient, table):
-        backend = "python"
-        header += (
-            "\nArray code: it runs on NumPy's own compiled loops first, without compiling;\n"
-            "called often, it moves to numba if numba runs it faster (tiering.py).\n"
-        )
-    return generate(gradient, table, backend, header, fold=optimized).source
-
-
-def is_vectorized(fn: Function, kinds) -> bool:
-    """Whole-array code without loops: NumPy runs it as fast as numba would, without the
-    seconds numba takes to compile array code."""
-    statements = list(walk(fn.body))
-    if any(isinstance(s, Loop) for s in statements):
-        return False
-    return any(
-        isinstance(s, Assign)
-        and s.target
-        and kinds.of(Var(s.target)).is_array
-        and s.op not in ("copy", "zeros_like", "tape_alloc")
-        for s in statements
-    )
-
-
-def numpy_first(fn: Function, kinds) -> bool:
-    """Code NumPy runs well from the first call: straight-line array code, and loops whose
-    bodies mostly compute whole arrays (an RNN step, an integrator step), where numba's
-    compilation takes seconds to tens of seconds. Loops over scalars go to numba at once."""
-    if is_vectorized(fn, kinds):
-        return True
-    arrays = scalars = 0
-    for loop in walk(fn.body):
-        if not isinstance(loop, Loop):
-            continue
-        for s in walk(loop.body):
-            if isinstance(s, Assign) and s.target and not s.op.startswith(_BOOKKEEPING):
-                if kinds.of(Var(s.target)).is_array:
-                    arrays += 1
-                else:
-                    scalars += 1
-    return arrays > 0 and arrays >= scalars
-
-
-_BOOKKEEPING = ("tape_", "list_", "copy", "zeros_like")
 
 
 def _make(

@@ -18,19 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import compile as compiler
-from .api import (
-    BACKENDS,
-    GradFunction,
-    _compiler_fingerprint,
-    _function_name,
-    _in_float64,
-    _LiveGradFunction,
-    _narrow_floats,
-    _passing_globals,
-    _with_numpy_scalars,
-    build_source,
-    is_vectorized,
-)
+from .api import BACKENDS, GradFunction, _compiler_fingerprint, _LiveGradFunction, _passing_globals
 from .checkpoint import refuse as refuse_checkpoint
 from .codegen import generate
 from .errors import ADCompilerError, GradientInputError, NonScalarOutputError
@@ -38,7 +26,9 @@ from .inplace import check_augmented
 from .ir import Const, Kind, Var, format_function, walk
 from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
+from .program_source import _function_name, build_source, is_vectorized
 from .pytree import flatten, is_structured, layout_of, rebuild, signature
+from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars
 from .tangent import Tangents, leave_ssa
 
 _HEADERS = {

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from . import runtime as rt
-from .api import GradFunction, Wrt, _in_float64, _like, _narrow_floats
+from .api import GradFunction, Wrt
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .ir import Kind
 from .kinds import infer_kinds
 from .pytree import is_structured, rebuild
+from .shaping import _in_float64, _like, _narrow_floats
 from .structured import PartialGradFunction
 
 _MISSING = object()
