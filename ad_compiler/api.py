@@ -13,7 +13,7 @@ import contextlib
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ from .shaping import (
     _with_numpy_scalars,
 )
 from .structured import PartialGradFunction, StructuredCalls, flat_signature
+from .typing_aliases import Wrt
+from .whole_numbers import not_float_error
 
 BACKENDS = ("numba", "python")
 
@@ -53,9 +55,6 @@ def _compiler_fingerprint() -> str:
     root = Path(__file__).parent
     texts = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))]
     return compiler.digest("\n".join(texts))
-
-
-Wrt = int | str | Sequence[int | str]
 
 
 class GradFunction:
@@ -265,22 +264,14 @@ class GradFunction:
         return tuple(kinds)
 
     def _differentiable_kind(self, name: str, value: Any) -> Kind:
-        if isinstance(value, (list, tuple)):
-            raise GradientInputError(
-                f"{self.__name__}() is differentiated with respect to {name}, which is a "
-                f"{type(value).__name__}: pass np.array(...) of floats"
-            )
         kind = None
-        with contextlib.suppress(GradientInputError):
-            kind = kind_of_value(value, name)
+        if not isinstance(value, (list, tuple)):
+            with contextlib.suppress(GradientInputError):
+                kind = kind_of_value(value, name)
         if kind is None or kind.dtype != "float":
-            what = (
-                type(value).__name__ if kind is None or not kind.ndim else f"array of {value.dtype}"
-            )
-            raise GradientInputError(
-                f"{self.__name__}() is differentiated with respect to {name}, which is "
-                f"a {what}; pass a float (for example {name}=float(...)) or an array of floats"
-            )
+            # whole numbers too: never converted, never left out (whole_numbers.py)
+            others = [w for w in self.wrt if w != name]
+            raise not_float_error(self.__name__, name, value, others, self._entry_spec.layouts)
         return kind
 
     def _unpack(self, out: Any, values: tuple | list) -> Any:

@@ -375,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ARGS",
         help='example arguments as Python literals, e.g. "x=-2, '
         'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"; they decide which '
-        "arguments are arrays (default: every argument a float)",
+        "arguments are arrays (default: every argument a float). Whole numbers "
+        "given for a differentiated parameter are read as floats (x=-2 is -2.0); "
+        "for the others they stay integers",
     )
     show_parser.add_argument(
         "--mode",
@@ -414,7 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ARGS",
         required=True,
         help="every argument's value as a Python literal, e.g. \"x=-2, "
-        'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"',
+        'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy". Whole numbers given for a '
+        "differentiated parameter are read as floats (w0=2 is 2.0, [1, 2] a float "
+        "array); for the others (loop counts, labels) they stay integers",
     )
     trace_parser.add_argument(
         "--wrt",

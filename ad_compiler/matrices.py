@@ -16,7 +16,7 @@ import numpy as np
 
 from .api import GradFunction
 from .checkpoint import refuse as refuse_checkpoint
-from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
+from .errors import ADCompilerError, NoGradientRuleError
 from .forward import (
     HVPFunction,
     JVPFunction,
@@ -27,6 +27,7 @@ from .forward import (
     unpartial,
 )
 from .pytree import flatten
+from .whole_numbers import not_float_error
 
 
 def _basis(shape: tuple, k: int) -> np.ndarray | float:
@@ -105,10 +106,9 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
             if not (isinstance(a, np.ndarray) and a.dtype.kind == "f") and not isinstance(
                 a, (float, np.floating)
             ):
-                raise GradientInputError(
-                    f"jacobian of {self.__name__}() with respect to {p}: pass a float or an "
-                    f"array of floats, not {type(a).__name__}"
-                )
+                others = [w for w in forward.wrt if w != p]
+                layouts = forward._entry_spec.layouts
+                raise not_float_error(self.__name__, p, a, others, layouts)
         zeros = tuple(_zeros_like(a) for a in targets)
         forward_ok = self.mode != "rev"
         value = None
