@@ -499,15 +499,30 @@ class JVPOfGradient:
 
 @overload
 def hvp(
-    f: functools.partial[Any], *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+    f: functools.partial[Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
 ) -> Partial: ...
 @overload
 def hvp(
-    f: Callable[..., Any], *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+    f: Callable[..., Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
 ) -> HVPFunction: ...
 @overload
 def hvp(
-    f: None = None, *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+    f: None = None,
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
 ) -> Callable[[Callable[..., Any]], HVPFunction]: ...
 def hvp(
     f: Callable[..., Any] | None = None,
@@ -518,12 +533,10 @@ def hvp(
     checkpoint: bool = False,
 ) -> Any:
     """`hvp(f)(*args, vector=v)`: the Hessian of f (returning a float) times v, without
-    forming the Hessian (reverse over forward). For a tuple `wrt`, v and the result are
-    tuples. `wrt`, `backend`, `optimize`, the caching and the errors are those of `grad` (see
-    help(grad)); checkpoint=True is refused.
+    forming the Hessian (reverse over forward); tuples for a tuple `wrt`. The rest is as in
+    `grad` (see help(grad)); checkpoint=True is refused.
 
-    >>> import numpy as np
-    >>> from ad_compiler import hvp
+    >>> import numpy as np; from ad_compiler import hvp
     >>> def energy(x):
     ...     return np.sum(x**3)
     >>> hvp(energy)(np.array([1.0, 2.0]), vector=np.array([1.0, 0.0]))  # H = diag(6 x)
