@@ -23,14 +23,19 @@ from .errors import ADCompilerError
 _LOCK = threading.Lock()
 
 
-def cache_dir() -> Path:
-    """The cache directory (AD_COMPILER_CACHE_DIR, or ~/.cache/ad_compiler), private to the user."""
+def cache_path() -> Path:
+    """Where the cache directory is (AD_COMPILER_CACHE_DIR, else $XDG_CACHE_HOME/ad_compiler,
+    else ~/.cache/ad_compiler), without creating it."""
     configured = os.environ.get("AD_COMPILER_CACHE_DIR")
     if configured:
-        path = Path(configured)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        path = Path(base) / "ad_compiler"
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ad_compiler"
+
+
+def cache_dir() -> Path:
+    """The cache directory (see cache_path), created if needed, private to the user."""
+    path = cache_path()
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = path.stat()
     if hasattr(os, "getuid") and info.st_uid != os.getuid():

@@ -12,24 +12,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from . import compile as compiler
-from .api import (
-    BACKENDS,
-    GradFunction,
-    _compiler_fingerprint,
-    _function_name,
-    _in_float64,
-    _LiveGradFunction,
-    _narrow_floats,
-    _with_numpy_scalars,
-    build_source,
-    is_vectorized,
-)
+from .api import BACKENDS, GradFunction, _compiler_fingerprint, _LiveGradFunction
 from .checkpoint import refuse as refuse_checkpoint
 from .codegen import generate
 from .errors import ADCompilerError, GradientInputError, NonScalarOutputError
@@ -37,8 +27,11 @@ from .inplace import check_augmented
 from .ir import Const, Kind, Var, format_function, walk
 from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
+from .program_source import _function_name, build_source, is_vectorized
 from .pytree import flatten, is_structured, layout_of, rebuild, signature
+from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars
 from .tangent import Tangents, leave_ssa
+from .typing_aliases import Wrt
 
 _HEADERS = {
     "jvp": (
@@ -459,10 +452,42 @@ class Partial:
         return self._inner.source_for(*self._args, *args, **{**self._keywords, **kwargs})
 
 
-def jvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
+@overload
+def jvp(
+    f: GradFunction[Any], *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+) -> JVPOfGradient: ...
+@overload
+def jvp(
+    f: functools.partial[Any], *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+) -> Partial: ...
+@overload
+def jvp(
+    f: Callable[..., Any], *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+) -> JVPFunction: ...
+@overload
+def jvp(
+    f: None = None, *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+) -> Callable[[Callable[..., Any]], JVPFunction]: ...
+def jvp(
+    f: Callable[..., Any] | None = None,
+    *,
+    wrt: Wrt = 0,
+    backend: str = "numba",
+    optimize: bool = True,
+) -> Any:
     """Forward mode: `jvp(f)(*args, tangent=v)` returns `(f(*args), J v)`, the value and the
     derivative of f along v (v has the shape of the `wrt` argument; a tuple of them for a
-    tuple `wrt`). f returns a float or an array."""
+    tuple `wrt`). f returns a float or an array. `wrt`, `backend`, `optimize`, the caching
+    and the errors are those of `grad` (see help(grad)); `jvp(grad(f))` gives
+    `(grad f(x), H v)`.
+
+    >>> import numpy as np
+    >>> from ad_compiler import jvp
+    >>> def cube(x):
+    ...     return x**3
+    >>> jvp(cube)(np.array([1.0, 2.0]), tangent=np.array([1.0, 1.0]))
+    (array([1., 8.]), array([ 3., 12.]))
+    """
     if f is None:
         return lambda g: jvp(g, wrt=wrt, backend=backend, optimize=optimize)
     _check_backend(backend)
@@ -501,9 +526,51 @@ class JVPOfGradient:
         return self._grad(*args, **kwargs), self._hvp(*args, vector=tangent, **kwargs)
 
 
-def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True, checkpoint=False):
+@overload
+def hvp(
+    f: functools.partial[Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> Partial: ...
+@overload
+def hvp(
+    f: Callable[..., Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> HVPFunction: ...
+@overload
+def hvp(
+    f: None = None,
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> Callable[[Callable[..., Any]], HVPFunction]: ...
+def hvp(
+    f: Callable[..., Any] | None = None,
+    *,
+    wrt: Wrt = 0,
+    backend: str = "numba",
+    optimize: bool = True,
+    checkpoint: bool = False,
+) -> Any:
     """`hvp(f)(*args, vector=v)`: the Hessian of f (returning a float) times v, without
-    forming the Hessian (reverse over forward). For a tuple `wrt`, v and the result are tuples."""
+    forming the Hessian (reverse over forward); tuples for a tuple `wrt`. The rest is as in
+    `grad` (see help(grad)); checkpoint=True is refused.
+
+    >>> import numpy as np; from ad_compiler import hvp
+    >>> def energy(x):
+    ...     return np.sum(x**3)
+    >>> hvp(energy)(np.array([1.0, 2.0]), vector=np.array([1.0, 0.0]))  # H = diag(6 x)
+    array([6., 0.])
+    """
     refuse_checkpoint(checkpoint, "hvp")
     if f is None:
         return lambda g: hvp(g, wrt=wrt, backend=backend, optimize=optimize)

@@ -1,7 +1,7 @@
 """Tiered compilation of array gradients.
 
 A gradient of array code (straight-line, or loops whose bodies compute whole arrays: see
-`api.numpy_first`) runs first as NumPy code: no compilation, so the first call is fast.
+`program_source.numpy_first`) runs first as NumPy code: no compilation, so the first call is fast.
 NumPy pays a few microseconds per operation, which dominates on small and mid-sized arrays; the
 same program compiled by numba does not. Once one signature has been called `HOT_CALLS` times,
 or has spent `HOT_SECONDS` in NumPy (a long loop's gradient is hot after a call or two), a

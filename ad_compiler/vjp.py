@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from . import runtime as rt
-from .api import GradFunction, Wrt, _in_float64, _like, _narrow_floats
+from .api import GradFunction
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .ir import Kind
 from .kinds import infer_kinds
 from .pytree import is_structured, rebuild
+from .shaping import _in_float64, _like, _narrow_floats
 from .structured import PartialGradFunction
+from .typing_aliases import Wrt
 
 _MISSING = object()
 
@@ -176,18 +178,54 @@ class _PartialVJP(PartialGradFunction):
         return self._inner(*self._arguments(args, kwargs), cotangent=cotangent)
 
 
+@overload
 def vjp(
-    f: Callable | None = None,
+    f: functools.partial[Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> _PartialVJP: ...
+@overload
+def vjp(
+    f: Callable[..., Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> VJPFunction: ...
+@overload
+def vjp(
+    f: None = None,
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> Callable[[Callable[..., Any]], VJPFunction]: ...
+def vjp(
+    f: Callable[..., Any] | None = None,
     *,
     wrt: Wrt = 0,
     backend: str = "numba",
     optimize: bool = True,
     checkpoint: bool = False,
-):
+) -> Any:
     """The vector-Jacobian product of `f`, a function of floats and NumPy arrays returning an
     array (or a float): `vjp(f)(*args, cotangent=c)` is the gradient of `sum(f(*args) * c)`
     with respect to `wrt`, with c of the output's shape; a tuple of gradients for a tuple `wrt`.
-    (The gradient itself, not JAX's pullback function.) Usable like `grad`, checkpoint= too.
+    (The gradient itself, not JAX's pullback function.) Usable like `grad`, checkpoint= too;
+    the caching and errors are those of `grad` (see help(grad)), and a cotangent of another
+    shape than the output's raises GradientInputError.
+
+    >>> import numpy as np
+    >>> from ad_compiler import vjp
+    >>> def square(x):
+    ...     return x**2
+    >>> vjp(square)(np.array([1.0, 2.0, 3.0]), cotangent=np.array([1.0, 1.0, 0.5]))
+    array([2., 4., 3.])
     """
     if f is None:
         return lambda g: vjp(g, wrt=wrt, backend=backend, optimize=optimize, checkpoint=checkpoint)
