@@ -1,0 +1,356 @@
+"""Issue 16, adversary: user-style code on which ad_compiler gives a wrong value or gradient
+silently, or lets a raw error out. Every test is a known bug, marked xfail(strict=True) so the
+suite stays green until the fix lands (then the marker goes). Expected values come from the
+ORIGINAL function: its CPython value, central differences, closed forms.
+"""
+
+import numpy as np
+import pytest
+from gradcheck_helpers import central
+
+from ad_compiler import (
+    ADCompilerError,
+    CompilationError,
+    GradientInputError,
+    grad,
+    hvp,
+    jvp,
+    tiering,
+    value_and_grad,
+)
+from ad_compiler.cli import main
+
+
+@pytest.fixture
+def tier_up_at_once(monkeypatch):
+    """Tier-up after two calls, and switch whenever numba agrees on that call."""
+    monkeypatch.setattr(tiering, "HOT_CALLS", 2)
+    monkeypatch.setattr(tiering, "FASTER", 1e9)
+
+
+def promoted(g, *args):
+    """Call g twice on args (numba is tried on these), wait, and return the outcomes."""
+    g(*args)
+    g(*args)
+    return [k.wait(600) for k, _ in g._dispatch.values() if isinstance(k, tiering.TieredKernel)]
+
+
+# -- silent wrong values ------------------------------------------------------------------------
+
+
+def masked_cubes(x, m):
+    return np.sum(x[m] ** 3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="compiled_for of a boolean-mask gather: the numba build passes the bool mask to "
+    "rt.add_at_1d as if it were integer indices (True -> 1): every entry's gradient lands on x[1]",
+)
+def test_compiled_for_of_a_boolean_mask_gather_all_true():
+    x = np.array([0.5, -1.0, 2.0])
+    m = np.array([True, True, True])
+    d = grad(masked_cubes).compiled_for(x, m)
+    # d/dx sum(x[m]**3) = 3 x**2 where m: [0.75, 3, 12]; got [0, 15.75, 0]
+    np.testing.assert_allclose(d(x, m), 3 * x**2, rtol=1e-12)
+    np.testing.assert_allclose(central(masked_cubes, (x, m), 0), 3 * x**2, rtol=1e-8)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="compiled_for of a boolean-mask gather with some False entries raises numba's raw "
+    "'ValueError: add_at_1d: idx and values have different lengths' (a normal call works)",
+)
+def test_compiled_for_of_a_boolean_mask_gather():
+    x = np.array([0.5, -1.0, 2.0, 3.0])
+    m = np.array([True, False, True, False])
+    d = grad(masked_cubes).compiled_for(x, m)
+    np.testing.assert_allclose(d(x, m), [0.75, 0.0, 12.0, 0.0], rtol=1e-12)
+
+
+def doubled(x, n):
+    return x * 2**n
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="numba evaluates int ** negative int as an int (0), CPython as a float: "
+    "x * 2 ** n at n = -1 gives value 0 and gradient 0 under the default backend",
+)
+def test_int_power_with_a_negative_exponent_scalar_code():
+    value, slope = value_and_grad(doubled)(1.5, -1)
+    assert value == doubled(1.5, -1) == 0.75
+    assert slope == pytest.approx(0.5)  # d/dx x * 2**-1
+    # backend="python" already agrees with CPython
+    assert value_and_grad(doubled, backend="python")(1.5, -1) == (0.75, 0.5)
+
+
+def scaled_sum_loop(x, n):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] * 2**n
+    return s
+
+
+@pytest.mark.xfail(strict=True, reason="loop code: int ** negative int is 0 in numba, as above")
+def test_int_power_with_a_negative_exponent_loop_code():
+    x = np.array([1.0, 2.0, 3.0])
+    value, g = value_and_grad(scaled_sum_loop)(x, -1)
+    assert value == pytest.approx(scaled_sum_loop(x, -1))  # 3.0; got 0.0
+    np.testing.assert_allclose(g, [0.5, 0.5, 0.5])
+
+
+def scaled_sum(x, n):
+    return np.sum(x) * 2**n
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="straight-line array code is right on NumPy, then wrong once tiered up to numba "
+    "(agreement is checked on one call, n = 1; n = -1 later gives 0)",
+)
+def test_int_power_with_a_negative_exponent_after_tier_up(tier_up_at_once):
+    x = np.array([1.0, 2.0, 3.0])
+    g = grad(scaled_sum)
+    np.testing.assert_allclose(g(x, -1), 0.5)  # right on NumPy
+    assert promoted(g, x, 1)[0].startswith("numba")
+    np.testing.assert_allclose(g(x, -1), 0.5)  # got [0, 0, 0]
+
+
+def big_power(x, k):
+    return np.sum(x * x) * k**30
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="after tier-up, k ** 30 for int k overflows int64 in numba (CPython's ints do not): "
+    "gradient 3.5e18 instead of 2 x 1e30",
+)
+def test_int_power_overflow_after_tier_up(tier_up_at_once):
+    x = np.array([0.5, -1.0, 2.0])
+    g = grad(big_power)
+    assert promoted(g, x, 1)[0].startswith("numba")
+    np.testing.assert_allclose(g(x, 10), 2 * x * 10**30, rtol=1e-12)
+
+
+NEGATIVE = -2
+
+
+def module_level_negative_power(x):
+    return np.sum(x) * 2**NEGATIVE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="compiled_for writes the module-level int NEGATIVE into numba code, where 2 ** -2 is 0",
+)
+def test_compiled_for_module_level_negative_power():
+    x = np.array([1.0, 2.0, 3.0])
+    d = value_and_grad(module_level_negative_power).compiled_for(x)
+    value, g = d(x)
+    assert value == pytest.approx(1.5)
+    np.testing.assert_allclose(g, 0.25)
+
+
+def added(x, y):
+    return np.sum(x + y)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the NumPy program returns ONE array as both gradients (sum_to returns its input when "
+    "the shapes match): scaling one in place (a per-parameter step size) changes the other",
+)
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_two_gradients_are_two_arrays(backend):
+    x, y = np.arange(1.0, 4.0), np.arange(4.0, 7.0)
+    gx, gy = grad(added, wrt=(0, 1), backend=backend)(x, y)
+    gx *= 0.1
+    np.testing.assert_array_equal(gy, np.ones(3))  # got [0.1, 0.1, 0.1]
+
+
+def sine(x):
+    return np.sin(x)
+
+
+def sum_x_sin(x):
+    return np.sum(np.sin(x) * x)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="compiled_for of jvp does not check the tangent's shape (a normal call refuses it, and "
+    "the vjp dispatcher checks its cotangent): a (1,) tangent is broadcast silently",
+)
+def test_compiled_for_jvp_checks_the_tangent_shape():
+    x = np.linspace(0.0, 1.0, 4)
+    with pytest.raises(GradientInputError):
+        jvp(sine)(x, tangent=np.ones(1))  # a normal call refuses
+    d = jvp(sine).compiled_for(x, tangent=np.ones(4))
+    with pytest.raises((GradientInputError, ValueError)):
+        d(x, np.ones(1))  # returns (sin x, cos x) as if the tangent were ones(4)
+
+
+@pytest.mark.xfail(strict=True, reason="the same for hvp's vector (broadcast silently)")
+def test_compiled_for_hvp_checks_the_vector_shape():
+    x = np.linspace(0.0, 1.0, 4)
+    d = hvp(sum_x_sin).compiled_for(x, vector=np.ones(4))
+    with pytest.raises((GradientInputError, ValueError)):
+        d(x, np.ones(1))
+
+
+def running_max(x):
+    m = -np.inf
+    for i in range(x.shape[0]):
+        m = max(m, x[i])
+    return m
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="builtin max() over a NaN entry: CPython's max ignores it (value 1.5, finite), the "
+    "gradient is NaN for entries that do not change the value (central differences: 0)",
+)
+def test_builtin_max_skipping_nan_keeps_finite_gradient():
+    x = np.array([-0.8, -1.3, np.nan, 0.4, 1.5, 0.1])
+    value, g = value_and_grad(running_max)(x)
+    assert value == running_max(x) == 1.5
+    np.testing.assert_array_equal(g, [0.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+
+
+# -- raw errors ---------------------------------------------------------------------------------
+
+
+def with_defaults(x, *, a=2.0, n=3):
+    s = 0.0
+    for i in range(n):
+        s = s + a * np.sum(x**2) * (i + 1)
+    return s
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="compiled_for made without the defaulted parameters gives a dispatcher without the "
+    "defaults: d(x) raises numba's 'TypeError: not enough arguments: expected 3, got 1'",
+)
+def test_compiled_for_keeps_defaults():
+    x = np.array([0.5, -1.0])
+    d = grad(with_defaults).compiled_for(x)
+    np.testing.assert_allclose(d(x), 2 * 2.0 * x * 6, rtol=1e-12)
+
+
+LOSSES = {
+    "square": lambda x: x * x,
+    "cube": lambda x: x**3,
+}
+
+PAIR = (lambda x: x * x,
+        lambda x: x**3)  # fmt: skip
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a lambda written inside a dict literal: the frontend parses its source line alone "
+    "and lets 'SyntaxError: illegal target for annotation' out",
+)
+def test_lambda_in_a_dict_literal():
+    assert grad(LOSSES["cube"])(2.0) == pytest.approx(12.0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a lambda on a continuation line of a tuple: raw \"SyntaxError: unmatched ')'\"",
+)
+def test_lambda_in_a_multiline_tuple():
+    assert grad(PAIR[1])(2.0) == pytest.approx(12.0)
+
+
+def times(x, n):
+    return x * n
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a Python int beyond int64 for a parameter not differentiated: CompilationError "
+    "'numba could not compile the gradient' (misleading; backend='python' gives 2**70)",
+)
+def test_big_python_int_scalar_code():
+    assert grad(times)(1.5, 2**70) == pytest.approx(2.0**70)
+
+
+def times_sum(x, n):
+    return np.sum(x * x) * n
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the same argument works on NumPy and raises a raw 'OverflowError: int too big to "
+    "convert' once the gradient has tiered up to numba",
+)
+def test_big_python_int_after_tier_up(tier_up_at_once):
+    x = np.ones(3)
+    g = grad(times_sum)
+    np.testing.assert_allclose(g(x, 2**70), 2 * x * 2.0**70)  # NumPy: right
+    assert promoted(g, x, 2)[0].startswith("numba")
+    np.testing.assert_allclose(g(x, 2**70), 2 * x * 2.0**70)
+
+
+# -- message quality ----------------------------------------------------------------------------
+
+
+def gather_2d_indices(x, idx):
+    return np.sum(x[idx] ** 3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="compiled_for's CompilationError names the generated module's line, not the user's: "
+    "numba reports the cache path relative to the working directory and _user_line compares it "
+    "with the absolute one",
+)
+def test_compiled_for_refusal_names_the_users_line():
+    x = np.array([0.5, -1.0, 2.0, 3.0])
+    idx = np.array([[3, 0], [1, -1]])
+    with pytest.raises(CompilationError, match=r"test_issue16_adversary\.py:\d+"):
+        grad(gather_2d_indices).compiled_for(x, idx)
+
+
+def columns_by_mask(X, m):
+    return np.sum(X[:, m] ** 3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="X[:, mask] with a boolean mask is refused as mixing 'integer arrays' with slices; "
+    "the message should say boolean mask (and the normal call could take it)",
+)
+def test_boolean_mask_with_slice_message():
+    X = np.ones((2, 3))
+    m = np.array([True, False, True])
+    with pytest.raises(ADCompilerError, match="(?i)bool"):
+        grad(columns_by_mask)(X, m)
+
+
+def test_longdouble_is_refused_as_an_input_error():
+    """np.longdouble scalars: refused, but as 'numba could not compile' (CompilationError)
+    instead of the GradientInputError a complex or float16 array gets; kept as a plain check
+    that it is at least the package's error."""
+    with pytest.raises(ADCompilerError):
+        grad(times)(np.longdouble(1.5), 2.0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="`ad-compiler trace F --at 'x=2, n=3'` reads n as 3.0 (every parameter is "
+    "differentiated by default), then refuses range(n) saying 'pass an int' though an int was "
+    "given; the message should say that n is differentiated and to pass --wrt x",
+)
+def test_cli_int_loop_count_refusal_suggests_wrt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NO_COLOR", "1")
+    path = tmp_path / "power.py"
+    path.write_text(
+        "def power(x, n):\n    s = 1.0\n    for i in range(n):\n        s = s * x\n    return s\n"
+    )
+    assert main(["trace", f"{path}:power", "--at", "x=2, n=3"]) == 1
+    captured = capsys.readouterr()
+    assert "--wrt" in captured.out + captured.err
