@@ -23,6 +23,7 @@ from . import aux, fastcall, tiering
 from . import compile as compiler
 from .activity import Aliases, check_aliasing, forward_stores
 from .adjoint import differentiate
+from .bounds import add_checks, numpy_checks
 from .codegen import generate
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
@@ -613,6 +614,7 @@ def build_source(
         primal = recompute_loop_stores(primal, table)
     notes = [] if checkpoint else None
     gradient = differentiate(primal, table, wrt, with_value, cotangent, notes)
+    gradient = add_checks(gradient, table, backend, optimized)
     if checkpoint:
         header += "\ncheckpoint=True: outermost loops are reversed from checkpoints of their\n"
         header += "carried values, every ceil(sqrt(n)) iterations (checkpoint.py).\n"
@@ -624,6 +626,7 @@ def build_source(
         header += "\nUnoptimized (optimize=False): every temporary on its own line.\n"
     if backend == "numba" and numpy_for_arrays and numpy_first(gradient, table):
         backend = "python"
+        gradient = numpy_checks(gradient)
         header += (
             "\nArray code: it runs on NumPy's own compiled loops first, without compiling;\n"
             "called often, it moves to numba if numba runs it faster (tiering.py).\n"

@@ -576,8 +576,10 @@ def _list_index_ov(i, count):
 
 
 # Numba implementations of the product helpers of rules/products.py, and of `@`/np.dot on
-# stacks of matrices; of the helpers of rules/selection.py and rules/selection_more.py.
+# stacks of matrices; of the helpers of rules/selection.py and rules/selection_more.py; the
+# index checks of bounds.py.
 from ad_compiler import (  # noqa: E402,F401
+    runtime_bounds_numba,
     runtime_products_numba,
     runtime_selection_more_numba,
     runtime_selection_numba,

@@ -1,0 +1,70 @@
+"""Index checks of generated numba code (bounds.py places them): numba, unlike NumPy, reads and
+writes past the end of an array without a word. Each helper raises IndexError with NumPy's
+message and the source line (`where`) when an index is outside [-size, size) of its axis.
+Plain Python, so that numba compiles the same functions (runtime_bounds_numba.py)."""
+
+
+def _raise(index, axis, size, where):
+    raise IndexError(
+        "index "
+        + str(index)
+        + " is out of bounds for axis "
+        + str(axis)
+        + " with size "
+        + str(size)
+        + " ("
+        + where
+        + ")"
+    )
+
+
+def check_index(x, axis, index, where):
+    """x[..., index, ...] along `axis`."""
+    size = x.shape[axis]
+    if index < -size or index >= size:
+        _raise(index, axis, size, where)
+
+
+def check_indices(x, axis, offset, terms, where):
+    """Every index `offset + sum(coef * i)` that nested loops give, each (coef, range) of
+    `terms` a loop, outermost first. The index is monotone in each loop index, so its extremes
+    are at the first or last iteration of each loop: two comparisons, whatever the trip
+    counts (nothing is read when a loop runs no iteration)."""
+    size = x.shape[axis]
+    low = offset
+    high = offset
+    for coef, r in terms:
+        if len(r) == 0:
+            return
+        first = coef * r.start
+        last = coef * (r.start + (len(r) - 1) * r.step)
+        low += min(first, last)
+        high += max(first, last)
+    if low < -size or high >= size:
+        _first_failure(x, axis, offset, terms, where)
+
+
+def _first_failure(x, axis, offset, terms, where):
+    """Raise for the first index out of bounds in the loops' order, the one Python would meet."""
+    size = x.shape[axis]
+    total = 1
+    for _, r in terms:
+        total *= len(r)
+    for k in range(total):
+        index = offset
+        rest = k
+        for t in range(len(terms) - 1, -1, -1):  # innermost loop varies fastest
+            coef, r = terms[t]
+            index += coef * (r.start + rest % len(r) * r.step)
+            rest //= len(r)
+        if index < -size or index >= size:
+            _raise(index, axis, size, where)
+
+
+def check_index_array(x, axis, indices, where):
+    """x[..., indices, ...] along `axis` with an integer array of indices."""
+    size = x.shape[axis]
+    if indices.size and (indices.min() < -size or indices.max() >= size):
+        for index in indices.ravel():
+            if index < -size or index >= size:
+                _raise(index, axis, size, where)
