@@ -72,22 +72,14 @@ def _no_result(kinds, attrs) -> Kind:
     return Kind(None, None)
 
 
-register(
-    Rule(
-        "check_index",
-        lambda n, a: f"rt.check_index({{0}}, {a['axis']}, {{1}}, {_escape(a['where'])})",
-        _no_result,
-    )
-)
-register(
-    Rule(
-        "check_index_array",
-        lambda n, a: f"rt.check_index_array({{0}}, {a['axis']}, {{1}}, {_escape(a['where'])})",
-        _no_result,
-    )
-)
+def _check_template(op: str):
+    return lambda n, a: f"rt.{op}({{0}}, {a['axis']}, {{1}}, {_escape(a['where'])})"
+
+
+for _op in ("check_index", "check_index_array", "check_mask"):
+    register(Rule(_op, _check_template(_op), _no_result))
 register(Rule("check_indices", _check_indices_template, _no_result))
-CHECKS = ("check_index", "check_index_array", "check_indices")
+CHECKS = ("check_index", "check_index_array", "check_mask", "check_indices")
 
 
 @dataclass
@@ -263,9 +255,10 @@ class _Checker:
                 if self.producers.get(index.name) == {"list_index"}:
                     continue  # rt.list_index checked it against a list the array holds
                 offset = {index.name: 1}
-            elif kind.is_array and kind.dtype == "int":
+            elif kind.is_array and kind.dtype in ("int", "bool"):
+                op = "check_index_array" if kind.dtype == "int" else "check_mask"
                 attrs = _attrs((("axis", axis), ("where", where)), s.target in self.faint)
-                out.append(Assign(None, "check_index_array", (Var(array), index), attrs, s.loc))
+                out.append(Assign(None, op, (Var(array), index), attrs, s.loc))
                 continue
             else:
                 continue
@@ -281,15 +274,26 @@ class _Checker:
         if base.dtype == "shape":
             return
         structure = s.attr("index")
-        consumed = sum(1 for item in structure if item[0] in ("i", "s"))
-        k = 1 if s.op == "getitem" else 2
-        axis = 0
+        first = k = 1 if s.op == "getitem" else 2
+        widths = []  # how many axes each item indexes: a boolean array, as many as it has
+        for item in structure:
+            if item[0] == "i":
+                kind = self.kinds.of(s.args[k])
+                widths.append(1 if kind.dtype != "bool" else kind.ndim)
+                k += 1
+            elif item[0] == "s":
+                widths.append(1)
+                k += sum(item[1:])
+        if None in widths:
+            return
+        consumed, k, axis = sum(widths), first, 0
         for item in structure:
             if item[0] == "i":
                 yield axis, s.args[k]
+                axis += widths.pop(0)
                 k += 1
-                axis += 1
             elif item[0] == "s":
+                widths.pop(0)
                 k += sum(item[1:])
                 axis += 1
             elif item[0] == "e":

@@ -690,6 +690,7 @@ from ad_compiler.runtime_bounds import (  # noqa: E402,F401
     check_index,
     check_index_array,
     check_indices,
+    check_mask,
 )
 from ad_compiler.runtime_products import (  # noqa: E402,F401
     cross,

@@ -68,3 +68,21 @@ def check_index_array(x, axis, indices, where):
         for index in indices.ravel():
             if index < -size or index >= size:
                 _raise(index, axis, size, where)
+
+
+def check_mask(x, axis, mask, where):
+    """x[..., mask, ...]: a boolean array of indices has the shape of the axes it selects."""
+    for d in range(mask.ndim):
+        if axis + d >= x.ndim or mask.shape[d] != x.shape[axis + d]:
+            size = x.shape[axis + d] if axis + d < x.ndim else 0
+            raise IndexError(
+                "boolean index did not match indexed array along axis "
+                + str(axis + d)
+                + "; size of axis is "
+                + str(size)
+                + " but size of corresponding boolean axis is "
+                + str(mask.shape[d])
+                + " ("
+                + where
+                + ")"
+            )

@@ -27,3 +27,8 @@ def _check_indices_ov(x, axis, offset, terms, where):
 @_implements(rb.check_index_array)
 def _check_index_array_ov(x, axis, indices, where):
     return rb.check_index_array
+
+
+@_implements(rb.check_mask)
+def _check_mask_ov(x, axis, mask, where):
+    return rb.check_mask

@@ -70,6 +70,13 @@ def mirrored(x, n):  # x[n - i]: a decreasing index
     return s
 
 
+def masked(x, mask, n):  # a boolean mask, of the length of x or not
+    s = 0.0
+    for i in range(n):
+        s += x[i] * x[i]
+    return s + np.sum(x[mask] ** 2)
+
+
 def unused_read(x, n):  # a read whose value nothing uses (the optimizer deletes it)
     y = x[n]  # noqa: F841
     return np.sum(x * x)
@@ -143,6 +150,8 @@ CASES = [
     (gather, (X3, np.array([0, 2, 1, -3])), (X3, np.array([0, 3, 1]))),
     (gather, (X3, np.array([0, 2, 1, -3])), (X3, np.array([2, -4]))),
     (mirrored, (X4, 3), (X4, 4)),
+    (masked, (X3, np.array([True, False, True]), 3), (X3, np.array([True, False, True, True]), 3)),
+    (masked, (X3, np.array([True, False, True]), 3), (X3, np.array([True, False]), 3)),
     (unused_read, (X3, 2), (X3, 3)),
     (last_items, (X4,), (X3,)),
     (stops_early, (X3, 10), (SMALL, 10)),
