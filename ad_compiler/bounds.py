@@ -29,8 +29,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
-from .fresh_adjoint import Integers
-from .index_forms import Affine, Frame, Lin, constant, form_of, frozen, nonnegative, plus
+from .index_forms import Affine, Frame, Lin, constant, form_of, frozen
+from .index_proofs import Proofs
 from .ir import (
     INT,
     Assign,
@@ -51,8 +51,6 @@ from .optimize import _needed_names, eliminate_dead_code
 from .rules import Rule, register
 
 _ACCESSES = ("getitem", "setitem", "index_add")
-_CONSTRUCTORS = ("zeros", "empty", "ones", "full")
-_SAME_SHAPE = ("zeros_like", "empty_like", "ones_like", "full_like", "copy", "array_copy")
 
 
 def _escape(text: str) -> str:
@@ -142,7 +140,7 @@ class _Checker:
         self.faint = faint
         self.only = only  # check only the faint reads
         self.affine = Affine(kinds)
-        self.integers = Integers(fn)
+        self.proofs = Proofs(fn, kinds)
         names = set(fn.params)
         self.producers: dict[str, set[str]] = {}
         for s in walk(fn.body):
@@ -166,6 +164,7 @@ class _Checker:
         """`top`: the statements are the body of the innermost frame's loop."""
         out: list[Stmt] = []
         recent: dict[tuple, tuple] = {}  # checks made at accesses: see append_check
+        self.proofs.facts.append([])
         for position, s in enumerate(stmts):
             self.order += 1
             order = self.order
@@ -191,6 +190,7 @@ class _Checker:
                 out.append(replace(s, body=body, orelse=orelse))
             else:
                 frame = Frame.of(s)
+                frame.depth = len(self.proofs.facts) - 1
                 saved = [(f.exact, dict(f.defs)) for f in frames]
                 if not frame.exact:
                     for f in frames:
@@ -203,6 +203,7 @@ class _Checker:
             changed = set(defined_names(s))
             for key in [k for k, (_, names) in recent.items() if names & changed]:
                 del recent[key]
+        self.proofs.facts.pop()
         return tuple(out)
 
     def append_check(self, out: list[Stmt], check: Assign, recent: dict) -> None:
@@ -214,7 +215,7 @@ class _Checker:
             out.append(check)
             return
         what = ("const",) if isinstance(index, Const) else (check.op, index.name)
-        key = (self.canonical(array), check.attr("axis"), what)
+        key = (self.proofs.canonical(array), check.attr("axis"), what)
         if key not in recent:
             recent[key] = (len(out), {array} | ({index.name} if isinstance(index, Var) else set()))
             out.append(check)
@@ -225,15 +226,6 @@ class _Checker:
             kept = check
         deleted = check.attr("deleted_read") or out[at].attr("deleted_read")
         out[at] = replace(kept, attrs=_attrs(kept.attrs, deleted))
-
-    def canonical(self, array: str) -> str:
-        """An array of the same shape, the same for all arrays kinds know to be alike."""
-        for _ in range(20):
-            same = self.kinds.of(Var(array)).same_shape_as
-            if same is None or same == array:
-                break
-            array = same
-        return array
 
     def is_access(self, s: Assign) -> bool:
         if s.op not in _ACCESSES or s.reverses is not None or not isinstance(s.args[0], Var):
@@ -306,12 +298,13 @@ class _Checker:
     def place(self, pending: _Pending, frames: list[Frame]) -> list[Assign]:
         """Hoist the check out of the loops around it while every iteration makes the access
         and its index is affine in the loop's index; the checks to make at the access."""
-        at = None
+        at, depth = None, len(self.proofs.facts) - 1
         for frame in reversed(frames):
             lifted = self.lift(pending, frame) if frame.exact else None
             if lifted is None:
                 break
-            pending, at = lifted, frame.loop
+            pending, at, depth = lifted, frame.loop, frame.depth
+        self.proofs.learn(depth, pending.array, pending.axis, pending.offset, pending.terms)
         if at is not None:
             self.hoisted.setdefault(id(at), []).append(pending)
             return []
@@ -346,11 +339,10 @@ class _Checker:
             entry = frame.defs.get(array)
             if entry is None or frame.assigned[array] != 1:
                 return None
-            s = entry[1]
-            items = s.attr("index") if s.op == "getitem" else None
-            if not items or any(item != ("i",) for item in items) or not isinstance(s.args[0], Var):
+            rows = self.proofs.rows_of(entry[1])
+            if rows is None:
                 return None
-            array, axis = s.args[0].name, axis + len(items)
+            array, axis = rows[0], axis + rows[1]
         return array, axis
 
     # -- proving -------------------------------------------------------------------------------
@@ -371,58 +363,9 @@ class _Checker:
                 high = self.affine.extreme(high, frame, self.order + 1, lowest=False)
                 if low is None or high is None:
                     return False
-            if self.proved(array, axis, low, high):
+            if self.proofs.proved(array, axis, low, high, frames):
                 return True
         return False
-
-    def proved(self, array: str, axis: int, low: Lin, high: Lin) -> bool:
-        size, least, greatest = self.size(array, axis), self.fixed(low), self.fixed(high)
-        if size is None or least is None or greatest is None:
-            return False
-        return nonnegative(least) and nonnegative(plus(plus(size, {(): -1}), greatest, -1))
-
-    def fixed(self, lin: Lin) -> dict | None:
-        """A linear form over values that cannot change (fresh_adjoint.Integers), or None."""
-        out: dict = {}
-        for key, c in lin.items():
-            if key == ():
-                form = {(): 1}
-            elif isinstance(key, tuple):
-                form = self.size(key[1], key[2])
-            else:
-                form = self.integers.linear(Var(key))
-            if form is None:
-                return None
-            out = plus(out, form, c)
-        return out
-
-    def size(self, array: str, axis: int, depth: int = 0) -> dict | None:
-        """The length of an axis of an array bound once, as a linear form, if known."""
-        if array in self.integers.fixed:
-            return {("dim", array, axis): 1}
-        s = self.integers.defs.get(array)
-        if s is None or depth > 20 or not s.args or not isinstance(s.args[0], (Var, Const)):
-            return None
-        first = s.args[0]
-        if s.op in _SAME_SHAPE and isinstance(first, Var):
-            return self.size(first.name, axis, depth + 1)
-        if s.op == "getitem" and isinstance(first, Var):
-            items = s.attr("index")
-            if items and all(item == ("i",) for item in items):
-                return self.size(first.name, axis + len(items), depth + 1)
-            return None
-        if s.op not in _CONSTRUCTORS:
-            return None
-        if isinstance(first, Const):
-            shape = first.value if isinstance(first.value, tuple) else (first.value,)
-            ok = axis < len(shape) and type(shape[axis]) is int
-            return {(): shape[axis]} if ok else None
-        if self.kinds.of(first) == INT:
-            return self.integers.linear(first) if axis == 0 else None
-        shape = self.integers.defs.get(first.name)
-        if shape is not None and shape.op == "tuple" and axis < len(shape.args):
-            return self.integers.linear(shape.args[axis])
-        return None
 
     # -- emitting ------------------------------------------------------------------------------
 
@@ -431,7 +374,7 @@ class _Checker:
         index, the least and the greatest (one, for constant indices: the most demanding)."""
         groups: dict[tuple, list[_Pending]] = {}
         for p in pendings:
-            groups.setdefault(p.key(self.canonical(p.array)), []).append(p)
+            groups.setdefault(p.key(self.proofs.canonical(p.array)), []).append(p)
         out: list[Stmt] = []
         for group in groups.values():
             if group[0].demand() is not None:

@@ -30,6 +30,7 @@ class Frame:
     defs: dict = field(default_factory=dict)  # name -> (order, Assign) reaching this point
     exact: bool = True  # the point is at the top level of the body of a `for` without break
     position: int = 0  # the top-level statement of the body the point is in
+    depth: int = 0  # how deep the block holding the loop is (for Proofs.facts)
 
     @classmethod
     def of(cls, loop: Loop) -> Frame:

@@ -29,24 +29,34 @@ def check_indices(x, axis, offset, terms, where):
     """Every index `offset + sum(coef * i)` that nested loops give, each (coef, range) of
     `terms` a loop, outermost first. The index is monotone in each loop index, so its extremes
     are at the first or last iteration of each loop: two comparisons, whatever the trip
-    counts (nothing is read when a loop runs no iteration)."""
+    counts (nothing is read when a loop runs no iteration). Steps of 1 and -1 take no
+    division: this runs before inner loops too."""
     size = x.shape[axis]
     low = offset
     high = offset
     for coef, r in terms:
-        if len(r) == 0:
-            return
-        first = coef * r.start
-        last = coef * (r.start + (len(r) - 1) * r.step)
+        start, stop, step = r.start, r.stop, r.step
+        if step == 1:
+            if stop <= start:
+                return
+            last = stop - 1
+        elif step == -1:
+            if stop >= start:
+                return
+            last = stop + 1
+        else:
+            if len(r) == 0:
+                return
+            last = start + (len(r) - 1) * step
+        first, last = coef * start, coef * last
         low += min(first, last)
         high += max(first, last)
     if low < -size or high >= size:
-        _first_failure(x, axis, offset, terms, where)
+        _first_failure(size, axis, offset, terms, where)  # (not x: that would cost a reference)
 
 
-def _first_failure(x, axis, offset, terms, where):
+def _first_failure(size, axis, offset, terms, where):
     """Raise for the first index out of bounds in the loops' order, the one Python would meet."""
-    size = x.shape[axis]
     total = 1
     for _, r in terms:
         total *= len(r)

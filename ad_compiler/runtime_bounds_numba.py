@@ -10,7 +10,7 @@ def _raise_ov(index, axis, size, where):
 
 
 @_implements(rb._first_failure)
-def _first_failure_ov(x, axis, offset, terms, where):
+def _first_failure_ov(size, axis, offset, terms, where):
     return rb._first_failure
 
 

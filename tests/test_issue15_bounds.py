@@ -77,6 +77,31 @@ def masked(x, mask, n):  # a boolean mask, of the length of x or not
     return s + np.sum(x[mask] ** 2)
 
 
+def stepped(x, n):  # a step of 2, and a loop running backwards
+    s = 0.0
+    for i in range(0, n, 2):
+        s += x[i + 1] * x[i]
+    for i in range(n - 1, -1, -1):
+        s += x[i] ** 2
+    return s
+
+
+def after_loop(W, d):  # a check made in a loop that may not run proves nothing after it
+    s = 0.0
+    for j in range(d):
+        s += W[0, j] ** 2
+    return s + W[0, 0] * 2.0
+
+
+def until_negative(x):  # an index in a while loop's condition
+    s = 0.0
+    i = 0
+    while x[i] > 0.0:
+        s += x[i] * x[i]
+        i += 1
+    return s
+
+
 def unused_read(x, n):  # a read whose value nothing uses (the optimizer deletes it)
     y = x[n]  # noqa: F841
     return np.sum(x * x)
@@ -155,6 +180,9 @@ CASES = [
     (unused_read, (X3, 2), (X3, 3)),
     (last_items, (X4,), (X3,)),
     (stops_early, (X3, 10), (SMALL, 10)),
+    (stepped, (X5, 4), (X5, 5)),
+    (after_loop, (W34, 4), (np.zeros((0, 3)), 0)),
+    (until_negative, (np.array([0.5, 2.0, -1.0]),), (np.array([0.5, 2.0, 1.0]),)),
     (triangle, (np.arange(1.0, 7.0), X4, 4), (np.arange(1.0, 6.0), X4, 4)),
     (rows, (W34, 4), (W34, 5)),
     (counted, (X3, 3), (X3, 4)),
