@@ -10,18 +10,19 @@ check whose read it deletes (a check is an effect). Each scalar index of an acce
 `x[..., k, ...]` gets one of:
 
 * nothing, when provably in range: `x[i]`, `x[i + 1]` in a loop over `range(len(x) - 1)`, a
-  row of an array made by `np.empty((n, m))` in `range(n)` (sizes and loop bounds are linear
-  forms over values that cannot change: fresh_adjoint.Integers);
+  row of an array made by `np.empty((n, m))` in `range(n)`, or indices a check made earlier
+  already covered (index_proofs.py);
 * `rt.check_indices(...)` before a `for` loop every iteration of which makes the access (at
-  the top level of its body, no break), when the index is `c*i + d` with c, d loop-invariant:
-  it checks the index at the first and last iteration (monotone in i, so exactly the
-  iterations' indices all lie in [-size, size)); through nested loops whose bounds the outer
-  ones do not change;
-* else `rt.check_index(...)` just before the access (an integer array of indices:
-  `rt.check_index_array`).
+  the top level of its body, no break), when the index is `c*i + d` with c, d loop-invariant
+  (index_forms.py): it checks the index at the first and last iteration (monotone in i, so
+  exactly the iterations' indices all lie in [-size, size)); through nested loops whose
+  bounds the outer ones do not change;
+* else `rt.check_index(...)` just before the access.
 
-Under backend='python' NumPy raises by itself; only reads the optimizer will delete (their
-value unused) get a check there.
+An integer array of indices gets `rt.check_index_array`, a boolean mask `rt.check_mask` (its
+shape against the axes it selects). Under backend='python' NumPy raises by itself: only reads
+the optimizer will delete (their value unused) get a check there (`numpy_checks` keeps those
+in a numba program that runs on NumPy).
 """
 
 from __future__ import annotations

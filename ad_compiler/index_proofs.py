@@ -110,15 +110,40 @@ class Proofs:
     def proved(self, array: str, axis: int, low: Lin, high: Lin, frames: list[Frame]) -> bool:
         """Whether every index from low to high (forms valid before the loops lifted through)
         is in range of the axis."""
-        least, greatest = self.fixed(low), self.fixed(high)
-        if least is None or greatest is None:
+        lows, highs = self.bounds(low, upper=False), self.bounds(high, upper=True)
+        if not lows or not highs:
             return False
         size = self.size(array, axis)
-        if size is not None and nonnegative(least):
-            below = plus(plus(size, {(): -1}), greatest, -1)  # size - 1 - greatest
-            if nonnegative(below):
+        if size is not None and any(nonnegative(least) for least in lows):
+            last = plus(size, {(): -1})
+            if any(nonnegative(plus(last, greatest, -1)) for greatest in highs):
                 return True
-        return self.covered(array, axis, least, greatest, frames)
+        return any(self.covered(array, axis, a, b, frames) for a in lows for b in highs)
+
+    def bounds(self, lin: Lin, upper: bool) -> list[dict]:
+        """Linear forms over values that cannot change bounding `lin` from above (or below):
+        its value itself, or for a name defined once as min(a, b) (the length of zip(x, y))
+        either of a and b (max(a, b) from below)."""
+        out: list[dict] = [{}]
+        for key, c in lin.items():
+            forms = self.key_bounds(key, upper == (c > 0), 0)
+            out = [plus(o, f, c) for o in out for f in forms][:8]
+        return out
+
+    def key_bounds(self, key, upper: bool, depth: int) -> list[dict]:
+        exact = self.fixed({key: 1})
+        if exact is not None:
+            return [exact]
+        s = self.integers.defs.get(key) if isinstance(key, str) else None
+        if s is None or depth > 4 or s.op != ("minimum" if upper else "maximum"):
+            return []
+        forms = []
+        for a in s.args:
+            if isinstance(a, Var):
+                forms += self.key_bounds(a.name, upper, depth + 1)
+            elif type(a.value) is int:
+                forms.append({(): a.value} if a.value else {})
+        return forms
 
     def fixed(self, lin: Lin) -> dict | None:
         """A linear form over values that cannot change (fresh_adjoint.Integers), or None."""

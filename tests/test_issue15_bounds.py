@@ -397,3 +397,51 @@ def test_python_backend_checks_only_the_reads_numpy_does_not_see():
     assert "rt.check" not in grad(first_squares, wrt=0, backend="python").source_for(X3, 3)
     source = grad(unused_read, wrt=0, backend="python").source_for(X3, 2)
     assert source.count("rt.check_index(x, 0, n,") == 1
+
+
+def test_unoptimized_programs_are_checked_too():
+    g = grad(first_squares, wrt=0, optimize=False)
+    close(g(X3, 3), central(first_squares, (X3, 3), 0), 1e-7)
+    with pytest.raises(IndexError):
+        g(X3, 4)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_check_indices_against_every_iteration(compiled):
+    """rt.check_indices raises exactly when some iteration's index is out of range, naming
+    the first one in the loops' order, as Python would meet it (plain and under numba)."""
+    from numba import njit
+
+    from ad_compiler import runtime as rt
+    from ad_compiler import runtime_numba  # noqa: F401  (registers the numba versions)
+
+    def one(x, offset, c, a, b, s):
+        rt.check_indices(x, 0, offset, ((c, range(a, b, s)),), "here")
+
+    def two(x, offset, c, a, b, s, c2, a2, b2, s2):
+        rt.check_indices(x, 0, offset, ((c, range(a, b, s)), (c2, range(a2, b2, s2))), "here")
+
+    calls = {1: njit(one), 2: njit(two)} if compiled else {1: one, 2: two}
+
+    def check(x, offset, terms):
+        calls[len(terms)](x, offset, *[v for c, r in terms for v in (c, r.start, r.stop, r.step)])
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        size = int(rng.integers(0, 6))
+        x = np.zeros(size)
+        terms = []
+        for _ in range(int(rng.integers(1, 3))):
+            start, stop = (int(v) for v in rng.integers(-4, 5, 2))
+            step = int(rng.choice([-2, -1, 1, 2]))
+            terms.append((int(rng.integers(-2, 3)), range(start, stop, step)))
+        offset = int(rng.integers(-6, 7))
+        indices = [offset]
+        for coef, r in terms:
+            indices = [k + coef * i for k in indices for i in r]
+        bad = [k for k in indices if not -size <= k < size]
+        if bad:
+            with pytest.raises(IndexError, match=rf"^index {bad[0]} is out of bounds"):
+                check(x, offset, tuple(terms))
+        else:
+            check(x, offset, tuple(terms))
