@@ -391,20 +391,24 @@ def _read_count(stmt, name: str) -> int:
     return count
 
 
-_TEMP_NAME = re.compile(r"\bt(\d+)(_bar)?\b")
+# A temporary, or a string literal (an index check quotes the source line: left alone).
+_TEMP_NAME = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|\bt(\d+)(_bar)?\b""")
 
 
 def renumber_temporaries(lines: list[str]) -> list[str]:
     """Number the printed temporaries t1, t2, ... in order of appearance (t3_bar follows t3);
-    comments, which quote the user's source, are left alone."""
+    comments and string literals, which quote the user's source, are left alone."""
     order: dict[str, str] = {}
     for line in lines:
         if not line.lstrip().startswith("#"):
             for match in _TEMP_NAME.finditer(line):
-                order.setdefault(match.group(1), str(len(order) + 1))
+                if match.group(2):
+                    order.setdefault(match.group(2), str(len(order) + 1))
 
     def rename(match: re.Match) -> str:
-        return f"t{order[match.group(1)]}{match.group(2) or ''}"
+        if match.group(1):
+            return match.group(1)
+        return f"t{order[match.group(2)]}{match.group(3) or ''}"
 
     return [
         line if line.lstrip().startswith("#") else _TEMP_NAME.sub(rename, line) for line in lines

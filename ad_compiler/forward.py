@@ -20,6 +20,7 @@ import numpy as np
 
 from . import compile as compiler
 from .api import BACKENDS, GradFunction, _compiler_fingerprint, _LiveGradFunction
+from .bounds import add_checks, numpy_checks
 from .checkpoint import refuse as refuse_checkpoint
 from .codegen import generate
 from .errors import ADCompilerError, GradientInputError, NonScalarOutputError
@@ -330,10 +331,12 @@ class _Transformed(GradFunction):
         # that returns it) takes the kind of what its phi merges it with.
         program_kinds = KindTable(dict(infer_kinds(tangent, params).kinds))
         program_kinds.block(program.body)
+        program = add_checks(program, program_kinds, self.backend, self.optimize)
         if self.optimize:
             program = optimize_program(program, program_kinds)
         if backend == "numba" and numpy and is_vectorized(program, program_kinds):
             backend = "python"
+            program = numpy_checks(program)
             header += "\nStraight-line array code: it runs on NumPy's own compiled loops.\n"
         return generate(program, program_kinds, backend, header, fold=self.optimize).source
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .activity import Aliases, check_aliasing, forward_stores
 from .adjoint import differentiate
+from .bounds import add_checks, numpy_checks
 from .codegen import generate
 from .errors import CompilationError
 from .inplace import check_augmented
@@ -49,6 +50,7 @@ def build_source(
         primal = recompute_loop_stores(primal, table)
     notes = [] if checkpoint else None
     gradient = differentiate(primal, table, wrt, with_value, cotangent, notes)
+    gradient = add_checks(gradient, table, backend, optimized)
     if checkpoint:
         header += "\ncheckpoint=True: outermost loops are reversed from checkpoints of their\n"
         header += "carried values, every ceil(sqrt(n)) iterations (checkpoint.py).\n"
@@ -60,6 +62,7 @@ def build_source(
         header += "\nUnoptimized (optimize=False): every temporary on its own line.\n"
     if backend == "numba" and numpy_for_arrays and numpy_first(gradient, table):
         backend = "python"
+        gradient = numpy_checks(gradient)
         header += (
             "\nArray code: it runs on NumPy's own compiled loops first, without compiling;\n"
             "called often, it moves to numba if numba runs it faster (tiering.py).\n"

@@ -685,6 +685,13 @@ def convolve_grad(g, a, b, mode, which):
 
 # Products (einsum, tensordot, inner, vdot, kron, cross) of rules/products.py (numba:
 # runtime_products_numba.py).
+# Index checks of generated numba code (bounds.py; numba: runtime_bounds_numba.py).
+from ad_compiler.runtime_bounds import (  # noqa: E402,F401
+    check_index,
+    check_index_array,
+    check_indices,
+    check_mask,
+)
 from ad_compiler.runtime_products import (  # noqa: E402,F401
     cross,
     cross_eps,

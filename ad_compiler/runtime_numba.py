@@ -480,6 +480,24 @@ def _add_at_1d_ov(target, idx, values):
             target[_checked_index(idx, target.shape[0])] += values
 
         return one
+    if isinstance(idx, types.Array) and idx.ndim == 1 and isinstance(idx.dtype, types.Boolean):
+
+        def masked(target, idx, values):  # x_bar[mask] += g: g holds the selected elements
+            n = idx.shape[0]
+            if n != target.shape[0]:
+                raise IndexError("add_at_1d: the boolean index does not match the array")
+            count = 0
+            for k in range(n):
+                count += idx[k]
+            if _length(values, count) != count:
+                raise ValueError("add_at_1d: mask and values have different lengths")
+            j = 0
+            for k in range(n):
+                if idx[k]:
+                    target[k] += _pick(values, j)
+                    j += 1
+
+        return masked
     if isinstance(idx, types.Array) and idx.ndim == 1:
 
         def impl(target, idx, values):
@@ -576,8 +594,10 @@ def _list_index_ov(i, count):
 
 
 # Numba implementations of the product helpers of rules/products.py, and of `@`/np.dot on
-# stacks of matrices; of the helpers of rules/selection.py and rules/selection_more.py.
+# stacks of matrices; of the helpers of rules/selection.py and rules/selection_more.py; the
+# index checks of bounds.py.
 from ad_compiler import (  # noqa: E402,F401
+    runtime_bounds_numba,
     runtime_products_numba,
     runtime_selection_more_numba,
     runtime_selection_numba,
