@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import linecache
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -191,12 +192,38 @@ def _literal(value: Any, kind: Kind) -> str:
         return repr(bool(value))
     if kind.dtype == "int":
         return repr(int(value))
+    return _float_literal(value)
+
+
+def _float_literal(value: Any) -> str:
     number = float(value)
     if number != number:
         return "np.nan"
     if number in (np.inf, -np.inf):
         return "np.inf" if number > 0 else "-np.inf"
     return repr(number)
+
+
+def _defaults(owner: Any, slots: list[_Slot]) -> dict[str, str]:
+    """The dispatcher's default values, by parameter: the function's own number defaults, for
+    the parameters after the last one without (numba has no keyword-only parameters, so a
+    keyword-only one becomes an ordinary one with its default)."""
+    parameters = owner._signature.parameters
+    defaults = {}
+    for slot in reversed([s for s in slots if s.role != "bound"]):
+        default = parameters[slot.name].default if slot.name in parameters else None
+        if slot.role != "open" or not isinstance(default, _NUMBERS):
+            break
+        if isinstance(default, (bool, np.bool_)):
+            defaults[slot.name] = repr(bool(default))
+        elif isinstance(default, (int, np.integer)):
+            defaults[slot.name] = repr(int(default))
+        else:
+            defaults[slot.name] = _float_literal(default)
+    return defaults
+
+
+_NUMBERS = (bool, int, float, np.bool_, np.integer, np.floating)
 
 
 def _spec(kind: Kind, role: str) -> str:
@@ -217,9 +244,11 @@ class _Wrapper:
         self.name = f"{program}_numba"
         # a parameter named like a name of the wrapper's own gets a trailing underscore
         taken = {"np", "njit", "rc", program, self.name}
+        defaults = _defaults(owner, slots)
         self.local = {}
         for slot in slots:
             self.local[slot.name] = slot.name = _fresh(slot.name, taken)
+        self.defaults = {self.local[name]: text for name, text in defaults.items()}
         self.source = self._generate()
 
     # -- the program's arguments
@@ -281,6 +310,24 @@ class _Wrapper:
             return names, f"{result}, {aux}", f"({words}, aux)"
         return names, result, words
 
+    def _direction_checks(self) -> list[str]:
+        """jvp's and hvp's check that each array direction has its argument's shape, as a
+        normal call's (forward.py's _directions): numba would broadcast a (1,) one silently."""
+        owner = self.owner
+        if owner._cotangent or not getattr(owner, "_tangent_names", ()):
+            return []
+        by_name = {s.name: s for s in self.slots}
+        lines = []
+        for name, dot in zip(owner.tangent_wrt, owner._tangent_names):
+            direction, argument = by_name[self.local[dot]], by_name[self.local[name]]
+            if direction.kind.ndim:
+                lines += [
+                    f"if {direction.name}.shape != {argument.name}.shape:",
+                    f'    raise rc.GradientInputError("{owner.extra}= for {name} does not have '
+                    f'the shape of {name}")',
+                ]
+        return lines
+
     def _generate(self) -> str:
         owner, slots = self.owner, self.slots
         taken = {s.name for s in slots}
@@ -299,6 +346,7 @@ class _Wrapper:
                 body += [f'    "{part}"' for part in _chunks(spec.split(", "), 80)]
                 body.append(")")
         body += [line for s in bound for line in self._bind(s).splitlines()]
+        body += self._direction_checks()
         call = f"{self.program}({', '.join(self._argument(s) for s in slots)})"
         body.append(f"{', '.join(names)} = {call}")
         if owner._cotangent and slots[-1].kind.ndim:
@@ -320,11 +368,17 @@ class _Wrapper:
             "",
             "",
             f'@njit({cache}error_model="numpy")',
-            f"def {self.name}({', '.join(s.name for s in opened)}):",
+            f"def {self.name}({self._parameters(opened)}):",
             f'    """{doc}    """',
             *[f"    {line}" for line in body],
         ]
         return "\n".join(lines) + "\n"
+
+    def _parameters(self, opened: list[_Slot]) -> str:
+        return ", ".join(
+            f"{s.name}={self.defaults[s.name]}" if s.name in self.defaults else s.name
+            for s in opened
+        )
 
     def _docstring(self, opened: list[_Slot], bound: list[_Slot], words: str) -> str:
         parsed = self.owner._parsed
@@ -332,7 +386,7 @@ class _Wrapper:
             f"{_what(self.owner)} ({parsed.filename}:{parsed.node.lineno}) for numba code,"
             " made by compiled_for.",
             "",
-            f"Takes ({', '.join(s.name for s in opened)}) and returns {words}, as a call does.",
+            f"Takes ({self._parameters(opened)}) and returns {words}, as a call does.",
             f"The program: {self.program}, in {self.module}.py.",
         ]
         if bound:
@@ -429,13 +483,18 @@ def _aux_expression(template: Any, names: Any) -> str:
 
 def _numba_failure(owner: Any, message: str, program: str) -> str:
     lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in message.splitlines()]
-    reason = next(
-        (line.strip() for line in lines if line.strip() and not line.startswith("Failed in")),
-        "numba failed",
-    )
-    call = next((line.strip() for line in lines if line.strip().startswith(">>>")), "")
-    if call:
-        reason += f" ({call[3:].strip()})"
+    # the runtime's own refusal (an overload's "ad_compiler: ..." TypingError) says it best
+    own = [line.split("ad_compiler: ", 1)[1] for line in lines if "Error: ad_compiler: " in line]
+    if own:
+        reason = own[0].strip()
+    else:
+        reason = next(
+            (line.strip() for line in lines if line.strip() and not line.startswith("Failed in")),
+            "numba failed",
+        )
+        call = next((line.strip() for line in lines if line.strip().startswith(">>>")), "")
+        if call:
+            reason += f" ({call[3:].strip()})"
     return (
         f"{_user_line(owner, message, program)}numba cannot compile the {_what(owner)} for "
         f"compiled_for: {reason}. Called normally, outside numba code, the gradient runs it; "
@@ -447,15 +506,19 @@ def _numba_failure(owner: Any, message: str, program: str) -> str:
 def _user_line(owner: Any, message: str, program: str) -> str:
     """`file:line: ` of the user's line numba names: behind a line of the generated program
     (its comment says which), or a line of the user's own (a custom_vjp function)."""
-    path = str(compiler.module_path(program))
-    package = str(Path(__file__).parent)
+    # numba names files relative to the working directory when it can: compare absolute paths
+    path = os.path.realpath(compiler.module_path(program))
+    package = os.path.realpath(Path(__file__).parent) + os.sep
+    cache = os.path.realpath(compiler.cache_dir()) + os.sep
     for match in re.finditer(r'File "([^"]+)", line (\d+)', message):
         filename, line = match.group(1), int(match.group(2))
+        if not filename.startswith("<"):
+            filename = os.path.realpath(filename)
         if filename == path:
             for text in reversed(program.splitlines()[:line]):
                 comment = re.match(r"\s*# (?:reverse of )?line (\d+):", text)
                 if comment:
                     return f"{owner._parsed.filename}:{comment.group(1)}: "
-        elif not filename.startswith((package, str(compiler.cache_dir()), "<")):
+        elif not filename.startswith((package, cache, "<")):
             return f"{filename}:{line}: "
     return ""

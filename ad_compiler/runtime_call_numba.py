@@ -16,6 +16,7 @@ from numba import types
 from numba.core import cgutils, errors
 from numba.extending import intrinsic, overload, register_jitable
 
+from .errors import GradientInputError  # noqa: F401  (raised by the generated checks)
 from .runtime import COTANGENT_SHAPE  # noqa: F401  (vjp's message, for the generated check)
 
 _DTYPES = {
