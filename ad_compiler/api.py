@@ -14,7 +14,6 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Generic, overload
 
 import numpy as np
@@ -48,13 +47,7 @@ from .whole_numbers import not_float_error
 BACKENDS = ("numba", "python")
 
 
-@functools.cache
-def _compiler_fingerprint() -> str:
-    """A hash of the compiler's own source: a cached program is reused only if it was built by
-    this exact compiler."""
-    root = Path(__file__).parent
-    texts = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))]
-    return compiler.digest("\n".join(texts))
+_compiler_fingerprint = compiler.compiler_fingerprint  # (cache keys include it)
 
 
 class GradFunction(Generic[P]):
