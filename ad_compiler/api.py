@@ -40,6 +40,7 @@ from .shaping import (
     _like,
     _narrow_floats,
     _with_numpy_scalars,
+    separate,
 )
 from .structured import PartialGradFunction, StructuredCalls, flat_signature
 from .typing_aliases import P, Wrt
@@ -298,10 +299,9 @@ class GradFunction(Generic[P]):
             out = (out,)  # a single gradient comes back bare
         if self.with_value:
             value, out = float(out[0]), out[1:]
+        grads = separate(tuple(_like(g, values[p]) for g, p in zip(out, self._positions)), values)
         if self._single:
-            grads = _like(out[0], values[self._positions[0]])
-        else:
-            grads = tuple(_like(g, values[p]) for g, p in zip(out, self._positions))
+            grads = grads[0]
         return (value, grads) if self.with_value else grads
 
     # -- building ---------------------------------------------------------------------------

@@ -72,11 +72,6 @@ def doubled(x, n):
     return x * 2**n
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="numba evaluates int ** negative int as an int (0), CPython as a float: "
-    "x * 2 ** n at n = -1 gives value 0 and gradient 0 under the default backend",
-)
 def test_int_power_with_a_negative_exponent_scalar_code():
     value, slope = value_and_grad(doubled)(1.5, -1)
     assert value == doubled(1.5, -1) == 0.75
@@ -92,7 +87,6 @@ def scaled_sum_loop(x, n):
     return s
 
 
-@pytest.mark.xfail(strict=True, reason="loop code: int ** negative int is 0 in numba, as above")
 def test_int_power_with_a_negative_exponent_loop_code():
     x = np.array([1.0, 2.0, 3.0])
     value, g = value_and_grad(scaled_sum_loop)(x, -1)
@@ -104,11 +98,6 @@ def scaled_sum(x, n):
     return np.sum(x) * 2**n
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="straight-line array code is right on NumPy, then wrong once tiered up to numba "
-    "(agreement is checked on one call, n = 1; n = -1 later gives 0)",
-)
 def test_int_power_with_a_negative_exponent_after_tier_up(tier_up_at_once):
     x = np.array([1.0, 2.0, 3.0])
     g = grad(scaled_sum)
@@ -121,11 +110,6 @@ def big_power(x, k):
     return np.sum(x * x) * k**30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after tier-up, k ** 30 for int k overflows int64 in numba (CPython's ints do not): "
-    "gradient 3.5e18 instead of 2 x 1e30",
-)
 def test_int_power_overflow_after_tier_up(tier_up_at_once):
     x = np.array([0.5, -1.0, 2.0])
     g = grad(big_power)
@@ -140,10 +124,6 @@ def module_level_negative_power(x):
     return np.sum(x) * 2**NEGATIVE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiled_for writes the module-level int NEGATIVE into numba code, where 2 ** -2 is 0",
-)
 def test_compiled_for_module_level_negative_power():
     x = np.array([1.0, 2.0, 3.0])
     d = value_and_grad(module_level_negative_power).compiled_for(x)
@@ -156,11 +136,6 @@ def added(x, y):
     return np.sum(x + y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the NumPy program returns ONE array as both gradients (sum_to returns its input when "
-    "the shapes match): scaling one in place (a per-parameter step size) changes the other",
-)
 @pytest.mark.parametrize("backend", ["numba", "python"])
 def test_two_gradients_are_two_arrays(backend):
     x, y = np.arange(1.0, 4.0), np.arange(4.0, 7.0)
