@@ -192,6 +192,11 @@ class GradFunction(Generic[P]):
             self._recovered = True
             self._recompile(key)
             return GradFunction.__call__(self, *args)
+        if self.backend == "numba" and any(map(_beyond_int64, args)):
+            # numba's ints are int64: Python's bigger ones run on the NumPy program, as Python
+            function, _ = self._compile(self._kinds(args), backend="python")
+            shaping = aux.unpacker(self) if self.has_aux else self._unpack
+            return shaping(function(*args), args)
         if self.backend == "numba" and type(exc).__module__.startswith("numba"):
             raise CompilationError(
                 f"numba could not compile the gradient of {self.__name__}: "
@@ -483,6 +488,10 @@ class _LiveGradFunction(GradFunction):
         if values is None:  # a value compiled in (a flag, an axis) changed
             values = self._live_values()
         return GradFunction.__call__(self, *args, *values)
+
+
+def _beyond_int64(value: Any) -> bool:
+    return type(value) is int and not -(2**63) <= value < 2**63
 
 
 def _from_numba_cache(exc: BaseException) -> bool:

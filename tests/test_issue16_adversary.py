@@ -181,11 +181,6 @@ def running_max(x):
     return m
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="builtin max() over a NaN entry: CPython's max ignores it (value 1.5, finite), the "
-    "gradient is NaN for entries that do not change the value (central differences: 0)",
-)
 def test_builtin_max_skipping_nan_keeps_finite_gradient():
     x = np.array([-0.8, -1.3, np.nan, 0.4, 1.5, 0.1])
     value, g = value_and_grad(running_max)(x)
@@ -223,19 +218,10 @@ PAIR = (lambda x: x * x,
         lambda x: x**3)  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lambda written inside a dict literal: the frontend parses its source line alone "
-    "and lets 'SyntaxError: illegal target for annotation' out",
-)
 def test_lambda_in_a_dict_literal():
     assert grad(LOSSES["cube"])(2.0) == pytest.approx(12.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lambda on a continuation line of a tuple: raw \"SyntaxError: unmatched ')'\"",
-)
 def test_lambda_in_a_multiline_tuple():
     assert grad(PAIR[1])(2.0) == pytest.approx(12.0)
 
@@ -244,11 +230,6 @@ def times(x, n):
     return x * n
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Python int beyond int64 for a parameter not differentiated: CompilationError "
-    "'numba could not compile the gradient' (misleading; backend='python' gives 2**70)",
-)
 def test_big_python_int_scalar_code():
     assert grad(times)(1.5, 2**70) == pytest.approx(2.0**70)
 
@@ -257,11 +238,6 @@ def times_sum(x, n):
     return np.sum(x * x) * n
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the same argument works on NumPy and raises a raw 'OverflowError: int too big to "
-    "convert' once the gradient has tiered up to numba",
-)
 def test_big_python_int_after_tier_up(tier_up_at_once):
     x = np.ones(3)
     g = grad(times_sum)
@@ -294,11 +270,6 @@ def columns_by_mask(X, m):
     return np.sum(X[:, m] ** 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="X[:, mask] with a boolean mask is refused as mixing 'integer arrays' with slices; "
-    "the message should say boolean mask (and the normal call could take it)",
-)
 def test_boolean_mask_with_slice_message():
     X = np.ones((2, 3))
     m = np.array([True, False, True])
@@ -314,12 +285,6 @@ def test_longdouble_is_refused_as_an_input_error():
         grad(times)(np.longdouble(1.5), 2.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`ad-compiler trace F --at 'x=2, n=3'` reads n as 3.0 (every parameter is "
-    "differentiated by default), then refuses range(n) saying 'pass an int' though an int was "
-    "given; the message should say that n is differentiated and to pass --wrt x",
-)
 def test_cli_int_loop_count_refusal_suggests_wrt(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NO_COLOR", "1")
     path = tmp_path / "power.py"

@@ -109,10 +109,11 @@ def _separate(*arrays):
 @pytest.mark.parametrize("fn", [added, looped_sum])
 def test_gradients_never_share_memory(backend, fn):
     x, y = np.arange(1.0, 4.0), np.arange(4.0, 7.0)
+    g, vg = grad(fn, wrt=(0, 1), backend=backend), value_and_grad(fn, wrt=(0, 1), backend=backend)
     for _ in range(3):  # the general path, then the fast path
-        gx, gy = grad(fn, wrt=(0, 1), backend=backend)(x, y)
+        gx, gy = g(x, y)
         _separate(gx, gy, x, y)
-        value, (gx, gy) = value_and_grad(fn, wrt=(0, 1), backend=backend)(x, y)
+        value, (gx, gy) = vg(x, y)
         _separate(gx, gy, x, y)
     gx, gy = vjp(fn, wrt=(0, 1), backend=backend)(x, y, cotangent=1.0)
     _separate(gx, gy, x, y)
@@ -137,3 +138,63 @@ def test_gradients_never_share_memory_after_tier_up(monkeypatch):
         gx, gy = g(x, y)
         gx *= 0.1
         np.testing.assert_array_equal(gy, np.ones(3))
+
+
+# -- built-in max()/min() of numbers: the gradient follows the branch Python's max took -------
+
+
+def max_min_pair(a, b):
+    return max(a, b) + 3.0 * min(a, b)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_builtin_max_min_with_a_nan(backend):
+    nan = float("nan")
+    vg = value_and_grad(max_min_pair, wrt=(0, 1), backend=backend)
+    # max(1.0, nan) is 1.0 and min(1.0, nan) is 1.0: the NaN is never chosen, never reached
+    value, (da, db) = vg(1.0, nan)
+    assert value == max_min_pair(1.0, nan) == 4.0
+    assert (da, db) == (4.0, 0.0)
+    value, (da, db) = vg(2.0, 0.5)
+    assert value == max_min_pair(2.0, 0.5)
+    assert da == pytest.approx(central(max_min_pair, (2.0, 0.5), 0))
+    assert (da, db) == (1.0, 3.0)
+
+
+# -- lambdas whose lines alone do not parse: found in the whole file -------------------------
+
+STEPS = {
+    "pair": (lambda x: x * (lambda y: y * y)(x), lambda x: 2.0 * x),
+    "nested": lambda x: (lambda y: y**3)(x) + x,
+}
+SHIFTED = [lambda x: x + 1.0,
+           lambda x: x * x * x, lambda x: x - 1.0]  # fmt: skip
+
+
+def test_lambdas_inside_literals():
+    assert grad(STEPS["pair"][1])(2.0) == 2.0
+    assert grad(STEPS["nested"])(2.0) == pytest.approx(13.0)
+    assert grad(SHIFTED[0])(2.0) == 1.0
+    assert grad(SHIFTED[1])(2.0) == pytest.approx(12.0)
+    assert grad(SHIFTED[2])(2.0) == 1.0
+
+
+# -- Python ints beyond int64 run as Python runs them (on the NumPy program) ----------------
+
+
+def scaled_loop(x, n):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * x[i] * n
+    return s
+
+
+def test_big_python_ints_run_as_in_python():
+    x = np.array([0.5, -1.0])
+    vg = value_and_grad(scaled_loop)
+    for _ in range(3):  # the general path, then the fast path
+        value, g = vg(x, 2**70)
+        assert value == pytest.approx(scaled_loop(x, 2**70))
+        np.testing.assert_allclose(g, 2 * x * 2.0**70)
+        value, g = vg(x, 3)  # int64 ints stay on numba
+        np.testing.assert_allclose(g, 6 * x)
