@@ -39,6 +39,7 @@ from .shaping import (
     _like,
     _narrow_floats,
     _with_numpy_scalars,
+    separate,
 )
 from .structured import PartialGradFunction, StructuredCalls, flat_signature
 from .typing_aliases import P, Wrt
@@ -184,6 +185,11 @@ class GradFunction(Generic[P]):
             self._recovered = True
             self._recompile(key)
             return GradFunction.__call__(self, *args)
+        if self.backend == "numba" and any(map(_beyond_int64, args)):
+            # numba's ints are int64: Python's bigger ones run on the NumPy program, as Python
+            function, _ = self._compile(self._kinds(args), backend="python")
+            shaping = aux.unpacker(self) if self.has_aux else self._unpack
+            return shaping(function(*args), args)
         if self.backend == "numba" and type(exc).__module__.startswith("numba"):
             raise CompilationError(
                 f"numba could not compile the gradient of {self.__name__}: "
@@ -291,10 +297,9 @@ class GradFunction(Generic[P]):
             out = (out,)  # a single gradient comes back bare
         if self.with_value:
             value, out = float(out[0]), out[1:]
+        grads = separate(tuple(_like(g, values[p]) for g, p in zip(out, self._positions)), values)
         if self._single:
-            grads = _like(out[0], values[self._positions[0]])
-        else:
-            grads = tuple(_like(g, values[p]) for g, p in zip(out, self._positions))
+            grads = grads[0]
         return (value, grads) if self.with_value else grads
 
     # -- building ---------------------------------------------------------------------------
@@ -476,6 +481,10 @@ class _LiveGradFunction(GradFunction):
         if values is None:  # a value compiled in (a flag, an axis) changed
             values = self._live_values()
         return GradFunction.__call__(self, *args, *values)
+
+
+def _beyond_int64(value: Any) -> bool:
+    return type(value) is int and not -(2**63) <= value < 2**63
 
 
 def _from_numba_cache(exc: BaseException) -> bool:

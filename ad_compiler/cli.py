@@ -267,8 +267,20 @@ def trace(args: argparse.Namespace) -> int:
     example = [_float_if_wrt(values[p], p in wrt) for p in params]
     try:
         recorded = trace_function(fn, *example, wrt=wrt)
-    except ADCompilerError:
-        raise
+    except ADCompilerError as exc:
+        whole = [p for p in params if _is_int(values[p])]
+        if args.wrt or decorated_wrt or not whole:
+            raise
+        # every parameter was differentiated, so the whole numbers given became floats
+        print(_describe(exc), file=sys.stderr)
+        others = [p for p in params if p not in whole] or params[:1]
+        print(
+            "note: without --wrt every parameter is differentiated, so the whole numbers "
+            f"given ({', '.join(whole)}) were read as floats; name the parameters to "
+            f"differentiate, and the others stay whole: {' '.join('--wrt ' + p for p in others)}",
+            file=sys.stderr,
+        )
+        return 1
     except Exception as exc:  # the function itself failed on these values
         print(
             f"{PROG} trace: running {fn.__name__} at the --at values failed: "
@@ -307,6 +319,10 @@ def _write(path: str, data: bytes) -> None:
         Path(path).write_bytes(data)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _float_if_wrt(value: Any, differentiated: bool) -> Any:

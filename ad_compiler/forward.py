@@ -30,7 +30,7 @@ from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
 from .program_source import _function_name, build_source, is_vectorized
 from .pytree import flatten, is_structured, layout_of, rebuild, signature
-from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars
+from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars, separate
 from .tangent import Tangents, leave_ssa
 from .typing_aliases import Wrt
 
@@ -232,11 +232,11 @@ class _Transformed(GradFunction):
     def _unpack(self, out: Any, values: Any) -> Any:
         if self.mode == "jvp":
             value, tangent = out
-            return _plain(value), _plain(tangent)
+            return _plain(value), separate((_plain(tangent),), values)[0]
         grads = out if isinstance(out, tuple) else (out,)
         if self.with_value:
             value, grads = float(grads[0]), grads[1:]
-        grads = tuple(_plain(g) for g in grads)
+        grads = separate(tuple(_plain(g) for g in grads), values)
         grads = grads[0] if self._single else grads
         return (value, grads) if self.with_value else grads
 

@@ -584,11 +584,24 @@ def _cotangent_ov(c, value):
 # Numba implementations of further helpers: scipy.special and linear algebra; shape functions.
 from ad_compiler import (  # noqa: E402,F401
     runtime_decomp_numba,
+    runtime_ints,
     runtime_linalg,
     runtime_reductions,
     runtime_scipy,
     runtime_shapes,
 )
+
+
+@_implements(rt.int_power)
+def _int_power_ov(a, b):
+    if isinstance(a, types.Array) or isinstance(b, types.Array):
+        return lambda a, b: _array_int_power(a, b)
+    return lambda a, b: _scalar_int_power(a, b)
+
+
+_times = register_jitable(runtime_ints._times)
+_scalar_int_power = register_jitable(runtime_ints.scalar_int_power)
+_array_int_power = register_jitable(runtime_ints.array_int_power)
 
 
 @_implements(rt.list_index)

@@ -22,7 +22,7 @@ from .errors import ADCompilerError, CompilationError, GradientInputError
 from .ir import Kind
 from .kinds import infer_kinds
 from .pytree import is_structured, rebuild
-from .shaping import _in_float64, _like, _narrow_floats
+from .shaping import _in_float64, _like, _narrow_floats, separate
 from .structured import PartialGradFunction
 from .typing_aliases import Wrt
 
@@ -83,6 +83,7 @@ class VJPFunction(GradFunction):
         if np.shape(out[0]) != np.shape(seed):
             raise self._shape_error(seed, np.shape(out[0]))
         grads = tuple(_like(g, values[p]) for g, p in zip(out[1:], self._positions))
+        grads = separate(grads, values)
         return grads[0] if self._single else grads
 
     def _seed(self, cotangent: Any, kinds: tuple[Kind, ...]) -> Any:

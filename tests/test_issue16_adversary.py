@@ -64,11 +64,6 @@ def doubled(x, n):
     return x * 2**n
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="numba evaluates int ** negative int as an int (0), CPython as a float: "
-    "x * 2 ** n at n = -1 gives value 0 and gradient 0 under the default backend",
-)
 def test_int_power_with_a_negative_exponent_scalar_code():
     value, slope = value_and_grad(doubled)(1.5, -1)
     assert value == doubled(1.5, -1) == 0.75
@@ -84,7 +79,6 @@ def scaled_sum_loop(x, n):
     return s
 
 
-@pytest.mark.xfail(strict=True, reason="loop code: int ** negative int is 0 in numba, as above")
 def test_int_power_with_a_negative_exponent_loop_code():
     x = np.array([1.0, 2.0, 3.0])
     value, g = value_and_grad(scaled_sum_loop)(x, -1)
@@ -96,11 +90,6 @@ def scaled_sum(x, n):
     return np.sum(x) * 2**n
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="straight-line array code is right on NumPy, then wrong once tiered up to numba "
-    "(agreement is checked on one call, n = 1; n = -1 later gives 0)",
-)
 def test_int_power_with_a_negative_exponent_after_tier_up(tier_up_at_once):
     x = np.array([1.0, 2.0, 3.0])
     g = grad(scaled_sum)
@@ -113,11 +102,6 @@ def big_power(x, k):
     return np.sum(x * x) * k**30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after tier-up, k ** 30 for int k overflows int64 in numba (CPython's ints do not): "
-    "gradient 3.5e18 instead of 2 x 1e30",
-)
 def test_int_power_overflow_after_tier_up(tier_up_at_once):
     x = np.array([0.5, -1.0, 2.0])
     g = grad(big_power)
@@ -132,10 +116,6 @@ def module_level_negative_power(x):
     return np.sum(x) * 2**NEGATIVE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiled_for writes the module-level int NEGATIVE into numba code, where 2 ** -2 is 0",
-)
 def test_compiled_for_module_level_negative_power():
     x = np.array([1.0, 2.0, 3.0])
     d = value_and_grad(module_level_negative_power).compiled_for(x)
@@ -148,11 +128,6 @@ def added(x, y):
     return np.sum(x + y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the NumPy program returns ONE array as both gradients (sum_to returns its input when "
-    "the shapes match): scaling one in place (a per-parameter step size) changes the other",
-)
 @pytest.mark.parametrize("backend", ["numba", "python"])
 def test_two_gradients_are_two_arrays(backend):
     x, y = np.arange(1.0, 4.0), np.arange(4.0, 7.0)
@@ -192,11 +167,6 @@ def running_max(x):
     return m
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="builtin max() over a NaN entry: CPython's max ignores it (value 1.5, finite), the "
-    "gradient is NaN for entries that do not change the value (central differences: 0)",
-)
 def test_builtin_max_skipping_nan_keeps_finite_gradient():
     x = np.array([-0.8, -1.3, np.nan, 0.4, 1.5, 0.1])
     value, g = value_and_grad(running_max)(x)
@@ -229,19 +199,10 @@ PAIR = (lambda x: x * x,
         lambda x: x**3)  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lambda written inside a dict literal: the frontend parses its source line alone "
-    "and lets 'SyntaxError: illegal target for annotation' out",
-)
 def test_lambda_in_a_dict_literal():
     assert grad(LOSSES["cube"])(2.0) == pytest.approx(12.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lambda on a continuation line of a tuple: raw \"SyntaxError: unmatched ')'\"",
-)
 def test_lambda_in_a_multiline_tuple():
     assert grad(PAIR[1])(2.0) == pytest.approx(12.0)
 
@@ -250,11 +211,6 @@ def times(x, n):
     return x * n
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Python int beyond int64 for a parameter not differentiated: CompilationError "
-    "'numba could not compile the gradient' (misleading; backend='python' gives 2**70)",
-)
 def test_big_python_int_scalar_code():
     assert grad(times)(1.5, 2**70) == pytest.approx(2.0**70)
 
@@ -263,11 +219,6 @@ def times_sum(x, n):
     return np.sum(x * x) * n
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the same argument works on NumPy and raises a raw 'OverflowError: int too big to "
-    "convert' once the gradient has tiered up to numba",
-)
 def test_big_python_int_after_tier_up(tier_up_at_once):
     x = np.ones(3)
     g = grad(times_sum)
@@ -294,11 +245,6 @@ def columns_by_mask(X, m):
     return np.sum(X[:, m] ** 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="X[:, mask] with a boolean mask is refused as mixing 'integer arrays' with slices; "
-    "the message should say boolean mask (and the normal call could take it)",
-)
 def test_boolean_mask_with_slice_message():
     X = np.ones((2, 3))
     m = np.array([True, False, True])
@@ -314,12 +260,6 @@ def test_longdouble_is_refused_as_an_input_error():
         grad(times)(np.longdouble(1.5), 2.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`ad-compiler trace F --at 'x=2, n=3'` reads n as 3.0 (every parameter is "
-    "differentiated by default), then refuses range(n) saying 'pass an int' though an int was "
-    "given; the message should say that n is differentiated and to pass --wrt x",
-)
 def test_cli_int_loop_count_refusal_suggests_wrt(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NO_COLOR", "1")
     path = tmp_path / "power.py"
