@@ -106,8 +106,16 @@ class _Pending:
         return c + 1 if c >= 0 else -c
 
 
-def add_checks(fn: Function, kinds: KindTable, backend: str, optimized: bool = True) -> Function:
-    """`fn` with index checks before (or hoisted out of loops around) its accesses."""
+def add_checks(
+    fn: Function,
+    kinds: KindTable,
+    backend: str,
+    optimized: bool = True,
+    mirrors: frozenset[str] = frozenset(),
+) -> Function:
+    """`fn` with index checks before (or hoisted out of loops around) its accesses. `mirrors`:
+    arrays (forward mode's tangents) whose every access mirrors a checked access of an array
+    of the same shape, at the same place: left unchecked."""
     faint: set[str] = set()
     if optimized:  # the reads the optimizer will delete: their value is never used
         needed = _needed_names(fn)[0]
@@ -117,8 +125,8 @@ def add_checks(fn: Function, kinds: KindTable, backend: str, optimized: bool = T
             if isinstance(s, Assign) and s.op == "getitem" and s.target not in needed
         }
     if backend != "python":
-        return _Checker(fn, kinds, faint, False).run()
-    return _Checker(fn, kinds, faint, True).run() if faint else fn
+        return _Checker(fn, kinds, faint, False, mirrors).run()
+    return _Checker(fn, kinds, faint, True, mirrors).run() if faint else fn
 
 
 def numpy_checks(fn: Function) -> Function:
@@ -135,8 +143,11 @@ def numpy_checks(fn: Function) -> Function:
 
 
 class _Checker:
-    def __init__(self, fn: Function, kinds: KindTable, faint: set[str], only: bool) -> None:
+    def __init__(
+        self, fn: Function, kinds: KindTable, faint: set[str], only: bool, mirrors: frozenset[str]
+    ) -> None:
         self.fn = fn
+        self.mirrors = mirrors
         self.kinds = kinds
         self.faint = faint
         self.only = only  # check only the faint reads
@@ -224,12 +235,16 @@ class _Checker:
         at = recent[key][0]
         kept = out[at]
         if isinstance(index, Const) and _demand(index.value) > _demand(kept.args[1].value):
-            kept = check
+            # the later index, on the earlier array: a later one (a0_1 of an unrolled loop,
+            # the same shape) may not exist yet here
+            kept = replace(check, args=(kept.args[0], *check.args[1:]))
         deleted = check.attr("deleted_read") or out[at].attr("deleted_read")
         out[at] = replace(kept, attrs=_attrs(kept.attrs, deleted))
 
     def is_access(self, s: Assign) -> bool:
         if s.op not in _ACCESSES or s.reverses is not None or not isinstance(s.args[0], Var):
+            return False
+        if s.args[0].name in self.mirrors:
             return False
         return not self.only or s.target in self.faint
 

@@ -331,7 +331,9 @@ class _Transformed(GradFunction):
         # that returns it) takes the kind of what its phi merges it with.
         program_kinds = KindTable(dict(infer_kinds(tangent, params).kinds))
         program_kinds.block(program.body)
-        program = add_checks(program, program_kinds, self.backend, self.optimize)
+        # a tangent's accesses mirror the primal's, checked at the same place
+        tangents = frozenset(v.name for v in builder.dots.values() if isinstance(v, Var))
+        program = add_checks(program, program_kinds, self.backend, self.optimize, tangents)
         if self.optimize:
             program = optimize_program(program, program_kinds)
         if backend == "numba" and numpy and is_vectorized(program, program_kinds):
