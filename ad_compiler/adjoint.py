@@ -358,6 +358,13 @@ class Differentiator:
                     out, op, (Var(bar), update.value) + tuple(update.index_args), reverses=loc
                 )
                 return
+            if any(self.kinds.of(a).dtype == "bool" for a in update.index_args):
+                raise _error(
+                    loc,
+                    "indexing that mixes a boolean mask with slices or None is not "
+                    "differentiable here",
+                    "index with the mask alone (x[m]), or multiply by it (X * m) to zero the rest",
+                )
             raise _error(
                 loc,
                 "indexing that mixes integer arrays with slices or None is not differentiable here",

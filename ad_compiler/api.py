@@ -13,47 +13,56 @@ import contextlib
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, overload
 
 import numpy as np
 
 from . import aux, fastcall, pickling, tiering
 from . import compile as compiler
-from .activity import Aliases, check_aliasing, forward_stores
-from .adjoint import differentiate
-from .codegen import generate
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
-from .inplace import check_augmented
-from .ir import FLOAT, Assign, Function, Kind, Loop, Var, format_function, walk
-from .kinds import infer_kinds, kind_of_value
+from .ir import FLOAT, Function, Kind, format_function, walk
+from .kinds import kind_of_value, refuse_array_subclass
 from .live import READ_ERRORS, LiveState
-from .loop_carry import carry_neighbours
-from .loop_stores import recompute_loop_stores
 from .normalize import Entry, normalize_live
-from .optimize import optimize
+from .program_source import _function_name, build_source
 from .pytree import is_constant, is_structured
+from .shaping import (
+    _ALL,
+    _INLINED,
+    _ONE,
+    _TUPLE,
+    _VALUE_AND_ALL,
+    _VALUE_AND_ONE,
+    _in_float64,
+    _like,
+    _narrow_floats,
+    _with_numpy_scalars,
+    separate,
+)
 from .structured import PartialGradFunction, StructuredCalls, flat_signature
+from .typing_aliases import P, Wrt
+from .whole_numbers import not_float_error
 
 BACKENDS = ("numba", "python")
 
 
-@functools.cache
-def _compiler_fingerprint() -> str:
-    """A hash of the compiler's own source: a cached program is reused only if it was built by
-    this exact compiler."""
-    root = Path(__file__).parent
-    texts = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))]
-    return compiler.digest("\n".join(texts))
+_compiler_fingerprint = compiler.compiler_fingerprint  # (cache keys include it)
 
 
-Wrt = int | str | Sequence[int | str]
+class GradFunction(Generic[P]):
+    """The gradient of a function (what `grad` and `value_and_grad` return): call it like the
+    function. `g.source` is the generated program, `g.compiled_for(*args)` the compiled one,
+    `g.__wrapped__` the function itself; see help(grad).
 
-
-class GradFunction:
-    """The gradient of a function: call it like the function."""
+    >>> from ad_compiler import grad
+    >>> def square(x):
+    ...     return x * x
+    >>> g = grad(square, backend="python")
+    >>> g(3.0), g.wrt, g.__wrapped__ is square
+    (6.0, ('x',), True)
+    """
 
     _cotangent = False  # a vector-Jacobian product (vjp.py): seeded by an extra parameter
 
@@ -94,6 +103,11 @@ class GradFunction:
             self._signature = flat_signature(self._signature, dict(layouts))
         self._structured = StructuredCalls(self)
         self.params = tuple(self._signature.parameters)
+        # Keyword-only parameters: a call with as many positional arguments as parameters is
+        # still bound (and refused), as Python would.
+        self._keywords_only = any(
+            p.kind is p.KEYWORD_ONLY for p in self._signature.parameters.values()
+        )
         self._single = isinstance(wrt, (int, str))
         if not self._single and not isinstance(wrt, (tuple, list)):
             raise GradientInputError(
@@ -133,8 +147,8 @@ class GradFunction:
 
     # -- calling ---------------------------------------------------------------------------
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs or len(args) != self._nparams:
+    def __call__(self, /, *args: P.args, **kwargs: P.kwargs) -> Any:
+        if kwargs or len(args) != self._nparams or self._keywords_only:
             args = tuple(self._bind(args, kwargs))
         # Dispatch on the arguments' types (and arrays' dimensions and dtypes); the first call
         # with new ones validates them and builds the gradient.
@@ -171,6 +185,11 @@ class GradFunction:
             self._recovered = True
             self._recompile(key)
             return GradFunction.__call__(self, *args)
+        if self.backend == "numba" and any(map(_beyond_int64, args)):
+            # numba's ints are int64: Python's bigger ones run on the NumPy program, as Python
+            function, _ = self._compile(self._kinds(args), backend="python")
+            shaping = aux.unpacker(self) if self.has_aux else self._unpack
+            return shaping(function(*args), args)
         if self.backend == "numba" and type(exc).__module__.startswith("numba"):
             raise CompilationError(
                 f"numba could not compile the gradient of {self.__name__}: "
@@ -182,6 +201,8 @@ class GradFunction:
     def _fast_path_allowed(self) -> bool:
         # Subclasses (transforms, functions reading module-level values) have calls of their
         # own; a plain gradient gets the generated fast path (fastcall.py).
+        if self._keywords_only:  # the fast path passes arguments by position
+            return False
         return type(self) is GradFunction or getattr(type(self), "fast_path", False)
 
     def _recompile(self, key: tuple) -> None:
@@ -259,22 +280,16 @@ class GradFunction:
         return tuple(kinds)
 
     def _differentiable_kind(self, name: str, value: Any) -> Kind:
-        if isinstance(value, (list, tuple)):
-            raise GradientInputError(
-                f"{self.__name__}() is differentiated with respect to {name}, which is a "
-                f"{type(value).__name__}: pass np.array(...) of floats"
-            )
+        if isinstance(value, np.ndarray):
+            refuse_array_subclass(value, name)
         kind = None
-        with contextlib.suppress(GradientInputError):
-            kind = kind_of_value(value, name)
+        if not isinstance(value, (list, tuple)):
+            with contextlib.suppress(GradientInputError):
+                kind = kind_of_value(value, name)
         if kind is None or kind.dtype != "float":
-            what = (
-                type(value).__name__ if kind is None or not kind.ndim else f"array of {value.dtype}"
-            )
-            raise GradientInputError(
-                f"{self.__name__}() is differentiated with respect to {name}, which is "
-                f"a {what}; pass a float (for example {name}=float(...)) or an array of floats"
-            )
+            # whole numbers too: never converted, never left out (whole_numbers.py)
+            others = [w for w in self.wrt if w != name]
+            raise not_float_error(self.__name__, name, value, others, self._entry_spec.layouts)
         return kind
 
     def _unpack(self, out: Any, values: tuple | list) -> Any:
@@ -282,10 +297,9 @@ class GradFunction:
             out = (out,)  # a single gradient comes back bare
         if self.with_value:
             value, out = float(out[0]), out[1:]
+        grads = separate(tuple(_like(g, values[p]) for g, p in zip(out, self._positions)), values)
         if self._single:
-            grads = _like(out[0], values[self._positions[0]])
-        else:
-            grads = tuple(_like(g, values[p]) for g, p in zip(out, self._positions))
+            grads = grads[0]
         return (value, grads) if self.with_value else grads
 
     # -- building ---------------------------------------------------------------------------
@@ -341,9 +355,12 @@ class GradFunction:
                 )
         return values
 
-    def _compile(self, kinds: tuple[Kind, ...], numpy: bool = True) -> tuple[Callable, str]:
+    def _compile(
+        self, kinds: tuple[Kind, ...], numpy: bool = True, backend: str | None = None
+    ) -> tuple[Callable, str]:
         """The program for these kinds; `numpy=False` compiles straight-line array code by
-        numba too (tiering.py), where it would otherwise run on NumPy."""
+        numba too (tiering.py, numba_call.py), where it would otherwise run on NumPy."""
+        backend = backend or self.backend
         primal = self._primal()
         # The generated code quotes file names and lines: they are part of the key too.
         places = sorted(
@@ -364,7 +381,7 @@ class GradFunction:
                     repr([(k.ndim, k.dtype) for k in kinds]),
                     repr(self.wrt),
                     repr(self.with_value),
-                    self.backend,
+                    backend,
                     f"optimize={self.optimize}",
                     f"aux={primal.aux!r} cotangent={self._cotangent}",
                     "" if numpy else "numba for array code",
@@ -379,7 +396,7 @@ class GradFunction:
                 dict(zip(self.params + self._hidden, kinds)),
                 self.wrt,
                 self.with_value,
-                self.backend,
+                backend,
                 self._header(),
                 self.optimize,
                 self._cotangent,
@@ -423,22 +440,19 @@ class GradFunction:
     def _kinds_of_hidden(self, values: tuple) -> tuple[Kind, ...]:
         return self._kinds([1.0] * self._nuser + list(values))[self._nuser :]
 
-    def compiled_for(self, *args: Any, **kwargs: Any) -> Callable:
-        """The compiled gradient function itself for arguments like these, without the
-        checks and conversions of a normal call (for hot loops): it takes the function's
-        arguments positionally and returns (value, if value_and_grad, then) the gradients as
-        a tuple, or the one gradient (for float32 arguments under numba, in float64). The
-        module-level numbers and arrays the function reads are still read at each call."""
-        values = self._bind(args, kwargs)
-        if any(map(is_structured, values)):
-            return self._structured.compiled_for(values)
-        values += list(self._live_values())
-        function, source = self._build(self._kinds(values))
-        if "@njit" in source and _narrow_floats(values):
-            function = _in_float64(function)
-        return _passing_globals(function, self._live, self.__name__) if self._hidden else function
+    def compiled_for(self, /, *args: Any, **kwargs: Any) -> Callable:
+        """A numba dispatcher of the gradient for arguments like these, to call from your
+        own `numba.njit` functions (or from Python, without a normal call's checks): it takes
+        the function's own arguments positionally and returns what a call returns (one
+        gradient for one wrt, a tuple for a tuple wrt; value_and_grad: (value, gradients)).
+        Always numba-compiled (array code and backend="python" too); the module-level values
+        the function reads are bound as of this call (call it again after they change). See
+        numba_call.py; raises an ADCompilerError for what numba cannot take or compile."""
+        from .numba_call import compiled_for  # (imports numba)
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        return compiled_for(self, args, kwargs)
+
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         """The generated module's text for arguments like these."""
         values = self._bind(args, kwargs)
         if any(map(is_structured, values)):
@@ -480,8 +494,8 @@ class _LiveGradFunction(GradFunction):
     does): each call reads their current values, as Python would, and passes them to the
     compiled program after the arguments. (Functions that read none keep the plain call.)"""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs or len(args) != self._nuser:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or len(args) != self._nuser or self._keywords_only:
             args = tuple(self._bind(args, kwargs))
         live = self._live
         try:
@@ -493,20 +507,8 @@ class _LiveGradFunction(GradFunction):
         return GradFunction.__call__(self, *args, *values)
 
 
-def _passing_globals(function: Callable, live: LiveState, name: str) -> Callable:
-    """`compiled_for`'s function for a program with hidden parameters: reads them."""
-
-    @functools.wraps(function)
-    def call(*args: Any) -> Any:
-        values = live.read()
-        if values is None:
-            raise ADCompilerError(
-                f"a module-level value compiled into the gradient of {name}() (a flag, an "
-                "axis) changed: call compiled_for again"
-            )
-        return function(*args, *values)
-
-    return call
+def _beyond_int64(value: Any) -> bool:
+    return type(value) is int and not -(2**63) <= value < 2**63
 
 
 def _from_numba_cache(exc: BaseException) -> bool:
@@ -517,170 +519,6 @@ def _from_numba_cache(exc: BaseException) -> bool:
             return True
         tb = tb.tb_next
     return False
-
-
-def _narrow_floats(values: Any) -> bool:
-    """Whether some argument is a float array or NumPy float narrower than float64."""
-    return any(
-        isinstance(v, (np.ndarray, np.floating)) and v.dtype.kind == "f" and v.dtype.itemsize < 8
-        for v in values
-    )
-
-
-def _in_float64(function: Callable) -> Callable:
-    """Run numba-compiled code on float64 copies of float32 (and float16) arguments. numba
-    types every float constant and scalar as float64, and float32 arrays combined with them
-    become float64 arrays, so a loop-carried value or adjoint would change type from one
-    iteration to the next, which numba cannot compile. The gradients are cast back to each
-    argument's dtype by the caller (`_like`)."""
-
-    @functools.wraps(function)
-    def call(*args: Any) -> Any:
-        return function(*[_widened(a) for a in args])
-
-    return call
-
-
-def _widened(value: Any) -> Any:
-    narrow = isinstance(value, (np.ndarray, np.floating)) and value.dtype.kind == "f"
-    return value.astype(np.float64) if narrow and value.dtype.itemsize < 8 else value
-
-
-def _with_numpy_scalars(function: Callable) -> Callable:
-    """Run plain-Python generated code on NumPy float64 scalars, so that a division by zero
-    gives inf and a square root of a negative number nan, as NumPy and the numba backend do,
-    where Python floats would raise."""
-
-    @functools.wraps(function)
-    def call(*args: Any) -> Any:
-        return function(*[np.float64(a) if type(a) is float else a for a in args])
-
-    return call
-
-
-def _ONE(out: Any, values: Any) -> Any:
-    return out
-
-
-def _TUPLE(out: Any, values: Any) -> Any:
-    return (out,)
-
-
-def _ALL(out: tuple, values: Any) -> Any:
-    return out
-
-
-# How the generated fast path (fastcall.py) writes these shapings inline.
-_INLINED = {_ONE: "{}", _TUPLE: "({},)", _ALL: "{}"}
-
-
-def _VALUE_AND_ONE(out: tuple, values: Any) -> Any:
-    return float(out[0]), out[1]
-
-
-def _VALUE_AND_ALL(out: tuple, values: Any) -> Any:
-    return float(out[0]), out[1:]
-
-
-def _like(grad: Any, arg: Any) -> Any:
-    """A gradient with its argument's type: a float for a float, the same dtype for an array."""
-    if arg.__class__ is float:
-        return float(grad)
-    if isinstance(arg, np.ndarray):
-        grad = np.asarray(grad)
-        if grad.dtype != arg.dtype:
-            grad = grad.astype(arg.dtype)
-        if grad.shape != arg.shape:
-            grad = np.broadcast_to(grad, arg.shape).copy()
-        return grad
-    if isinstance(arg, np.floating):
-        return type(arg)(grad)
-    return float(grad)
-
-
-def _function_name(source: str) -> str:
-    for line in source.splitlines():
-        if line.startswith("def "):
-            return line[4 : line.index("(")]
-    raise CompilationError("generated module defines no function")
-
-
-def build_source(
-    primal: Function,
-    kinds: dict[str, Kind],
-    wrt: tuple[str, ...],
-    with_value: bool,
-    backend: str,
-    header: str,
-    optimized: bool = True,
-    cotangent: bool = False,
-    numpy_for_arrays: bool = True,
-    checkpoint: bool = False,
-) -> str:
-    """The gradient program of `primal` as Python source. `optimized=False` leaves out the
-    store forwarding, the clean-up passes of optimize.py and codegen's folding of temporaries:
-    the most literal translation, to compare the optimized program against."""
-    table = infer_kinds(primal, kinds)
-    check_augmented(primal, table)
-    check_aliasing(primal, Aliases(primal, table))
-    if optimized:
-        primal = forward_stores(primal, table)
-        primal = recompute_loop_stores(primal, table)
-    notes = [] if checkpoint else None
-    gradient = differentiate(primal, table, wrt, with_value, cotangent, notes)
-    if checkpoint:
-        header += "\ncheckpoint=True: outermost loops are reversed from checkpoints of their\n"
-        header += "carried values, every ceil(sqrt(n)) iterations (checkpoint.py).\n"
-        header += "".join(f"  {note}\n" for note in notes)
-    if optimized:
-        gradient = optimize(gradient, table)
-        gradient = carry_neighbours(gradient, table)
-    else:
-        header += "\nUnoptimized (optimize=False): every temporary on its own line.\n"
-    if backend == "numba" and numpy_for_arrays and numpy_first(gradient, table):
-        backend = "python"
-        header += (
-            "\nArray code: it runs on NumPy's own compiled loops first, without compiling;\n"
-            "called often, it moves to numba if numba runs it faster (tiering.py).\n"
-        )
-    return generate(gradient, table, backend, header, fold=optimized).source
-
-
-def is_vectorized(fn: Function, kinds) -> bool:
-    """Whole-array code without loops: NumPy runs it as fast as numba would, without the
-    seconds numba takes to compile array code."""
-    statements = list(walk(fn.body))
-    if any(isinstance(s, Loop) for s in statements):
-        return False
-    return any(
-        isinstance(s, Assign)
-        and s.target
-        and kinds.of(Var(s.target)).is_array
-        and s.op not in ("copy", "zeros_like", "tape_alloc")
-        for s in statements
-    )
-
-
-def numpy_first(fn: Function, kinds) -> bool:
-    """Code NumPy runs well from the first call: straight-line array code, and loops whose
-    bodies mostly compute whole arrays (an RNN step, an integrator step), where numba's
-    compilation takes seconds to tens of seconds. Loops over scalars go to numba at once."""
-    if is_vectorized(fn, kinds):
-        return True
-    arrays = scalars = 0
-    for loop in walk(fn.body):
-        if not isinstance(loop, Loop):
-            continue
-        for s in walk(loop.body):
-            if isinstance(s, Assign) and s.target and not s.op.startswith(_BOOKKEEPING):
-                if kinds.of(Var(s.target)).is_array:
-                    arrays += 1
-                else:
-                    scalars += 1
-    return arrays > 0 and arrays >= scalars
-
-
-_BOOKKEEPING = ("tape_", "list_", "copy", "zeros_like")
 
 
 def _make(
@@ -723,38 +561,163 @@ def _make(
     )
 
 
+@overload
 def grad(
-    f: Callable | None = None,
+    f: functools.partial[Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    has_aux: bool = ...,
+    checkpoint: bool = ...,
+) -> PartialGradFunction: ...
+@overload
+def grad(
+    f: Callable[P, Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    has_aux: bool = ...,
+    checkpoint: bool = ...,
+) -> GradFunction[P]: ...
+@overload
+def grad(
+    f: None = None,
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    has_aux: bool = ...,
+    checkpoint: bool = ...,
+) -> Callable[[Callable[P, Any]], GradFunction[P]]: ...
+def grad(
+    f: Callable[..., Any] | None = None,
     *,
     wrt: Wrt = 0,
     backend: str = "numba",
     optimize: bool = True,
     has_aux: bool = False,
     checkpoint: bool = False,
-):
+) -> GradFunction[Any] | PartialGradFunction | Callable[[Callable[..., Any]], GradFunction[Any]]:
     """The gradient of `f`, a function of floats and NumPy arrays returning one float.
 
-    `wrt` is a parameter position or name (one gradient) or a tuple of them (a tuple of
-    gradients, in that order); each gradient has its argument's type and shape. Usable as
-    `@grad`, `@grad(wrt=...)` and `grad(f, wrt=...)`. `optimize=False` generates the gradient
-    program without the optimizer's clean-up passes (to compare against). `has_aux=True`: f
-    returns `(value, aux)` and the call returns `(gradient, aux)` (aux carries no gradient).
-    `checkpoint=True` reverses each outermost `for` loop over a range from checkpoints of its
-    carried values every ceil(sqrt(n)) iterations, recomputing one segment at a time: tape
-    memory O(sqrt(n)) instead of O(n), for one more run of the loop (checkpoint.py).
+    Usable as `grad(f, wrt=...)`, `@grad` and `@grad(wrt=...)`. It returns a GradFunction:
+    call it like `f`; it returns the gradient with respect to the `wrt` arguments, each with
+    its argument's type and shape (a float for a float, an array of the same shape and dtype
+    for an array). `f` must be defined in a file (its source is read), and may use loops,
+    branches, NumPy and helper functions of your own (see the README's list).
+
+    >>> import numpy as np
+    >>> from ad_compiler import grad
+    >>> def loss(w, x):
+    ...     return np.sum((w * x - 1.0) ** 2)
+    >>> grad(loss)(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    array([12., 56.])
+    >>> @grad(wrt=("x", "y"))
+    ... def circuit(x, y, z):
+    ...     return (x + y) * z
+    >>> circuit(-2.0, 5.0, -4.0)
+    (-4.0, -4.0)
+
+    wrt: a parameter position or name (one gradient), or a tuple of them (a tuple of
+        gradients, in that order); default 0, the first parameter. Each differentiated
+        argument must be a float or an array of floats; the others may be ints (loop
+        counts, indices), arrays of any dtype, dicts, lists, tuples or None.
+    backend: "numba" (default) compiles loops and scalar code with numba (a few seconds at
+        the first call, then cached); straight-line array code runs on NumPy first and moves
+        to numba once it is called often, if numba runs it faster. "python" runs the same
+        generated code without numba (debugging, comparison).
+    optimize: False generates the gradient program without the optimizer's clean-up passes,
+        one operation per line (to compare against).
+    has_aux: True for `f` returning `(value, aux)`: the call returns `(gradient, aux)`; aux
+        carries no gradient.
+    checkpoint: True reverses each outermost `for` loop over a range from checkpoints of its
+        carried values every ceil(sqrt(n)) iterations, recomputing one segment at a time: tape
+        memory O(sqrt(n)) instead of O(n), for one more run of the loop.
+
+    Caching: the gradient is generated and compiled at the first call, once per combination
+    of argument kinds (scalar or array, number of dimensions, dtype, layout of structured
+    arguments), and kept. The generated module (readable Python: `g.source`,
+    `g.source_for(*args)`) and numba's machine code are cached on disk, keyed by a hash of
+    the program, in $AD_COMPILER_CACHE_DIR (default ~/.cache/ad_compiler, or
+    $XDG_CACHE_HOME/ad_compiler): another process, or a later run, loads them without
+    differentiating or compiling again. `ad-compiler cache info` says where the cache is and
+    how big; `ad-compiler cache clear` empties it.
+
+    `g.compiled_for(*args)` is the compiled program itself for arguments like `args`, without
+    the checks and conversions of a normal call, for hot loops (see GradFunction.compiled_for).
+
+    Errors (all from ad_compiler.errors, all ADCompilerError):
+        GradientInputError: a wrong number of arguments, `wrt` naming no parameter, or a
+            differentiated argument that is not a float or an array of floats (a whole number
+            is never converted: pass 3.0, or leave it out of wrt).
+        UnsupportedSyntaxError (also a SyntaxError), NoGradientRuleError: at the first call,
+            code the compiler does not differentiate, naming file:line and a rewrite.
+        NonScalarOutputError: `f` returns an array or a tuple (see jacobian, vjp).
+        CompilationError: numba could not compile the generated code (backend="python" runs it).
+
+    >>> def power(x, n):
+    ...     return x**n
+    >>> grad(power)(2.0, 3)  # n is not differentiated: an int is fine
+    12.0
+    >>> grad(power, wrt="n")(2.0, 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ad_compiler.errors.GradientInputError: power() ... the int 3: pass 3.0 (or float(n)), ...
     """
     return _make(f, wrt, backend, False, optimize, has_aux, checkpoint)
 
 
+@overload
 def value_and_grad(
-    f: Callable | None = None,
+    f: functools.partial[Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    has_aux: bool = ...,
+    checkpoint: bool = ...,
+) -> PartialGradFunction: ...
+@overload
+def value_and_grad(
+    f: Callable[P, Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    has_aux: bool = ...,
+    checkpoint: bool = ...,
+) -> GradFunction[P]: ...
+@overload
+def value_and_grad(
+    f: None = None,
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    has_aux: bool = ...,
+    checkpoint: bool = ...,
+) -> Callable[[Callable[P, Any]], GradFunction[P]]: ...
+def value_and_grad(
+    f: Callable[..., Any] | None = None,
     *,
     wrt: Wrt = 0,
     backend: str = "numba",
     optimize: bool = True,
     has_aux: bool = False,
     checkpoint: bool = False,
-):
-    """Like `grad`, but returns `(f(...), gradient)`; with has_aux=True, `((value, aux),
-    gradient)`."""
+) -> GradFunction[Any] | PartialGradFunction | Callable[[Callable[..., Any]], GradFunction[Any]]:
+    """Like `grad` (the same arguments, caching and errors: see help(grad)), but the call
+    returns `(f(...), gradient)`, computed in one run; with has_aux=True, `((value, aux),
+    gradient)`. Its result plugs into `scipy.optimize.minimize(fun, x0, jac=True)`.
+
+    >>> import numpy as np
+    >>> from ad_compiler import value_and_grad
+    >>> def loss(w, x):
+    ...     return np.sum((w * x - 1.0) ** 2)
+    >>> value, dw = value_and_grad(loss)(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    >>> float(value), dw
+    (53.0, array([12., 56.]))
+    """
     return _make(f, wrt, backend, True, optimize, has_aux, checkpoint)

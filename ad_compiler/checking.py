@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .typing_aliases import Wrt
+
 
 def _positions(f: Callable, wrt) -> tuple[list[int], bool]:
     import inspect
@@ -17,10 +19,18 @@ def _positions(f: Callable, wrt) -> tuple[list[int], bool]:
     return [params.index(w) if isinstance(w, str) else w for w in items], single
 
 
-def numerical_grad(f: Callable, *args: Any, wrt=0, eps: float = 1e-6) -> Any:
-    """The gradient of f at args by central differences, (f(x + h) - f(x - h)) / 2h per entry.
+def numerical_grad(f: Callable[..., Any], *args: Any, wrt: Wrt = 0, eps: float = 1e-6) -> Any:
+    """The gradient of f at args by central differences, (f(x + h) - f(x - h)) / 2h per entry,
+    with h = `eps`: the lecture's numerical gradient, to check analytic ones against.
 
     `wrt` as in `grad`. Floats give floats, arrays give float64 arrays of their shape.
+
+    >>> import numpy as np
+    >>> from ad_compiler import numerical_grad
+    >>> def energy(x):
+    ...     return np.sum(x**3)
+    >>> np.round(numerical_grad(energy, np.array([1.0, 2.0])), 6)  # 3 x**2
+    array([ 3., 12.])
     """
     positions, single = _positions(f, wrt)
     grads = []
@@ -50,10 +60,36 @@ def _call(f: Callable, args: tuple, pos: int, value: Any) -> float:
 
 
 def check_grad(
-    f: Callable, *args: Any, wrt=0, rtol: float = 1e-5, atol: float = 1e-8, backend: str = "numba"
+    f: Callable[..., Any],
+    *args: Any,
+    wrt: Wrt = 0,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    backend: str = "numba",
 ) -> None:
     """Compare grad(f) with numerical_grad(f) at args; raise AssertionError naming the worst
-    entry and its error when they differ by more than atol + rtol * |numerical|."""
+    entry and its error when they differ by more than atol + rtol * |numerical|; return None
+    when they agree. `wrt` and `backend` as in `grad`.
+
+    >>> import numpy as np
+    >>> from ad_compiler import check_grad
+    >>> def energy(x):
+    ...     return np.sum(x**3)
+    >>> check_grad(energy, np.array([1.0, 2.0]))  # agrees: nothing to say
+    >>> from ad_compiler import custom_vjp
+    >>> @custom_vjp
+    ... def cube(x):
+    ...     return x**3
+    >>> @cube.defvjp
+    ... def cube_vjp(g, result, x):
+    ...     return g * 3.0 * x  # a mistake: 3 x**2
+    >>> def total(x):
+    ...     return np.sum(cube(x))
+    >>> check_grad(total, np.array([1.0, 2.0]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    AssertionError: gradient of total wrt x[1]: grad gives 6.0, central differences give 12.0...
+    """
     from .api import grad
 
     analytic = grad(f, wrt=wrt, backend=backend)(*args)
@@ -73,10 +109,11 @@ def check_grad(
                 if a_arr.ndim
                 else ()
             )
+            worst = tuple(int(i) for i in worst)  # plain numbers in the message
             where = f"{names[pos]}{list(worst) if worst else ''}"
             raise AssertionError(
-                f"gradient of {f.__name__} wrt {where}: grad gives {a_arr[worst]!r}, central "
-                f"differences give {n_arr[worst]!r} (difference "
+                f"gradient of {f.__name__} wrt {where}: grad gives {float(a_arr[worst])!r}, "
+                f"central differences give {float(n_arr[worst])!r} (difference "
                 f"{abs(a_arr[worst] - n_arr[worst]):.3g}, "
                 f"allowed {atol + rtol * abs(n_arr[worst]):.3g})"
             )

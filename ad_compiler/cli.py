@@ -2,7 +2,8 @@
 
 `ad-compiler show FILE.py:FUNC` prints the gradient program of FUNC; `show --formula` its
 closed-form derivatives; `ad-compiler trace FILE.py:FUNC --at ...` the forward and backward sweeps
-at given values, node by node, and the circuit drawn with Graphviz.
+at given values, node by node, and the circuit drawn with Graphviz; `ad-compiler cache info` and
+`cache clear` where compiled code lives and how big it is, and remove it; `--version`.
 
 Exit codes: 0 ok, 1 when the compiler refuses the function (any ADCompilerError), when the
 function fails at the given values, or when Graphviz cannot draw; 2 for usage errors (bad
@@ -25,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from . import cache_admin
+from ._version import __version__
 from .api import BACKENDS, grad
 from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
 from .formula import formulas
@@ -264,8 +267,20 @@ def trace(args: argparse.Namespace) -> int:
     example = [_float_if_wrt(values[p], p in wrt) for p in params]
     try:
         recorded = trace_function(fn, *example, wrt=wrt)
-    except ADCompilerError:
-        raise
+    except ADCompilerError as exc:
+        whole = [p for p in params if _is_int(values[p])]
+        if args.wrt or decorated_wrt or not whole:
+            raise
+        # every parameter was differentiated, so the whole numbers given became floats
+        print(_describe(exc), file=sys.stderr)
+        others = [p for p in params if p not in whole] or params[:1]
+        print(
+            "note: without --wrt every parameter is differentiated, so the whole numbers "
+            f"given ({', '.join(whole)}) were read as floats; name the parameters to "
+            f"differentiate, and the others stay whole: {' '.join('--wrt ' + p for p in others)}",
+            file=sys.stderr,
+        )
+        return 1
     except Exception as exc:  # the function itself failed on these values
         print(
             f"{PROG} trace: running {fn.__name__} at the --at values failed: "
@@ -306,6 +321,10 @@ def _write(path: str, data: bytes) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _float_if_wrt(value: Any, differentiated: bool) -> Any:
     """Whole numbers written for a differentiated argument (x=-2) are meant as floats."""
     if differentiated and isinstance(value, int) and not isinstance(value, bool):
@@ -332,6 +351,20 @@ def _print_code(source: str) -> None:
     sys.stdout.write(source if source.endswith("\n") else source + "\n")
 
 
+# -- cache --------------------------------------------------------------------------------------
+
+
+def cache(args: argparse.Namespace) -> int:
+    if args.action == "info":
+        sys.stdout.write(cache_admin.describe(cache_admin.contents()) + "\n")
+        return 0
+    found = cache_admin.contents() if args.dry_run else cache_admin.clear()
+    did = "would remove" if args.dry_run else "removed"
+    size = cache_admin.human(found.size)
+    sys.stdout.write(f"{did} {found.count} files ({size}) from {found.directory}\n")
+    return 0
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -343,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="ad_compiler: reverse-mode automatic differentiation of plain Python and\n"
         "NumPy functions, by generating readable gradient code.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     show_parser = commands.add_parser(
         "show",
@@ -375,7 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ARGS",
         help='example arguments as Python literals, e.g. "x=-2, '
         'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"; they decide which '
-        "arguments are arrays (default: every argument a float)",
+        "arguments are arrays (default: every argument a float). Whole numbers "
+        "given for a differentiated parameter are read as floats (x=-2 is -2.0); "
+        "for the others they stay integers",
     )
     show_parser.add_argument(
         "--mode",
@@ -414,7 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ARGS",
         required=True,
         help="every argument's value as a Python literal, e.g. \"x=-2, "
-        'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy"',
+        'W=[[0.1, 0.5], [-0.3, 0.8]], b=@b.npy". Whole numbers given for a '
+        "differentiated parameter are read as floats (w0=2 is 2.0, [1, 2] a float "
+        "array); for the others (loop counts, labels) they stay integers",
     )
     trace_parser.add_argument(
         "--wrt",
@@ -445,6 +483,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--png", metavar="FILE", help="draw the circuit as PNG (needs Graphviz's dot)"
     )
     trace_parser.set_defaults(run=trace)
+
+    cache_parser = commands.add_parser(
+        "cache",
+        help="where compiled gradients are cached, how big the cache is; clear it",
+        description="Compiled gradients (the generated modules and numba's machine code) are "
+        "cached on disk, in $AD_COMPILER_CACHE_DIR, else $XDG_CACHE_HOME/ad_compiler, else "
+        "~/.cache/ad_compiler. `info` says where and how many files of what size; `clear` "
+        "removes ad_compiler's own files there, without asking (everything is rebuilt on "
+        "demand: clearing costs compile time, nothing else); other files are left alone.",
+    )
+    cache_parser.add_argument("action", choices=("info", "clear"), help="info or clear")
+    cache_parser.add_argument(
+        "--dry-run", action="store_true", help="with clear: say what would be removed, keep it"
+    )
+    cache_parser.set_defaults(run=cache)
     return parser
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .custom import function_names
+from .int_powers import int_powers, power_template
 from .ir import Assign, Block, Const, Function, If, Loc, Loop, Operand, Stmt, Var, walk
 from .kinds import KindTable
 from .rules import RULES
@@ -98,6 +99,7 @@ class _Printer:
         self.uses: dict[str, int] = {}
         self.exposed: set[str] = set()
         self.modules: set[str] = set()
+        self.powers: dict[str, str] = {}  # int powers of numba code (int_powers.py)
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -111,6 +113,8 @@ class _Printer:
     def template(self, stmt: Assign) -> str:
         if stmt.op == "unassigned":
             return _placeholder(self.kinds.of(Var(stmt.target)))
+        if stmt.target in self.powers and stmt.op == "pow":
+            return power_template(self.powers[stmt.target], stmt)
         rule = RULES[stmt.op]
         template = rule.emit
         if rule.emit_scalar is not None and all(self.kinds.of(a).is_scalar for a in stmt.args):
@@ -391,20 +395,24 @@ def _read_count(stmt, name: str) -> int:
     return count
 
 
-_TEMP_NAME = re.compile(r"\bt(\d+)(_bar)?\b")
+# A temporary, or a string literal (an index check quotes the source line: left alone).
+_TEMP_NAME = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|\bt(\d+)(_bar)?\b""")
 
 
 def renumber_temporaries(lines: list[str]) -> list[str]:
     """Number the printed temporaries t1, t2, ... in order of appearance (t3_bar follows t3);
-    comments, which quote the user's source, are left alone."""
+    comments and string literals, which quote the user's source, are left alone."""
     order: dict[str, str] = {}
     for line in lines:
         if not line.lstrip().startswith("#"):
             for match in _TEMP_NAME.finditer(line):
-                order.setdefault(match.group(1), str(len(order) + 1))
+                if match.group(2):
+                    order.setdefault(match.group(2), str(len(order) + 1))
 
     def rename(match: re.Match) -> str:
-        return f"t{order[match.group(1)]}{match.group(2) or ''}"
+        if match.group(1):
+            return match.group(1)
+        return f"t{order[match.group(2)]}{match.group(3) or ''}"
 
     return [
         line if line.lstrip().startswith("#") else _TEMP_NAME.sub(rename, line) for line in lines
@@ -418,6 +426,8 @@ def generate(
     printer = _Printer(kinds, fold)
     printer.uses = count_uses(fn)
     printer.exposed = exposed_reads(fn)
+    if backend == "numba":
+        printer.powers = int_powers(fn, kinds)
     # IEEE arithmetic: a division by zero gives inf or nan, as in NumPy, not an exception.
     decorator = ['@njit(cache=True, error_model="numpy")'] if backend == "numba" else []
     printer.lines.append(f"def {fn.name}({', '.join(fn.params)}):")

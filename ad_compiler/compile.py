@@ -1,14 +1,16 @@
 """From generated source to a callable: a content-hashed module file in a private cache directory.
 
 numba's `cache=True` needs a real file (it refuses functions made by exec), so every generated
-module is written once, atomically, under a name that is the hash of its text, then imported.
-A second process finds the file and numba's own cache next to it, and skips compilation. A file
-whose text no longer matches its name (a corrupt or truncated write) is rewritten, never run.
+module is written once, atomically, under a name that is the hash of its text (and of the
+compiler that wrote it), then imported. A second process finds the file and numba's own cache
+next to it, and skips compilation. A file whose text no longer matches its name (a corrupt or
+truncated write) is rewritten, never run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import os
@@ -23,14 +25,19 @@ from .errors import ADCompilerError
 _LOCK = threading.Lock()
 
 
-def cache_dir() -> Path:
-    """The cache directory (AD_COMPILER_CACHE_DIR, or ~/.cache/ad_compiler), private to the user."""
+def cache_path() -> Path:
+    """Where the cache directory is (AD_COMPILER_CACHE_DIR, else $XDG_CACHE_HOME/ad_compiler,
+    else ~/.cache/ad_compiler), without creating it."""
     configured = os.environ.get("AD_COMPILER_CACHE_DIR")
     if configured:
-        path = Path(configured)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        path = Path(base) / "ad_compiler"
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ad_compiler"
+
+
+def cache_dir() -> Path:
+    """The cache directory (see cache_path), created if needed, private to the user."""
+    path = cache_path()
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = path.stat()
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
@@ -47,6 +54,21 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+@functools.cache
+def compiler_fingerprint() -> str:
+    """A hash of the compiler's own source, runtime included. It is part of every cached
+    module's name: numba's cache is keyed by the module's text alone, so machine code compiled
+    against an older runtime (a fixed overload, say) would otherwise be reused after an
+    upgrade."""
+    root = Path(__file__).parent
+    texts = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))]
+    return digest("\n".join(texts))
+
+
+def _module_digest(source: str) -> str:
+    return digest(compiler_fingerprint() + "\n" + source)
+
+
 def _write_atomically(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
     try:
@@ -61,7 +83,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def module_path(source: str) -> Path:
-    return cache_dir() / f"adc_{digest(source)}.py"
+    return cache_dir() / f"adc_{_module_digest(source)}.py"
 
 
 def write_module(source: str) -> Path:
@@ -79,7 +101,7 @@ def read_verified(path: Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     expected = path.stem.removeprefix("adc_")
-    return text if digest(text) == expected else None
+    return text if _module_digest(text) == expected else None
 
 
 def load(source: str, function_name: str, fresh: bool = False):
@@ -116,7 +138,7 @@ def forget_compiled(source: str) -> None:
 def remember(key: str, source: str) -> None:
     """Record that the program for `key` (a hash of its inputs) is `source`."""
     path = cache_dir() / f"key_{key}.txt"
-    _write_atomically(path, digest(source))
+    _write_atomically(path, _module_digest(source))
 
 
 def recall(key: str) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class CustomVJP:
         self._kinds: dict[tuple, Kind] = {}
         _REGISTRY[self.key] = self
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
 
     def __reduce__(self) -> Any:
@@ -130,6 +130,10 @@ def custom_vjp(fn: Callable) -> CustomVJP:
     >>> @softplus.defvjp
     ... def softplus_vjp(g, result, x):
     ...     return g / (1.0 + np.exp(-x))
+    >>> def loss(x):
+    ...     return np.sum(softplus(x))
+    >>> grad(loss)(np.array([0.0, 2.0]))  # the sigmoid, from the rule
+    array([0.5       , 0.88079708])
 
     Differentiated code calling `softplus` calls it and, in the reverse sweep, the rule. `fn` may
     be anything the generated code can call (a `numba.njit` kernel for the numba backend).
@@ -151,7 +155,10 @@ def lookup(key: str) -> CustomVJP:
     return _REGISTRY[key]
 
 
-def stop_gradient(x: Any) -> Any:
+_T = TypeVar("_T")
+
+
+def stop_gradient(x: _T) -> _T:
     """`x` itself, through which no gradient passes: differentiated code treats it as a
     constant (as `jax.lax.stop_gradient` does).
 

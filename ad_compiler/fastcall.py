@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .shaping import may_share
+
 MISSING = object()  # default of the generated parameters: "not passed"
 MOST_SIGNATURES = 4  # tests per call grow with each; beyond this, the general path serves
 
@@ -38,6 +40,7 @@ def install(function: Any, base: type, general: Any, post_aliases: dict, like: A
         "_general": general,
         "_ndarray": np.ndarray,
         "_like": like,
+        "_may": may_share,
     }
     lines = [
         # positional-only: a keyword named like them (a0=, self=) goes to the general path
@@ -121,6 +124,7 @@ def _shaping(function: Any, key: tuple, names: list, call: str, s: int, namespac
         outputs.insert(0, "_v")
     lines = [f"{', '.join(outputs)} = {call}"]  # one bare gradient, or a tuple
     fitted = []
+    arrays = [names[i] for i, part in enumerate(key) if _array_part(part)]
     for j, p in enumerate(wrt):
         part, arg, grad = key[p], names[p], f"_g{j}"
         if part is float:
@@ -132,6 +136,10 @@ def _shaping(function: Any, key: tuple, names: list, call: str, s: int, namespac
                 f"and {grad}.shape == {arg}.shape):"
             )
             lines.append(f"    {grad} = _like({grad}, {arg})")
+            # never memory of an argument or of another gradient (shaping.separate)
+            shares = " or ".join(f"_may({grad}, {other})" for other in arrays)
+            lines += [f"if {shares}:", f"    {grad} = {grad}.copy()"]
+            arrays.append(grad)
             fitted.append(grad)
         else:
             fitted.append(f"_like({grad}, {arg})")

@@ -12,26 +12,16 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from . import compile as compiler
 from . import pickling
-from .api import (
-    BACKENDS,
-    GradFunction,
-    _compiler_fingerprint,
-    _function_name,
-    _in_float64,
-    _LiveGradFunction,
-    _narrow_floats,
-    _passing_globals,
-    _with_numpy_scalars,
-    build_source,
-    is_vectorized,
-)
+from .api import BACKENDS, GradFunction, _compiler_fingerprint, _LiveGradFunction
+from .bounds import add_checks, numpy_checks
 from .checkpoint import refuse as refuse_checkpoint
 from .codegen import generate
 from .errors import ADCompilerError, GradientInputError, NonScalarOutputError
@@ -39,8 +29,11 @@ from .inplace import check_augmented
 from .ir import Const, Kind, Var, format_function, walk
 from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
+from .program_source import _function_name, build_source, is_vectorized
 from .pytree import flatten, is_structured, layout_of, rebuild, signature
+from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars, separate
 from .tangent import Tangents, leave_ssa
+from .typing_aliases import Wrt
 
 _HEADERS = {
     "jvp": (
@@ -90,9 +83,9 @@ class _Transformed(GradFunction):
         self.params = self._user + self._tangent_names
         self._nuser = self._nparams = len(self.params)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
-        if kwargs or len(args) != len(self._user):
+        if kwargs or len(args) != len(self._user) or self._keywords_only:
             values = self._bind_user(args, kwargs)
         else:
             values = list(args)
@@ -240,15 +233,18 @@ class _Transformed(GradFunction):
     def _unpack(self, out: Any, values: Any) -> Any:
         if self.mode == "jvp":
             value, tangent = out
-            return _plain(value), _plain(tangent)
+            return _plain(value), separate((_plain(tangent),), values)[0]
         grads = out if isinstance(out, tuple) else (out,)
         if self.with_value:
             value, grads = float(grads[0]), grads[1:]
-        grads = tuple(_plain(g) for g in grads)
+        grads = separate(tuple(_plain(g) for g in grads), values)
         grads = grads[0] if self._single else grads
         return (value, grads) if self.with_value else grads
 
-    def _compile(self, kinds: tuple[Kind, ...]):
+    def _compile(self, kinds: tuple[Kind, ...], numpy: bool = True, backend: str | None = None):
+        """The program for these kinds; `numpy=False` compiles straight-line array code by
+        numba too (tiering.py, numba_call.py)."""
+        backend = backend or self.backend
         primal = self._primal()
         nuser = len(self._user)
         ntan = len(self._tangent_names)
@@ -262,7 +258,8 @@ class _Transformed(GradFunction):
                     str(self._parsed.node.lineno),
                     repr([(k.ndim, k.dtype) for k in kinds]),
                     repr((self.wrt, self.tangent_wrt, self.with_value)),
-                    self.backend,
+                    backend,
+                    "" if numpy else "numba for array code",
                     f"optimize={self.optimize}",
                     repr(sorted(_places(primal))),
                     _compiler_fingerprint(),
@@ -271,14 +268,18 @@ class _Transformed(GradFunction):
         )
         source = compiler.recall(key)
         if source is None:
-            source = self._generate(primal, primal_kinds, nuser)
+            source = self._generate(primal, primal_kinds, nuser, numpy, backend)
+            if not numpy:  # as api.py's: IndexError where NumPy raises it
+                source = source.replace(
+                    'error_model="numpy")', 'error_model="numpy", boundscheck=True)'
+                )
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
         if "@njit" not in source:
             function = _with_numpy_scalars(function)
         return function, source
 
-    def _generate(self, primal, primal_kinds, nuser: int) -> str:
+    def _generate(self, primal, primal_kinds, nuser: int, numpy: bool, backend: str) -> str:
         names = self._user + self._hidden
         table = infer_kinds(primal, dict(zip(names, primal_kinds)))
         check_augmented(primal, table)
@@ -312,7 +313,14 @@ class _Transformed(GradFunction):
                     "returning one float"
                 )
             source = build_source(
-                tangent, params, self.wrt, self.with_value, self.backend, header, self.optimize
+                tangent,
+                params,
+                self.wrt,
+                self.with_value,
+                backend,
+                header,
+                self.optimize,
+                numpy_for_arrays=numpy,
             )
             # def f_grad( -> def f_hvp( (or f_grad2): the program says what it computes
             suffix = "hvp" if self.mode == "hvp" else "grad2"
@@ -324,11 +332,14 @@ class _Transformed(GradFunction):
         # that returns it) takes the kind of what its phi merges it with.
         program_kinds = KindTable(dict(infer_kinds(tangent, params).kinds))
         program_kinds.block(program.body)
+        # a tangent's accesses mirror the primal's, checked at the same place
+        tangents = frozenset(v.name for v in builder.dots.values() if isinstance(v, Var))
+        program = add_checks(program, program_kinds, self.backend, self.optimize, tangents)
         if self.optimize:
             program = optimize_program(program, program_kinds)
-        backend = self.backend
-        if backend == "numba" and is_vectorized(program, program_kinds):
+        if backend == "numba" and numpy and is_vectorized(program, program_kinds):
             backend = "python"
+            program = numpy_checks(program)
             header += "\nStraight-line array code: it runs on NumPy's own compiled loops.\n"
         return generate(program, program_kinds, backend, header, fold=self.optimize).source
 
@@ -348,20 +359,29 @@ class _Transformed(GradFunction):
             raise ADCompilerError(f"call {self.mode}({self.__name__}) once (or use source_for)")
         return self._last_source
 
-    def compiled_for(self, *args: Any, **kwargs: Any):
-        """The compiled program for arguments like these, without a call's checks: it takes
-        f's arguments, then the direction(s) positionally (jvp: tangents; hvp: vectors)."""
+    def compiled_for(self, /, *args: Any, **kwargs: Any):
+        """A numba dispatcher of this transform for arguments like these (as grad's
+        compiled_for): it takes f's own arguments, then the direction(s) positionally (jvp:
+        tangents; hvp: vectors), and returns what a call returns."""
+        from .numba_call import compiled_for  # (imports numba)
+
+        return compiled_for(self, args, kwargs)
+
+    def _program_for(self, *args: Any, **kwargs: Any):
+        """The program itself for arguments like these, as a normal call runs it (for
+        matrices.py's loops over directions): f's arguments, then the direction(s)
+        positionally; the module-level values f reads are passed as of now."""
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
         values = self._bind_user(args, kwargs)
         if self._tangent_names:
             values += self._directions(direction, values)
-        values += list(self._live_values())
-        function, source = self._build(self._kinds(values))
+        hidden = self._live_values()
+        function, source = self._build(self._kinds(values + list(hidden)))
         if "@njit" in source and _narrow_floats(values):
             function = _in_float64(function)
-        return _passing_globals(function, self._live, self.__name__) if self._hidden else function
+        return functools.partial(_with_hidden, function, hidden) if hidden else function
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
         values = self._bind_user(args, kwargs)
         if self._tangent_names:
@@ -394,6 +414,10 @@ class HVPFunction(_Transformed):
 
 class SecondDerivative(_Transformed):
     mode = "grad2"
+
+
+def _with_hidden(function, hidden: tuple, *args: Any) -> Any:
+    return function(*args, *hidden)
 
 
 def _plain(value: Any) -> Any:
@@ -431,23 +455,57 @@ class Partial:
         self._inner = make(func, names)
         functools.update_wrapper(self, func)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self._inner(*self._args, *args, **{**self._keywords, **kwargs})
 
-    def compiled_for(self, *args: Any, **kwargs: Any):
-        return self._inner.compiled_for(*self._args, *args, **{**self._keywords, **kwargs})
+    def compiled_for(self, /, *args: Any, **kwargs: Any):
+        from .numba_call import compiled_for_partial  # (imports numba)
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        return compiled_for_partial(self._inner, self._args, self._keywords, args, kwargs)
+
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         return self._inner.source_for(*self._args, *args, **{**self._keywords, **kwargs})
 
     def __reduce__(self) -> tuple:
         return pickling.reduce_state(self)
 
 
-def jvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True):
+@overload
+def jvp(
+    f: GradFunction[Any], *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+) -> JVPOfGradient: ...
+@overload
+def jvp(
+    f: functools.partial[Any], *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+) -> Partial: ...
+@overload
+def jvp(
+    f: Callable[..., Any], *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+) -> JVPFunction: ...
+@overload
+def jvp(
+    f: None = None, *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
+) -> Callable[[Callable[..., Any]], JVPFunction]: ...
+def jvp(
+    f: Callable[..., Any] | None = None,
+    *,
+    wrt: Wrt = 0,
+    backend: str = "numba",
+    optimize: bool = True,
+) -> Any:
     """Forward mode: `jvp(f)(*args, tangent=v)` returns `(f(*args), J v)`, the value and the
     derivative of f along v (v has the shape of the `wrt` argument; a tuple of them for a
-    tuple `wrt`). f returns a float or an array."""
+    tuple `wrt`). f returns a float or an array. `wrt`, `backend`, `optimize`, the caching
+    and the errors are those of `grad` (see help(grad)); `jvp(grad(f))` gives
+    `(grad f(x), H v)`.
+
+    >>> import numpy as np
+    >>> from ad_compiler import jvp
+    >>> def cube(x):
+    ...     return x**3
+    >>> jvp(cube)(np.array([1.0, 2.0]), tangent=np.array([1.0, 1.0]))
+    (array([1., 8.]), array([ 3., 12.]))
+    """
     if f is None:
         return lambda g: jvp(g, wrt=wrt, backend=backend, optimize=optimize)
     _check_backend(backend)
@@ -481,7 +539,7 @@ class JVPOfGradient:
             )
         functools.update_wrapper(self, inner.__wrapped__)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         tangent = kwargs.pop("tangent", None)
         return self._grad(*args, **kwargs), self._hvp(*args, vector=tangent, **kwargs)
 
@@ -489,9 +547,51 @@ class JVPOfGradient:
         return pickling.reduce_state(self)
 
 
-def hvp(f=None, *, wrt=0, backend: str = "numba", optimize: bool = True, checkpoint=False):
+@overload
+def hvp(
+    f: functools.partial[Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> Partial: ...
+@overload
+def hvp(
+    f: Callable[..., Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> HVPFunction: ...
+@overload
+def hvp(
+    f: None = None,
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> Callable[[Callable[..., Any]], HVPFunction]: ...
+def hvp(
+    f: Callable[..., Any] | None = None,
+    *,
+    wrt: Wrt = 0,
+    backend: str = "numba",
+    optimize: bool = True,
+    checkpoint: bool = False,
+) -> Any:
     """`hvp(f)(*args, vector=v)`: the Hessian of f (returning a float) times v, without
-    forming the Hessian (reverse over forward). For a tuple `wrt`, v and the result are tuples."""
+    forming the Hessian (reverse over forward); tuples for a tuple `wrt`. The rest is as in
+    `grad` (see help(grad)); checkpoint=True is refused.
+
+    >>> import numpy as np; from ad_compiler import hvp
+    >>> def energy(x):
+    ...     return np.sum(x**3)
+    >>> hvp(energy)(np.array([1.0, 2.0]), vector=np.array([1.0, 0.0]))  # H = diag(6 x)
+    array([6., 0.])
+    """
     refuse_checkpoint(checkpoint, "hvp")
     if f is None:
         return lambda g: hvp(g, wrt=wrt, backend=backend, optimize=optimize)

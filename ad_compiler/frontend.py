@@ -99,8 +99,15 @@ def parse_function(fn: Callable) -> ParsedFunction:
     source = "".join(source_lines)
     dedented = textwrap.dedent(source)
     indent = _indent_removed(source, dedented)
-    tree = ast.parse(dedented)
-    ast.increment_lineno(tree, first_line - 1)
+    try:
+        tree = ast.parse(dedented)
+        ast.increment_lineno(tree, first_line - 1)
+    except SyntaxError:
+        if fn.__name__ != "<lambda>":
+            raise
+        # A lambda inside a literal or on a continuation line: its lines alone are not a
+        # statement. The whole file is; the lambda is found there by its line and positions.
+        tree, indent = _lambdas_of_file(fn, filename), 0
     node = _find_definition(tree, fn, indent)
     if node is None:
         raise ADCompilerError(f"cannot find the definition of {fn.__qualname__} in its source")
@@ -114,6 +121,26 @@ def parse_function(fn: Callable) -> ParsedFunction:
         file_lines = ("\n",) * (first_line - 1) + tuple(source_lines)
     closure = dict(inspect.getclosurevars(fn).nonlocals) if fn.__closure__ else {}
     return ParsedFunction(fn, node, filename, indent, file_lines, closure)
+
+
+def _lambdas_of_file(fn: Callable, filename: str) -> ast.Module:
+    """The lambdas of fn's file that start on fn's first line, as a module of expressions."""
+    line = fn.__code__.co_firstlineno
+    try:
+        with open(filename, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError):
+        raise UnsupportedSyntaxError(
+            "cannot read the source of this lambda",
+            filename,
+            line,
+            None,
+            None,
+            "define it with `def`",
+        ) from None
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == line]
+    outermost = [lam for lam in found if not any(o is not lam and _within(lam, o) for o in found)]
+    return ast.Module(body=[ast.Expr(value=lam) for lam in outermost], type_ignores=[])
 
 
 def _indent_removed(source: str, dedented: str) -> int:

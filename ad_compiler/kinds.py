@@ -44,6 +44,7 @@ def kind_of_value(value: Any, name: str | None = None) -> Kind:
     if isinstance(value, (float, np.floating)):
         return FLOAT
     if isinstance(value, np.ndarray):
+        refuse_array_subclass(value, name)
         if value.dtype.kind == "f":
             dtype = "float"
         elif value.dtype.kind in "iu":
@@ -56,6 +57,26 @@ def kind_of_value(value: Any, name: str | None = None) -> Kind:
     raise GradientInputError(
         f"argument {name or ''} is a {type(value).__name__}; ad_compiler takes numbers and "
         "NumPy arrays"
+    )
+
+
+def refuse_array_subclass(value: np.ndarray, name: str | None) -> None:
+    """NumPy's matrix and masked arrays (and other subclasses) change what operators mean:
+    `*` multiplies matrices, reductions skip masked entries. The compiled program computes
+    on plain arrays, so its values and gradients would differ from the function's."""
+    if type(value) is np.ndarray or isinstance(value, np.memmap):
+        return
+    what = f"argument {name}" if name else "an argument"
+    if isinstance(value, np.matrix):
+        why, fix = "whose * and ** are matrix products", f"np.asarray({name or 'x'})"
+    elif isinstance(value, np.ma.MaskedArray):
+        why = "whose operations skip masked entries"
+        fix = f"{name or 'x'}.filled(value) or {name or 'x'}.compressed()"
+    else:
+        why, fix = "whose operators may differ from ndarray's", f"np.asarray({name or 'x'})"
+    raise GradientInputError(
+        f"{what} is a {type(value).__module__}.{type(value).__name__}, {why}: the compiled "
+        f"program works on plain arrays; pass {fix}"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from . import pickling
 from .api import GradFunction
 from .checkpoint import refuse as refuse_checkpoint
-from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
+from .errors import ADCompilerError, NoGradientRuleError
 from .forward import (
     HVPFunction,
     JVPFunction,
@@ -28,6 +29,8 @@ from .forward import (
     unpartial,
 )
 from .pytree import flatten
+from .typing_aliases import Wrt
+from .whole_numbers import not_float_error
 
 
 def _basis(shape: tuple, k: int) -> np.ndarray | float:
@@ -50,9 +53,29 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
     """`jacobian(f, wrt=0)(*args)`: the Jacobian of f (returning a float or an array) with
     respect to one argument, of shape output.shape + arg.shape (JAX's jacrev layout); for a
     tuple `wrt`, a tuple of those. `mode` is "auto" (forward or reverse, whichever needs fewer
-    passes for these shapes), "fwd" or "rev"."""
+    passes for these shapes), "fwd" or "rev"; `last_mode` says which the last call used.
+    `wrt`, `backend`, `optimize`, the caching and the errors are those of `grad` (see
+    help(grad)); `jacobian(grad(f))` is the Hessian.
 
-    def __init__(self, f, *, wrt=0, backend="numba", optimize=True, mode="auto", checkpoint=False):
+    >>> import numpy as np
+    >>> from ad_compiler import jacobian
+    >>> def square(x):
+    ...     return x**2
+    >>> jacobian(square)(np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+
+    def __init__(
+        self,
+        f: Callable[..., Any],
+        *,
+        wrt: Wrt = 0,
+        backend: str = "numba",
+        optimize: bool = True,
+        mode: str = "auto",
+        checkpoint: bool = False,
+    ) -> None:
         refuse_checkpoint(checkpoint, "jacobian")
         _check_backend(backend)
         if mode not in ("auto", "fwd", "rev"):
@@ -96,7 +119,7 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
             self._vjp = vjp(self._f, wrt=wrt, backend=self._backend, optimize=self._optimize)
         return self._vjp
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         if self._hessian is not None:
             self.last_mode = "hessian"
             return self._hessian(*args, **kwargs)
@@ -109,10 +132,9 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
             if not (isinstance(a, np.ndarray) and a.dtype.kind == "f") and not isinstance(
                 a, (float, np.floating)
             ):
-                raise GradientInputError(
-                    f"jacobian of {self.__name__}() with respect to {p}: pass a float or an "
-                    f"array of floats, not {type(a).__name__}"
-                )
+                others = [w for w in forward.wrt if w != p]
+                layouts = forward._entry_spec.layouts
+                raise not_float_error(self.__name__, p, a, others, layouts)
         zeros = tuple(_zeros_like(a) for a in targets)
         forward_ok = self.mode != "rev"
         value = None
@@ -137,7 +159,7 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
 
     def _forward(self, forward, values: list, targets: list, out_shape: tuple) -> list:
         zeros = [_zeros_like(a) for a in targets]
-        program = forward.compiled_for(
+        program = forward._program_for(
             *values, tangent=tuple(zeros) if len(zeros) > 1 else zeros[0]
         )
         blocks = []
@@ -180,9 +202,27 @@ class hessian:  # noqa: N801
     """`hessian(f, wrt=0)(*args)`: the Hessian of f (returning a float) with respect to one
     argument, of shape arg.shape + arg.shape; for a tuple `wrt`, nested tuples of the blocks
     (blocks[i][j] of shape arg_i.shape + arg_j.shape), as JAX returns them. One
-    Hessian-vector product per entry of the argument."""
+    Hessian-vector product per entry of the argument. `wrt`, `backend`, `optimize`, the
+    caching and the errors are those of `grad` (see help(grad)).
 
-    def __init__(self, f, *, wrt=0, backend="numba", optimize=True, checkpoint=False) -> None:
+    >>> import numpy as np
+    >>> from ad_compiler import hessian
+    >>> def energy(x):
+    ...     return np.sum(x**3)
+    >>> hessian(energy)(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+
+    def __init__(
+        self,
+        f: Callable[..., Any],
+        *,
+        wrt: Wrt = 0,
+        backend: str = "numba",
+        optimize: bool = True,
+        checkpoint: bool = False,
+    ) -> None:
         refuse_checkpoint(checkpoint, "hessian")
         _check_backend(backend)
         _check_plain(f, "hessian")
@@ -190,7 +230,7 @@ class hessian:  # noqa: N801
         self._hvp = HVPFunction(f, wrt, backend, optimize)
         functools.update_wrapper(self, f, updated=())
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         args, kwargs = self._fixed + args, {**self._keywords, **kwargs}
         values = self._hvp._bind_user(args, kwargs)
         # Structured arguments: blocks per pair of leaves, rebuilt into nested structures.
@@ -198,7 +238,7 @@ class hessian:  # noqa: N801
         targets = [leaves[h._user.index(p)] for p in h.wrt]
         several = len(targets) > 1
         zeros = [_zeros_like(a) for a in targets]
-        program = h.compiled_for(*leaves, vector=tuple(zeros) if several else zeros[0])
+        program = h._program_for(*leaves, vector=tuple(zeros) if several else zeros[0])
         blocks = [[None] * len(targets) for _ in targets]
         for j, arg in enumerate(targets):
             shape = np.shape(arg)
@@ -226,7 +266,7 @@ class hessian:  # noqa: N801
     def source(self) -> str:
         return self._hvp.source
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         vector = kwargs.pop("vector", None)
         h = self._hvp
         values = h._bind_user(self._fixed + args, {**self._keywords, **kwargs})

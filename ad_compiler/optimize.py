@@ -472,7 +472,7 @@ def _needed_names(fn: Function) -> tuple[set[str], set[int]]:
             k = len(items)
             if isinstance(s, Assign):
                 items.append((s, _reads(s)))
-                if RULES[s.op].mutates is not None:
+                if RULES[s.op].mutates is not None or s.target is None:  # an effect
                     pending.extend((k, *around))
                 elif s.target:
                     waiting.setdefault(s.target, []).extend((k, *around))
@@ -510,7 +510,7 @@ def _has_needed(stmt: Stmt, needed: set[str]) -> bool:
     """Whether a compound statement contains an effect or defines a needed name."""
     for s in walk(stmt.body + (stmt.orelse if isinstance(stmt, If) else stmt.test)):
         if isinstance(s, Assign) and (
-            RULES[s.op].mutates is not None or (s.target and s.target in needed)
+            RULES[s.op].mutates is not None or s.target is None or s.target in needed
         ):
             return True
     return False

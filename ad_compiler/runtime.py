@@ -683,8 +683,17 @@ def convolve_grad(g, a, b, mode, which):
     return conv(full, np.flip(other), "valid")
 
 
-# Products (einsum, tensordot, inner, vdot, kron, cross) of rules/products.py (numba:
-# runtime_products_numba.py).
+# Index checks of generated numba code (bounds.py; numba: runtime_bounds_numba.py).
+from ad_compiler.runtime_bounds import (  # noqa: E402,F401
+    check_index,
+    check_index_array,
+    check_indices,
+    check_mask,
+)
+
+# Checked int ** int of int_powers.py (numba: runtime_numba.py); the products (einsum,
+# tensordot, inner, vdot, kron, cross) of rules/products.py (numba: runtime_products_numba.py).
+from ad_compiler.runtime_ints import int_power  # noqa: E402,F401
 from ad_compiler.runtime_products import (  # noqa: E402,F401
     cross,
     cross_eps,

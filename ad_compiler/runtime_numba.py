@@ -467,7 +467,31 @@ def _reshape_to_ov(g, like):
 
 # ---------------------------------------------------------------------------------------------
 # Scatter-adds (in place).  Index arrays must be 1-D; values may be a scalar or an array whose
-# first axis matches the indices (rows of a 2-D target for add_at_1d).
+# first axis matches the indices (rows of a 2-D target for add_at_1d).  A boolean mask stands
+# for its True positions (x[mask] gathers those), never for the indices 0 and 1.
+
+
+def _positions(idx, size):
+    """The integer indices an index array stands for along an axis of length `size`: a
+    boolean mask's True positions (as NumPy reads ``x[mask]``), other indices as they are."""
+
+
+@overload(_positions)
+def _positions_ov(idx, size):
+    if isinstance(idx, types.Array) and isinstance(idx.dtype, types.Boolean):
+        if idx.ndim != 1:
+            raise errors.TypingError(
+                "ad_compiler: numba indexes with one-dimensional boolean masks only; for a "
+                "mask of several dimensions write X.ravel()[M.ravel()]"
+            )
+
+        def mask(idx, size):
+            if idx.shape[0] != size:
+                raise IndexError("boolean index did not match indexed array along axis")
+            return np.flatnonzero(idx)
+
+        return mask
+    return lambda idx, size: idx
 
 
 @_implements(rt.add_at_1d)
@@ -480,14 +504,15 @@ def _add_at_1d_ov(target, idx, values):
             target[_checked_index(idx, target.shape[0])] += values
 
         return one
-    if isinstance(idx, types.Array) and idx.ndim == 1:
+    if isinstance(idx, types.Array) and (idx.ndim == 1 or isinstance(idx.dtype, types.Boolean)):
 
         def impl(target, idx, values):
-            n = idx.shape[0]
+            at = _positions(idx, target.shape[0])
+            n = at.shape[0]
             if _length(values, n) != n:
                 raise ValueError("add_at_1d: idx and values have different lengths")
             for k in range(n):
-                target[_checked_index(idx[k], target.shape[0])] += _pick(values, k)
+                target[_checked_index(at[k], target.shape[0])] += _pick(values, k)
 
         return impl
 
@@ -503,12 +528,14 @@ def _add_at_2d_ov(target, rows, cols, values):
             return None
 
     def impl(target, rows, cols, values):
-        n = _length(rows, _length(cols, 1))
-        if _length(cols, n) != n or _length(values, n) != n:
+        at_rows = _positions(rows, target.shape[0])
+        at_cols = _positions(cols, target.shape[1])
+        n = _length(at_rows, _length(at_cols, 1))
+        if _length(at_cols, n) != n or _length(values, n) != n:
             raise ValueError("add_at_2d: rows, cols and values have different lengths")
         for k in range(n):
-            i = _checked_index(_pick(rows, k), target.shape[0])
-            j = _checked_index(_pick(cols, k), target.shape[1])
+            i = _checked_index(_pick(at_rows, k), target.shape[0])
+            j = _checked_index(_pick(at_cols, k), target.shape[1])
             target[i, j] += _pick(values, k)
 
     return impl
@@ -557,11 +584,24 @@ def _cotangent_ov(c, value):
 # Numba implementations of further helpers: scipy.special and linear algebra; shape functions.
 from ad_compiler import (  # noqa: E402,F401
     runtime_decomp_numba,
+    runtime_ints,
     runtime_linalg,
     runtime_reductions,
     runtime_scipy,
     runtime_shapes,
 )
+
+
+@_implements(rt.int_power)
+def _int_power_ov(a, b):
+    if isinstance(a, types.Array) or isinstance(b, types.Array):
+        return lambda a, b: _array_int_power(a, b)
+    return lambda a, b: _scalar_int_power(a, b)
+
+
+_times = register_jitable(runtime_ints._times)
+_scalar_int_power = register_jitable(runtime_ints.scalar_int_power)
+_array_int_power = register_jitable(runtime_ints.array_int_power)
 
 
 @_implements(rt.list_index)
@@ -576,8 +616,10 @@ def _list_index_ov(i, count):
 
 
 # Numba implementations of the product helpers of rules/products.py, and of `@`/np.dot on
-# stacks of matrices; of the helpers of rules/selection.py and rules/selection_more.py.
+# stacks of matrices; of the helpers of rules/selection.py and rules/selection_more.py; the
+# index checks of bounds.py.
 from ad_compiler import (  # noqa: E402,F401
+    runtime_bounds_numba,
     runtime_products_numba,
     runtime_selection_more_numba,
     runtime_selection_numba,

@@ -101,10 +101,6 @@ class StructuredCalls:
             return ((value, aux), result) if self.owner.with_value else (result, aux)
         return (value, result) if self.owner.with_value else result
 
-    def compiled_for(self, values: list) -> Callable:
-        flat, leaves, _ = self.prepare(values)
-        return flat.compiled_for(*leaves)
-
     def source_for(self, values: list) -> str:
         flat, leaves, _ = self.prepare(values)
         return flat.source_for(*leaves)
@@ -137,13 +133,18 @@ class PartialGradFunction:
         fixed = self._partial
         return self._inner._bind(fixed.args + args, {**fixed.keywords, **kwargs})
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self._inner(*self._arguments(args, kwargs))
 
-    def compiled_for(self, *args: Any, **kwargs: Any) -> Callable:
-        return self._inner.compiled_for(*self._arguments(args, kwargs))
+    def compiled_for(self, /, *args: Any, **kwargs: Any) -> Callable:
+        """The inner compiled_for; the values the partial fixes are bound in the dispatcher,
+        which takes the arguments the partial leaves open."""
+        from .numba_call import compiled_for_partial  # (imports numba)
 
-    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        fixed = self._partial
+        return compiled_for_partial(self._inner, fixed.args, fixed.keywords, args, kwargs)
+
+    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         return self._inner.source_for(*self._arguments(args, kwargs))
 
     @property

@@ -1,10 +1,11 @@
 """Tiered compilation of array gradients.
 
 A gradient of array code (straight-line, or loops whose bodies compute whole arrays: see
-`api.numpy_first`) runs first as NumPy code: no compilation, so the first call is fast.
+`program_source.numpy_first`) runs first as NumPy code: no compilation, so the first call is fast.
 NumPy pays a few microseconds per operation, which dominates on small and mid-sized arrays; the
 same program compiled by numba does not. Once one signature has been called `HOT_CALLS` times,
-a background thread builds the numba program, checks that it agrees with the NumPy one on the
+or has spent `HOT_SECONDS` in NumPy (a long loop's gradient is hot after a call or two), a
+background thread builds the numba program, checks that it agrees with the NumPy one on the
 arguments of that call, times both on them, and switches the gradient to numba only if numba is
 faster. Nothing changes for the caller except the speed (and the last bits of sums, which numba
 adds in another order).
@@ -25,6 +26,7 @@ import numpy as np
 
 # calls of one signature before numba is tried (benchmarks set AD_COMPILER_HOT_CALLS=1)
 HOT_CALLS = int(os.environ.get("AD_COMPILER_HOT_CALLS", "20"))
+HOT_SECONDS = 0.5  # or this much time spent in the NumPy program, whichever comes first
 FASTER = 0.9  # numba must take at most this fraction of NumPy's time
 TIMED_CALLS = 5  # per program, interleaved; the fastest of each counts
 
@@ -56,15 +58,22 @@ class TieredKernel:
         self.numpy_program = numpy_program
         self.build_numba = build_numba
         self.calls = 0
+        self.seconds = 0.0  # spent in the NumPy program before numba is tried
         self.outcome = "NumPy (not hot yet)"
         self.thread: threading.Thread | None = None
         self.promote: Callable[[Callable], None] | None = None  # set by the owner
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, /, *args: Any) -> Any:
+        if self.thread is not None:  # numba is being (or was) tried
+            return self.numpy_program(*args)
         self.calls += 1
-        if self.calls == HOT_CALLS:
+        if self.calls >= HOT_CALLS or self.seconds >= HOT_SECONDS:
             self.start(args)
-        return self.numpy_program(*args)
+            return self.numpy_program(*args)
+        start = time.perf_counter()
+        out = self.numpy_program(*args)
+        self.seconds += time.perf_counter() - start
+        return out
 
     def start(self, args: tuple) -> None:
         # Copies: the caller may update its arrays in place (an SGD step) while numba runs.

@@ -32,6 +32,8 @@ from .ir import Assign, Block, Const, Function, If, Loop, Operand, Var
 from .kinds import infer_kinds, kind_of_value
 from .normalize import normalize
 from .rules import RULES, IndexedUpdate
+from .typing_aliases import Wrt
+from .whole_numbers import not_float_error
 
 # Flags for the health column.
 VANISHING, EXPLODING = 1e-6, 1e6
@@ -405,14 +407,63 @@ def render(dot: str, fmt: str) -> bytes:
     return done.stdout
 
 
-def trace(f: Callable, *args: Any, wrt: Any = None) -> Trace:
-    """Run f's forward and reverse sweeps at args, recording every node (see Trace).
+def trace(f: Callable[..., Any], *args: Any, wrt: Wrt | None = None) -> Trace:
+    """Run f's forward and reverse sweeps at `args`, recording every node (see Trace): the
+    forward value, the upstream gradient arriving, the local gradient of each input and the
+    gradient passed on, as `ad-compiler trace` prints them.
 
-    `wrt` names the parameters to differentiate (default: every float argument)."""
+    `wrt` names the parameters to differentiate, by position or name (default: those of a
+    function decorated with `@grad`, else every parameter, as `ad-compiler trace` does). A
+    differentiated argument must be a float or an array of floats: a whole number (`3`, an
+    integer array) raises GradientInputError saying to pass `3.0` or to leave it out of `wrt`,
+    as `grad` does; a non-differentiated one may be anything the function takes.
+
+    >>> import numpy as np
+    >>> from ad_compiler import trace
+    >>> def neuron(w, x):
+    ...     return 1.0 / (1.0 + np.exp(-(w * x)))
+    >>> t = trace(neuron, 2.0, -1.0)
+    >>> print(t.table())
+    Trace of neuron(w=2.00, x=-1.00)
+    forward values; then, backwards: upstream gradient x local gradient = gradient passed on
+    line  node               value  upstream  local              passes on          flags
+    ----  -----------------  -----  --------  -----------------  -----------------  -----
+    2     t1 = w * x         -2.00  0.10      w: -1.00, x: 2.00  w: -0.10, x: 0.21
+    2     t2 = -t1           2.00   -0.10     t1: -1.00          t1: 0.10
+    2     t3 = np.exp(t2)    7.39   -0.01     t2: 7.39           t2: -0.10
+    2     t4 = 1.0 + t3      8.39   -0.01     t3: 1.00           t3: -0.01
+    2     result = 1.0 / t4  0.12   1.00      t4: -0.01          t4: -0.01
+    result: 0.12
+    d result / d w = -0.10
+    d result / d x = 0.21
+    >>> float(t.grads["w"])  # the same as grad(neuron)(2.0, -1.0)
+    -0.1049935854035065
+    >>> def powers(x, n):
+    ...     return x**n
+    >>> trace(powers, 2.0, 3, wrt="x").grads
+    {'x': np.float64(12.0)}
+    >>> trace(powers, 2.0, 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ad_compiler.errors.GradientInputError: powers() ... the int 3: pass 3.0 (or float(n)), ...
+    """
     fn = getattr(f, "__wrapped__", f)
-    if wrt is not None and not isinstance(wrt, (tuple, list)):
+    names = list(inspect.signature(fn).parameters)
+    if wrt is None:
+        wrt = getattr(f, "wrt", None) or tuple(names)  # @grad's own wrt, else every parameter
+    if not isinstance(wrt, (tuple, list)):
         wrt = (wrt,)
-    if wrt is not None:
-        names = list(inspect.signature(fn).parameters)
-        wrt = tuple(names[w] if isinstance(w, int) else w for w in wrt)
+    wrt = tuple(names[w] if isinstance(w, int) else w for w in wrt)
+    given = dict(zip(names, args))
+    floats = [w for w in wrt if w in given and _float_kind(given[w])]
+    for name in wrt:
+        if name in given and not _float_kind(given[name]):
+            raise not_float_error(fn.__name__, name, given[name], floats)
     return Trace(fn, args, wrt)
+
+
+def _float_kind(value: Any) -> bool:
+    """A float, a NumPy float or an array of floats: what can be differentiated."""
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "f"
+    return isinstance(value, (float, np.floating))

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from . import runtime as rt
-from .api import GradFunction, Wrt, _in_float64, _like, _narrow_floats
+from .api import GradFunction
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .ir import Kind
 from .kinds import infer_kinds
 from .pytree import is_structured, rebuild
+from .shaping import _in_float64, _like, _narrow_floats, separate
 from .structured import PartialGradFunction
+from .typing_aliases import Wrt
 
 _MISSING = object()
 
@@ -50,7 +52,7 @@ class VJPFunction(GradFunction):
         super().__init__(fn, wrt, backend, True, optimize, layouts, checkpoint=checkpoint)
         self._outputs: dict[tuple, tuple[Any, Kind]] = {}
 
-    def __call__(self, *args: Any, cotangent: Any = _MISSING, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, cotangent: Any = _MISSING, **kwargs: Any) -> Any:
         if cotangent is _MISSING:
             raise GradientInputError(
                 f"vjp of {self.__name__}() needs the cotangent: call it with the function's "
@@ -81,6 +83,7 @@ class VJPFunction(GradFunction):
         if np.shape(out[0]) != np.shape(seed):
             raise self._shape_error(seed, np.shape(out[0]))
         grads = tuple(_like(g, values[p]) for g, p in zip(out[1:], self._positions))
+        grads = separate(grads, values)
         return grads[0] if self._single else grads
 
     def _seed(self, cotangent: Any, kinds: tuple[Kind, ...]) -> Any:
@@ -139,35 +142,16 @@ class VJPFunction(GradFunction):
         ]
         return per_argument[0] if self._single else tuple(per_argument)
 
-    def compiled_for(self, *args: Any, cotangent: Any = None, **kwargs: Any) -> Callable:
-        """The compiled program for arguments like these, without the checks and conversions
-        of a normal call: it takes the function's arguments positionally, then the cotangent
-        (a float, or a float64 array of the output's shape), and returns f's value followed by
-        the gradients. The module-level values f reads are still read at each call."""
-        values = self._bind(args, kwargs)
-        if any(map(is_structured, values)):
-            return self._structured.compiled_for(values)
-        values += list(self._live_values())
-        function, source = self._build(self._kinds(values))
-        if "@njit" in source and _narrow_floats(values):
-            function = _in_float64(function)
-        if not self._hidden:
-            return function
-        live, name = self._live, self.__name__
+    def compiled_for(self, /, *args: Any, **kwargs: Any) -> Callable:
+        """A numba dispatcher of the vector-Jacobian product for arguments like these (as
+        grad's compiled_for): it takes the function's own arguments, then the cotangent (a
+        float, or an array of the output's shape; cotangent= here is optional, for its
+        number of dimensions), and returns the gradient(s), as a call does."""
+        from .numba_call import compiled_for  # (imports numba)
 
-        @functools.wraps(function)
-        def call(*arguments: Any) -> Any:
-            hidden = live.read()
-            if hidden is None:
-                raise ADCompilerError(
-                    f"a module-level value compiled into the vector-Jacobian product of {name}() "
-                    "(a flag, an axis) changed: call compiled_for again"
-                )
-            return function(*arguments[:-1], *hidden, arguments[-1])
+        return compiled_for(self, args, kwargs)
 
-        return call
-
-    def source_for(self, *args: Any, cotangent: Any = None, **kwargs: Any) -> str:
+    def source_for(self, /, *args: Any, cotangent: Any = None, **kwargs: Any) -> str:
         """The generated module's text for arguments like these (the cotangent is ignored)."""
         return super().source_for(*args, **kwargs)
 
@@ -191,22 +175,58 @@ class VJPFunction(GradFunction):
 class _PartialVJP(PartialGradFunction):
     """The vector-Jacobian product of a `functools.partial`."""
 
-    def __call__(self, *args: Any, cotangent: Any = _MISSING, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, cotangent: Any = _MISSING, **kwargs: Any) -> Any:
         return self._inner(*self._arguments(args, kwargs), cotangent=cotangent)
 
 
+@overload
 def vjp(
-    f: Callable | None = None,
+    f: functools.partial[Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> _PartialVJP: ...
+@overload
+def vjp(
+    f: Callable[..., Any],
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> VJPFunction: ...
+@overload
+def vjp(
+    f: None = None,
+    *,
+    wrt: Wrt = ...,
+    backend: str = ...,
+    optimize: bool = ...,
+    checkpoint: bool = ...,
+) -> Callable[[Callable[..., Any]], VJPFunction]: ...
+def vjp(
+    f: Callable[..., Any] | None = None,
     *,
     wrt: Wrt = 0,
     backend: str = "numba",
     optimize: bool = True,
     checkpoint: bool = False,
-):
+) -> Any:
     """The vector-Jacobian product of `f`, a function of floats and NumPy arrays returning an
     array (or a float): `vjp(f)(*args, cotangent=c)` is the gradient of `sum(f(*args) * c)`
     with respect to `wrt`, with c of the output's shape; a tuple of gradients for a tuple `wrt`.
-    (The gradient itself, not JAX's pullback function.) Usable like `grad`, checkpoint= too.
+    (The gradient itself, not JAX's pullback function.) Usable like `grad`, checkpoint= too;
+    the caching and errors are those of `grad` (see help(grad)), and a cotangent of another
+    shape than the output's raises GradientInputError.
+
+    >>> import numpy as np
+    >>> from ad_compiler import vjp
+    >>> def square(x):
+    ...     return x**2
+    >>> vjp(square)(np.array([1.0, 2.0, 3.0]), cotangent=np.array([1.0, 1.0, 0.5]))
+    array([2., 4., 3.])
     """
     if f is None:
         return lambda g: vjp(g, wrt=wrt, backend=backend, optimize=optimize, checkpoint=checkpoint)

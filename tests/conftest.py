@@ -1,6 +1,33 @@
-"""Shared pytest configuration: the --update-golden and --fuzz options."""
+"""Shared pytest configuration: the --update-golden and --fuzz options, and a private cache.
+
+The tests compile thousands of gradients. Unless AD_COMPILER_CACHE_DIR is set (CI sets it; set
+it yourself to keep a warm cache between runs), they go to a temporary directory of the session,
+removed at its end, never into the user's own ~/.cache/ad_compiler. numba writes its machine
+code for them next to the generated modules (compile.py), so it goes there too; a NUMBA_CACHE_DIR
+of the user's would send it elsewhere, and is set aside for the session. Subprocesses the tests
+start inherit both.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
 
 import pytest
+
+_SESSION_CACHE = None
+if not os.environ.get("AD_COMPILER_CACHE_DIR"):
+    _SESSION_CACHE = tempfile.mkdtemp(prefix="ad_compiler_tests_")
+    os.environ["AD_COMPILER_CACHE_DIR"] = _SESSION_CACHE
+    if os.environ.pop("NUMBA_CACHE_DIR", None) is not None and "numba" in sys.modules:
+        from numba.core import config
+
+        config.reload_config()
+
+
+def pytest_unconfigure(config):
+    if _SESSION_CACHE is not None:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 
 def pytest_addoption(parser):

@@ -70,9 +70,8 @@ def _central(f, args, i, eps=1e-6):
 def test_hand_gradients_match_central_differences(name):
     """The new hand-written gradients (run as plain Python, small sizes) against central
     differences of the original functions."""
-    import numpy as np
-
     import more_cases as mc
+    import numpy as np
     from cases import rosenbrock_numpy
 
     rng = np.random.default_rng(3)

@@ -16,7 +16,8 @@ the count). numba compiles each program that loops or works on scalars, 1 to 20 
 would add ~15 minutes); straight-line array code never reaches numba's compiler (ad_compiler runs
 it on NumPy). The CI profile does not shrink a failure (shrinking recompiles hundreds of
 programs: minutes): it reports the program as generated; AD_FUZZ_SHRINK=1 shrinks it (the same
-programs: the run is derandomized). Passing, it prints a few lines of counts.
+programs: the run is derandomized). Passing, it prints a few lines of counts with -v or -s
+(`pytest -q` stays quiet); the full report is always written to .pytest_cache/d/fuzz/report.txt.
 
 `pytest tests/test_fuzz.py --fuzz N`: N programs from a random seed (printed; set
 AD_FUZZ_SEED to run the same programs again), each checked on both backends unless
@@ -27,7 +28,8 @@ they are counted, grouped, shown (the smallest of each group) and fail the test 
 A failure is shrunk by Hypothesis to a small program and reported with its source, arguments,
 analytic and central-difference gradients, and a reproducer; minimized failures are kept as
 plain tests in tests/test_fuzz_regressions.py. A summary (programs checked, the checks made,
-rejected samples and the constructs the checked programs contained) is printed at the end.
+rejected samples and the constructs the checked programs contained) is printed at the end (with
+-v, -s or --fuzz) and written to .pytest_cache/d/fuzz/report.txt.
 """
 
 import os
@@ -201,12 +203,31 @@ def test_fuzz(request, monkeypatch, capsys):
         check()
         passed = not stats.known
     finally:
-        with capsys.disabled():
-            print(stats.summary(time.perf_counter() - start, header, full=not (ci and passed)))
+        elapsed = time.perf_counter() - start
+        report(request, capsys, stats.summary(elapsed, header, full=not (ci and passed)),
+               stats.summary(elapsed, header, full=True))
     if stats.known:
         reports = [f"{count}x {signature}\n{report}"
                    for signature, (count, report) in stats.known.items()]
         raise AssertionError("failures set aside by AD_FUZZ_KNOWN:\n\n" + "\n\n".join(reports))
+
+
+def report(request, capsys, summary, full):
+    """The summary on the terminal with -v, -s or --fuzz (else captured: pytest shows it if
+    the test fails, and `pytest -q` stays quiet); the full report always in a file."""
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    folder = cache.mkdir("fuzz") if cache is not None else tempfile.mkdtemp(prefix="fuzz_")
+    path = os.path.join(folder, "report.txt")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(full.lstrip("\n") + "\n")
+    loud = (request.config.getoption("verbose") > 0
+            or request.config.getoption("capture") == "no"
+            or request.config.getoption("--fuzz") is not None)
+    if loud:
+        with capsys.disabled():
+            print(f"{summary}\nthe full report: {path}")
+    else:
+        print(f"{summary}\nthe full report: {path}")
 
 
 # -- the harness sees what it must see ----------------------------------------------------------

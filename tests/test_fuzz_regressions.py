@@ -258,3 +258,38 @@ def test_inner_break_leaves_only_the_inner_loop(fn, want, backend):
     value, _ = value_and_grad(fn, backend=backend)(0.3)
     assert fn(0.3) == pytest.approx(want, rel=1e-12)
     assert value == pytest.approx(want, rel=1e-12)
+
+
+# Index checks (bounds.py) of a forward-mode program: the loop of constant length is unrolled,
+# and the check of `a0[i1]` in its second pass (on `a0_1`, the value the first pass may rebind)
+# was merged into an earlier check of an array of the same shape, before `a0_1` existed
+# (UnboundLocalError under the NumPy backend; numba failed to compile). The fuzzer's program,
+# as it found it. The jvp along v must equal <grad f, v>, the gradient from central differences.
+def _fuzz_helper(a0):
+    a0 = 0.9 * a0 + min(a0[0], 0.25) * np.array([a0[1], 3.0])
+    L0 = [np.sum(a0[None, :].cumprod(axis=-1), axis=1) + np.zeros(2)]
+    for i1 in range(2):
+        L0.append(np.sum(a0, axis=0) * a0[::-1])
+        if a0[i1] <= 0.0 or not np.mean(L0) >= a0[i1]:
+            a0 = a0 * np.tanh(a0)
+        elif 2.0 < len(a0) * a0[-1] < 2.0:
+            a0 = a0 * 2.0
+    return np.copy(np.pad(-0.25 * (a0 + np.zeros((1, 2))), ((0, 1), (2, 0)), mode="edge")[:, 3])
+
+
+def rebound_in_an_unrolled_loop(x0):
+    z3, z4 = (np.maximum(x0, 2.0), x0)
+    for _ in range(2):
+        z3, z4 = (z4, 0.5 * z3 + 0.5 * z4)
+    return np.sum(x0) + np.sum(z3) + np.sum(z4**2) + np.sum(_fuzz_helper(z3))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_checks_of_an_unrolled_loop_use_arrays_that_exist(backend):
+    from ad_compiler import jvp, numerical_grad
+
+    x, v = np.array([-1.034, -1.418]), np.array([0.3, -0.7])
+    value, derivative = jvp(rebound_in_an_unrolled_loop, wrt="x0", backend=backend)(x, tangent=v)
+    assert value == pytest.approx(rebound_in_an_unrolled_loop(x), rel=1e-12)
+    want = float(np.dot(numerical_grad(rebound_in_an_unrolled_loop, x, wrt=0), v))
+    assert derivative == pytest.approx(want, rel=1e-6)

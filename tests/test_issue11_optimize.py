@@ -256,12 +256,15 @@ def test_closure_variable_read_at_each_call(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_compiled_for_reads_module_values(backend, monkeypatch):
+def test_compiled_for_binds_module_values(backend, monkeypatch):
+    """compiled_for's numba dispatcher holds the module-level values as of its making (numba
+    code cannot read Python's globals); compiled_for again reads the new ones."""
     g = grad(scaled, backend=backend)
     compiled = g.compiled_for(1.0)
     assert compiled(1.5) == 2 * 2.0 * 1.5
     monkeypatch.setattr(sys.modules[__name__], "SCALE", 5.0)
-    assert compiled(1.5) == 2 * 5.0 * 1.5
+    assert compiled(1.5) == 2 * 2.0 * 1.5
+    assert g.compiled_for(1.0)(1.5) == 2 * 5.0 * 1.5 == g(1.5)
 
 
 def test_generated_code_names_the_value_never_holds_it(monkeypatch):

@@ -94,3 +94,18 @@ def test_agree():
     assert not tiering.agree((1.0, np.array([1.0, 2.0])), (1.0, np.array([1.0, 2.001])))
     assert not tiering.agree((1.0,), (1.0, 2.0))
     assert not tiering.agree(np.zeros(3), np.zeros(4))
+
+
+def test_a_slow_signature_is_hot_before_its_call_count(monkeypatch):
+    """Time spent in NumPy counts too: a long gradient does not wait for 20 calls."""
+    monkeypatch.setattr(tiering, "HOT_CALLS", 1000)
+    monkeypatch.setattr(tiering, "HOT_SECONDS", 1e-12)  # any time spent makes it hot
+    W, x = np.eye(3), np.array([1.0, -2.0, 0.5])
+    g = grad(norm_sq, wrt=1, backend="numba")
+    g(W, x)
+    kernel = kernel_of(g)
+    assert kernel.thread is None
+    g(W, x)  # hot by time: numba is tried from the second call
+    assert kernel.thread is not None
+    kernel.wait(120)
+    np.testing.assert_allclose(g(W, x), closed_form(W, x)[1], rtol=1e-12)

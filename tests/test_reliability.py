@@ -19,7 +19,6 @@ The functions differentiated here are in tests/reliability_functions.py.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 import math
@@ -711,8 +710,10 @@ def modules(cache: Path) -> list[Path]:
 
 
 def intact(path: Path) -> bool:
-    text = path.read_bytes()
-    return hashlib.sha256(text).hexdigest()[:32] == path.stem.removeprefix("adc_")
+    """The module's name is the hash of its text and of the compiler (compile.py)."""
+    from ad_compiler import compile as compiler
+
+    return compiler.read_verified(path) is not None
 
 
 def marker_code(marker: Path) -> str:

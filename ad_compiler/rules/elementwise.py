@@ -422,7 +422,30 @@ def _zero_almost_everywhere(sp, expr):
     return expr
 
 
+def _scalar_extreme_vjp(builder, stmt) -> tuple:
+    """max(a, b) and min(a, b) of two numbers follow Python's choice: max returns a unless
+    b > a (min: unless b < a), so a NaN that max skips gets no gradient, and none of the NaN
+    reaches the other's (step(a - b) would be NaN). A tie splits evenly, as for arrays."""
+    a, b = stmt.args
+    second = builder.emit("gt" if stmt.op == "maximum" else "lt", b, a)
+    tie = builder.emit("where", builder.emit("eq", a, b), Const(0.5), Const(0.0))
+    share = builder.emit("where", second, Const(1.0), tie)  # of b; a gets the rest
+    return (
+        builder.emit("mul", builder.g, builder.emit("sub", Const(1.0), share))
+        if builder.needs(0)
+        else None,
+        builder.emit("mul", builder.g, share) if builder.needs(1) else None,
+    )
+
+
 def _elementwise_vjp(builder, stmt) -> tuple:
+    if (
+        stmt.op in ("maximum", "minimum")
+        and len(stmt.args) == 2
+        and stmt.args[0] != stmt.args[1]
+        and all(builder.kind(a).is_scalar for a in stmt.args)
+    ):
+        return _scalar_extreme_vjp(builder, stmt)
     ints = tuple(_known(stmt.op, o) for o in stmt.args)
     # The same variable in several places (x * x) is one symbol, differentiated once.
     first = {a: i for i, a in reversed(list(enumerate(stmt.args)))}

@@ -1,0 +1,98 @@
+"""Index checks of generated numba code (bounds.py places them): numba, unlike NumPy, reads and
+writes past the end of an array without a word. Each helper raises IndexError with NumPy's
+message and the source line (`where`) when an index is outside [-size, size) of its axis.
+Plain Python, so that numba compiles the same functions (runtime_bounds_numba.py)."""
+
+
+def _raise(index, axis, size, where):
+    raise IndexError(
+        "index "
+        + str(index)
+        + " is out of bounds for axis "
+        + str(axis)
+        + " with size "
+        + str(size)
+        + " ("
+        + where
+        + ")"
+    )
+
+
+def check_index(x, axis, index, where):
+    """x[..., index, ...] along `axis`."""
+    size = x.shape[axis]
+    if index < -size or index >= size:
+        _raise(index, axis, size, where)
+
+
+def check_indices(x, axis, offset, terms, where):
+    """Every index `offset + sum(coef * i)` that nested loops give, each (coef, range) of
+    `terms` a loop, outermost first. The index is monotone in each loop index, so its extremes
+    are at the first or last iteration of each loop: two comparisons, whatever the trip
+    counts (nothing is read when a loop runs no iteration). Steps of 1 and -1 take no
+    division: this runs before inner loops too."""
+    size = x.shape[axis]
+    low = offset
+    high = offset
+    for coef, r in terms:
+        start, stop, step = r.start, r.stop, r.step
+        if step == 1:
+            if stop <= start:
+                return
+            last = stop - 1
+        elif step == -1:
+            if stop >= start:
+                return
+            last = stop + 1
+        else:
+            if len(r) == 0:
+                return
+            last = start + (len(r) - 1) * step
+        first, last = coef * start, coef * last
+        low += min(first, last)
+        high += max(first, last)
+    if low < -size or high >= size:
+        _first_failure(size, axis, offset, terms, where)  # (not x: that would cost a reference)
+
+
+def _first_failure(size, axis, offset, terms, where):
+    """Raise for the first index out of bounds in the loops' order, the one Python would meet."""
+    total = 1
+    for _, r in terms:
+        total *= len(r)
+    for k in range(total):
+        index = offset
+        rest = k
+        for t in range(len(terms) - 1, -1, -1):  # innermost loop varies fastest
+            coef, r = terms[t]
+            index += coef * (r.start + rest % len(r) * r.step)
+            rest //= len(r)
+        if index < -size or index >= size:
+            _raise(index, axis, size, where)
+
+
+def check_index_array(x, axis, indices, where):
+    """x[..., indices, ...] along `axis` with an integer array of indices."""
+    size = x.shape[axis]
+    if indices.size and (indices.min() < -size or indices.max() >= size):
+        for index in indices.ravel():
+            if index < -size or index >= size:
+                _raise(index, axis, size, where)
+
+
+def check_mask(x, axis, mask, where):
+    """x[..., mask, ...]: a boolean array of indices has the shape of the axes it selects."""
+    for d in range(mask.ndim):
+        if axis + d >= x.ndim or mask.shape[d] != x.shape[axis + d]:
+            size = x.shape[axis + d] if axis + d < x.ndim else 0
+            raise IndexError(
+                "boolean index did not match indexed array along axis "
+                + str(axis + d)
+                + "; size of axis is "
+                + str(size)
+                + " but size of corresponding boolean axis is "
+                + str(mask.shape[d])
+                + " ("
+                + where
+                + ")"
+            )

@@ -1,0 +1,34 @@
+"""Numba implementations of runtime_bounds.py: the same Python functions, compiled."""
+
+from ad_compiler import runtime_bounds as rb
+from ad_compiler.runtime_numba import _implements
+
+
+@_implements(rb._raise)
+def _raise_ov(index, axis, size, where):
+    return rb._raise
+
+
+@_implements(rb._first_failure)
+def _first_failure_ov(size, axis, offset, terms, where):
+    return rb._first_failure
+
+
+@_implements(rb.check_index)
+def _check_index_ov(x, axis, index, where):
+    return rb.check_index
+
+
+@_implements(rb.check_indices)
+def _check_indices_ov(x, axis, offset, terms, where):
+    return rb.check_indices
+
+
+@_implements(rb.check_index_array)
+def _check_index_array_ov(x, axis, indices, where):
+    return rb.check_index_array
+
+
+@_implements(rb.check_mask)
+def _check_mask_ov(x, axis, mask, where):
+    return rb.check_mask

@@ -1,0 +1,58 @@
+"""int ** int in numba programs (int_powers.py): CPython's answer or an error, never numba's
+wrapped int64. The same code runs in CPython and, through runtime_numba.py, in numba."""
+
+import numpy as np
+
+NEGATIVE_EXPONENT = (
+    "an int raised to a negative int power (2 ** n with n < 0) is a float in Python, which "
+    "numba's int power cannot give: write 2.0 ** n (a float base)"
+)
+OVERFLOW = (
+    "an int ** int beyond int64 (Python's ints grow, numba's wrap around): write 2.0 ** n "
+    "(a float base) where a float will do"
+)
+_MAX = 2**63 - 1
+_MIN = -(2**63)
+
+
+def _times(x, y):
+    """x * y, or OverflowError past int64 (a result of exactly -2**63 is refused too)."""
+    if x == 0 or y == 0:
+        return 0
+    if x == 1:
+        return y
+    if y == 1:
+        return x
+    if x == _MIN or y == _MIN or abs(x) > _MAX // abs(y):
+        raise OverflowError(OVERFLOW)
+    return x * y
+
+
+def scalar_int_power(a, b):
+    """a ** b for ints by repeated squaring, checked at every product."""
+    if b < 0:
+        raise ValueError(NEGATIVE_EXPONENT)
+    result = 1
+    base = a * 1  # (a bool base counts as an int)
+    while b:
+        if b & 1:
+            result = _times(result, base)
+        b >>= 1
+        if b:
+            base = _times(base, base)
+    return result
+
+
+def array_int_power(a, b):
+    """a ** b with an int array: NumPy's refusal of negative exponents, which numba lacks
+    (it gives 0); past int64 NumPy wraps around, and so does numba."""
+    if np.any(np.asarray(b) < 0):
+        raise ValueError(NEGATIVE_EXPONENT)
+    return a**b
+
+
+def int_power(a, b):
+    """``a ** b`` for whole numbers, without a wrong answer: see int_powers.py."""
+    if np.ndim(a) or np.ndim(b):
+        return array_int_power(a, b)
+    return scalar_int_power(a, b)

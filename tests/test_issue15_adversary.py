@@ -1,0 +1,67 @@
+"""Calls written the way users write them that used to give silently wrong gradients or raw
+errors: keyword-only parameters passed by position, a keyword named `self`, NumPy's matrix and
+masked arrays (their operators differ from ndarray's). Each is now refused, as Python itself
+would refuse the call, or with the package's own error. Expected values come from the closed
+forms of the functions."""
+
+import numpy as np
+import pytest
+
+from ad_compiler import GradientInputError, grad, jvp, value_and_grad, vjp
+
+BACKENDS = ("numba", "python")
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+
+
+def scaled(x, *, y):
+    return x * y
+
+
+def sum_of_squares(W):
+    return np.sum(W * W)
+
+
+def product(a, b):
+    return a * b
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_keyword_only_parameter_passed_by_position_is_refused(backend):
+    g = grad(scaled, wrt="x", backend=backend)
+    for _ in range(3):  # also once a fast path could have been installed
+        assert g(1.5, y=2.0) == 2.0
+        with pytest.raises(TypeError, match="positional"):
+            g(1.5, 2.0)
+    with pytest.raises(TypeError):
+        scaled(1.5, 2.0)  # Python refuses it too
+    with pytest.raises(TypeError, match="positional"):
+        jvp(scaled, wrt="x", backend=backend)(1.5, 2.0, x_dot=1.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_keyword_named_self_is_the_packages_error(backend):
+    for transform, extra in ((grad, {}), (value_and_grad, {}), (vjp, {"cotangent": 1.0})):
+        g = transform(product, backend=backend)
+        with pytest.raises(GradientInputError, match="self"):
+            g(1.0, 2.0, self=3.0, **extra)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_matrix_and_masked_arrays_are_refused(backend):
+    g = grad(sum_of_squares, backend=backend)
+    W = np.array([[1.0, 2.0], [3.0, -1.0]])
+    np.testing.assert_array_equal(g(W), 2 * W)
+    with pytest.raises(GradientInputError, match=r"numpy\.matrix.*np\.asarray\(W\)"):
+        g(np.matrix(W))  # W * W is a matrix product there
+    masked = np.ma.array(W, mask=[[0, 1], [0, 0]])
+    with pytest.raises(GradientInputError, match=r"MaskedArray.*filled"):
+        g(masked)  # the sum skips the masked entry there
+    with pytest.raises(GradientInputError, match="matrix"):
+        grad(product, wrt="a", backend=backend)(np.ones(2), np.matrix(W))
+    np.testing.assert_array_equal(g(W), 2 * W)  # refusals leave the good signature working
+
+
+def test_memory_mapped_arrays_are_plain_arrays(tmp_path):
+    W = np.lib.format.open_memmap(tmp_path / "w.npy", mode="w+", dtype=np.float64, shape=(3,))
+    W[:] = [1.0, -2.0, 0.5]
+    np.testing.assert_array_equal(grad(sum_of_squares)(W), 2 * np.asarray(W))
