@@ -1,5 +1,5 @@
 """Issue 16: gradients mapped over data shards on a Dask cluster (a LocalCluster of two worker
-processes, started once for the module), and examples/distributed_fit.py on both engines.
+processes, started once for the module), and examples/distributed.py on both engines.
 Sums of shard gradients are checked against central differences of the original loss.
 """
 
@@ -105,13 +105,13 @@ def test_decorated_functions_and_transforms_on_the_cluster(client):
     np.testing.assert_allclose(got[1], hv, rtol=1e-5, atol=1e-5)
 
 
-# -- examples/distributed_fit.py ------------------------------------------------------------
+# -- examples/distributed.py ------------------------------------------------------------
 
 def run_example(tmp_path, *options):
     env = dict(os.environ, AD_COMPILER_CACHE_DIR=str(tmp_path / "cache"),
                OPENBLAS_NUM_THREADS="1")
     result = subprocess.run(
-        [sys.executable, "examples/distributed_fit.py", "--rows", "1500", "--shards", "3",
+        [sys.executable, "examples/distributed.py", "--rows", "1500", "--shards", "3",
          "--iterations", "200", *options],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -119,8 +119,8 @@ def run_example(tmp_path, *options):
 
 
 def example_module():
-    spec = importlib.util.spec_from_file_location("distributed_fit",
-                                                  ROOT / "examples" / "distributed_fit.py")
+    spec = importlib.util.spec_from_file_location("distributed_example",
+                                                  ROOT / "examples" / "distributed.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,8 +1,8 @@
 """Logistic regression fitted on a Dask cluster: the gradient mapped over shards of the data.
 
-Run:  python examples/distributed_fit.py                          # a LocalCluster on this machine
-      python examples/distributed_fit.py --scheduler tcp://HOST:8786   # a cluster of yours
-      python examples/distributed_fit.py --engine processes       # no Dask: concurrent.futures
+Run:  python examples/distributed.py                          # a LocalCluster on this machine
+      python examples/distributed.py --scheduler tcp://HOST:8786   # a cluster of yours
+      python examples/distributed.py --engine processes       # no Dask: concurrent.futures
 
 Needs the `distributed` extra (dask[distributed], tqdm): pip install -e ".[distributed]".
 
@@ -14,6 +14,8 @@ it, and read its compiled code from their on-disk cache after the first call.
 """
 
 import argparse
+import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
@@ -23,6 +25,12 @@ from scipy.optimize import minimize
 from tqdm import tqdm
 
 from ad_compiler import value_and_grad
+
+if __name__ == "__main__":
+    # Run as a script, this file's folder comes first on sys.path, where this file would hide
+    # the `distributed` package that Dask imports: the folder leaves the path.
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
 
 FEATURES = 20
 TRUE_W = np.linspace(-1.0, 1.0, FEATURES)  # the weights the synthetic labels come from
