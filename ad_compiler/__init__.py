@@ -15,9 +15,9 @@ compiles it with numba. Start with help(grad); the README lists what is differen
 """
 
 from ._version import __version__ as __version__
-from .api import grad, value_and_grad
 from .checking import check_grad, numerical_grad
 from .custom import custom_vjp, stop_gradient
+from .entry_points import grad, value_and_grad
 from .errors import (
     ADCompilerError,
     CompilationError,

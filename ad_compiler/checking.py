@@ -90,7 +90,7 @@ def check_grad(
     ...
     AssertionError: gradient of total wrt x[1]: grad gives 6.0, central differences give 12.0...
     """
-    from .api import grad
+    from .entry_points import grad
 
     analytic = grad(f, wrt=wrt, backend=backend)(*args)
     numeric = numerical_grad(f, *args, wrt=wrt)

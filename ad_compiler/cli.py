@@ -28,7 +28,8 @@ import numpy as np
 
 from . import cache_admin
 from ._version import __version__
-from .api import BACKENDS, grad
+from .api import BACKENDS
+from .entry_points import grad
 from .errors import ADCompilerError, GradientInputError, NoGradientRuleError
 from .formula import formulas
 from .forward import hvp, jvp
