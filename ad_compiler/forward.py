@@ -334,7 +334,7 @@ class _Transformed(GradFunction):
         program_kinds.block(program.body)
         # a tangent's accesses mirror the primal's, checked at the same place
         tangents = frozenset(v.name for v in builder.dots.values() if isinstance(v, Var))
-        program = add_checks(program, program_kinds, self.backend, self.optimize, tangents)
+        program = add_checks(program, program_kinds, backend, self.optimize, tangents)
         if self.optimize:
             program = optimize_program(program, program_kinds)
         if backend == "numba" and numpy and is_vectorized(program, program_kinds):

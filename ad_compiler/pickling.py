@@ -25,6 +25,7 @@ import importlib
 import inspect
 import pickle
 import sys
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -48,6 +49,7 @@ def reduce_transform(obj: Any, cls: type, wrt: Any, options: dict) -> tuple:
 # by value the same pickled bytes: code, globals and closure as the sender had them) with the
 # same wrt and options is the same gradient.
 _REBUILT: OrderedDict[tuple, Any] = OrderedDict()
+_REBUILT_LOCK = threading.Lock()
 MOST_REBUILT = 64
 LARGEST_KEPT = 1 << 20  # functions carrying more (a closure over big arrays) are not kept
 
@@ -69,15 +71,19 @@ def _rebuild_pickled(cls: type, data: bytes, records: tuple, wrt: Any, options: 
 def _kept(key: tuple, options: dict, function: Any) -> Any:
     try:
         key += (tuple(sorted(options.items())),)
-        built = _REBUILT.get(key)
+        hash(key)
     except TypeError:  # something unhashable in the options: not kept
         return key[0](function(), key[2], **options)
-    if built is None:
-        built = _REBUILT[key] = key[0](function(), key[2], **options)
+    with _REBUILT_LOCK:  # (Dask unpickles tasks in several threads of a worker)
+        built = _REBUILT.get(key)
+        if built is not None:
+            _REBUILT.move_to_end(key)
+            return built
+    built = key[0](function(), key[2], **options)
+    with _REBUILT_LOCK:
+        built = _REBUILT.setdefault(key, built)
         if len(_REBUILT) > MOST_REBUILT:
             _REBUILT.popitem(last=False)
-    else:
-        _REBUILT.move_to_end(key)
     return built
 
 

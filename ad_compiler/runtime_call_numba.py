@@ -13,8 +13,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba import types
-from numba.core import cgutils, errors
-from numba.extending import intrinsic, overload, register_jitable
+from numba.core import errors
+from numba.extending import intrinsic, overload
 
 from .errors import GradientInputError  # noqa: F401  (raised by the generated checks)
 from .runtime import COTANGENT_SHAPE  # noqa: F401  (vjp's message, for the generated check)
@@ -149,17 +149,26 @@ def _plain(v):
 
 @intrinsic
 def _address_to_pointer(typingctx, address):
-    if not isinstance(address, types.Integer):
+    # A literal address, made a *dynamic* one: numba then refuses to cache any function that
+    # has this code inside (a user's @njit(cache=True) caller), whose next process would
+    # otherwise read whatever lies at this address then.
+    if not isinstance(address, types.IntegerLiteral):
         return None
+    value = address.literal_value
 
     def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], cgutils.voidptr_t)
+        return context.add_dynamic_addr(builder, value, info="an array bound by compiled_for")
 
     return types.voidptr(address), codegen
 
 
-@register_jitable
 def bound_array(address, shape, dtype):
     """The C-contiguous array of `shape` and `dtype` at `address`: an array compiled_for
-    copied and keeps alive as long as the dispatcher (numba_call.py)."""
-    return numba.carray(_address_to_pointer(address), shape, dtype)
+    copied and keeps alive as long as the process (numba_call.py)."""
+
+
+@overload(bound_array, prefer_literal=True)
+def _bound_array(address, shape, dtype):
+    if not isinstance(address, types.IntegerLiteral):
+        raise errors.TypingError("bound_array takes the address as a literal")
+    return lambda address, shape, dtype: numba.carray(_address_to_pointer(address), shape, dtype)

@@ -50,6 +50,8 @@ def code_key(code: types.CodeType) -> tuple:
 
 def _code_digest(code: types.CodeType) -> str:
     parts = [code.co_code.hex(), repr(code.co_names), repr(code.co_varnames)]
+    parts += [repr(code.co_freevars), repr(code.co_cellvars), str(code.co_argcount)]
+    parts += [str(code.co_kwonlyargcount), str(code.co_flags)]
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             parts.append(_code_digest(const))

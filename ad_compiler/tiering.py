@@ -61,6 +61,7 @@ class TieredKernel:
         self.seconds = 0.0  # spent in the NumPy program before numba is tried
         self.outcome = "NumPy (not hot yet)"
         self.thread: threading.Thread | None = None
+        self._starting = threading.Lock()
         self.promote: Callable[[Callable], None] | None = None  # set by the owner
 
     def __call__(self, /, *args: Any) -> Any:
@@ -68,7 +69,9 @@ class TieredKernel:
             return self.numpy_program(*args)
         self.calls += 1
         if self.calls >= HOT_CALLS or self.seconds >= HOT_SECONDS:
-            self.start(args)
+            with self._starting:  # two threads calling at once start one build
+                if self.thread is None:
+                    self.start(args)
             return self.numpy_program(*args)
         start = time.perf_counter()
         out = self.numpy_program(*args)

@@ -258,3 +258,29 @@ def test_runtime_scatter_add_with_a_mask_in_numba_code():
     np.add.at(expected_rows, (m, 1), values)
     np.testing.assert_array_equal(target, expected)
     np.testing.assert_array_equal(rows, expected_rows)
+
+
+BOUND_WEIGHTS = np.array([1.0, 2.0, 3.0])
+
+
+def reads_module_weights(x):
+    return np.sum(x * x) + np.sum(BOUND_WEIGHTS * x)
+
+
+def test_a_cached_caller_does_not_keep_a_bound_arrays_address():
+    """compiled_for binds module-level arrays by address: numba must refuse to cache a user's
+    @njit(cache=True) function around the dispatcher, whose next process would read whatever
+    lies at that address then."""
+    import warnings
+
+    x = np.array([0.5, -1.0, 2.0])
+    d = grad(reads_module_weights).compiled_for(x)
+
+    @numba.njit(cache=True)
+    def user(v):
+        return d(v)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        np.testing.assert_allclose(user(x), 2 * x + BOUND_WEIGHTS, rtol=1e-15)
+    assert any("dynamic globals" in str(w.message) for w in caught)
