@@ -105,8 +105,9 @@ def test_py_typed_ships_in_the_wheel(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
+    # (build isolation: a fresh venv's setuptools may predate its own bdist_wheel)
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
-                           "--no-build-isolation", "-q", "-w", str(tmp_path / "wheel")],
+                           "-q", "-w", str(tmp_path / "wheel")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     (wheel,) = (tmp_path / "wheel").glob("ad_compiler-*.whl")

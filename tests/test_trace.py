@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 FUNCTIONS = "tests/lecture_functions.py"
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "examples"))
+# appended, not prepended: examples/distributed.py must not hide Dask's `distributed` package
+# from the Dask workers later tests spawn (they inherit this process's sys.path)
+sys.path.append(str(ROOT / "examples"))
 
 import lecture_functions as lecture  # noqa: E402
 import loops  # noqa: E402  (examples/loops.py)
