@@ -5,6 +5,7 @@ the DOT circuit and its Graphviz drawings; gradient-health flags; closed-form fo
 Golden files live in tests/golden/; rewrite them with `pytest tests/test_trace.py --update-golden`.
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -25,12 +26,21 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 FUNCTIONS = "tests/lecture_functions.py"
 sys.path.insert(0, str(ROOT / "tests"))
-# appended, not prepended: examples/distributed.py must not hide Dask's `distributed` package
-# from the Dask workers later tests spawn (they inherit this process's sys.path)
-sys.path.append(str(ROOT / "examples"))
 
 import lecture_functions as lecture  # noqa: E402
-import loops  # noqa: E402  (examples/loops.py)
+
+
+def example(name: str):
+    """examples/NAME.py, loaded by its path: examples/ on sys.path would hide packages (Dask's
+    `distributed` from the workers later tests spawn), and benchmarks/loops.py shares a name."""
+    path = ROOT / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+loops = example("loops")
 
 NEURON_AT = "w0=2, x0=-1, w1=-3, x1=-2, w2=-3"
 NEURON_ARGS = (2.0, -1.0, -3.0, -2.0, -3.0)  # w0, x0, w1, x1, w2
@@ -422,7 +432,7 @@ def test_flags_in_the_cli_table(capsys, tmp_path):
 def mlp():
     pytest.importorskip("sklearn")
     pytest.importorskip("tqdm")
-    import mlp_digits
+    mlp_digits = example("mlp_digits")
 
     rng = np.random.default_rng(0)
     X_train, _, y_train, _ = mlp_digits.load_data(seed=0)
