@@ -110,9 +110,10 @@ def _numba_types(owner: Any, slots: list[_Slot]) -> tuple:
             )
         try:
             numba_type = numba.typeof(value)
-            if str(getattr(numba_type, "dtype", numba_type)) == "float16":
-                raise NotImplementedError  # (numba types them, but cannot compile them)
-        except (ValueError, TypeError, NotImplementedError):
+        except (ValueError, TypeError):
+            numba_type = None
+        # (numba types float16, but cannot compile arithmetic on it)
+        if numba_type is None or str(getattr(numba_type, "dtype", numba_type)) == "float16":
             what = f"an array of {value.dtype}" if hasattr(value, "dtype") else type(value).__name__
             given = slot.about or f"argument {slot.name} of {owner.__name__}()"
             raise GradientInputError(

@@ -42,3 +42,12 @@ def pytest_addoption(parser):
 def update_golden(request):
     """True when the golden files are to be rewritten from the current output."""
     return request.config.getoption("--update-golden")
+
+
+@pytest.fixture
+def tier_up_at_once(monkeypatch):
+    """Tier-up after two calls, and switch whenever numba agrees on that call."""
+    from ad_compiler import tiering  # (not at the top: the cache settings above come first)
+
+    monkeypatch.setattr(tiering, "HOT_CALLS", 2)
+    monkeypatch.setattr(tiering, "FASTER", 1e9)

@@ -979,7 +979,15 @@ class Gen(fs.StructureGen, fn13.NumpyGen):
         entry that is 0.0, n an int that is 0 in some iteration), `0.0 ** y` with y > 0, and a
         variable exponent >= 1 of a base with a 0 entry."""
         ints = [v for v in scope.ints() if v.values and min(v.values) >= 0 and max(v.values) < 4]
-        form = self.weighted([("int exponent", 3), ("zero base", 1), ("zero entry", 2)])
+        form = self.weighted([("int exponent", 3), ("zero base", 1), ("zero entry", 2),
+                              ("whole-number power", 1)])
+        if form == "whole-number power":
+            # int ** int whose exponent may be negative: Python gives a float (2 ** -1 == 0.5),
+            # numba's int64 power would give 0 (int_powers.py prints a float power here)
+            exponent = f"({self.pick([v.name for v in ints] or ['0'])} - 2)"
+            self.tag("int ** int with a negative exponent")
+            return BinOp("*", self.expr(scope, shape, depth), BinOp("**", Text("2"),
+                                                                   Text(exponent)))
         if form == "int exponent":
             exponent = self.pick(["0", "1", "0.0"] + [v.name for v in ints])
             self.tag("power with a zero or int-variable exponent")

@@ -9,7 +9,7 @@ import inspect
 import numba
 import numpy as np
 import pytest
-from gradcheck_helpers import central
+from gradcheck_helpers import central, promoted
 
 from ad_compiler import (
     CompilationError,
@@ -17,27 +17,9 @@ from ad_compiler import (
     grad,
     hvp,
     jvp,
-    tiering,
     value_and_grad,
     vjp,
 )
-
-
-@pytest.fixture
-def tier_up_at_once(monkeypatch):
-    """Tier-up after two calls, and switch whenever numba agrees on that call."""
-    monkeypatch.setattr(tiering, "HOT_CALLS", 2)
-    monkeypatch.setattr(tiering, "FASTER", 1e9)
-
-
-def promoted(g, *args):
-    """Call g twice on args (numba is tried on these), wait, and return the outcomes."""
-    g(*args)
-    # (taken before the second call: a promotion replaces the kernel in g._dispatch)
-    kernels = [k for k, _ in g._dispatch.values() if isinstance(k, tiering.TieredKernel)]
-    g(*args)
-    return [k.wait(600) for k in kernels]
-
 
 # -- boolean masks -----------------------------------------------------------------------------
 
