@@ -403,10 +403,6 @@ class GradFunction(Generic[P]):
                 numpy_for_arrays=numpy,
                 checkpoint=self.checkpoint,
             )
-            if not numpy:  # the tiered numba program raises IndexError where NumPy does
-                source = source.replace(
-                    'error_model="numpy")', 'error_model="numpy", boundscheck=True)'
-                )
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
         if "@njit" not in source:

@@ -269,10 +269,6 @@ class _Transformed(GradFunction):
         source = compiler.recall(key)
         if source is None:
             source = self._generate(primal, primal_kinds, nuser, numpy, backend)
-            if not numpy:  # as api.py's: IndexError where NumPy raises it
-                source = source.replace(
-                    'error_model="numpy")', 'error_model="numpy", boundscheck=True)'
-                )
             compiler.remember(key, source)
         function = compiler.load(source, _function_name(source))
         if "@njit" not in source:

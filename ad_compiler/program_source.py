@@ -12,6 +12,7 @@ from .adjoint import differentiate
 from .bounds import add_checks, numpy_checks
 from .codegen import generate
 from .errors import CompilationError
+from .fusion import fuse_elementwise
 from .inplace import check_augmented
 from .ir import Assign, Function, Kind, Loop, Var, walk
 from .kinds import infer_kinds
@@ -67,6 +68,8 @@ def build_source(
             "\nArray code: it runs on NumPy's own compiled loops first, without compiling;\n"
             "called often, it moves to numba if numba runs it faster (tiering.py).\n"
         )
+    elif backend == "numba" and optimized:
+        gradient = fuse_elementwise(gradient, table)
     return generate(gradient, table, backend, header, fold=optimized).source
 
 

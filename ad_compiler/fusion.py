@@ -1,0 +1,513 @@
+"""Fusing chains of elementwise array operations into one loop, for numba programs.
+
+Array code compiled by numba otherwise runs one operation per statement, as NumPy would: every
+`t = a * b` allocates and fills a whole array, and `x_bar[:-1] += g` goes through numba's slow
+generic path for in-place operators on slices. This pass finds runs of statements that
+all work element by element on arrays of one shape and turns each run into one loop over that
+shape whose body computes each element with scalar arithmetic:
+
+    t4 = t1 - t2 ** 2                      for i in range(n):
+    t4_bar = t17 * t4                 ->       t4_e = t1[i] - t2[i] ** 2
+    x_bar[1:] += t4_bar                        x_bar_v[i] += t17_e * t4_e
+
+The run may hold elementwise arithmetic and functions, `rt.sum_to`/`rt.reduce_grad` between
+values of the run's shape (identity and broadcast of a number), copies, accumulation into
+slices of an adjoint array (`index_add` with only slices), and full sums (`np.sum(a)`), which
+end a run. Pure statements that do not depend on the run (slices taken as views, allocations,
+arithmetic on numbers) are moved before it. Values used after the run are written to fresh
+arrays; the others never exist as arrays.
+
+Shapes are not known when the program is generated, so the loop runs only when every array the
+run reads has the same shape (checked when the program runs; one comparison per array); else
+the original statements run, with NumPy's broadcasting. Elements are computed in the same order
+and with the same operations, so results agree with the unfused program up to the order of the
+terms of full sums.
+
+Accumulating into a slice inside the loop is safe only when nothing in the run reads that array
+(or anything that may share its memory): such runs are cut before the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .ir import (
+    BOOL,
+    FLOAT,
+    INT,
+    SHAPE,
+    UNKNOWN,
+    Assign,
+    Block,
+    Const,
+    Function,
+    If,
+    Kind,
+    Loop,
+    Names,
+    Operand,
+    Stmt,
+    Var,
+    is_temp,
+    walk,
+)
+from .kinds import KindTable
+from .liveness import Liveness
+from .rules import RULES, Rule, register
+
+# Operations whose scalar form in numba computes what NumPy computes elementwise (maximum and
+# minimum print as Python's max/min on numbers, which treat NaN differently: left out).
+ELEMENTWISE = frozenset(
+    {
+        "add", "sub", "mul", "div", "neg", "pos", "pow", "exp", "log", "log1p", "log2",
+        "log10", "expm1", "exp2", "sqrt", "cbrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
+        "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "abs", "square",
+        "reciprocal", "arctan2", "hypot",
+    }
+)  # fmt: skip
+
+# Pure operations that may be moved before a run when nothing in the run before them defines
+# what they read (they never raise).
+_MOVABLE = frozenset({"zeros_like", "empty_like", "copy", "dim", "shape"})
+_FRESH = ("zeros_like", "empty_like")
+
+MIN_FUSED = 2  # a run of fewer operations stays as it is
+
+
+def _same_shape_template(n: int, attrs: dict) -> str:
+    return " == ".join(f"{{{k}}}.shape" for k in range(n))  # a chained comparison
+
+
+register(
+    Rule(
+        "same_shape",
+        emit=_same_shape_template,
+        infer=lambda kinds, attrs: BOOL,
+    )
+)
+
+
+@dataclass
+class _Run:
+    """One run being collected: its statements in order and what they need."""
+
+    ndim: int
+    moved: list[Assign] = field(default_factory=list)  # run before the loop, in order
+    fused: list[Assign] = field(default_factory=list)  # computed element by element
+    original: list[Assign] = field(default_factory=list)  # every statement, in order
+    defined: set[str] = field(default_factory=set)  # names the fused statements define
+    sums: set[str] = field(default_factory=set)  # full sums: known after the loop only
+    stored: set[str] = field(default_factory=set)  # memory accumulated into (and its aliases)
+
+    def is_moved(self, s: Assign) -> bool:
+        return any(s is m for m in self.moved)
+
+    def reads_before(self) -> set[str]:
+        return {a.name for s in self.original for a in s.args if isinstance(a, Var)}
+
+    def assigned(self) -> set[str]:
+        return {s.target for s in self.original if s.target}
+
+
+class _Fuser:
+    def __init__(self, fn: Function, kinds: KindTable) -> None:
+        self.fn = fn
+        self.kinds = kinds
+        self.checked = _reinferred(fn, kinds)
+        self.live = Liveness(fn)
+        names = {p for p in fn.params}
+        for s in walk(fn.body):
+            if isinstance(s, Assign):
+                names |= {a.name for a in s.args if isinstance(a, Var)}
+            names |= set(_targets(s))
+        self.names = Names(names)
+        self.aliases = _may_alias(fn)
+
+    # -- which statements a run may hold ----------------------------------------------------
+
+    def _array(self, o: Operand, ndim: int) -> bool:
+        k = self.checked.of(o)
+        return isinstance(o, Var) and k.ndim == ndim and k.dtype == "float"
+
+    def _number(self, o: Operand) -> bool:
+        if isinstance(o, Const):
+            return isinstance(o.value, (int, float)) and not isinstance(o.value, bool)
+        k = self.checked.of(o)
+        return k.ndim == 0 and k.dtype in ("float", "int")
+
+    def _fusible(self, s: Assign, ndim: int) -> bool:
+        """Whether `s` computes, element by element, a float array of `ndim` dimensions."""
+        if s.op == "index_add":
+            return self._slice_store(s, ndim)
+        if s.op == "sum":
+            return (
+                s.attr("axis") is None
+                and not s.attr("keepdims", False)
+                and self._array(s.args[0], ndim)
+            )
+        if s.target is None or not self._array(Var(s.target), ndim):
+            return False
+        if s.op in ELEMENTWISE:
+            operands = [a for a in s.args]
+            return all(self._array(a, ndim) or self._number(a) for a in operands) and any(
+                self._array(a, ndim) for a in operands
+            )
+        if s.op == "copy":
+            return self._array(s.args[0], ndim)
+        if s.op == "sum_to":
+            return self._array(s.args[0], ndim) and self._array(s.args[1], ndim)
+        if s.op == "reduce_grad":
+            return (
+                s.attr("axis") is None and self._number(s.args[0]) and self._array(s.args[1], ndim)
+            )
+        return False
+
+    def _slice_store(self, s: Assign, ndim: int) -> bool:
+        index = s.attr("index")
+        base, value = s.args[0], s.args[1]
+        return (
+            self._array(base, ndim)
+            and len(index) == ndim
+            and all(item[0] == "s" for item in index)
+            and (self._array(value, ndim) or self._number(value))
+            and all(self._number(a) for a in s.args[2:])
+        )
+
+    def _movable(self, s: Assign) -> bool:
+        if s.target is None:
+            return False
+        if s.op == "getitem":  # a view: only slices, never an error
+            index = s.attr("index")
+            return index is not None and all(item[0] in "sn" for item in index)
+        if s.op in _MOVABLE:
+            return True
+        return s.op in ELEMENTWISE and all(self._number(a) for a in s.args)
+
+    # -- collecting runs --------------------------------------------------------------------
+
+    def _start_ndim(self, s: Stmt) -> int | None:
+        if not isinstance(s, Assign):
+            return None
+        for ndim in (1, 2, 3):
+            if self._fusible(s, ndim):
+                return ndim
+        return None
+
+    def _extend(self, run: _Run, s: Stmt) -> bool:
+        """Add `s` to the run if it may join; False ends the run before it."""
+        if not isinstance(s, Assign):
+            return False
+        reads = {a.name for a in s.args if isinstance(a, Var)}
+        if reads & run.sums:
+            return False
+        # nothing may read or rebind memory the loop accumulates into (other stores may add)
+        touched = reads - ({s.args[0].name} if s.op == "index_add" else set())
+        if (touched | {s.target}) & run.stored:
+            return False
+        if self._fusible(s, run.ndim):
+            if s.op == "index_add":
+                if not self._store_allowed(run, s):
+                    return False
+                run.stored |= self.aliases.get(s.args[0].name, {s.args[0].name})
+            run.fused.append(s)
+            run.original.append(s)
+            if s.op == "sum":
+                run.sums.add(s.target)
+            elif s.target:
+                run.defined.add(s.target)
+            return True
+        if self._movable(s):
+            earlier_targets = run.assigned()
+            if reads & earlier_targets or s.target in earlier_targets | run.reads_before():
+                return False
+            run.moved.append(s)
+            run.original.append(s)
+            return True
+        return False
+
+    def _store_allowed(self, run: _Run, s: Assign) -> bool:
+        """Accumulating into a slice of `base` element by element is what the whole-slice
+        statement does only if nothing else in the run touches that memory (other stores may
+        add to it: sums do not depend on their order), and it is the compiler's own array (a
+        user's arguments may be one array passed twice)."""
+        base = s.args[0].name
+        sharing = self.aliases.get(base, {base})
+        if sharing & set(self.fn.params):
+            return False
+        for other in run.original:  # made in the run only by an allocation moved before it
+            if other.target in sharing and not (run.is_moved(other) and other.op in _FRESH):
+                return False
+        if any(isinstance(a, Var) and a.name in sharing for a in s.args[1:]):
+            return False
+        for other in run.original:
+            args = other.args[1:] if other.op == "index_add" else other.args
+            if any(isinstance(a, Var) and a.name in sharing for a in args):
+                return False
+        return True
+
+    def _runs(self, block: Block) -> list[tuple[int, int, _Run]]:
+        runs = []
+        i = 0
+        while i < len(block):
+            ndim = self._start_ndim(block[i])
+            if ndim is None:
+                i += 1
+                continue
+            run = _Run(ndim)
+            j = i
+            while j < len(block) and self._extend(run, block[j]):
+                j += 1
+            # statements moved at the end of a run gain nothing: leave them where they are
+            while run.original and run.is_moved(run.original[-1]):
+                run.moved.pop()
+                run.original.pop()
+                j -= 1
+            if len(run.fused) >= MIN_FUSED and j > i:
+                runs.append((i, j, run))
+                i = j
+            else:
+                i += 1
+        return runs
+
+    # -- rewriting ---------------------------------------------------------------------------
+
+    def block(self, block: Block) -> Block:
+        runs = self._runs(block)
+        out: list[Stmt] = []
+        i = 0
+        for start, stop, run in runs:
+            out += [self._nested(s) for s in block[i:start]]
+            out += self._rewrite(run, block[stop - 1])
+            i = stop
+        out += [self._nested(s) for s in block[i:]]
+        return tuple(out)
+
+    def _nested(self, s: Stmt) -> Stmt:
+        if isinstance(s, If):
+            return replace(s, body=self.block(s.body), orelse=self.block(s.orelse))
+        if isinstance(s, Loop):
+            return replace(s, test=self.block(s.test), body=self.block(s.body))
+        return s
+
+    def _rewrite(self, run: _Run, last: Stmt) -> list[Stmt]:
+        live_after = self.live.live_out.get(id(last), frozenset())
+        loop = _LoopBuilder(self, run, live_after)
+        fused = loop.build()
+        if fused is None:
+            return list(run.original)
+        shaped = loop.inputs
+        rest = [s for s in run.original if not run.is_moved(s)]
+        if len(shaped) == 1:
+            return list(run.moved) + fused
+        ok = self.names.fresh("same_shape")
+        self.kinds.set(ok, BOOL)
+        check = Assign(ok, "same_shape", tuple(Var(n) for n in shaped))
+        return list(run.moved) + [check, If(Var(ok), tuple(fused), tuple(rest))]
+
+
+class _LoopBuilder:
+    """The loop of one run: element by element, with fresh scalar names."""
+
+    def __init__(self, fuser: _Fuser, run: _Run, live_after: frozenset[str]) -> None:
+        self.fuser = fuser
+        self.kinds = fuser.kinds
+        self.names = fuser.names
+        self.run = run
+        self.live_after = live_after
+        self.inputs: list[str] = []  # arrays the run reads: their shapes must agree
+        self.current: dict[str, Operand] = {}  # array name -> its element in this iteration
+        self.body: list[Assign] = []
+        self.before: list[Assign] = []
+        self.after: list[Assign] = []
+
+    def _shaped(self, name: str) -> None:
+        if name not in self.inputs:
+            self.inputs.append(name)
+
+    def _element(self, o: Operand) -> Operand:
+        if not isinstance(o, Var) or self.kinds.of(o).ndim == 0:
+            return o
+        if o.name not in self.current:
+            self._shaped(o.name)
+            loaded = self._scalar(o.name)
+            self.body.append(self._at("getitem", loaded, o, ()))
+            self.current[o.name] = Var(loaded)
+        return self.current[o.name]
+
+    def _scalar(self, name: str) -> str:
+        """A name for one element of array `name`: a temporary's is a temporary (codegen
+        folds it into the expression that reads it), a variable's reads `x_bar_i`."""
+        fresh = self.names.temp() if is_temp(name) else self.names.fresh(f"{name}_i")
+        self.kinds.set(fresh, FLOAT)
+        return fresh
+
+    def _at(self, op: str, target: str | None, array: Operand, values: tuple) -> Assign:
+        index = tuple(("i",) for _ in self.indices)
+        return Assign(target, op, (array, *values, *map(Var, self.indices)), (("index", index),))
+
+    def _define(self, s: Assign, value: Operand) -> None:
+        """The element of `s.target` is `value` (an operand or a fresh name's)."""
+        self.current[s.target] = value
+
+    def build(self) -> list[Stmt] | None:
+        run = self.run
+        self.indices = [
+            self.names.fresh("i" if run.ndim == 1 else f"i{k}") for k in range(run.ndim)
+        ]
+        for name in self.indices:
+            self.kinds.set(name, INT)
+        for s in run.fused:
+            self._statement(s)
+        reference = self.inputs[0] if self.inputs else None
+        if reference is None:
+            return None
+        outputs = [n for n in _ordered(run) if n in self.live_after and n in run.defined]
+        shape = None
+        if outputs:
+            shape = self.names.fresh("shape")
+            self.kinds.set(shape, SHAPE)
+            self.before.append(Assign(shape, "shape", (Var(reference),)))
+        for name in outputs:
+            out = self.names.fresh(f"{name}_out" if not is_temp(name) else "out")
+            self.kinds.set(out, Kind(run.ndim, "float"))
+            self.before.append(Assign(out, "empty", (Var(shape),)))
+            self.body.append(self._at("setitem", None, Var(out), (self.current[name],)))
+            self.after.append(Assign(name, "copy", (Var(out),)))
+        body = _prune(self.body)
+        loop: Stmt | None = None
+        for k in reversed(range(run.ndim)):
+            size = self.names.fresh("n" if run.ndim == 1 else f"n{k}")
+            self.kinds.set(size, INT)
+            self.before.append(Assign(size, "dim", (Var(reference),), (("axis", k),)))
+            inner = tuple(body) if loop is None else (loop,)
+            loop = Loop(self.indices[k], Const(0), Var(size), Const(1), (), None, inner)
+        loc = run.fused[0].loc
+        reverses = run.fused[0].reverses
+        marked = [replace(s, loc=loc, reverses=reverses) for s in self.before + self.after]
+        loop = replace(loop, loc=loc, reverses=reverses)
+        return marked[: len(self.before)] + [loop] + marked[len(self.before) :]
+
+    def _statement(self, s: Assign) -> None:
+        if s.op == "index_add":
+            view = self.names.fresh(f"{s.args[0].name}_v")
+            self.kinds.set(view, Kind(self.run.ndim, "float"))
+            getitem = Assign(view, "getitem", (s.args[0], *s.args[2:]), s.attrs)
+            self.run.moved.append(getitem)
+            self._shaped(view)
+            value = self._element(s.args[1])
+            self.body.append(self._at("index_add", None, Var(view), (value,)))
+            return
+        if s.op == "sum":
+            total = self.names.fresh(f"{s.target}_sum" if not is_temp(s.target) else "total")
+            self.kinds.set(total, FLOAT)
+            self.before.append(Assign(total, "copy", (Const(0.0),)))
+            self.body.append(Assign(total, "add", (Var(total), self._element(s.args[0]))))
+            self.after.append(Assign(s.target, "copy", (Var(total),)))
+            return
+        if s.op in ("copy", "sum_to"):
+            if s.op == "sum_to" and s.args[1].name not in self.run.defined:
+                self._shaped(s.args[1].name)
+            self._define(s, self._element(s.args[0]))
+            return
+        if s.op == "reduce_grad":
+            if s.args[1].name not in self.run.defined:
+                self._shaped(s.args[1].name)
+            self._define(s, s.args[0])
+            return
+        args = tuple(self._element(a) for a in s.args)
+        target = self._scalar(s.target)
+        self.body.append(replace(s, target=target, args=args, attrs=s.attrs))
+        self._define(s, Var(target))
+
+
+def _ordered(run: _Run) -> list[str]:
+    seen: list[str] = []
+    for s in run.fused:
+        if s.target and s.target not in seen and s.op != "sum":
+            seen.append(s.target)
+    return seen
+
+
+def _prune(body: list[Assign]) -> list[Assign]:
+    """Drop element computations nothing in the loop reads (a value needed for its shape only,
+    like the forward expression `rt.reduce_grad` receives)."""
+    needed: set[str] = set()
+    kept: list[Assign] = []
+    for s in reversed(body):
+        if s.target is None or s.target in needed or s.op == "add" and _accumulates(s):
+            kept.append(s)
+            needed |= {a.name for a in s.args if isinstance(a, Var)}
+    return list(reversed(kept))
+
+
+def _accumulates(s: Assign) -> bool:
+    return isinstance(s.args[0], Var) and s.args[0].name == s.target
+
+
+def _targets(s: Stmt) -> list[str]:
+    if isinstance(s, Assign):
+        return [s.target] if s.target else []
+    names = [p.name for p in s.phis]
+    if isinstance(s, Loop):
+        names += [n for n in (s.index, s.exit_flag) if n]
+    return names
+
+
+def _may_alias(fn: Function) -> dict[str, set[str]]:
+    """For each name, the names that may share its memory (flow-insensitive, transitive): any
+    result of an operation that is not known to return a fresh array may share with its
+    array arguments."""
+    fresh_ops = ELEMENTWISE | {"zeros_like", "empty_like", "zeros", "empty", "dim", "shape"}
+    links: dict[str, set[str]] = {}
+    for s in walk(fn.body):
+        if not isinstance(s, Assign) or not s.target or s.op in fresh_ops:
+            continue
+        for a in s.args:
+            if isinstance(a, Var):
+                links.setdefault(s.target, set()).add(a.name)
+                links.setdefault(a.name, set()).add(s.target)
+    closure: dict[str, set[str]] = {}
+    for start in links:
+        group, stack = {start}, [start]
+        while stack:
+            for other in links.get(stack.pop(), ()):
+                if other not in group:
+                    group.add(other)
+                    stack.append(other)
+        closure[start] = group
+    return closure
+
+
+def _reinferred(fn: Function, table: KindTable) -> KindTable:
+    """Kinds recomputed from the program as it is now: the table records each name's kind when
+    a pass made it, and later passes may have replaced an array operand by a number (a
+    broadcast gradient of a scalar). A name whose kinds disagree is unknown here: never fused."""
+    kinds = KindTable(table.kinds)
+    seen: dict[str, Kind] = {}
+    for _ in range(2):  # a second time around for values carried by loops
+        for s in walk(fn.body):
+            if not isinstance(s, Assign) or not s.target or s.op not in RULES:
+                continue
+            try:
+                kind = RULES[s.op].infer(tuple(kinds.of(a) for a in s.args), dict(s.attrs))
+            except Exception:  # an operation with its own typing: keep the recorded kind
+                kind = table.of(Var(s.target))
+            recorded = table.of(Var(s.target))
+            before = seen.get(s.target, kind)
+            agree = (
+                (kind.ndim, kind.dtype)
+                == (recorded.ndim, recorded.dtype)
+                == (
+                    before.ndim,
+                    before.dtype,
+                )
+            )
+            seen[s.target] = kind if agree else UNKNOWN
+            kinds.kinds[s.target] = seen[s.target]
+    return kinds
+
+
+def fuse_elementwise(fn: Function, kinds: KindTable) -> Function:
+    """`fn` with its runs of elementwise array statements as loops (see the module's doc)."""
+    fuser = _Fuser(fn, kinds)
+    return replace(fn, body=fuser.block(fn.body))

@@ -1,0 +1,187 @@
+"""Issue 15: runs of elementwise array statements become one numba loop (fusion.py) in the
+numba programs of array code (compiled_for, tiering). Every gradient is checked against central
+differences of the original function, values against CPython running it, and the fused program
+against the unoptimized NumPy program; both sides of the run-time shape check are reached.
+
+AD_FUSION_FUZZ=N checks N random programs instead of the CI profile's few."""
+
+import os
+import textwrap
+
+import numpy as np
+import pytest
+from gradcheck_helpers import central
+
+from ad_compiler import grad, value_and_grad
+
+
+def rosen_slices(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def broadcast_product(x, y):
+    return np.sum(np.sin(x[1:]) * y * x[:-1] + np.tanh(y * x[1:]))
+
+
+def rk4(x, v, k, c, dt, steps):
+    for _ in range(steps):
+        k1v = -k * x - c * v - x**3
+        x2 = x + 0.5 * dt * v
+        v2 = v + 0.5 * dt * k1v
+        k2v = -k * x2 - c * v2 - x2**3
+        x = x + dt * v2
+        v = v + dt * k2v
+    return np.sum(x * x + v * v)
+
+
+def grid(W, V):
+    d = W[1:, :] - W[:-1, :]
+    return np.sum(np.exp(-(d**2)) * V + W[1:, :] * V / (1.0 + V * V))
+
+
+def shifted(x):
+    y = np.zeros_like(x)
+    y[1:] += x[:-1] * x[1:]
+    y[:-1] += np.sin(x[1:])
+    return np.sum(y * y) + np.sum(np.exp(y) * x)
+
+
+def numba_source(g, args):
+    return g._compile(g._kinds(list(args)), numpy=False)[1]
+
+
+def check(fn, args, wrt, fused=True):
+    g = grad(fn, wrt=wrt)
+    compiled = g.compiled_for(*args)
+    got = compiled(*args)
+    got = got if isinstance(got, tuple) else (got,)
+    literal = grad(fn, wrt=wrt, optimize=False, backend="python")(*args)
+    literal = literal if isinstance(literal, tuple) else (literal,)
+    names = list(fn.__code__.co_varnames[: fn.__code__.co_argcount])
+    for name, value, plain in zip(wrt, got, literal):
+        expected = central(fn, args, names.index(name))
+        np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(value, plain, rtol=1e-10, atol=1e-12, err_msg=name)
+    source = numba_source(g, args)
+    assert ("same_shape" in source or "for i in range(n)" in source) == fused, source
+    return source
+
+
+def test_slices_become_one_loop():
+    x = np.random.default_rng(0).normal(size=9)
+    source = check(rosen_slices, (x,), ("x",))
+    # the forward expression reduce_grad received for its shape is never computed
+    fused = source.split("if same_shape:")[1].split("else:")[0]
+    assert "100.0 * t" not in fused.replace("100.0 * 2", "")
+    assert "x_bar_v[i] +=" in fused
+
+
+@pytest.mark.parametrize("ylen", [1, 8])
+def test_broadcasting_takes_the_unfused_path(ylen):
+    rng = np.random.default_rng(ylen)
+    x, y = rng.normal(size=9), rng.normal(size=ylen)
+    check(broadcast_product, (x, y), ("x", "y"))
+
+
+def test_loop_of_array_steps():
+    rng = np.random.default_rng(2)
+    args = (rng.normal(size=6), rng.normal(size=6), rng.uniform(0.5, 2, size=6), 0.1, 0.05, 4)
+    source = check(rk4, args, ("x", "v", "k"))
+    assert source.count("for i") >= 2  # forward and reverse steps fused
+
+
+def test_two_dimensional_runs():
+    rng = np.random.default_rng(3)
+    W, V = rng.normal(size=(5, 4)), rng.normal(size=(4, 4))
+    source = check(grid, (W, V), ("W", "V"))
+    assert "for i0 in range" in source and "for i1 in range" in source
+
+
+def test_accumulating_into_a_slice_that_is_read_later():
+    x = np.random.default_rng(4).normal(size=7)
+    check(shifted, (x,), ("x",))
+
+
+def test_value_and_sums_in_a_run():
+    x = np.random.default_rng(5).normal(size=8)
+    g = value_and_grad(rosen_slices)
+    value, gradient = g.compiled_for(x)(x)
+    assert value == pytest.approx(rosen_slices(x), rel=1e-13)
+    np.testing.assert_allclose(gradient, central(rosen_slices, (x,), 0), rtol=1e-6)
+
+
+def test_one_element_and_empty_arrays():
+    for n in (1, 2):
+        x = np.linspace(0.3, 0.9, n)
+        g = grad(rosen_slices)
+        np.testing.assert_allclose(g.compiled_for(x)(x), central(rosen_slices, (x,), 0),
+                                   rtol=1e-6, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Random programs: chains of elementwise operations on slices of one length, numbers, in-place
+# accumulation into slices, sums.
+
+VIEWS = ("x[2:]", "x[1:-1]", "x[:-2]", "y")
+UNARY = ("np.sin({})", "np.tanh({})", "np.exp(-({}) ** 2)", "({}) ** 2", "np.cos({}) * c",
+         "({}) / (1.0 + ({}) ** 2)", "np.log1p(({}) ** 2)", "-({})", "np.abs({})")
+BINARY = ("{} + {}", "{} - {}", "{} * {}", "c * {} - {}")
+
+
+def _expression(rng, names, depth):
+    if depth == 0 or rng.random() < 0.25:
+        return str(rng.choice(names))
+    if rng.random() < 0.45:
+        inner = _expression(rng, names, depth - 1)
+        return "(" + str(rng.choice(UNARY)).format(inner, inner) + ")"
+    a, b = _expression(rng, names, depth - 1), _expression(rng, names, depth - 1)
+    return "(" + str(rng.choice(BINARY)).format(a, b) + ")"
+
+
+def random_program(seed):
+    rng = np.random.default_rng(seed)
+    names = list(VIEWS)
+    lines = ["def f(x, y, c):"]
+    for k in range(int(rng.integers(2, 5))):
+        lines.append(f"    a{k} = {_expression(rng, names, 3)}")
+        names.append(f"a{k}")
+    if rng.random() < 0.5:
+        lines.append("    z = np.zeros_like(x)")
+        lines.append(f"    z[1:-1] += {_expression(rng, names, 2)}")
+        lines.append(f"    z[:-2] += {_expression(rng, names, 2)}")
+        names.append("z[2:]")
+    total = " + ".join(f"np.sum({_expression(rng, names, 2)})" for _ in range(2))
+    lines.append(f"    return {total}")
+    return "\n".join(lines) + "\n"
+
+
+def _load(source, tmp_path, seed):
+    path = tmp_path / f"fused_{seed}.py"
+    path.write_text("import numpy as np\n\n\n" + textwrap.dedent(source))
+    namespace = {"__name__": f"fused_{seed}"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    return namespace["f"]
+
+
+SEEDS = range(int(os.environ.get("AD_FUSION_FUZZ", "5")))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_elementwise_programs(seed, tmp_path):
+    source = random_program(seed)
+    f = _load(source, tmp_path, seed)
+    rng = np.random.default_rng(100 + seed)
+    x, y, c = rng.normal(size=7) * 0.7, rng.normal(size=5) * 0.7, 0.8
+    with np.errstate(all="ignore"):
+        value = f(x, y, c)
+    assert np.isfinite(value), source
+    g = value_and_grad(f, wrt=("x", "y", "c"))
+    got_value, got = g.compiled_for(x, y, c)(x, y, c)
+    assert got_value == pytest.approx(value, rel=1e-11, abs=1e-12), source
+    literal = grad(f, wrt=("x", "y", "c"), optimize=False, backend="python")(x, y, c)
+    for pos, (name, analytic, plain) in enumerate(zip("xyc", got, literal)):
+        expected = central(f, (x, y, c), pos)
+        np.testing.assert_allclose(analytic, expected, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name}\n{source}")
+        np.testing.assert_allclose(analytic, plain, rtol=1e-9, atol=1e-11,
+                                   err_msg=f"{name}\n{source}")
