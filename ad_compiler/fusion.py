@@ -319,6 +319,7 @@ class _LoopBuilder:
         self.body: list[Assign] = []
         self.before: list[Assign] = []
         self.after: list[Assign] = []
+        self.views: dict[tuple, str] = {}  # (base, bounds, index) -> the view stored into
 
     def _shaped(self, name: str) -> None:
         if name not in self.inputs:
@@ -389,11 +390,17 @@ class _LoopBuilder:
 
     def _statement(self, s: Assign) -> None:
         if s.op == "index_add":
-            view = self.names.fresh(f"{s.args[0].name}_v")
-            self.kinds.set(view, Kind(self.run.ndim, "float"))
-            getitem = Assign(view, "getitem", (s.args[0], *s.args[2:]), s.attrs)
-            self.run.moved.append(getitem)
-            self._shaped(view)
+            # One view per slice: stores through one array object let LLVM see they meet.
+            # (The views are taken after every moved statement; a moved statement never
+            # rebinds what an earlier statement of the run read, so the bounds are the same.)
+            key = (s.args[0], *s.args[2:], s.attrs)
+            view = self.views.get(key)
+            if view is None:
+                view = self.views[key] = self.names.fresh(f"{s.args[0].name}_v")
+                self.kinds.set(view, Kind(self.run.ndim, "float"))
+                getitem = Assign(view, "getitem", (s.args[0], *s.args[2:]), s.attrs)
+                self.run.moved.append(getitem)
+                self._shaped(view)
             value = self._element(s.args[1])
             self.body.append(self._at("index_add", None, Var(view), (value,)))
             return
