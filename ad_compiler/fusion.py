@@ -68,14 +68,23 @@ ELEMENTWISE = frozenset(
 
 # Pure operations that may be moved before a run when nothing in the run before them defines
 # what they read (they never raise).
-_MOVABLE = frozenset({"zeros_like", "empty_like", "copy", "dim", "shape"})
+_MOVABLE = frozenset(
+    {"zeros_like", "empty_like", "copy", "dim", "shape", "matmul", "transpose", "outer"}
+)
 _FRESH = ("zeros_like", "empty_like")
 
 MIN_FUSED = 2  # a run of fewer operations stays as it is
 
 
 def _same_shape_template(n: int, attrs: dict) -> str:
-    return " == ".join(f"{{{k}}}.shape" for k in range(n))  # a chained comparison
+    """`a.shape == b.shape == (u.shape + v.shape)`: a chained comparison; a group of two is the
+    shape of their outer product."""
+    parts, k = [], 0
+    for size in attrs.get("groups") or (1,) * n:
+        shapes = [f"{{{j}}}.shape" for j in range(k, k + size)]
+        parts.append(shapes[0] if size == 1 else "(" + " + ".join(shapes) + ")")
+        k += size
+    return " == ".join(parts)
 
 
 register(
@@ -123,6 +132,11 @@ class _Fuser:
         self.names = Names(names)
         self.aliases = _may_alias(fn)
 
+    def owned(self, name: str) -> bool:
+        """Whether no other name ever refers to the array `name` holds (no copy, view, tape
+        or argument): the loop may then write its new elements over the old ones."""
+        return self.aliases.get(name, {name}) == {name} and name not in self.fn.params
+
     # -- which statements a run may hold ----------------------------------------------------
 
     def _array(self, o: Operand, ndim: int) -> bool:
@@ -154,6 +168,8 @@ class _Fuser:
             )
         if s.op == "copy":
             return self._array(s.args[0], ndim)
+        if s.op == "outer":  # element [i0, i1] is u[i0] * v[i1]
+            return ndim == 2 and all(self._array(a, 1) for a in s.args)
         if s.op == "sum_to":
             return self._array(s.args[0], ndim) and self._array(s.args[1], ndim)
         if s.op == "reduce_grad":
@@ -217,8 +233,10 @@ class _Fuser:
                 run.defined.add(s.target)
             return True
         if self._movable(s):
-            earlier_targets = run.assigned()
-            if reads & earlier_targets or s.target in earlier_targets | run.reads_before():
+            # it runs before the loop: it may read what earlier moved statements make, not
+            # what the loop computes, and nothing the run read or made may be rebound by it
+            computed = {f.target for f in run.fused if f.target}
+            if reads & computed or s.target in run.assigned() | run.reads_before():
                 return False
             run.moved.append(s)
             run.original.append(s)
@@ -290,29 +308,68 @@ class _Fuser:
         return s
 
     def _rewrite(self, run: _Run, last: Stmt) -> list[Stmt]:
+        """The run's moved statements, then one loop per group of its statements that share
+        values (independent groups may have different shapes: an RNN's two weight gradients)."""
         live_after = self.live.live_out.get(id(last), frozenset())
-        loop = _LoopBuilder(self, run, live_after)
-        fused = loop.build()
-        if fused is None:
-            return list(run.original)
-        shaped = loop.inputs
-        rest = [s for s in run.original if not run.is_moved(s)]
-        if len(shaped) == 1:
-            return list(run.moved) + fused
-        ok = self.names.fresh("same_shape")
-        self.kinds.set(ok, BOOL)
-        check = Assign(ok, "same_shape", tuple(Var(n) for n in shaped))
-        return list(run.moved) + [check, If(Var(ok), tuple(fused), tuple(rest))]
+        rewritten: list[Stmt] = []
+        for group in _independent(run.fused):
+            if len(group) < MIN_FUSED:
+                rewritten += group
+                continue
+            loop = _LoopBuilder(self, run, group, live_after)
+            fused = loop.build()
+            shaped, groups = loop.check()
+            if fused is None:
+                rewritten += group
+            elif len(shaped) == 1:
+                rewritten += fused
+            else:
+                ok = self.names.fresh("same_shape")
+                self.kinds.set(ok, BOOL)
+                names = tuple(Var(n) for n in shaped)
+                rewritten.append(Assign(ok, "same_shape", names, (("groups", groups),)))
+                rewritten.append(If(Var(ok), tuple(fused), tuple(group)))
+        return list(run.moved) + rewritten
+
+
+def _independent(statements: list[Assign]) -> list[list[Assign]]:
+    """The statements in groups that share no name one of them defines (in program order
+    within each group, groups ordered by their first statement). Running one group after
+    another is then the same as interleaving them: a run's only writes to memory are
+    accumulations into slices that nothing else in the run reads."""
+    parent = list(range(len(statements)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    owner: dict[str, int] = {}  # name -> a statement that defines or reads it
+    for k, s in enumerate(statements):
+        names = [a.name for a in s.args if isinstance(a, Var)]
+        names += [s.target] if s.target else []
+        for name in names:
+            if name in owner:
+                parent[root(k)] = root(owner[name])
+            owner[name] = k
+    groups: dict[int, list[Assign]] = {}
+    for k, s in enumerate(statements):
+        groups.setdefault(root(k), []).append(s)
+    return list(groups.values())
 
 
 class _LoopBuilder:
     """The loop of one run: element by element, with fresh scalar names."""
 
-    def __init__(self, fuser: _Fuser, run: _Run, live_after: frozenset[str]) -> None:
+    def __init__(
+        self, fuser: _Fuser, run: _Run, group: list[Assign], live_after: frozenset[str]
+    ) -> None:
         self.fuser = fuser
         self.kinds = fuser.kinds
         self.names = fuser.names
         self.run = run
+        self.group = group
         self.live_after = live_after
         self.inputs: list[str] = []  # arrays the run reads: their shapes must agree
         self.current: dict[str, Operand] = {}  # array name -> its element in this iteration
@@ -320,20 +377,44 @@ class _LoopBuilder:
         self.before: list[Assign] = []
         self.after: list[Assign] = []
         self.views: dict[tuple, str] = {}  # (base, bounds, index) -> the view stored into
+        self.loaded: set[str] = set()  # arrays read element by element at the loop's index
+        self.made: set[str] = set()  # arrays the loop has computed so far (their shape is its)
+        self.factors: list[tuple[str, str]] = []  # outer products' vectors (shape checks)
+        self.partial: dict[tuple[str, int], Operand] = {}  # (vector, axis) -> its element
 
     def _shaped(self, name: str) -> None:
         if name not in self.inputs:
             self.inputs.append(name)
 
     def _element(self, o: Operand) -> Operand:
-        if not isinstance(o, Var) or self.kinds.of(o).ndim == 0:
+        if not isinstance(o, Var) or self.fuser.checked.of(o).ndim == 0:
             return o
         if o.name not in self.current:
             self._shaped(o.name)
             loaded = self._scalar(o.name)
             self.body.append(self._at("getitem", loaded, o, ()))
             self.current[o.name] = Var(loaded)
+            self.loaded.add(o.name)
         return self.current[o.name]
+
+    def _along(self, o: Var, axis: int) -> Operand:
+        """Element `o[i_axis]` of a vector of an outer product."""
+        key = (o.name, axis)
+        if key not in self.partial:
+            loaded = self._scalar(o.name)
+            index = (("index", (("i",),)),)
+            self.body.append(Assign(loaded, "getitem", (o, Var(self.indices[axis])), index))
+            self.partial[key] = Var(loaded)
+        return self.partial[key]
+
+    def check(self) -> tuple[list[str], tuple[int, ...]]:
+        """The arrays whose shapes must agree, as `same_shape` arguments and groups."""
+        names = list(self.inputs)
+        groups = [1] * len(names)
+        for u, v in self.factors:
+            names += [u, v]
+            groups.append(2)
+        return names, tuple(groups)
 
     def _scalar(self, name: str) -> str:
         """A name for one element of array `name`: a temporary's is a temporary (codegen
@@ -349,6 +430,7 @@ class _LoopBuilder:
     def _define(self, s: Assign, value: Operand) -> None:
         """The element of `s.target` is `value` (an operand or a fresh name's)."""
         self.current[s.target] = value
+        self.made.add(s.target)
 
     def build(self) -> list[Stmt] | None:
         run = self.run
@@ -357,12 +439,18 @@ class _LoopBuilder:
         ]
         for name in self.indices:
             self.kinds.set(name, INT)
-        for s in run.fused:
+        for s in self.group:
             self._statement(s)
         reference = self.inputs[0] if self.inputs else None
         if reference is None:
             return None
-        outputs = [n for n in _ordered(run) if n in self.live_after and n in run.defined]
+        defined = {s.target for s in self.group if s.target and s.op != "sum"}
+        outputs = [n for n in _ordered(self.group) if n in self.live_after and n in defined]
+        # an array read here that no other name refers to gets its new elements in place
+        in_place = [n for n in outputs if n in self.loaded and self.fuser.owned(n)]
+        for name in in_place:
+            self.body.append(self._at("setitem", None, Var(name), (self.current[name],)))
+        outputs = [n for n in outputs if n not in in_place]
         shape = None
         if outputs:
             shape = self.names.fresh("shape")
@@ -382,8 +470,8 @@ class _LoopBuilder:
             self.before.append(Assign(size, "dim", (Var(reference),), (("axis", k),)))
             inner = tuple(body) if loop is None else (loop,)
             loop = Loop(self.indices[k], Const(0), Var(size), Const(1), (), None, inner)
-        loc = run.fused[0].loc
-        reverses = run.fused[0].reverses
+        loc = self.group[0].loc
+        reverses = self.group[0].reverses
         marked = [replace(s, loc=loc, reverses=reverses) for s in self.before + self.after]
         loop = replace(loop, loc=loc, reverses=reverses)
         return marked[: len(self.before)] + [loop] + marked[len(self.before) :]
@@ -412,14 +500,22 @@ class _LoopBuilder:
             self.after.append(Assign(s.target, "copy", (Var(total),)))
             return
         if s.op in ("copy", "sum_to"):
-            if s.op == "sum_to" and s.args[1].name not in self.run.defined:
+            if s.op == "sum_to" and s.args[1].name not in self.made:
                 self._shaped(s.args[1].name)
             self._define(s, self._element(s.args[0]))
             return
         if s.op == "reduce_grad":
-            if s.args[1].name not in self.run.defined:
+            if s.args[1].name not in self.made:
                 self._shaped(s.args[1].name)
             self._define(s, s.args[0])
+            return
+        if s.op == "outer":
+            u, v = s.args
+            self.factors.append((u.name, v.name))
+            args = (self._along(u, 0), self._along(v, 1))
+            target = self._scalar(s.target)
+            self.body.append(Assign(target, "mul", args))
+            self._define(s, Var(target))
             return
         args = tuple(self._element(a) for a in s.args)
         target = self._scalar(s.target)
@@ -427,9 +523,9 @@ class _LoopBuilder:
         self._define(s, Var(target))
 
 
-def _ordered(run: _Run) -> list[str]:
+def _ordered(group: list[Assign]) -> list[str]:
     seen: list[str] = []
-    for s in run.fused:
+    for s in group:
         if s.target and s.target not in seen and s.op != "sum":
             seen.append(s.target)
     return seen
@@ -467,12 +563,17 @@ def _may_alias(fn: Function) -> dict[str, set[str]]:
     fresh_ops = ELEMENTWISE | {"zeros_like", "empty_like", "zeros", "empty", "dim", "shape"}
     links: dict[str, set[str]] = {}
     for s in walk(fn.body):
-        if not isinstance(s, Assign) or not s.target or s.op in fresh_ops:
+        if not isinstance(s, Assign) or s.target and s.op in fresh_ops:
             continue
-        for a in s.args:
-            if isinstance(a, Var):
-                links.setdefault(s.target, set()).add(a.name)
-                links.setdefault(a.name, set()).add(s.target)
+        if s.op in ("index_add", "setitem") or s.op.startswith("check"):
+            continue  # stores copy values into the array; checks keep nothing
+        # an effect (a tape push, a store) links its arguments: the tape holds the array
+        names = [a.name for a in s.args if isinstance(a, Var)]
+        hub = s.target or (names[0] if names else None)
+        for name in names:
+            if hub is not None and name != hub:
+                links.setdefault(hub, set()).add(name)
+                links.setdefault(name, set()).add(hub)
     closure: dict[str, set[str]] = {}
     for start in links:
         group, stack = {start}, [start]
@@ -486,9 +587,10 @@ def _may_alias(fn: Function) -> dict[str, set[str]]:
 
 
 def _reinferred(fn: Function, table: KindTable) -> KindTable:
-    """Kinds recomputed from the program as it is now: the table records each name's kind when
-    a pass made it, and later passes may have replaced an array operand by a number (a
-    broadcast gradient of a scalar). A name whose kinds disagree is unknown here: never fused."""
+    """Kinds recomputed from the program as it is now, by the operations' own rules: the table
+    records each name's kind when a pass made it, and later passes may have replaced an array
+    operand by a number (the broadcast gradient of a scalar). A name assigned values of two
+    kinds is unknown here: never fused."""
     kinds = KindTable(table.kinds)
     seen: dict[str, Kind] = {}
     for _ in range(2):  # a second time around for values carried by loops
@@ -499,18 +601,10 @@ def _reinferred(fn: Function, table: KindTable) -> KindTable:
                 kind = RULES[s.op].infer(tuple(kinds.of(a) for a in s.args), dict(s.attrs))
             except Exception:  # an operation with its own typing: keep the recorded kind
                 kind = table.of(Var(s.target))
-            recorded = table.of(Var(s.target))
             before = seen.get(s.target, kind)
-            agree = (
-                (kind.ndim, kind.dtype)
-                == (recorded.ndim, recorded.dtype)
-                == (
-                    before.ndim,
-                    before.dtype,
-                )
-            )
-            seen[s.target] = kind if agree else UNKNOWN
-            kinds.kinds[s.target] = seen[s.target]
+            if (kind.ndim, kind.dtype) != (before.ndim, before.dtype):
+                kind = UNKNOWN
+            seen[s.target] = kinds.kinds[s.target] = kind
     return kinds
 
 

@@ -6,6 +6,7 @@ against the unoptimized NumPy program; both sides of the run-time shape check ar
 AD_FUSION_FUZZ=N checks N random programs instead of the CI profile's few."""
 
 import os
+import re
 import textwrap
 
 import numpy as np
@@ -185,3 +186,44 @@ def test_random_elementwise_programs(seed, tmp_path):
                                    err_msg=f"{name}\n{source}")
         np.testing.assert_allclose(analytic, plain, rtol=1e-9, atol=1e-11,
                                    err_msg=f"{name}\n{source}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Outer products in two-dimensional loops, accumulation in place, independent groups
+
+
+def rnn(W, U, b, xs, h0):
+    h = h0
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t] + b)
+        total = total + np.sum(h * h)
+    return total
+
+
+def accumulate_outer(u, V):
+    A = np.zeros((u.shape[0], V.shape[1]))
+    first = A  # the array A starts as: a loop writing A's elements in place would change it
+    for t in range(V.shape[0]):
+        A = A + np.outer(u * V[t, 0], V[t]) * 2.0
+    return np.sum(A * A) + 10.0 * np.sum(first * u[0])
+
+
+def test_rnn_weight_gradients_accumulate_in_place():
+    rng = np.random.default_rng(6)
+    W, U = rng.normal(size=(4, 4)) * 0.4, rng.normal(size=(4, 3)) * 0.4
+    b, xs, h0 = rng.normal(size=4) * 0.1, rng.normal(size=(5, 3)), rng.normal(size=4) * 0.1
+    source = check(rnn, (W, U, b, xs, h0), ("W", "U", "b", "h0"))
+    # the two weight gradients (4x4 and 4x3): one loop each, written over in place
+    assert "W_bar[i0" in source and "U_bar[i0" in source
+    assert "U_bar.shape == t" in source
+
+
+def test_an_array_another_name_holds_is_not_written_in_place():
+    rng = np.random.default_rng(7)
+    u, V = rng.normal(size=3), rng.normal(size=(4, 5))
+    g = value_and_grad(accumulate_outer, wrt=("u", "V"))
+    value, _ = g.compiled_for(u, V)(u, V)
+    assert value == pytest.approx(accumulate_outer(u, V), rel=1e-12)
+    source = check(accumulate_outer, (u, V), ("u", "V"))
+    assert not re.search(r"\bA(_1)?\[i0[^\]]*\] = ", source)  # never written in place
