@@ -12,6 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 from gradcheck_helpers import central
+from test_issue15_checkpoint import rnn_loss as rnn
 
 from ad_compiler import grad, value_and_grad
 
@@ -190,15 +191,6 @@ def test_random_elementwise_programs(seed, tmp_path):
 
 # ---------------------------------------------------------------------------------------------
 # Outer products in two-dimensional loops, accumulation in place, independent groups
-
-
-def rnn(W, U, b, xs, h0):
-    h = h0
-    total = 0.0
-    for t in range(xs.shape[0]):
-        h = np.tanh(W @ h + U @ xs[t] + b)
-        total = total + np.sum(h * h)
-    return total
 
 
 def accumulate_outer(u, V):
