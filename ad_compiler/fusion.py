@@ -67,7 +67,9 @@ ELEMENTWISE = frozenset(
 )  # fmt: skip
 
 # Pure operations that may be moved before a run when nothing in the run before them defines
-# what they read (they never raise).
+# what they read. A matrix product of mismatched shapes (or an int power with a negative
+# exponent) may raise there instead of at its own line: the same error, never another value,
+# and only for shapes the primal program could not have run with.
 _MOVABLE = frozenset(
     {"zeros_like", "empty_like", "copy", "dim", "shape", "matmul", "transpose", "outer"}
 )

@@ -219,3 +219,48 @@ def test_an_array_another_name_holds_is_not_written_in_place():
     assert value == pytest.approx(accumulate_outer(u, V), rel=1e-12)
     source = check(accumulate_outer, (u, V), ("u", "V"))
     assert not re.search(r"\bA(_1)?\[i0[^\]]*\] = ", source)  # never written in place
+
+
+# Random loops: vector steps with matrix products, outer-product accumulations (in place when
+# nothing else holds the array), sometimes an alias of the accumulator kept to the end.
+
+STEP_NAMES = ("h", "y", "(W @ h)", "(W.T @ y)")
+
+
+def random_loop_program(seed):
+    rng = np.random.default_rng(seed)
+    lines = ["def f(x, y, W, c):", "    A = np.zeros((x.shape[0], y.shape[0]))"]
+    alias = rng.random() < 0.5
+    if alias:
+        lines.append("    first = A")
+    lines += ["    h = x", "    total = 0.0", f"    for t in range({int(rng.integers(1, 4))}):"]
+    lines.append(f"        h = np.tanh({_expression(rng, list(STEP_NAMES), 2)})")
+    lines.append(f"        A = A + np.outer(h, {rng.choice(['y', 'h', 'y * h'])}) * c")
+    if rng.random() < 0.5:
+        lines.append(f"        total = total + np.sum({_expression(rng, ['h', 'y'], 2)})")
+    end = "np.sum(A * W) + total"
+    if alias:
+        end += " + np.sum(first * W)"
+    lines.append(f"    return {end}")
+    return "\n".join(lines) + "\n"
+
+
+LOOP_SEEDS = range(int(os.environ.get("AD_FUSION_FUZZ", "3")))
+
+
+@pytest.mark.parametrize("seed", LOOP_SEEDS)
+def test_random_loops_with_outer_products(seed, tmp_path):
+    source = random_loop_program(seed)
+    f = _load(source, tmp_path, f"loop_{seed}")
+    rng = np.random.default_rng(200 + seed)
+    args = (rng.normal(size=4) * 0.5, rng.normal(size=4) * 0.5, rng.normal(size=(4, 4)) * 0.4,
+            0.7)
+    value = f(*args)
+    g = value_and_grad(f, wrt=("x", "y", "W", "c"))
+    got_value, got = g.compiled_for(*args)(*args)
+    assert got_value == pytest.approx(value, rel=1e-11, abs=1e-12), source
+    literal = grad(f, wrt=("x", "y", "W", "c"), optimize=False, backend="python")(*args)
+    for pos, (analytic, plain) in enumerate(zip(got, literal)):
+        np.testing.assert_allclose(analytic, central(f, args, pos), rtol=1e-5, atol=1e-6,
+                                   err_msg=source)
+        np.testing.assert_allclose(analytic, plain, rtol=1e-9, atol=1e-11, err_msg=source)
