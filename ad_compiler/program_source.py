@@ -68,7 +68,9 @@ def build_source(
             "\nArray code: it runs on NumPy's own compiled loops first, without compiling;\n"
             "called often, it moves to numba if numba runs it faster (tiering.py).\n"
         )
-    elif backend == "numba" and optimized:
+    elif backend == "numba" and optimized and numpy_first(gradient, table):
+        # array code compiled by numba (tier-up, compiled_for); loops over scalars already
+        # work element by element, and small arrays inside them gain nothing from fusing
         gradient = fuse_elementwise(gradient, table)
     return generate(gradient, table, backend, header, fold=optimized).source
 
