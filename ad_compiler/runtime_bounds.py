@@ -71,45 +71,11 @@ def _first_failure(size, axis, offset, terms, where):
             _raise(index, axis, size, where)
 
 
-def check_table(size, axis, offset, table, where):
-    """check_indices with its loops as the rows (coef, start, stop, step) of an int64 table:
-    one signature, which numba compiles once and caches (runtime_bounds_numba.py), whatever
-    the array, the number of loops and the line of the check."""
-    low = offset
-    high = offset
-    for k in range(table.shape[0]):
-        coef, start, step = table[k, 0], table[k, 1], table[k, 3]
-        trips = _trips(start, table[k, 2], step)
-        if trips == 0:
-            return
-        first, last = coef * start, coef * (start + (trips - 1) * step)
-        low += min(first, last)
-        high += max(first, last)
-    if low < -size or high >= size:
-        _first_failure_in_table(size, axis, offset, table, where)
-
-
 def _trips(start, stop, step):
     """len(range(start, stop, step))."""
     if step > 0:
         return (stop - start + step - 1) // step if stop > start else 0
     return (start - stop - step - 1) // -step if start > stop else 0
-
-
-def _first_failure_in_table(size, axis, offset, table, where):
-    """_first_failure of a table of loops."""
-    total = 1
-    for k in range(table.shape[0]):
-        total *= _trips(table[k, 1], table[k, 2], table[k, 3])
-    for n in range(total):
-        index = offset
-        rest = n
-        for t in range(table.shape[0] - 1, -1, -1):  # innermost loop varies fastest
-            trips = _trips(table[t, 1], table[t, 2], table[t, 3])
-            index += table[t, 0] * (table[t, 1] + rest % trips * table[t, 3])
-            rest //= trips
-        if index < -size or index >= size:
-            _raise(index, axis, size, where)
 
 
 def check_index_array(x, axis, indices, where):

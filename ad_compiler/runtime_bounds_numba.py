@@ -1,8 +1,5 @@
 """Numba implementations of runtime_bounds.py: the same Python functions, compiled."""
 
-import numpy as np
-from numba import njit, types
-
 from ad_compiler import runtime_bounds as rb
 from ad_compiler.runtime_numba import _implements
 
@@ -31,46 +28,12 @@ def _trips_ov(start, stop, step):
     return rb._trips
 
 
-@_implements(rb._first_failure_in_table)
-def _first_failure_in_table_ov(size, axis, offset, table, where):
-    return rb._first_failure_in_table
-
-
-_check_table = njit(
-    types.void(types.int64, types.int64, types.int64, types.int64[:, ::1], types.unicode_type),
-    cache=True,
-)(rb.check_table)
-
-
 @_implements(rb.check_indices)
 def _check_indices_ov(x, axis, offset, terms, where):
-    # Only the loops' table is made here, per signature (cheap to compile); the checking is
-    # the one cached function above (compiling it per signature cost seconds per gradient).
-    # The extremes are computed here, without allocating (a check may sit in a loop that runs
-    # often: a table allocated per call tripled the GMM loops' gradient); the table goes to the
-    # cached function only when an index is out of range, to find and report it.
-    def impl(x, axis, offset, terms, where):
-        size = x.shape[axis]
-        low = high = offset
-        for coef, r in terms:
-            trips = rb._trips(r.start, r.stop, r.step)
-            if trips == 0:
-                return
-            first, last = coef * r.start, coef * (r.start + (trips - 1) * r.step)
-            low += min(first, last)
-            high += max(first, last)
-        if low < -size or high >= size:
-            table = np.empty((len(terms), 4), np.int64)
-            k = 0
-            for coef, r in terms:  # (numba: no enumerate over a tuple of tuples)
-                table[k, 0] = coef
-                table[k, 1] = r.start
-                table[k, 2] = r.stop
-                table[k, 3] = r.step
-                k += 1  # noqa: SIM113
-            _check_table(size, axis, offset, table, where)
-
-    return impl
+    # Compiled inline, failure path included: a call out to a separately compiled function
+    # (a table of the loops to one cached checker) kept LLVM from optimizing the loops around
+    # a check, which cost the GMM loops' gradient 2.8x per call.
+    return rb.check_indices
 
 
 @_implements(rb.check_index_array)
