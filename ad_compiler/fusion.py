@@ -10,12 +10,18 @@ shape whose body computes each element with scalar arithmetic:
     t4_bar = t17 * t4                 ->       t4_e = t1[i] - t2[i] ** 2
     x_bar[1:] += t4_bar                        x_bar_v[i] += t17_e * t4_e
 
+An outer product is an element `u[i0] * v[i1]` of a two-dimensional loop. An array that no
+other name ever refers to (no copy, view, tape or argument) gets its new elements in place;
+statements of a run that share no values get a loop each (they may differ in shape).
+
 The run may hold elementwise arithmetic and functions, `rt.sum_to`/`rt.reduce_grad` between
 values of the run's shape (identity and broadcast of a number), copies, accumulation into
-slices of an adjoint array (`index_add` with only slices), and full sums (`np.sum(a)`), which
-end a run. Pure statements that do not depend on the run (slices taken as views, allocations,
-arithmetic on numbers) are moved before it. Values used after the run are written to fresh
-arrays; the others never exist as arrays.
+slices of an adjoint array (`index_add` with only slices), and full sums (`np.sum(a)`, known
+only after the loop: a statement reading one ends the run). Pure statements that do not depend
+on the run (slices taken as views, allocations, arithmetic on numbers, matrix products) are
+moved before it. Values used after the run are written to arrays (fresh ones, or in place as
+above); the others never exist as arrays. Loops over numbers are left alone (program_source.py
+fuses only programs of array code).
 
 Shapes are not known when the program is generated, so the loop runs only when every array the
 run reads has the same shape (checked when the program runs; one comparison per array); else
@@ -106,7 +112,6 @@ class _Run:
     moved: list[Assign] = field(default_factory=list)  # run before the loop, in order
     fused: list[Assign] = field(default_factory=list)  # computed element by element
     original: list[Assign] = field(default_factory=list)  # every statement, in order
-    defined: set[str] = field(default_factory=set)  # names the fused statements define
     sums: set[str] = field(default_factory=set)  # full sums: known after the loop only
     stored: set[str] = field(default_factory=set)  # memory accumulated into (and its aliases)
 
@@ -231,8 +236,6 @@ class _Fuser:
             run.original.append(s)
             if s.op == "sum":
                 run.sums.add(s.target)
-            elif s.target:
-                run.defined.add(s.target)
             return True
         if self._movable(s):
             # it runs before the loop: it may read what earlier moved statements make, not
