@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 
-from .ir import Assign, Const, Function, If, Loop, Operand, Stmt, Var, defined_names, walk
+from .ir import Assign, Const, Function, If, Loop, Operand, Stmt, Var, walk
 
 Linear = tuple[tuple[tuple, int], ...]  # sorted (symbol, coefficient) pairs, const under ()
 _FULL = (("s", 0, 0, 0),)  # the index structure of `a[:]`
@@ -30,8 +30,8 @@ class Integers:
     def __init__(self, fn: Function) -> None:
         counts: Counter = Counter()
         self.defs: dict[str, Assign] = {}
-        for s in walk(fn.body):
-            for name in defined_names(s):
+        for s in walk(fn.body):  # each statement's own definitions (walk visits nested ones)
+            for name in _own_definitions(s):
                 counts[name] += 1
             if isinstance(s, Assign) and s.target:
                 self.defs[s.target] = s
@@ -61,6 +61,15 @@ class Integers:
 
     def equal(self, a: dict | None, b: dict | None) -> bool:
         return a is not None and b is not None and not _combine(a, b, -1)
+
+
+def _own_definitions(s: Stmt) -> list[str]:
+    if isinstance(s, Assign):
+        return [s.target] if s.target else []
+    names = [p.name for p in s.phis]
+    if isinstance(s, Loop):
+        names += [n for n in (s.index, s.exit_flag) if n]
+    return names
 
 
 def _combine(a: dict, b: dict, sign: int) -> dict:

@@ -37,12 +37,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .fusion_analysis import ELEMENTWISE, independent, may_alias, reinferred, targets
+from .fusion_stencil import drop_unread_indices, slice_cut, slice_start, stencil_bases
 from .ir import (
     BOOL,
     FLOAT,
     INT,
     SHAPE,
-    UNKNOWN,
     Assign,
     Block,
     Const,
@@ -59,18 +60,8 @@ from .ir import (
 )
 from .kinds import KindTable
 from .liveness import Liveness
-from .rules import RULES, Rule, register
-
-# Operations whose scalar form in numba computes what NumPy computes elementwise (maximum and
-# minimum print as Python's max/min on numbers, which treat NaN differently: left out).
-ELEMENTWISE = frozenset(
-    {
-        "add", "sub", "mul", "div", "neg", "pos", "pow", "exp", "log", "log1p", "log2",
-        "log10", "expm1", "exp2", "sqrt", "cbrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
-        "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "abs", "square",
-        "reciprocal", "arctan2", "hypot",
-    }
-)  # fmt: skip
+from .loop_carry import carry_neighbours
+from .rules import Rule, register
 
 # Pure operations that may be moved before a run when nothing in the run before them defines
 # what they read. A matrix product of mismatched shapes (or an int power with a negative
@@ -129,15 +120,18 @@ class _Fuser:
     def __init__(self, fn: Function, kinds: KindTable) -> None:
         self.fn = fn
         self.kinds = kinds
-        self.checked = _reinferred(fn, kinds)
+        self.checked = reinferred(fn, kinds)
         self.live = Liveness(fn)
         names = {p for p in fn.params}
         for s in walk(fn.body):
             if isinstance(s, Assign):
                 names |= {a.name for a in s.args if isinstance(a, Var)}
-            names |= set(_targets(s))
+            names |= set(targets(s))
         self.names = Names(names)
-        self.aliases = _may_alias(fn)
+        self.aliases = may_alias(fn)
+        self.stencils: set[str] = set()  # indices of loops that add into base[i + c]
+        assigned = {t for s in walk(fn.body) for t in targets(s)}
+        self.fixed = set(fn.params) - assigned  # parameters never reassigned
 
     def owned(self, name: str) -> bool:
         """Whether no other name ever refers to the array `name` holds (no copy, view, tape
@@ -300,7 +294,7 @@ class _Fuser:
         i = 0
         for start, stop, run in runs:
             out += [self._nested(s) for s in block[i:start]]
-            out += self._rewrite(run, block[stop - 1])
+            out = self._rewrite(run, block[stop - 1], out)
             i = stop
         out += [self._nested(s) for s in block[i:]]
         return tuple(out)
@@ -312,16 +306,17 @@ class _Fuser:
             return replace(s, test=self.block(s.test), body=self.block(s.body))
         return s
 
-    def _rewrite(self, run: _Run, last: Stmt) -> list[Stmt]:
-        """The run's moved statements, then one loop per group of its statements that share
-        values (independent groups may have different shapes: an RNN's two weight gradients)."""
+    def _rewrite(self, run: _Run, last: Stmt, out: list[Stmt]) -> list[Stmt]:
+        """`out` (the block so far), the run's moved statements, then one loop per group of
+        its statements that share values (independent groups may have different shapes: an
+        RNN's two weight gradients)."""
         live_after = self.live.live_out.get(id(last), frozenset())
         rewritten: list[Stmt] = []
-        for group in _independent(run.fused):
+        for group in independent(run.fused):
             if len(group) < MIN_FUSED:
                 rewritten += group
                 continue
-            loop = _LoopBuilder(self, run, group, live_after)
+            loop = _LoopBuilder(self, run, group, live_after, out)
             fused = loop.build()
             shaped, groups = loop.check()
             if fused is None:
@@ -329,48 +324,51 @@ class _Fuser:
             elif len(shaped) == 1:
                 rewritten += fused
             else:
+                # a stencil's zero-filled adjoint is allocated in each branch: the fused one
+                # writes it whole (fresh_adjoint.py drops the zeros there)
+                moved = loop.allocations
+                out = [s for s in out if not any(s is m for m in moved)]
+                run.moved = [s for s in run.moved if not any(s is m for m in moved)]
                 ok = self.names.fresh("same_shape")
                 self.kinds.set(ok, BOOL)
                 names = tuple(Var(n) for n in shaped)
                 rewritten.append(Assign(ok, "same_shape", names, (("groups", groups),)))
-                rewritten.append(If(Var(ok), tuple(fused), tuple(group)))
-        return list(run.moved) + rewritten
+                rewritten.append(If(Var(ok), tuple(moved + fused), tuple(moved + group)))
+        return out + list(run.moved) + rewritten
 
-
-def _independent(statements: list[Assign]) -> list[list[Assign]]:
-    """The statements in groups that share no name one of them defines (in program order
-    within each group, groups ordered by their first statement). Running one group after
-    another is then the same as interleaving them: a run's only writes to memory are
-    accumulations into slices that nothing else in the run reads."""
-    parent = list(range(len(statements)))
-
-    def root(k: int) -> int:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
-    owner: dict[str, int] = {}  # name -> a statement that defines or reads it
-    for k, s in enumerate(statements):
-        names = [a.name for a in s.args if isinstance(a, Var)]
-        names += [s.target] if s.target else []
-        for name in names:
-            if name in owner:
-                parent[root(k)] = root(owner[name])
-            owner[name] = k
-    groups: dict[int, list[Assign]] = {}
-    for k, s in enumerate(statements):
-        groups.setdefault(root(k), []).append(s)
-    return list(groups.values())
+    def allocation(self, base: str, before: list[Stmt]) -> Assign | None:
+        """`base = np.zeros_like(y)` (y a parameter never reassigned) when it is the last of
+        `before` to mention `base` or memory it may share."""
+        sharing = self.aliases.get(base, {base}) | {base}
+        for s in reversed(before):
+            mentioned = set()
+            for inner in walk((s,)):
+                mentioned |= set(targets(inner))
+                if isinstance(inner, Assign):
+                    mentioned |= {a.name for a in inner.args if isinstance(a, Var)}
+            if not mentioned & sharing:
+                continue
+            like = s.args[0] if isinstance(s, Assign) and s.args else None
+            fixed = isinstance(like, Var) and like.name in self.fixed
+            if isinstance(s, Assign) and s.target == base and s.op == "zeros_like" and fixed:
+                return s
+            return None
+        return None
 
 
 class _LoopBuilder:
     """The loop of one run: element by element, with fresh scalar names."""
 
     def __init__(
-        self, fuser: _Fuser, run: _Run, group: list[Assign], live_after: frozenset[str]
+        self,
+        fuser: _Fuser,
+        run: _Run,
+        group: list[Assign],
+        live_after: frozenset[str],
+        before: list[Stmt],
     ) -> None:
         self.fuser = fuser
+        self.before_run = before  # the block's statements before the run
         self.kinds = fuser.kinds
         self.names = fuser.names
         self.run = run
@@ -386,6 +384,8 @@ class _LoopBuilder:
         self.made: set[str] = set()  # arrays the loop has computed so far (their shape is its)
         self.factors: list[tuple[str, str]] = []  # outer products' vectors (shape checks)
         self.partial: dict[tuple[str, int], Operand] = {}  # (vector, axis) -> its element
+        self.allocations: list[Assign] = []  # `base = zeros_like(y)` of stencils (see build)
+        self.size: tuple[str, int] | None = None  # (y, c): the loop runs len(y) - c times
 
     def _shaped(self, name: str) -> None:
         if name not in self.inputs:
@@ -432,6 +432,15 @@ class _LoopBuilder:
         index = tuple(("i",) for _ in self.indices)
         return Assign(target, op, (array, *values, *map(Var, self.indices)), (("index", index),))
 
+    def _shifted(self, offset: int) -> Var:
+        """The loop's index plus a constant, as a name (or the index itself)."""
+        if offset == 0:
+            return Var(self.indices[0])
+        shifted = self.names.temp()
+        self.kinds.set(shifted, INT)
+        self.body.append(Assign(shifted, "add", (Var(self.indices[0]), Const(offset))))
+        return Var(shifted)
+
     def _define(self, s: Assign, value: Operand) -> None:
         """The element of `s.target` is `value` (an operand or a fresh name's)."""
         self.current[s.target] = value
@@ -444,6 +453,8 @@ class _LoopBuilder:
         ]
         for name in self.indices:
             self.kinds.set(name, INT)
+        self.stencil = stencil_bases(self.group) if run.ndim == 1 else {}
+        self.likes = self._stencil_likes()
         for s in self.group:
             self._statement(s)
         reference = self.inputs[0] if self.inputs else None
@@ -472,7 +483,14 @@ class _LoopBuilder:
         for k in reversed(range(run.ndim)):
             size = self.names.fresh("n" if run.ndim == 1 else f"n{k}")
             self.kinds.set(size, INT)
-            self.before.append(Assign(size, "dim", (Var(reference),), (("axis", k),)))
+            if self.size is None:
+                self.before.append(Assign(size, "dim", (Var(reference),), (("axis", k),)))
+            else:  # len(y[c:-m]) as a sum fresh_adjoint.py can read (negative: no iteration)
+                like, cut = self.size
+                length = self.names.temp()
+                self.kinds.set(length, INT)
+                self.before.append(Assign(length, "dim", (Var(like),), (("axis", 0),)))
+                self.before.append(Assign(size, "sub", (Var(length), Const(cut))))
             inner = tuple(body) if loop is None else (loop,)
             loop = Loop(self.indices[k], Const(0), Var(size), Const(1), (), None, inner)
         loc = self.group[0].loc
@@ -480,6 +498,23 @@ class _LoopBuilder:
         marked = [replace(s, loc=loc, reverses=reverses) for s in self.before + self.after]
         loop = replace(loop, loc=loc, reverses=reverses)
         return marked[: len(self.before)] + [loop] + marked[len(self.before) :]
+
+    def _stencil_likes(self) -> dict[str, str]:
+        """For each stencil base allocated by `base = np.zeros_like(y)` just before the run,
+        y: its slices are taken of y for the shape check, so the allocation can move into the
+        branches, and the loop runs len(y) - c - m times for a slice [c:-m] (fresh_adjoint.py
+        then proves the loop writes every element)."""
+        likes = {}
+        for base in self.stencil:
+            alloc = self.fuser.allocation(base, self.before_run + self.run.moved)
+            cuts = [slice_cut(s) for s in self.group if s.op == "index_add"]
+            if alloc is None or None in cuts:
+                continue
+            likes[base] = alloc.args[0].name
+            self.allocations.append(alloc)
+            if self.size is None:
+                self.size = (likes[base], cuts[0])
+        return likes
 
     def _statement(self, s: Assign) -> None:
         if s.op == "index_add":
@@ -489,12 +524,20 @@ class _LoopBuilder:
             key = (s.args[0], *s.args[2:], s.attrs)
             view = self.views.get(key)
             if view is None:
-                view = self.views[key] = self.names.fresh(f"{s.args[0].name}_v")
+                viewed = Var(self.likes.get(s.args[0].name, s.args[0].name))
+                view = self.views[key] = self.names.fresh(f"{viewed.name}_v")
                 self.kinds.set(view, Kind(self.run.ndim, "float"))
-                getitem = Assign(view, "getitem", (s.args[0], *s.args[2:]), s.attrs)
+                getitem = Assign(view, "getitem", (viewed, *s.args[2:]), s.attrs)
                 self.run.moved.append(getitem)
                 self._shaped(view)
             value = self._element(s.args[1])
+            base = s.args[0].name
+            if base in self.stencil:  # base[i + c]: loop_carry.py keeps neighbours in registers
+                where = self._shifted(slice_start(s))
+                index = (("index", (("i",),)),)
+                self.body.append(Assign(None, "index_add", (s.args[0], value, where), index))
+                self.fuser.stencils.add(self.indices[0])
+                return
             self.body.append(self._at("index_add", None, Var(view), (value,)))
             return
         if s.op == "sum":
@@ -552,68 +595,11 @@ def _accumulates(s: Assign) -> bool:
     return isinstance(s.args[0], Var) and s.args[0].name == s.target
 
 
-def _targets(s: Stmt) -> list[str]:
-    if isinstance(s, Assign):
-        return [s.target] if s.target else []
-    names = [p.name for p in s.phis]
-    if isinstance(s, Loop):
-        names += [n for n in (s.index, s.exit_flag) if n]
-    return names
-
-
-def _may_alias(fn: Function) -> dict[str, set[str]]:
-    """For each name, the names that may share its memory (flow-insensitive, transitive): any
-    result of an operation that is not known to return a fresh array may share with its
-    array arguments."""
-    fresh_ops = ELEMENTWISE | {"zeros_like", "empty_like", "zeros", "empty", "dim", "shape"}
-    links: dict[str, set[str]] = {}
-    for s in walk(fn.body):
-        if not isinstance(s, Assign) or s.target and s.op in fresh_ops:
-            continue
-        if s.op in ("index_add", "setitem") or s.op.startswith("check"):
-            continue  # stores copy values into the array; checks keep nothing
-        # an effect (a tape push, a store) links its arguments: the tape holds the array
-        names = [a.name for a in s.args if isinstance(a, Var)]
-        hub = s.target or (names[0] if names else None)
-        for name in names:
-            if hub is not None and name != hub:
-                links.setdefault(hub, set()).add(name)
-                links.setdefault(name, set()).add(hub)
-    closure: dict[str, set[str]] = {}
-    for start in links:
-        group, stack = {start}, [start]
-        while stack:
-            for other in links.get(stack.pop(), ()):
-                if other not in group:
-                    group.add(other)
-                    stack.append(other)
-        closure[start] = group
-    return closure
-
-
-def _reinferred(fn: Function, table: KindTable) -> KindTable:
-    """Kinds recomputed from the program as it is now, by the operations' own rules: the table
-    records each name's kind when a pass made it, and later passes may have replaced an array
-    operand by a number (the broadcast gradient of a scalar). A name assigned values of two
-    kinds is unknown here: never fused."""
-    kinds = KindTable(table.kinds)
-    seen: dict[str, Kind] = {}
-    for _ in range(2):  # a second time around for values carried by loops
-        for s in walk(fn.body):
-            if not isinstance(s, Assign) or not s.target or s.op not in RULES:
-                continue
-            try:
-                kind = RULES[s.op].infer(tuple(kinds.of(a) for a in s.args), dict(s.attrs))
-            except Exception:  # an operation with its own typing: keep the recorded kind
-                kind = table.of(Var(s.target))
-            before = seen.get(s.target, kind)
-            if (kind.ndim, kind.dtype) != (before.ndim, before.dtype):
-                kind = UNKNOWN
-            seen[s.target] = kinds.kinds[s.target] = kind
-    return kinds
-
-
 def fuse_elementwise(fn: Function, kinds: KindTable) -> Function:
     """`fn` with its runs of elementwise array statements as loops (see the module's doc)."""
     fuser = _Fuser(fn, kinds)
-    return replace(fn, body=fuser.block(fn.body))
+    fused = replace(fn, body=fuser.block(fn.body))
+    if not fuser.stencils:
+        return fused
+    carried = carry_neighbours(fused, kinds, only=fuser.stencils)
+    return drop_unread_indices(carried, fuser.stencils)

@@ -52,9 +52,11 @@ from .kinds import KindTable
 _ONE_INT = (("i",),)  # the index structure of `a[j]` with one integer j
 
 
-def carry_neighbours(fn: Function, kinds: KindTable) -> Function:
-    """Rewrite every qualifying loop (innermost first); the rest of the program is unchanged."""
+def carry_neighbours(fn: Function, kinds: KindTable, only: set[str] | None = None) -> Function:
+    """Rewrite every qualifying loop (innermost first; with `only`, the range loops over those
+    indices); the rest of the program is unchanged."""
     state = _State(fn, kinds)
+    state.only = only
     body = state.block(fn.body)
     return fn if not state.changed else replace(fn, body=body)
 
@@ -70,6 +72,7 @@ class _State:
         self.names = Names(reserved)
         self.integers = Integers(fn)
         self.changed = False
+        self.only: set[str] | None = None
 
     def block(self, block: Block) -> tuple[Stmt, ...]:
         out: list[Stmt] = []
@@ -89,6 +92,7 @@ class _State:
         """`prefix + [loop]` rewritten; `prefix` holds the statements before it in its block."""
         if not (
             loop.is_range
+            and (self.only is None or loop.index in self.only)
             and loop.exit_flag is None
             and not loop.phis
             and loop.step in (Const(1), Const(-1))

@@ -75,7 +75,8 @@ def test_slices_become_one_loop():
     # the forward expression reduce_grad received for its shape is never computed
     fused = source.split("if same_shape:")[1].split("else:")[0]
     assert "100.0 * t" not in fused.replace("100.0 * 2", "")
-    assert "x_bar_v[i] +=" in fused
+    # the two slices of x_bar are one stencil: each element stored once, no zero-fill
+    assert "x_bar = np.empty_like(x)" in fused and "x_bar[i] = x_bar_i" in fused
 
 
 @pytest.mark.parametrize("ylen", [1, 8])
@@ -110,6 +111,58 @@ def test_value_and_sums_in_a_run():
     value, gradient = g.compiled_for(x)(x)
     assert value == pytest.approx(rosen_slices(x), rel=1e-13)
     np.testing.assert_allclose(gradient, central(rosen_slices, (x,), 0), rtol=1e-6)
+
+
+def stencil3(x):
+    return np.sum((x[2:] - 2.0 * x[1:-1] + x[:-2]) ** 2 * np.cos(x[1:-1]))
+
+
+def stencil_gap(x):  # offsets 0 and 2, nothing at 1: element 1 gets no share when len(x) < 4
+    return np.sum(np.sin(x[2:]) * x[:-2] ** 2)
+
+
+def stencil_two_bases(x, y):
+    return np.sum(x[1:] * y[:-1] - np.exp(x[:-1]) * y[1:])
+
+
+def stencil_mixed(x):  # a full-array term too: x_bar is not the stencil's alone
+    return np.sum(x**2) + np.sum(np.tanh(x[1:] * x[:-1]))
+
+
+def stencil_lengths(x):  # slices of different lengths: the shape check fails
+    return np.sum(x[1:] * x[1:]) + np.sum(x[:-1])
+
+
+@pytest.mark.parametrize("fn", [stencil3, stencil_gap, stencil_mixed, rosen_slices])
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 7, 40])
+def test_stencils_of_one_array(fn, n):
+    x = np.random.default_rng(n).normal(size=n)
+    if n < 2 and fn is stencil_gap:
+        x = x[:0]
+    check(fn, (x,), ("x",), fused=True)
+    g = value_and_grad(fn)
+    value, gradient = g.compiled_for(x)(x)
+    assert value == pytest.approx(fn(x), rel=1e-12, abs=1e-14)
+    np.testing.assert_allclose(gradient, central(fn, (x,), 0), rtol=1e-6, atol=1e-8)
+
+
+def test_stencil_written_whole_is_not_zero_filled():
+    x = np.random.default_rng(1).normal(size=12)
+    fused = check(stencil3, (x,), ("x",)).split("if same_shape:")[1].split("\n    else:")[0]
+    assert "np.empty_like(x)" in fused and "x_bar[:] = 0.0" in fused  # no iteration: zeros
+    gap = check(stencil_gap, (x,), ("x",)).split("if same_shape:")[1].split("\n    else:")[0]
+    assert "np.zeros_like(x)" in gap  # element 1 is written only when the loop runs twice
+
+
+@pytest.mark.parametrize("n", [1, 2, 6])
+def test_stencils_of_two_arrays_and_mismatched_slices(n):
+    rng = np.random.default_rng(n)
+    x, y = rng.normal(size=n), rng.normal(size=n)
+    check(stencil_two_bases, (x, y), ("x", "y"))
+    check(stencil_lengths, (x,), ("x",))
+    y_short = rng.normal(size=n + 1)  # shapes differ: NumPy broadcasting or its error
+    if n == 1:
+        check(stencil_two_bases, (x, y_short), ("x", "y"))
 
 
 def test_one_element_and_empty_arrays():

@@ -1,0 +1,107 @@
+"""What the fusion pass needs to know about a program: which names may share memory, each
+name's kind as the program is now, and which statements of a run are independent."""
+
+from __future__ import annotations
+
+from .ir import UNKNOWN, Assign, Function, Kind, Loop, Stmt, Var, walk
+from .kinds import KindTable
+from .rules import RULES
+
+# Operations whose scalar form in numba computes what NumPy computes elementwise (maximum and
+# minimum print as Python's max/min on numbers, which treat NaN differently: left out).
+ELEMENTWISE = frozenset(
+    {
+        "add", "sub", "mul", "div", "neg", "pos", "pow", "exp", "log", "log1p", "log2",
+        "log10", "expm1", "exp2", "sqrt", "cbrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
+        "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "abs", "square",
+        "reciprocal", "arctan2", "hypot",
+    }
+)  # fmt: skip
+
+
+def independent(statements: list[Assign]) -> list[list[Assign]]:
+    """The statements in groups that share no name one of them defines (in program order
+    within each group, groups ordered by their first statement). Running one group after
+    another is then the same as interleaving them: a run's only writes to memory are
+    accumulations into slices that nothing else in the run reads."""
+    parent = list(range(len(statements)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    owner: dict[str, int] = {}  # name -> a statement that defines or reads it
+    for k, s in enumerate(statements):
+        names = [a.name for a in s.args if isinstance(a, Var)]
+        names += [s.target] if s.target else []
+        for name in names:
+            if name in owner:
+                parent[root(k)] = root(owner[name])
+            owner[name] = k
+    groups: dict[int, list[Assign]] = {}
+    for k, s in enumerate(statements):
+        groups.setdefault(root(k), []).append(s)
+    return list(groups.values())
+
+
+def targets(s: Stmt) -> list[str]:
+    if isinstance(s, Assign):
+        return [s.target] if s.target else []
+    names = [p.name for p in s.phis]
+    if isinstance(s, Loop):
+        names += [n for n in (s.index, s.exit_flag) if n]
+    return names
+
+
+def may_alias(fn: Function) -> dict[str, set[str]]:
+    """For each name, the names that may share its memory (flow-insensitive, transitive): any
+    result of an operation that is not known to return a fresh array may share with its
+    array arguments."""
+    fresh_ops = ELEMENTWISE | {"zeros_like", "empty_like", "zeros", "empty", "dim", "shape"}
+    links: dict[str, set[str]] = {}
+    for s in walk(fn.body):
+        if not isinstance(s, Assign) or s.target and s.op in fresh_ops:
+            continue
+        if s.op in ("index_add", "setitem") or s.op.startswith("check"):
+            continue  # stores copy values into the array; checks keep nothing
+        # an effect (a tape push, a store) links its arguments: the tape holds the array
+        names = [a.name for a in s.args if isinstance(a, Var)]
+        hub = s.target or (names[0] if names else None)
+        for name in names:
+            if hub is not None and name != hub:
+                links.setdefault(hub, set()).add(name)
+                links.setdefault(name, set()).add(hub)
+    closure: dict[str, set[str]] = {}
+    for start in links:
+        group, stack = {start}, [start]
+        while stack:
+            for other in links.get(stack.pop(), ()):
+                if other not in group:
+                    group.add(other)
+                    stack.append(other)
+        closure[start] = group
+    return closure
+
+
+def reinferred(fn: Function, table: KindTable) -> KindTable:
+    """Kinds recomputed from the program as it is now, by the operations' own rules: the table
+    records each name's kind when a pass made it, and later passes may have replaced an array
+    operand by a number (the broadcast gradient of a scalar). A name assigned values of two
+    kinds is unknown here: never fused."""
+    kinds = KindTable(table.kinds)
+    seen: dict[str, Kind] = {}
+    for _ in range(2):  # a second time around for values carried by loops
+        for s in walk(fn.body):
+            if not isinstance(s, Assign) or not s.target or s.op not in RULES:
+                continue
+            try:
+                kind = RULES[s.op].infer(tuple(kinds.of(a) for a in s.args), dict(s.attrs))
+            except Exception:  # an operation with its own typing: keep the recorded kind
+                kind = table.of(Var(s.target))
+            before = seen.get(s.target, kind)
+            if (kind.ndim, kind.dtype) != (before.ndim, before.dtype):
+                kind = UNKNOWN
+            seen[s.target] = kinds.kinds[s.target] = kind
+    return kinds

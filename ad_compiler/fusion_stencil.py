@@ -1,0 +1,81 @@
+"""Stencils in fused loops: slices of one adjoint array at constant offsets.
+
+`x_bar[:-1] += a; x_bar[1:] += b` in one fused loop adds into the same elements from two
+iterations. The loop then adds into `x_bar[i + c]` directly, loop_carry.py keeps the shares
+still pending in registers (each element is stored once), and fresh_adjoint.py drops the
+zero-fill when the loop provably writes every element.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .ir import Assign, Block, Const, Function, If, Loop, Stmt, Var, is_temp, stmt_operands, walk
+
+
+def slice_start(s: Assign) -> int | None:
+    """c when `s` adds into `base[c:...]` with step 1 and c a constant >= 0: element i of the
+    slice is then base[c + i] whatever the base's length (a negative c counts from the end)."""
+    ((_, lower, upper, step),) = s.attr("index")
+    bounds = list(s.args[2:])
+    start = bounds.pop(0) if lower else Const(0)
+    if upper:
+        bounds.pop(0)
+    if step and bounds[0] != Const(1):
+        return None
+    if isinstance(start, Const) and type(start.value) is int and start.value >= 0:
+        return start.value
+    return None
+
+
+def slice_cut(s: Assign) -> int | None:
+    """c + m when `s` adds into `base[c:-m]` (or `base[c:]`, m = 0) with constants c >= 0,
+    m > 0 and step 1: the slice then has len(base) - c - m elements when that is positive."""
+    start = slice_start(s)
+    ((_, lower, upper, step),) = s.attr("index")
+    if start is None or step:
+        return None
+    if not upper:
+        return start
+    stop = s.args[3] if lower else s.args[2]
+    if isinstance(stop, Const) and type(stop.value) is int and stop.value < 0:
+        return start - stop.value
+    return None
+
+
+def stencil_bases(group: list[Assign]) -> dict[str, set[int]]:
+    """The 1-D arrays the group adds into through slices at two or more constant offsets
+    (`x_bar[:-1] += a; x_bar[1:] += b`): each element then gets sums from two iterations."""
+    offsets: dict[str, set[int | None]] = {}
+    for s in group:
+        if s.op == "index_add":
+            offsets.setdefault(s.args[0].name, set()).add(slice_start(s))
+    return {b: cs for b, cs in offsets.items() if None not in cs and len(cs) > 1}
+
+
+def drop_unread_indices(fn: Function, loops: set[str]) -> Function:
+    """The stencil loops without the `i + c` indices their stores no longer use."""
+    read = {o.name for s in walk(fn.body) for o in stmt_operands(s) if isinstance(o, Var)}
+    for s in walk(fn.body):
+        read |= {p.second.name for p in getattr(s, "phis", ()) if isinstance(p.second, Var)}
+        read |= {p.first.name for p in getattr(s, "phis", ()) if isinstance(p.first, Var)}
+    results = fn.result if isinstance(fn.result, tuple) else (fn.result,)
+    read |= {o.name for o in results if isinstance(o, Var)}
+
+    def block(statements: Block) -> Block:
+        out = []
+        for s in statements:
+            if isinstance(s, Loop) and s.index in loops:
+                s = replace(s, body=tuple(b for b in s.body if not unread_index(b, read)))
+            elif isinstance(s, If):
+                s = replace(s, body=block(s.body), orelse=block(s.orelse))
+            elif isinstance(s, Loop):
+                s = replace(s, test=block(s.test), body=block(s.body))
+            out.append(s)
+        return tuple(out)
+
+    return replace(fn, body=block(fn.body))
+
+
+def unread_index(s: Stmt, read: set[str]) -> bool:
+    return isinstance(s, Assign) and s.op == "add" and s.target not in read and is_temp(s.target)
