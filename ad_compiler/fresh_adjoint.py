@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 
+from .fusion_analysis import targets
 from .ir import Assign, Const, Function, If, Loop, Operand, Stmt, Var, walk
 
 Linear = tuple[tuple[tuple, int], ...]  # sorted (symbol, coefficient) pairs, const under ()
@@ -31,7 +32,7 @@ class Integers:
         counts: Counter = Counter()
         self.defs: dict[str, Assign] = {}
         for s in walk(fn.body):  # each statement's own definitions (walk visits nested ones)
-            for name in _own_definitions(s):
+            for name in targets(s):
                 counts[name] += 1
             if isinstance(s, Assign) and s.target:
                 self.defs[s.target] = s
@@ -61,15 +62,6 @@ class Integers:
 
     def equal(self, a: dict | None, b: dict | None) -> bool:
         return a is not None and b is not None and not _combine(a, b, -1)
-
-
-def _own_definitions(s: Stmt) -> list[str]:
-    if isinstance(s, Assign):
-        return [s.target] if s.target else []
-    names = [p.name for p in s.phis]
-    if isinstance(s, Loop):
-        names += [n for n in (s.index, s.exit_flag) if n]
-    return names
 
 
 def _combine(a: dict, b: dict, sign: int) -> dict:
