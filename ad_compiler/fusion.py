@@ -507,7 +507,8 @@ class _LoopBuilder:
         likes = {}
         for base in self.stencil:
             alloc = self.fuser.allocation(base, self.before_run + self.run.moved)
-            cuts = [slice_cut(s) for s in self.group if s.op == "index_add"]
+            stores = [s for s in self.group if s.op == "index_add" and s.args[0] == Var(base)]
+            cuts = [slice_cut(s) for s in stores]  # y's slices: len(y) - cut elements each
             if alloc is None or None in cuts:
                 continue
             likes[base] = alloc.args[0].name

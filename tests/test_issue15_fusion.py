@@ -317,3 +317,15 @@ def test_random_loops_with_outer_products(seed, tmp_path):
         np.testing.assert_allclose(analytic, central(f, args, pos), rtol=1e-5, atol=1e-6,
                                    err_msg=source)
         np.testing.assert_allclose(analytic, plain, rtol=1e-9, atol=1e-11, err_msg=source)
+
+
+def stencil_beside_another_slice(x, w):
+    # x_bar's stencil cuts one element, w_bar's slice three: the loop's length is x's share
+    return np.sum(x[1:] * x[:-1] * w[:-3])
+
+
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_stencil_loop_length_comes_from_its_own_slices(n):
+    rng = np.random.default_rng(n)
+    x, w = rng.normal(size=n), rng.normal(size=n + 2)
+    check(stencil_beside_another_slice, (x, w), ("x", "w"))
