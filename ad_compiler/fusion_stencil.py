@@ -15,7 +15,8 @@ from .ir import Assign, Block, Const, Function, If, Loop, Stmt, Var, is_temp, st
 
 def slice_start(s: Assign) -> int | None:
     """c when `s` adds into `base[c:...]` with step 1 and c a constant >= 0: element i of the
-    slice is then base[c + i] whatever the base's length (a negative c counts from the end)."""
+    slice is then base[c + i] whatever the base's length (None for a start counted from the
+    end, or not known when the program is generated)."""
     ((_, lower, upper, step),) = s.attr("index")
     bounds = list(s.args[2:])
     start = bounds.pop(0) if lower else Const(0)
