@@ -18,9 +18,17 @@ from collections import Counter
 from dataclasses import replace
 
 from .activity import Aliases, active_values, written_arrays
+from .adjoint_analysis import (
+    SHAPE_ONLY,
+    SHAPE_READS,
+    cheaper_to_tape_reads,
+    increments,
+    masked_values,
+    restores_read,
+)
 from .aux import aux_outputs
 from .checkpoint import checkpointed
-from .errors import NonScalarOutputError, UnsupportedSyntaxError
+from .errors import NonScalarOutputError
 from .ir import (
     Assign,
     Block,
@@ -40,35 +48,8 @@ from .ir import (
 )
 from .kinds import KindTable
 from .loops import LoopPlan
-from .optimize import use_counts
 from .rules import RULES, IndexedUpdate
-
-# Operations whose listed arguments are read only for their shape, never their contents.
-# (Of those, the ones that read a shape, not build an array with the value's dtype.)
-_SHAPE_READS = {"len", "dim", "shape", "size", "ndim"}
-_SHAPE_ONLY = {
-    "reduce_grad": (1,),
-    "mean_grad": (1,),
-    "sum_to": (1,),
-    "zeros_like": (0,),
-    "zeros_grad": (0,),
-    "reshape_to": (1,),
-    "len": (0,),
-    "dim": (0,),
-    "shape": (0,),
-    "size": (0,),
-    "ndim": (0,),
-    "empty_like": (0,),
-    "ones_like": (0,),
-}
-
-# Elementwise operations whose local gradient is an array of their operands' shape.
-_NONLINEAR_UNARY = {
-    "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
-    "tanh", "arcsinh", "arccosh", "arctanh", "log1p", "expm1", "log2", "log10", "square",
-    "reciprocal", "erf", "abs",
-}  # fmt: skip
-_NONLINEAR_BINARY = {"mul", "div", "pow", "maximum", "minimum", "hypot", "arctan2"}
+from .vjp_builder import VJPBuilder, unsupported
 
 # Operations of local gradients that can divide by zero or leave their domain on inputs the
 # primal computed without complaint (1/sqrt(x) at 0): whether a statement is one of them.
@@ -80,71 +61,6 @@ _RISKY = {
     "log": lambda s: isinstance(s.args[0], Var),
     "sqrt": lambda s: isinstance(s.args[0], Var),
 }
-
-
-class VJPBuilder:
-    """What a derivative rule uses to write its part of the reverse sweep."""
-
-    def __init__(self, diff: Differentiator, stmt: Assign, out: list[Stmt]) -> None:
-        self.diff = diff
-        self.stmt = stmt
-        self.out = Var(stmt.target)
-        self.g = Var(diff.bar(stmt.target))
-        self._stmts = out
-
-    def needs(self, i: int) -> bool:
-        arg = self.stmt.args[i]
-        return (
-            isinstance(arg, Var)
-            and arg.name in self.diff.active
-            and i not in RULES[self.stmt.op].nondiff_args
-        )
-
-    def kind(self, operand: Operand):
-        return self.diff.kinds.of(operand)
-
-    def feeds_elementwise(self, operand: Operand) -> bool:
-        """Whether `operand`'s adjoint may arrive with a broadcastable shape (g without the
-        axes a sum removed) rather than its own: when it is computed elementwise from values of
-        its own shape by an operation whose local gradient is an array of that shape (x ** 2,
-        exp(x), x * y), so that the product g * local gradient has the full shape again. Not
-        for +, -, or a product with a constant, which would pass the small g on unchanged."""
-        producer = self.diff.producers.get(operand.name) if isinstance(operand, Var) else None
-        if producer is None or not RULES[producer.op].broadcasting:
-            return False
-        shape = self.kind(operand).same_shape_as
-        variables = [a for a in producer.args if isinstance(a, Var)]
-        if (
-            shape is None
-            or not variables
-            or any(self.kind(a).same_shape_as != shape for a in variables)
-        ):
-            return False
-        # Only where the local gradient is an array of that shape for certain: x % c, x ** 1,
-        # np.maximum(x, x) have constant ones, which would pass the small g on unchanged.
-        if producer.op in _NONLINEAR_UNARY:
-            return True
-        if producer.op in _NONLINEAR_BINARY:
-            a, b = producer.args
-            if producer.op == "pow" and isinstance(b, Const):
-                return b.value not in (0, 1)
-            # (np.maximum(h, h) splits g into halves that add up to g: constant)
-            return len(variables) == 2 and (a != b or producer.op not in ("maximum", "minimum"))
-        return False
-
-    def emit(self, op: str, *args: Operand, **attrs) -> Var:
-        return self.diff.emit(self._stmts, op, args, attrs, reverses=self.stmt.loc)
-
-    def refuse(self, message: str) -> None:
-        raise _error(self.stmt.loc, message)
-
-
-def _error(loc: Loc | None, message: str, suggestion: str | None = None):
-    if loc is None:
-        return UnsupportedSyntaxError(message, suggestion=suggestion)
-    return UnsupportedSyntaxError(
-        message, loc.filename, loc.line, loc.col + 1, loc.text, suggestion
-    )
 
 
 class Differentiator:
@@ -179,8 +95,8 @@ class Differentiator:
         self.active = active_values(fn, kinds, wrt)
         self.aliases = Aliases(fn, kinds)
         self.written = frozenset().union(*(self.aliases.of(n) for n in written_arrays(fn.body)))
-        self.masked = _masked_values(fn)
-        self.tape_reads = _cheaper_to_tape_reads(fn.body, self.aliases)
+        self.masked = masked_values(fn)
+        self.tape_reads = cheaper_to_tape_reads(fn.body, self.aliases)
         self.producers = {s.target: s for s in walk(fn.body) if isinstance(s, Assign) and s.target}
         # Values defined once, outside loops and branches: they exist all through the reverse
         # sweep, so an operation that needs only a shape can read theirs.
@@ -190,8 +106,8 @@ class Differentiator:
             for s in fn.body
             if isinstance(s, Assign) and s.target and definitions[s.target] == 1
         }
-        # y[i] += v: store -> the element read it adds to (see _increments).
-        self.increments = _increments(fn, kinds)
+        # y[i] += v: store -> the element read it adds to (see increments).
+        self.increments = increments(fn, kinds)
         self.incremented = set(self.increments.values())
         # Arrays whose overwritten values the reverse sweep needs back (None: all of them).
         self.restore = restore
@@ -228,9 +144,9 @@ class Differentiator:
     ) -> Var | None:
         attrs = tuple(sorted(attrs.items())) if isinstance(attrs, dict) else attrs
         rule = RULES[op]
-        if op in _SHAPE_ONLY:
+        if op in SHAPE_ONLY:
             args = tuple(
-                self.same_shape_argument(a, op not in _SHAPE_READS) if i in _SHAPE_ONLY[op] else a
+                self.same_shape_argument(a, op not in SHAPE_READS) if i in SHAPE_ONLY[op] else a
                 for i, a in enumerate(args)
             )
         new = target is None
@@ -274,7 +190,7 @@ class Differentiator:
         names: set[str] = set()
         for s in walk(code):
             if isinstance(s, Assign):
-                skip = _SHAPE_ONLY.get(s.op, ())
+                skip = SHAPE_ONLY.get(s.op, ())
                 names.update(
                     a.name for i, a in enumerate(s.args) if isinstance(a, Var) and i not in skip
                 )
@@ -359,13 +275,13 @@ class Differentiator:
                 )
                 return
             if any(self.kinds.of(a).dtype == "bool" for a in update.index_args):
-                raise _error(
+                raise unsupported(
                     loc,
                     "indexing that mixes a boolean mask with slices or None is not "
                     "differentiable here",
                     "index with the mask alone (x[m]), or multiply by it (X * m) to zero the rest",
                 )
-            raise _error(
+            raise unsupported(
                 loc,
                 "indexing that mixes integer arrays with slices or None is not differentiable here",
                 "index with integer arrays only, or slices only",
@@ -432,7 +348,7 @@ class Differentiator:
             if not builder.needs(i):
                 continue
             if contribution is None:  # a rule must say 0 where it means 0, never forget
-                raise _error(stmt.loc, f"no gradient rule for argument {i + 1} of {stmt.op!r}")
+                raise unsupported(stmt.loc, f"no gradient rule for argument {i + 1} of {stmt.op!r}")
             if (
                 rule.broadcasting
                 and stmt.target in self.masked
@@ -581,7 +497,7 @@ class Differentiator:
         fwd_test, rev_test = self.block(loop.test)
         self.in_test = outer
         if rev_test:
-            raise _error(
+            raise unsupported(
                 loop.loc,
                 "the loop condition computes a value the result depends on",
                 "compute that value inside the loop body",
@@ -666,48 +582,6 @@ class Differentiator:
         return Function(name, fn.params, body, outputs, fn.filename, fn.loc)
 
 
-def _cheaper_to_tape_reads(body: Block, aliases: Aliases) -> frozenset[str]:
-    """Arrays (allocation sites) whose reads inside loops are better kept on a tape than
-    replayed: replaying a read needs every store into the array undone in the reverse sweep
-    (one saved value per store), taping it one saved value per read. Counts are weighted by
-    loop depth (x10 per loop), a static guess at trip counts."""
-    stores: dict[str, float] = {}
-    reads: dict[str, float] = {}
-    # A read only added or subtracted (y[i] += v reads y[i]) has a gradient that does not
-    # depend on its value: the reverse sweep never needs it.
-    linear = {"add", "sub", "neg", "pos", "copy", "setitem"}
-    valued = {
-        a.name
-        for s in walk(body)
-        if isinstance(s, Assign) and s.op not in linear
-        for a in s.args
-        if isinstance(a, Var)
-    }
-
-    def scan(block: Block, weight: float) -> None:
-        for stmt in block:
-            if isinstance(stmt, Assign):
-                if stmt.op == "setitem":
-                    for site in aliases.of(stmt.args[0].name):
-                        stores[site] = stores.get(site, 0.0) + weight
-                elif (
-                    stmt.op == "getitem"
-                    and weight > 1
-                    and isinstance(stmt.args[0], Var)
-                    and stmt.target in valued
-                ):
-                    for site in aliases.of(stmt.args[0].name):
-                        reads[site] = reads.get(site, 0.0) + weight
-            elif isinstance(stmt, If):
-                scan(stmt.body, weight)
-                scan(stmt.orelse, weight)
-            else:
-                scan(stmt.test + stmt.body, weight * 10)
-
-    scan(body, 1.0)
-    return frozenset(site for site, n in reads.items() if n < stores.get(site, 0.0))
-
-
 def _scales(value: Var, g: Var, stmts: list[Stmt]) -> bool:
     """Whether `value` is g itself or g times/over constants (then it is 0 where g is)."""
     if value == g:
@@ -721,33 +595,6 @@ def _scales(value: Var, g: Var, stmts: list[Stmt]) -> bool:
                 and all(isinstance(a, Const) for a in others)
             )
     return False
-
-
-def _masked_values(fn: Function) -> set[str]:
-    """Values whose adjoint is zero wherever an np.where did not select them: the branches of
-    a where, and, through elementwise operations, what they are computed from."""
-    masked = {
-        a.name
-        for s in walk(fn.body)
-        if isinstance(s, Assign) and s.op == "where"
-        for a in s.args[1:]
-        if isinstance(a, Var)
-    }
-    changed = True
-    while changed:
-        changed = False
-        for s in walk(fn.body):
-            if (
-                isinstance(s, Assign)
-                and s.target in masked
-                and RULES[s.op].broadcasting
-                and s.op != "where"
-            ):
-                for a in s.args:
-                    if isinstance(a, Var) and a.name not in masked:
-                        masked.add(a.name)
-                        changed = True
-    return masked
 
 
 def differentiate(
@@ -768,7 +615,7 @@ def differentiate(
         fn, KindTable(kinds.kinds), wrt, with_value, None, cotangent, _fresh(checkpoint)
     )
     draft = probe.run()
-    restore = _restores_read(draft.body, probe.aliases)
+    restore = restores_read(draft.body, probe.aliases)
     final = Differentiator(
         fn, KindTable(kinds.kinds), wrt, with_value, restore, cotangent, checkpoint
     )
@@ -781,114 +628,3 @@ def differentiate(
 
 def _fresh(notes: list[str] | None) -> list[str] | None:
     return None if notes is None else []
-
-
-def _increments(fn: Function, kinds: KindTable) -> dict[int, str]:
-    """The stores `y[i] = t + v` where t = y[i] was read just before (what `y[i] += v`
-    becomes), with scalar indices: store -> t. The gradient of y[i] after the store flows
-    unchanged to y[i] before it, so the reverse sweep leaves it where it is, instead of
-    zeroing y_bar[i] and adding it back."""
-    uses = use_counts(fn)
-    found: dict[int, str] = {}
-
-    def element_read(block: Block, position: dict, name: str, store: Assign) -> bool:
-        read = block[position[name]] if name in position else None
-        return (
-            isinstance(read, Assign)
-            and read.op == "getitem"
-            and read.args == (store.args[0],) + store.args[2:]
-            and read.attr("index") == store.attr("index")
-            and uses[name] == 1
-        )
-
-    def scan(block: Block) -> None:
-        position: dict[str, int] = {}
-        for i, stmt in enumerate(block):
-            if isinstance(stmt, If):
-                scan(stmt.body)
-                scan(stmt.orelse)
-                continue
-            if isinstance(stmt, Loop):
-                scan(stmt.test)
-                scan(stmt.body)
-                continue
-            if stmt.target:
-                position[stmt.target] = i
-            if not (
-                stmt.op == "setitem"
-                and isinstance(stmt.args[1], Var)
-                and all(kinds.of(a).is_scalar for a in stmt.args[2:])
-            ):
-                continue
-            total = stmt.args[1].name
-            add = block[position[total]] if total in position else None
-            if not (isinstance(add, Assign) and add.op == "add" and uses[total] == 1):
-                continue
-            reads = [
-                a.name
-                for a in add.args
-                if isinstance(a, Var) and element_read(block, position, a.name, stmt)
-            ]
-            if len(reads) != 1 or add.args[0] == add.args[1]:
-                continue
-            # Nothing in between may write anywhere or rebind the array or an index.
-            names = {a.name for a in stmt.args if isinstance(a, Var)} - {total}
-            between = block[position[reads[0]] + 1 : i]
-            if all(
-                isinstance(s, Assign) and RULES[s.op].mutates is None and s.target not in names
-                for s in between
-            ):
-                found[id(stmt)] = reads[0]
-
-    scan(fn.body)
-    return found
-
-
-def _restores_read(body: Block, aliases: Aliases) -> set[int]:
-    """The stores whose restored values some reverse-sweep statement reads afterwards (later
-    in the program, or anywhere in a loop around both)."""
-    # (position, loops around it, ifs and loops around it, statement)
-    events: list[tuple[int, tuple[int, ...], tuple[int, ...], Assign]] = []
-
-    def scan(block: Block, loops: tuple[int, ...], path: tuple[int, ...]) -> None:
-        for stmt in block:
-            if isinstance(stmt, Assign):
-                events.append((len(events), loops, path, stmt))
-            elif isinstance(stmt, If):
-                scan(stmt.body, loops, path + (id(stmt), 0))
-                scan(stmt.orelse, loops, path + (id(stmt), 1))
-            else:
-                inner = loops + (id(stmt),)
-                scan(stmt.test, inner, path + (id(stmt),))
-                scan(stmt.body, inner, path + (id(stmt),))
-
-    scan(body, (), ())
-    # A value popped from a tape is a copy taken in the forward sweep: reading it does not read
-    # the array's memory. Only where the pop is certainly the value read: the last definition
-    # of the name before the read, in the same block (the name may hold the array itself
-    # elsewhere, e.g. before a loop's reverse pops it).
-    copies: dict[int, set[str]] = {}
-    last: dict[str, tuple[tuple[int, ...], bool]] = {}
-    for m, _, path, stmt in events:
-        copies[m] = {
-            a.name for a in stmt.args if isinstance(a, Var) and last.get(a.name) == (path, True)
-        }
-        if stmt.target:
-            copied = stmt.op in ("list_pop", "tape_load") and not stmt.attr("shared")
-            last[stmt.target] = (path, copied)
-    restores = [(n, loops, s) for n, loops, _, s in events if s.attr("restore")]
-    needed: set[int] = set()
-    for n, loops, store in restores:
-        group = aliases.of(store.args[0].name)
-        for m, other_loops, _, stmt in events:
-            if stmt.reverses is None or stmt.attr("restore"):
-                continue
-            shape_only = _SHAPE_ONLY.get(stmt.op, ())
-            if (m > n or set(loops) & set(other_loops)) and any(
-                isinstance(a, Var) and a.name not in copies[m] and aliases.of(a.name) & group
-                for i, a in enumerate(stmt.args)
-                if i not in shape_only
-            ):
-                needed.add(store.attr("restore"))
-                break
-    return needed

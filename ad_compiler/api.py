@@ -20,6 +20,7 @@ import numpy as np
 
 from . import aux, fastcall, pickling, tiering
 from . import compile as compiler
+from .argument_overlap import changes_in_place, zero_d_error
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
 from .ir import FLOAT, Function, Kind, format_function, walk
@@ -129,6 +130,7 @@ class GradFunction(Generic[P]):
         self._lock = threading.Lock()
         self._parsed: ParsedFunction | None = None
         self._normalized: Function | None = None
+        self._in_place: bool | None = None  # _changes_in_place, once normalized
 
     def _resolve_wrt(self, w: int | str) -> str:
         if isinstance(w, bool) or not isinstance(w, (int, str)):
@@ -219,7 +221,7 @@ class GradFunction(Generic[P]):
         kinds = self._kinds(values)
         function, source = self._build(kinds)
         if "@njit" in source and _narrow_floats(values):
-            function = _in_float64(function)
+            function = _in_float64(function, source)
         elif self._tiers_up(source, values):
             function = self._tiered(function, kinds)
         if self.has_aux:
@@ -265,6 +267,8 @@ class GradFunction(Generic[P]):
     def _kinds(self, values: list) -> tuple[Kind, ...]:
         kinds = []
         for name, value in zip(self.params + self._hidden, values):
+            if type(value) is np.ndarray and value.ndim == 0 and self._changes_in_place():
+                raise zero_d_error(self.__name__, name)
             if name in self.wrt:
                 kinds.append(self._differentiable_kind(name, value))
             else:
@@ -326,6 +330,12 @@ class GradFunction(Generic[P]):
             if self._live is not None and type(self) is GradFunction:
                 self.__class__ = _LiveGradFunction
         return self._normalized
+
+    def _changes_in_place(self) -> bool:
+        """Whether the function writes into an argument or updates a value with `op=`."""
+        if self._in_place is None:
+            self._in_place = changes_in_place(self._primal())
+        return self._in_place
 
     def _reads_globals(self) -> bool:
         """Normalize; whether the function turned out to read module-level values."""

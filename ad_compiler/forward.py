@@ -21,6 +21,7 @@ import numpy as np
 from . import compile as compiler
 from . import pickling
 from .api import BACKENDS, GradFunction, _compiler_fingerprint, _LiveGradFunction
+from .argument_overlap import changed_arguments, check_apart
 from .bounds import add_checks, numpy_checks
 from .checkpoint import refuse as refuse_checkpoint
 from .codegen import generate
@@ -279,6 +280,7 @@ class _Transformed(GradFunction):
         names = self._user + self._hidden
         table = infer_kinds(primal, dict(zip(names, primal_kinds)))
         check_augmented(primal, table)
+        changed = changed_arguments(primal, table)
         for p in self.tangent_wrt:
             kind = table.of(Var(p))
             if self.mode == "grad2" and not kind.is_scalar:
@@ -317,6 +319,7 @@ class _Transformed(GradFunction):
                 header,
                 self.optimize,
                 numpy_for_arrays=numpy,
+                changed=changed,
             )
             # def f_grad( -> def f_hvp( (or f_grad2): the program says what it computes
             suffix = "hvp" if self.mode == "hvp" else "grad2"
@@ -331,6 +334,7 @@ class _Transformed(GradFunction):
         # a tangent's accesses mirror the primal's, checked at the same place
         tangents = frozenset(v.name for v in builder.dots.values() if isinstance(v, Var))
         program = add_checks(program, program_kinds, backend, self.optimize, tangents)
+        program = check_apart(program, program_kinds, changed, primal.name)
         if self.optimize:
             program = optimize_program(program, program_kinds)
         if backend == "numba" and numpy and is_vectorized(program, program_kinds):
@@ -374,7 +378,7 @@ class _Transformed(GradFunction):
         hidden = self._live_values()
         function, source = self._build(self._kinds(values + list(hidden)))
         if "@njit" in source and _narrow_floats(values):
-            function = _in_float64(function)
+            function = _in_float64(function, source)
         return functools.partial(_with_hidden, function, hidden) if hidden else function
 
     def source_for(self, /, *args: Any, **kwargs: Any) -> str:

@@ -23,9 +23,14 @@ moved before it. Values used after the run are written to arrays (fresh ones, or
 above); the others never exist as arrays. Loops over numbers are left alone (program_source.py
 fuses only programs of array code).
 
+Operands NumPy broadcasts against the run's shape are read at the loop's indices too: a vector
+of fewer dimensions along the last axes (a bias, `b[i1]`), and an array known to have length 1
+along some axes (a keepdims reduction, `m[i0, 0]`: fusion_analysis.unit_axes). Each statement
+still has at least one operand of the run's full shape.
+
 Shapes are not known when the program is generated, so the loop runs only when every array the
-run reads has the same shape (checked when the program runs; one comparison per array); else
-the original statements run, with NumPy's broadcasting. Elements are computed in the same order
+run reads has the same shape, and each broadcast one the lengths its reads assume, axis by axis
+(checked when the program runs); else the original statements run, with NumPy's broadcasting. Elements are computed in the same order
 and with the same operations, so results agree with the unfused program up to the order of the
 terms of full sums.
 
@@ -37,25 +42,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .fusion_analysis import ELEMENTWISE, independent, may_alias, reinferred, targets
-from .fusion_stencil import drop_unread_indices, slice_cut, slice_start, stencil_bases
+from .fusion_analysis import ELEMENTWISE, independent, may_alias, reinferred, targets, unit_axes
+from .fusion_loop import LoopBuilder
 from .ir import (
     BOOL,
-    FLOAT,
-    INT,
-    SHAPE,
     Assign,
     Block,
     Const,
     Function,
     If,
-    Kind,
     Loop,
     Names,
     Operand,
     Stmt,
     Var,
-    is_temp,
     walk,
 )
 from .kinds import KindTable
@@ -77,13 +77,20 @@ MIN_FUSED = 2  # a run of fewer operations stays as it is
 
 def _same_shape_template(n: int, attrs: dict) -> str:
     """`a.shape == b.shape == (u.shape + v.shape)`: a chained comparison; a group of two is the
-    shape of their outer product."""
+    shape of their outer product. Then each broadcast array's axes against the first's:
+    `b.shape[0] == a.shape[1]`, `1` for an axis of length 1 (fusion.broadcast)."""
+    broadcast = attrs.get("broadcast") or ()
     parts, k = [], 0
-    for size in attrs.get("groups") or (1,) * n:
+    for size in attrs.get("groups") or (1,) * (n - len(broadcast)):
         shapes = [f"{{{j}}}.shape" for j in range(k, k + size)]
         parts.append(shapes[0] if size == 1 else "(" + " + ".join(shapes) + ")")
         k += size
-    return " == ".join(parts)
+    tests = [" == ".join(parts)] if len(parts) > 1 else []
+    for j, axes in enumerate(broadcast, start=k):
+        for m, axis in enumerate(axes):
+            along = "1" if axis is None else f"{{0}}.shape[{axis}]"
+            tests.append(f"{{{j}}}.shape[{m}] == {along}")
+    return " and ".join(tests)
 
 
 register(
@@ -132,6 +139,7 @@ class _Fuser:
         self.stencils: set[str] = set()  # indices of loops that add into base[i + c]
         assigned = {t for s in walk(fn.body) for t in targets(s)}
         self.fixed = set(fn.params) - assigned  # parameters never reassigned
+        self.units = unit_axes(fn, self.checked)  # keepdims results: axes of length 1
 
     def owned(self, name: str) -> bool:
         """Whether no other name ever refers to the array `name` holds (no copy, view, tape
@@ -141,8 +149,26 @@ class _Fuser:
     # -- which statements a run may hold ----------------------------------------------------
 
     def _array(self, o: Operand, ndim: int) -> bool:
+        """A float array of the run's shape (checked when the program runs)."""
         k = self.checked.of(o)
-        return isinstance(o, Var) and k.ndim == ndim and k.dtype == "float"
+        return (
+            isinstance(o, Var)
+            and k.ndim == ndim
+            and k.dtype == "float"
+            and o.name not in self.units
+        )
+
+    def broadcast(self, o: Operand, ndim: int) -> tuple | None:
+        """For a float array NumPy broadcasts against the run's shape (a bias vector of fewer
+        dimensions, a keepdims reduction's result), where each of its axes lies in the run:
+        the run's axis it runs along, or None for an axis of length 1 (element 0)."""
+        k = self.checked.of(o)
+        if not isinstance(o, Var) or k.dtype != "float" or k.ndim is None:
+            return None
+        units = self.units.get(o.name, frozenset())
+        if not 1 <= k.ndim <= ndim or (k.ndim == ndim and not units):
+            return None
+        return tuple(None if m in units else ndim - k.ndim + m for m in range(k.ndim))
 
     def _number(self, o: Operand) -> bool:
         if isinstance(o, Const):
@@ -162,11 +188,12 @@ class _Fuser:
             )
         if s.target is None or not self._array(Var(s.target), ndim):
             return False
-        if s.op in ELEMENTWISE:
+        if s.op in ELEMENTWISE:  # (operands broadcast against one of the run's shape)
             operands = [a for a in s.args]
-            return all(self._array(a, ndim) or self._number(a) for a in operands) and any(
-                self._array(a, ndim) for a in operands
-            )
+            return all(
+                self._array(a, ndim) or self._number(a) or self.broadcast(a, ndim) is not None
+                for a in operands
+            ) and any(self._array(a, ndim) for a in operands)
         if s.op == "copy":
             return self._array(s.args[0], ndim)
         if s.op == "outer":  # element [i0, i1] is u[i0] * v[i1]
@@ -316,9 +343,9 @@ class _Fuser:
             if len(group) < MIN_FUSED:
                 rewritten += group
                 continue
-            loop = _LoopBuilder(self, run, group, live_after, out)
+            loop = LoopBuilder(self, run, group, live_after, out)
             fused = loop.build()
-            shaped, groups = loop.check()
+            shaped, groups, broadcast = loop.check()
             if fused is None:
                 rewritten += group
             elif len(shaped) == 1:
@@ -332,7 +359,8 @@ class _Fuser:
                 ok = self.names.fresh("same_shape")
                 self.kinds.set(ok, BOOL)
                 names = tuple(Var(n) for n in shaped)
-                rewritten.append(Assign(ok, "same_shape", names, (("groups", groups),)))
+                attrs = (("groups", groups), ("broadcast", broadcast))
+                rewritten.append(Assign(ok, "same_shape", names, attrs))
                 rewritten.append(If(Var(ok), tuple(moved + fused), tuple(moved + group)))
         return out + list(run.moved) + rewritten
 
@@ -356,251 +384,10 @@ class _Fuser:
         return None
 
 
-class _LoopBuilder:
-    """The loop of one run: element by element, with fresh scalar names."""
-
-    def __init__(
-        self,
-        fuser: _Fuser,
-        run: _Run,
-        group: list[Assign],
-        live_after: frozenset[str],
-        before: list[Stmt],
-    ) -> None:
-        self.fuser = fuser
-        self.before_run = before  # the block's statements before the run
-        self.kinds = fuser.kinds
-        self.names = fuser.names
-        self.run = run
-        self.group = group
-        self.live_after = live_after
-        self.inputs: list[str] = []  # arrays the run reads: their shapes must agree
-        self.current: dict[str, Operand] = {}  # array name -> its element in this iteration
-        self.body: list[Assign] = []
-        self.before: list[Assign] = []
-        self.after: list[Assign] = []
-        self.views: dict[tuple, str] = {}  # (base, bounds, index) -> the view stored into
-        self.loaded: set[str] = set()  # arrays read element by element at the loop's index
-        self.made: set[str] = set()  # arrays the loop has computed so far (their shape is its)
-        self.factors: list[tuple[str, str]] = []  # outer products' vectors (shape checks)
-        self.partial: dict[tuple[str, int], Operand] = {}  # (vector, axis) -> its element
-        self.allocations: list[Assign] = []  # `base = zeros_like(y)` of stencils (see build)
-        self.size: tuple[str, int] | None = None  # (y, c): the loop runs len(y) - c times
-
-    def _shaped(self, name: str) -> None:
-        if name not in self.inputs:
-            self.inputs.append(name)
-
-    def _element(self, o: Operand) -> Operand:
-        if not isinstance(o, Var) or self.fuser.checked.of(o).ndim == 0:
-            return o
-        if o.name not in self.current:
-            self._shaped(o.name)
-            loaded = self._scalar(o.name)
-            self.body.append(self._at("getitem", loaded, o, ()))
-            self.current[o.name] = Var(loaded)
-            self.loaded.add(o.name)
-        return self.current[o.name]
-
-    def _along(self, o: Var, axis: int) -> Operand:
-        """Element `o[i_axis]` of a vector of an outer product."""
-        key = (o.name, axis)
-        if key not in self.partial:
-            loaded = self._scalar(o.name)
-            index = (("index", (("i",),)),)
-            self.body.append(Assign(loaded, "getitem", (o, Var(self.indices[axis])), index))
-            self.partial[key] = Var(loaded)
-        return self.partial[key]
-
-    def check(self) -> tuple[list[str], tuple[int, ...]]:
-        """The arrays whose shapes must agree, as `same_shape` arguments and groups."""
-        names = list(self.inputs)
-        groups = [1] * len(names)
-        for u, v in self.factors:
-            names += [u, v]
-            groups.append(2)
-        return names, tuple(groups)
-
-    def _scalar(self, name: str) -> str:
-        """A name for one element of array `name`: a temporary's is a temporary (codegen
-        folds it into the expression that reads it), a variable's reads `x_bar_i`."""
-        fresh = self.names.temp() if is_temp(name) else self.names.fresh(f"{name}_i")
-        self.kinds.set(fresh, FLOAT)
-        return fresh
-
-    def _at(self, op: str, target: str | None, array: Operand, values: tuple) -> Assign:
-        index = tuple(("i",) for _ in self.indices)
-        return Assign(target, op, (array, *values, *map(Var, self.indices)), (("index", index),))
-
-    def _shifted(self, offset: int) -> Var:
-        """The loop's index plus a constant, as a name (or the index itself)."""
-        if offset == 0:
-            return Var(self.indices[0])
-        shifted = self.names.temp()
-        self.kinds.set(shifted, INT)
-        self.body.append(Assign(shifted, "add", (Var(self.indices[0]), Const(offset))))
-        return Var(shifted)
-
-    def _define(self, s: Assign, value: Operand) -> None:
-        """The element of `s.target` is `value` (an operand or a fresh name's)."""
-        self.current[s.target] = value
-        self.made.add(s.target)
-
-    def build(self) -> list[Stmt] | None:
-        run = self.run
-        self.indices = [
-            self.names.fresh("i" if run.ndim == 1 else f"i{k}") for k in range(run.ndim)
-        ]
-        for name in self.indices:
-            self.kinds.set(name, INT)
-        self.stencil = stencil_bases(self.group) if run.ndim == 1 else {}
-        self.likes = self._stencil_likes()
-        for s in self.group:
-            self._statement(s)
-        reference = self.inputs[0] if self.inputs else None
-        if reference is None:
-            return None
-        defined = {s.target for s in self.group if s.target and s.op != "sum"}
-        outputs = [n for n in _ordered(self.group) if n in self.live_after and n in defined]
-        # an array read here that no other name refers to gets its new elements in place
-        in_place = [n for n in outputs if n in self.loaded and self.fuser.owned(n)]
-        for name in in_place:
-            self.body.append(self._at("setitem", None, Var(name), (self.current[name],)))
-        outputs = [n for n in outputs if n not in in_place]
-        shape = None
-        if outputs:
-            shape = self.names.fresh("shape")
-            self.kinds.set(shape, SHAPE)
-            self.before.append(Assign(shape, "shape", (Var(reference),)))
-        for name in outputs:
-            out = self.names.fresh(f"{name}_out" if not is_temp(name) else "out")
-            self.kinds.set(out, Kind(run.ndim, "float"))
-            self.before.append(Assign(out, "empty", (Var(shape),)))
-            self.body.append(self._at("setitem", None, Var(out), (self.current[name],)))
-            self.after.append(Assign(name, "copy", (Var(out),)))
-        body = _prune(self.body)
-        loop: Stmt | None = None
-        for k in reversed(range(run.ndim)):
-            size = self.names.fresh("n" if run.ndim == 1 else f"n{k}")
-            self.kinds.set(size, INT)
-            if self.size is None:
-                self.before.append(Assign(size, "dim", (Var(reference),), (("axis", k),)))
-            else:  # len(y[c:-m]) as a sum fresh_adjoint.py can read (negative: no iteration)
-                like, cut = self.size
-                length = self.names.temp()
-                self.kinds.set(length, INT)
-                self.before.append(Assign(length, "dim", (Var(like),), (("axis", 0),)))
-                self.before.append(Assign(size, "sub", (Var(length), Const(cut))))
-            inner = tuple(body) if loop is None else (loop,)
-            loop = Loop(self.indices[k], Const(0), Var(size), Const(1), (), None, inner)
-        loc = self.group[0].loc
-        reverses = self.group[0].reverses
-        marked = [replace(s, loc=loc, reverses=reverses) for s in self.before + self.after]
-        loop = replace(loop, loc=loc, reverses=reverses)
-        return marked[: len(self.before)] + [loop] + marked[len(self.before) :]
-
-    def _stencil_likes(self) -> dict[str, str]:
-        """For each stencil base allocated by `base = np.zeros_like(y)` just before the run,
-        y: its slices are taken of y for the shape check, so the allocation can move into the
-        branches, and the loop runs len(y) - c - m times for a slice [c:-m] (fresh_adjoint.py
-        then proves the loop writes every element)."""
-        likes = {}
-        for base in self.stencil:
-            alloc = self.fuser.allocation(base, self.before_run + self.run.moved)
-            stores = [s for s in self.group if s.op == "index_add" and s.args[0] == Var(base)]
-            cuts = [slice_cut(s) for s in stores]  # y's slices: len(y) - cut elements each
-            if alloc is None or None in cuts:
-                continue
-            likes[base] = alloc.args[0].name
-            self.allocations.append(alloc)
-            if self.size is None:
-                self.size = (likes[base], cuts[0])
-        return likes
-
-    def _statement(self, s: Assign) -> None:
-        if s.op == "index_add":
-            # One view per slice: stores through one array object let LLVM see they meet.
-            # (The views are taken after every moved statement; a moved statement never
-            # rebinds what an earlier statement of the run read, so the bounds are the same.)
-            key = (s.args[0], *s.args[2:], s.attrs)
-            view = self.views.get(key)
-            if view is None:
-                viewed = Var(self.likes.get(s.args[0].name, s.args[0].name))
-                view = self.views[key] = self.names.fresh(f"{viewed.name}_v")
-                self.kinds.set(view, Kind(self.run.ndim, "float"))
-                getitem = Assign(view, "getitem", (viewed, *s.args[2:]), s.attrs)
-                self.run.moved.append(getitem)
-                self._shaped(view)
-            value = self._element(s.args[1])
-            base = s.args[0].name
-            if base in self.stencil:  # base[i + c]: loop_carry.py keeps neighbours in registers
-                where = self._shifted(slice_start(s))
-                index = (("index", (("i",),)),)
-                self.body.append(Assign(None, "index_add", (s.args[0], value, where), index))
-                self.fuser.stencils.add(self.indices[0])
-                return
-            self.body.append(self._at("index_add", None, Var(view), (value,)))
-            return
-        if s.op == "sum":
-            total = self.names.fresh(f"{s.target}_sum" if not is_temp(s.target) else "total")
-            self.kinds.set(total, FLOAT)
-            self.before.append(Assign(total, "copy", (Const(0.0),)))
-            self.body.append(Assign(total, "add", (Var(total), self._element(s.args[0]))))
-            self.after.append(Assign(s.target, "copy", (Var(total),)))
-            return
-        if s.op in ("copy", "sum_to"):
-            if s.op == "sum_to" and s.args[1].name not in self.made:
-                self._shaped(s.args[1].name)
-            self._define(s, self._element(s.args[0]))
-            return
-        if s.op == "reduce_grad":
-            if s.args[1].name not in self.made:
-                self._shaped(s.args[1].name)
-            self._define(s, s.args[0])
-            return
-        if s.op == "outer":
-            u, v = s.args
-            self.factors.append((u.name, v.name))
-            args = (self._along(u, 0), self._along(v, 1))
-            target = self._scalar(s.target)
-            self.body.append(Assign(target, "mul", args))
-            self._define(s, Var(target))
-            return
-        args = tuple(self._element(a) for a in s.args)
-        target = self._scalar(s.target)
-        self.body.append(replace(s, target=target, args=args, attrs=s.attrs))
-        self._define(s, Var(target))
-
-
-def _ordered(group: list[Assign]) -> list[str]:
-    seen: list[str] = []
-    for s in group:
-        if s.target and s.target not in seen and s.op != "sum":
-            seen.append(s.target)
-    return seen
-
-
-def _prune(body: list[Assign]) -> list[Assign]:
-    """Drop element computations nothing in the loop reads (a value needed for its shape only,
-    like the forward expression `rt.reduce_grad` receives)."""
-    needed: set[str] = set()
-    kept: list[Assign] = []
-    for s in reversed(body):
-        if s.target is None or s.target in needed or s.op == "add" and _accumulates(s):
-            kept.append(s)
-            needed |= {a.name for a in s.args if isinstance(a, Var)}
-    return list(reversed(kept))
-
-
-def _accumulates(s: Assign) -> bool:
-    return isinstance(s.args[0], Var) and s.args[0].name == s.target
-
-
 def fuse_elementwise(fn: Function, kinds: KindTable) -> Function:
     """`fn` with its runs of elementwise array statements as loops (see the module's doc)."""
     fuser = _Fuser(fn, kinds)
     fused = replace(fn, body=fuser.block(fn.body))
     if not fuser.stencils:
         return fused
-    carried = carry_neighbours(fused, kinds, only=fuser.stencils)
-    return drop_unread_indices(carried, fuser.stencils)
+    return carry_neighbours(fused, kinds, only=fuser.stencils)

@@ -105,3 +105,49 @@ def reinferred(fn: Function, table: KindTable) -> KindTable:
                 kind = UNKNOWN
             seen[s.target] = kinds.kinds[s.target] = kind
     return kinds
+
+
+# Reductions whose keepdims=True result has the reduced axes of length 1.
+_REDUCTIONS = frozenset({"sum", "max", "min", "mean", "prod", "nansum", "nanmean", "var", "std"})
+
+
+def unit_axes(fn: Function, kinds: KindTable) -> dict[str, frozenset[int]]:
+    """Arrays known to have length 1 along some axes whatever the arguments: every
+    definition of the name is a keepdims reduction over the same constant axes
+    (`np.max(z, axis=1, keepdims=True)`). NumPy broadcasts them along those axes."""
+    found: dict[str, frozenset[int] | None] = {}
+    changed = True
+    while changed:  # (a name may take the axes of one defined after it, in a loop)
+        changed = False
+        seen: dict[str, frozenset[int] | None] = {p: None for p in fn.params}
+        for s in walk(fn.body):
+            for name in targets(s):
+                axes = _unit_result(s, found, kinds) if isinstance(s, Assign) else None
+                seen[name] = axes if seen.get(name, axes) == axes else None
+        changed = seen != found
+        found = seen
+    return {name: axes for name, axes in found.items() if axes}
+
+
+def _unit_result(s: Assign, found: dict, kinds: KindTable) -> frozenset[int] | None:
+    """The unit axes of what `s` computes: a keepdims reduction's, or those of the array a
+    `sum_to` reduces to, or of the arrays of an elementwise operation when all agree."""
+    if s.op in _REDUCTIONS and s.attr("keepdims"):
+        return _axes(s.attr("axis"), kinds.of(Var(s.target)).ndim)
+    if s.op == "sum_to" and isinstance(s.args[1], Var):
+        return found.get(s.args[1].name)
+    if s.op in ELEMENTWISE or s.op == "copy":
+        arrays = [a for a in s.args if isinstance(a, Var) and kinds.of(a).ndim != 0]
+        units = {found.get(a.name) for a in arrays}
+        ndims = {kinds.of(a).ndim for a in arrays}
+        if len(units) == 1 and len(ndims) == 1 and ndims == {kinds.of(Var(s.target)).ndim}:
+            return units.pop()
+    return None
+
+
+def _axes(axis, ndim: int | None) -> frozenset[int] | None:
+    """The axes `axis` (an int or a tuple of ints, negative from the end) of an ndim array."""
+    listed = axis if isinstance(axis, tuple) else (axis,)
+    if ndim is None or not all(type(a) is int and -ndim <= a < ndim for a in listed):
+        return None
+    return frozenset(a % ndim for a in listed)

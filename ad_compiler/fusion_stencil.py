@@ -8,9 +8,7 @@ zero-fill when the loop provably writes every element.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from .ir import Assign, Block, Const, Function, If, Loop, Stmt, Var, is_temp, stmt_operands, walk
+from .ir import Assign, Const
 
 
 def slice_start(s: Assign) -> int | None:
@@ -52,31 +50,3 @@ def stencil_bases(group: list[Assign]) -> dict[str, set[int]]:
         if s.op == "index_add":
             offsets.setdefault(s.args[0].name, set()).add(slice_start(s))
     return {b: cs for b, cs in offsets.items() if None not in cs and len(cs) > 1}
-
-
-def drop_unread_indices(fn: Function, loops: set[str]) -> Function:
-    """The stencil loops without the `i + c` indices their stores no longer use."""
-    read = {o.name for s in walk(fn.body) for o in stmt_operands(s) if isinstance(o, Var)}
-    for s in walk(fn.body):
-        read |= {p.second.name for p in getattr(s, "phis", ()) if isinstance(p.second, Var)}
-        read |= {p.first.name for p in getattr(s, "phis", ()) if isinstance(p.first, Var)}
-    results = fn.result if isinstance(fn.result, tuple) else (fn.result,)
-    read |= {o.name for o in results if isinstance(o, Var)}
-
-    def block(statements: Block) -> Block:
-        out = []
-        for s in statements:
-            if isinstance(s, Loop) and s.index in loops:
-                s = replace(s, body=tuple(b for b in s.body if not unread_index(b, read)))
-            elif isinstance(s, If):
-                s = replace(s, body=block(s.body), orelse=block(s.orelse))
-            elif isinstance(s, Loop):
-                s = replace(s, test=block(s.test), body=block(s.body))
-            out.append(s)
-        return tuple(out)
-
-    return replace(fn, body=block(fn.body))
-
-
-def unread_index(s: Stmt, read: set[str]) -> bool:
-    return isinstance(s, Assign) and s.op == "add" and s.target not in read and is_temp(s.target)

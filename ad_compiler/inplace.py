@@ -63,6 +63,24 @@ def check_augmented(fn: Function, kinds: KindTable) -> None:
                 raise _shared_error(fn, stmt, name, read)
 
 
+def refuse_module_array_updates(fn: Function, arrays: dict[str, str]) -> None:
+    """Refuse `w op= v` where w may hold a module-level array (`arrays`: its hidden parameter
+    -> the name the user wrote): NumPy changes that array in place, for every later call."""
+    aliases = Aliases(fn, KindTable({}))  # (kinds unknown: every copy or view may share)
+    for stmt in walk(fn.body):
+        if not isinstance(stmt, Assign) or stmt.attr("augmented") is None:
+            continue
+        array = stmt.args[0]
+        shared = sorted(aliases.of(array.name) & arrays.keys()) if isinstance(array, Var) else []
+        if shared:
+            raise _error(
+                stmt,
+                f"{_text(stmt)} changes the module-level array {arrays[shared[0]]} in place "
+                "(NumPy would change it for every later call too)",
+                f"write {_rebinding(stmt)} for a new array",
+            )
+
+
 def _augmented(block: Block, path: tuple) -> list[tuple]:
     """Paths (block, index) from the top to every augmented assignment."""
     found = []

@@ -304,7 +304,7 @@ class _State:
                 )
             after.append(Assign(cond, "gt", (Var(trip), Const(k))))
             after.append(If(Var(cond), tuple(flush), ()))
-        loop = replace(loop, body=tuple(body))
+        loop = replace(loop, body=_without_unread(tuple(body), _store_indices(loop, offsets)))
         if set(guards) <= {0}:
             fresh_alloc = allocate_fresh(
                 prefix + before,
@@ -359,6 +359,29 @@ class _State:
             name = self.names.fresh(f"{base}_i{suffix}")
         self.kinds.set(name, kind)
         return name
+
+
+def _store_indices(loop: Loop, offsets: dict[int, int]) -> set[str]:
+    """The names of the indices `i + c` the rewritten stores used."""
+    return {
+        s.args[2].name
+        for position, s in enumerate(loop.body)
+        if position in offsets and isinstance(s.args[2], Var)
+    }
+
+
+def _without_unread(body: Block, names: set[str]) -> Block:
+    """`body` without the statements defining `names` that nothing in it reads any more (a
+    rewritten store's index: defined in the body, and the loop has no phis to carry it out)."""
+    read = {o.name for s in walk(body) for o in stmt_operands(s) if isinstance(o, Var)}
+    for s in walk(body):  # (phis of ifs and loops nested in the body)
+        read |= {
+            o.name
+            for p in getattr(s, "phis", ())
+            for o in (p.first, p.second)
+            if isinstance(o, Var)
+        }
+    return tuple(s for s in body if not (isinstance(s, Assign) and s.target in names - read))
 
 
 def _offset_of(s: Assign, known: dict[str, int]) -> int | None:

@@ -11,7 +11,6 @@ and a suggested rewrite.
 from __future__ import annotations
 
 import ast
-import numbers
 import operator
 from dataclasses import dataclass
 from typing import Any
@@ -21,19 +20,21 @@ import numpy as np
 from . import controlflow
 from .aux import leaves as aux_leaves
 from .aux import split_result
-from .calls import Calls, is_library_module
+from .calls import Calls
 from .containers import LIST_METHODS, ContainerSupport
 from .emitter import Emitter
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .flow import BranchesAndLoops
-from .frontend import MISSING, ParsedFunction
+from .frontend import ParsedFunction
 from .growing import GrowingLists
 from .index_tricks import IndexTricks
+from .inplace import refuse_module_array_updates
 from .ir import Assign, Const, Function, If, Loc, Names, Operand, Stmt, Var, walk
-from .live import LiveGlobals, LiveState, is_constant_tuple, is_live_value, is_pinned_value
+from .live import LiveGlobals, LiveState
+from .module_values import ModuleValues
 from .nested import NestedFunctions
 from .pytree import Layout, compile_time_value
-from .rules import ATTRIBUTES, METHODS
+from .subscripts import Restart, Subscripts
 from .values import (
     COMPILE_TIME,
     CONTAINERS,
@@ -43,14 +44,6 @@ from .values import (
     ShapeOf,
     TupleValue,
 )
-
-
-class _Restart(Exception):
-    """Raised when a parameter turns out to be written into: normalize again, copying it."""
-
-    def __init__(self, param: str) -> None:
-        self.param = param
-
 
 _BINOPS = {
     ast.Add: "add",
@@ -101,7 +94,14 @@ _REFUSED_EXPRS = {
 
 
 class _Normalizer(
-    BranchesAndLoops, Calls, ContainerSupport, GrowingLists, IndexTricks, NestedFunctions
+    BranchesAndLoops,
+    Calls,
+    ContainerSupport,
+    GrowingLists,
+    IndexTricks,
+    ModuleValues,
+    NestedFunctions,
+    Subscripts,
 ):
     """Turns one function (the top-level one, or a helper being inlined) into statements."""
 
@@ -365,35 +365,6 @@ class _Normalizer(
             node.target.id, self.emit(op, self.operand(current, node), value, attrs=mark)
         )
 
-    # -- in-place writes -----------------------------------------------------------------------
-
-    def store(self, target: ast.Subscript, value: Any) -> None:
-        array, args, structure = self.index(target)
-        self.setitem(target, array, args, structure, self.operand(value, target))
-
-    def setitem(
-        self, node: ast.AST, array: Operand, args: tuple, structure: tuple, value: Operand
-    ) -> None:
-        if not isinstance(array, Var):
-            raise self.error(node, "can only write into an array variable")
-        name = array.name
-        if name in self.out.views:
-            raise self.error(
-                node,
-                f"writing into {ast.unparse(node.value)}, which is a view of another array"
-                " (a slice, transpose or reshape of it)",
-                "write into the original array with a full index, or take a .copy() first",
-            )
-        if self.out.live is not None and name in self.out.live.by_param:
-            raise self.error(
-                node,
-                f"writing into {self.out.live.by_param[name].label}, a module-level array",
-                f"work on a copy: `{name.lower()}_copy = {name}.copy()`",
-            )
-        if name in self.out.params and name not in self.copied_params:
-            raise _Restart(name)
-        self.out.emit("setitem", (array, value) + args, self.loc, (("index", structure),))
-
     # -- expressions ---------------------------------------------------------------------------
 
     def expr(self, node: ast.expr, where: ast.AST | None = None) -> Any:
@@ -452,166 +423,6 @@ class _Normalizer(
         if isinstance(node, ast.Lambda):
             return self.local_function(node)
         raise self.error(node, f"{type(node).__name__} expressions are not supported")
-
-    def name(self, node: ast.Name) -> Any:
-        ident = node.id
-        if ident in self.env:
-            return self.env[ident]
-        if ident in self.undefined:
-            raise self.error(node, self.undefined[ident])
-        value = self.parsed.resolve(ident)
-        if value is MISSING:
-            raise self.error(node, f"name {ident!r} is not defined")
-        where = self.parsed.reader(ident) if self.out.live is not None else None
-        if where is None or is_library_module(value):
-            return self.global_value(value, node)
-        container, get = where
-        return self.live_value(value, node, ((id(container), ident), ident, get))
-
-    def live_value(self, value: Any, node: ast.AST, live: tuple) -> Any:
-        """A module-level value read at each call (see live.py): a number or an array is a
-        hidden parameter, a bool or None a constant checked at each call."""
-        key, label, get = live
-        if is_live_value(value):
-            if isinstance(value, np.ndarray) and value.dtype.kind not in "fiub":
-                raise self.error(node, f"{label} is an array of {value.dtype}")
-            return self.out.live.hidden(key, label, get, value, self.parsed.loc(node))
-        if type(value) in (list, tuple) and value and all(is_live_value(v) for v in value):
-            return self.live_items(value, node, live)
-        if is_pinned_value(value):
-            pinned = self.out.live.pin(key, label, get, value, self.parsed.loc(node))
-            return _constant_items(pinned.value) if is_constant_tuple(value) else pinned
-        constant = self.global_value(value, node)  # a helper, a module: its attributes live
-        return PyObject(value, live) if isinstance(constant, PyObject) else constant
-
-    def live_items(self, value: list | tuple, node: ast.AST, live: tuple) -> TupleValue:
-        """A module-level list or tuple of numbers and arrays (`LAYERS = [W1, W2]`): each
-        item read at each call as its own hidden parameter; its length is compiled in (and
-        checked). Read-only here: a tuple, so appending to it is refused."""
-        key, label, get = live
-
-        def length() -> int:
-            return len(get())
-
-        where = self.parsed.loc(node)
-        self.out.live.pin(key + ("len",), f"len({label})", length, len(value), where)
-        items = []
-        for i, item in enumerate(value):
-
-            def get_item(i: int = i) -> Any:
-                return get()[i]
-
-            items.append(self.live_value(item, node, (key + (i,), f"{label}[{i}]", get_item)))
-        return TupleValue(tuple(items))
-
-    def constant(self, value: Any) -> Any:
-        """For a place that needs a constant (`axis=`, a tuple's index): a module-level
-        number there is compiled in, and checked at each call."""
-        if self.out.live is None:
-            return value
-        if isinstance(value, Var):
-            return self.out.live.pin_param(value) or value
-        if isinstance(value, TupleValue):
-            return TupleValue(tuple(self.constant(v) for v in value.items))
-        return value
-
-    def global_value(self, value: Any, node: ast.AST) -> Any:
-        if isinstance(value, bool) or value is None:
-            return Const(value)
-        if isinstance(value, numbers.Integral):
-            return Const(int(value))
-        if isinstance(value, numbers.Real):
-            return Const(float(value))
-        if is_constant_tuple(value):
-            return _constant_items(value)
-        if isinstance(value, np.ndarray):
-            raise self.error(
-                node,
-                f"{ast.unparse(node)} is a global array",
-                "pass it to the function as an argument",
-            )
-        return PyObject(value)
-
-    def attribute(self, node: ast.Attribute) -> Any:
-        base = self.expr(node.value)
-        if isinstance(base, RecordValue):
-            return self.container_attribute(base, node)
-        if isinstance(base, PyObject):
-            value = getattr(base.obj, node.attr, MISSING)
-            if value is MISSING:
-                raise self.error(node, f"{ast.unparse(node)} does not exist")
-            if base.live is None or is_library_module(value):
-                return self.global_value(value, node)
-            # `cfg.SCALE` of a module (or object) of the user's: read at each call too.
-            key, label, get = base.live
-            attr = node.attr
-
-            def get_attr():
-                return getattr(get(), attr)
-
-            return self.live_value(value, node, (key + (attr,), f"{label}.{attr}", get_attr))
-        if isinstance(base, Var):
-            if node.attr == "shape":
-                return ShapeOf(base)
-            op = ATTRIBUTES.get(node.attr)
-            if op is not None:
-                return self.emit(op, base)
-            if node.attr in METHODS:
-                raise self.error(node, f".{node.attr} must be called")
-        raise self.error(node, f"the attribute .{node.attr} is not supported")
-
-    # -- indexing ------------------------------------------------------------------------------
-
-    def index(self, node: ast.Subscript) -> tuple[Operand, tuple, tuple]:
-        """The array, index operands and index structure of `a[...]`."""
-        base = self.operand(self.expr(node.value), node.value)
-        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        args: list[Operand] = []
-        structure: list[tuple] = []
-        for item in items:
-            if isinstance(item, ast.Slice):
-                parts = []
-                for part in (item.lower, item.upper, item.step):
-                    if part is None:
-                        parts.append(False)
-                    else:
-                        args.append(self.operand(self.expr(part), part))
-                        parts.append(True)
-                structure.append(("s", *parts))
-            elif isinstance(item, ast.Constant) and item.value is None:
-                structure.append(("n",))
-            elif isinstance(item, ast.Constant) and item.value is Ellipsis:
-                if ("e",) in structure:
-                    raise self.error(item, "an index can only have a single ellipsis ('...')")
-                structure.append(("e",))  # the axes not named, as many as the array has
-            else:
-                value = self.expr(item)
-                if (isinstance(value, PyObject) and value.obj is None) or value == Const(None):
-                    structure.append(("n",))  # np.newaxis
-                    continue
-                if isinstance(value, ListValue):
-                    # x[[0, 2]]: NumPy indexes with the array of the list (not x[0, 2])
-                    value = self.array_item(value, item)
-                args.append(self.operand(value, item))
-                structure.append(("i",))
-        return base, tuple(args), tuple(structure)
-
-    def subscript(self, node: ast.Subscript) -> Any:
-        base = self.expr(node.value)
-        if isinstance(base, CONTAINERS):
-            return self.container_key(base, node)
-        if isinstance(base, PyObject) and (base.obj is np.r_ or base.obj is np.c_):
-            return self.index_trick(base.obj, node)
-        if isinstance(base, ShapeOf):
-            key = self.constant(self.expr(node.slice))
-            if not (isinstance(key, Const) and isinstance(key.value, int)):
-                raise self.error(node, "a tuple can only be indexed by a constant integer")
-            return self.emit("dim", base.array, attrs=(("axis", key.value),))
-        array, args, structure = self.index(node)
-        return self.getitem(array, args, structure)
-
-    def getitem(self, array: Operand, args: tuple, structure: tuple) -> Var:
-        return self.emit("getitem", array, *args, attrs=(("index", structure),))
 
     # -- the whole function --------------------------------------------------------------------
 
@@ -749,7 +560,7 @@ def _normalize(
     while True:
         try:
             return _normalize_once(parsed, params, copied, live, entry)
-        except _Restart as restart:
+        except Restart as restart:
             copied = copied | {restart.param}
 
 
@@ -773,7 +584,10 @@ def _normalize_once(
     loc = parsed.loc(parsed.node)
     for p in sorted(copied & set(program_params)):
         # The function writes into this argument: work on a copy, never the caller's array.
-        values[p] = emitter.emit("array_copy", (Var(p),), loc, target=names.fresh(p))
+        # (marked: argument_overlap.py refuses arguments sharing memory with this one)
+        values[p] = emitter.emit(
+            "array_copy", (Var(p),), loc, (("argument", p),), target=names.fresh(p)
+        )
     env = {p: values[p] for p in params if p not in layouts}
     for p, layout in layouts.items():
         env[p] = compile_time_value(layout, values.__getitem__)
@@ -802,6 +616,11 @@ def _normalize_once(
         state = emitter.live.finish(_names_read(body) | returned)
         program_params += state.params if state is not None else ()
     program = Function(parsed.name, program_params, body, result, parsed.filename, loc, aux)
+    if emitter.live is not None:
+        arrays = emitter.live.by_param.items()
+        refuse_module_array_updates(
+            program, {p: r.label for p, r in arrays if isinstance(r.value, np.ndarray)}
+        )
     return program, state
 
 
@@ -817,15 +636,3 @@ def _names_read(body: tuple[Stmt, ...]) -> set[str]:
             operands += [o for p in s.phis for o in (p.first, p.second)]
         names |= {o.name for o in operands if isinstance(o, Var)}
     return names
-
-
-def _constant_items(value: tuple) -> TupleValue:
-    """A module-level tuple of whole numbers (`AXES = (0, 2)`) as a tuple of constants."""
-    return TupleValue(
-        tuple(
-            _constant_items(v)
-            if isinstance(v, tuple)
-            else Const(v if v is None or v is ... else int(v))
-            for v in value
-        )
-    )

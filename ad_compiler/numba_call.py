@@ -35,6 +35,7 @@ import numba
 import numpy as np
 
 from . import compile as compiler
+from .argument_overlap import checked_pairs
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .ir import Const, Kind, Var
 from .pytree import is_structured
@@ -241,6 +242,7 @@ class _Wrapper:
         self.slots = slots
         self.program = program
         self.module = compiler.module_path(program_source).stem
+        self.apart = checked_pairs(program_source)  # (argument_overlap.py)
         self.pins = False  # whether arrays are bound by address (then never cached on disk)
         self.name = f"{program}_numba"
         # a parameter named like a name of the wrapper's own gets a trailing underscore
@@ -272,6 +274,23 @@ class _Wrapper:
                 f"{slot.name} = rc.bound_array({copy.ctypes.data}, {copy.shape}, {dtype})"
             )
         return f"# {slot.about}\n{slot.name} = {_literal(slot.value, slot.kind)}"
+
+    def _overlap_checks(self) -> list[str]:
+        """The program refuses arguments that share memory when the function changes one of
+        them in place (its `rt.check_apart(x, y, ...)` lines, argument_overlap.py). It sees
+        a float32 argument only as its float64 copy, and a bound array only as the copy
+        held here: those pairs are checked here, the bound array by where the original was
+        when compiled_for was called."""
+        checks = []
+        for x, y, message in self.apart:
+            pair = [self.slots[x], self.slots[y]]
+            opened = [slot for slot in pair if slot.role != "bound"]
+            if len(opened) == 2:
+                checks.append(f"rc.apart_if_widened({pair[0].name}, {pair[1].name}, {message!r})")
+            elif len(opened) == 1:
+                low, high = _extent([slot for slot in pair if slot.role == "bound"][0].value)
+                checks.append(f"rc.apart_from({opened[0].name}, {low}, {high}, {message!r})")
+        return checks
 
     # -- the results
 
@@ -348,6 +367,7 @@ class _Wrapper:
                 body.append(")")
         body += [line for s in bound for line in self._bind(s).splitlines()]
         body += self._direction_checks()
+        body += self._overlap_checks()
         call = f"{self.program}({', '.join(self._argument(s) for s in slots)})"
         body.append(f"{', '.join(names)} = {call}")
         if owner._cotangent and slots[-1].kind.ndim:
@@ -421,6 +441,15 @@ class _Wrapper:
 _PINNED: dict[tuple, np.ndarray] = {}
 _LOADED: dict[str, Any] = {}  # the dispatchers holding them, by source
 _LOCK = threading.Lock()
+
+
+def _extent(value: np.ndarray) -> tuple[int, int]:
+    """The first and one-past-the-last byte addresses of an array's elements."""
+    low = high = value.ctypes.data
+    for size, stride in zip(value.shape, value.strides):
+        step = (size - 1) * stride
+        low, high = (low + step, high) if step < 0 else (low, high + step)
+    return low, high + value.itemsize
 
 
 def _pinned(value: np.ndarray) -> np.ndarray:

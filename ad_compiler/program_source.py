@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .activity import Aliases, check_aliasing, forward_stores
 from .adjoint import differentiate
+from .argument_overlap import changed_arguments, check_apart
 from .bounds import add_checks, numpy_checks
 from .codegen import generate
 from .errors import CompilationError
@@ -39,19 +40,24 @@ def build_source(
     cotangent: bool = False,
     numpy_for_arrays: bool = True,
     checkpoint: bool = False,
+    changed: dict | None = None,
 ) -> str:
     """The gradient program of `primal` as Python source. `optimized=False` leaves out the
     store forwarding, the clean-up passes of optimize.py and codegen's folding of temporaries:
-    the most literal translation, to compare the optimized program against."""
+    the most literal translation, to compare the optimized program against. `changed`: the
+    arguments the function changes in place (argument_overlap.py), when `primal` is not the
+    function's own program (forward mode's tangent program)."""
     table = infer_kinds(primal, kinds)
     check_augmented(primal, table)
     check_aliasing(primal, Aliases(primal, table))
+    changed = changed_arguments(primal, table) if changed is None else changed
     if optimized:
         primal = forward_stores(primal, table)
         primal = recompute_loop_stores(primal, table)
     notes = [] if checkpoint else None
     gradient = differentiate(primal, table, wrt, with_value, cotangent, notes)
     gradient = add_checks(gradient, table, backend, optimized)
+    gradient = check_apart(gradient, table, changed, primal.name)
     if checkpoint:
         header += "\ncheckpoint=True: outermost loops are reversed from checkpoints of their\n"
         header += "carried values, every ceil(sqrt(n)) iterations (checkpoint.py).\n"

@@ -685,6 +685,7 @@ def convolve_grad(g, a, b, mode, which):
 
 # Index checks of generated numba code (bounds.py; numba: runtime_bounds_numba.py).
 from ad_compiler.runtime_bounds import (  # noqa: E402,F401
+    check_apart,
     check_index,
     check_index_array,
     check_indices,

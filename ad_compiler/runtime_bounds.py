@@ -1,7 +1,14 @@
 """Index checks of generated numba code (bounds.py places them): numba, unlike NumPy, reads and
 writes past the end of an array without a word. Each helper raises IndexError with NumPy's
 message and the source line (`where`) when an index is outside [-size, size) of its axis.
-Plain Python, so that numba compiles the same functions (runtime_bounds_numba.py)."""
+Plain Python, so that numba compiles the same functions (runtime_bounds_numba.py).
+
+`check_apart` is the check of argument_overlap.py: two arguments that may share memory when the
+function changes one of them in place."""
+
+import numpy as np
+
+from ad_compiler.errors import GradientInputError
 
 
 def _raise(index, axis, size, where):
@@ -103,3 +110,30 @@ def check_mask(x, axis, mask, where):
                 + where
                 + ")"
             )
+
+
+def check_apart(a, b, message):
+    """Raise GradientInputError(message) when arrays a and b may share memory."""
+    if np.may_share_memory(a, b):
+        raise GradientInputError(message)
+
+
+def _extent(x):
+    """The first and one-past-the-last byte addresses x's elements occupy (numba)."""
+    low = high = np.intp(x.ctypes.data)
+    for axis in range(x.ndim):
+        step = (x.shape[axis] - 1) * x.strides[axis]
+        if step < 0:
+            low += step
+        else:
+            high += step
+    return low, high + x.itemsize
+
+
+def _overlap(a, b):
+    """np.may_share_memory for numba: whether the two arrays' extents overlap."""
+    if a.size == 0 or b.size == 0:
+        return False
+    a_low, a_high = _extent(a)
+    b_low, b_high = _extent(b)
+    return a_low < b_high and b_low < a_high

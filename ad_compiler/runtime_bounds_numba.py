@@ -44,3 +44,22 @@ def _check_index_array_ov(x, axis, indices, where):
 @_implements(rb.check_mask)
 def _check_mask_ov(x, axis, mask, where):
     return rb.check_mask
+
+
+@_implements(rb._extent)
+def _extent_ov(x):
+    return rb._extent
+
+
+@_implements(rb._overlap)
+def _overlap_ov(a, b):
+    return rb._overlap
+
+
+@_implements(rb.check_apart)
+def _check_apart_ov(a, b, message):
+    def check_apart(a, b, message):
+        if rb._overlap(a, b):
+            raise rb.GradientInputError(message)
+
+    return check_apart

@@ -16,7 +16,9 @@ from numba import types
 from numba.core import errors
 from numba.extending import intrinsic, overload
 
-from .errors import GradientInputError  # noqa: F401  (raised by the generated checks)
+from . import runtime_bounds as rb
+from . import runtime_bounds_numba  # noqa: F401  (rb._overlap compiled)
+from .errors import GradientInputError
 from .runtime import COTANGENT_SHAPE  # noqa: F401  (vjp's message, for the generated check)
 
 _DTYPES = {
@@ -97,6 +99,43 @@ def _widened(x):
     if isinstance(x, types.Array):
         return lambda x: x
     return lambda x: np.float64(x)
+
+
+def apart_if_widened(a, b, message):
+    """Refuse two arguments that may share memory when one of them is a float32 array: the
+    program's own check (argument_overlap.py) sees only their float64 copies."""
+
+
+@overload(apart_if_widened)
+def _apart_if_widened(a, b, message):
+    narrow = [isinstance(x, types.Array) and x.dtype != types.float64 for x in (a, b)]
+    if not (isinstance(a, types.Array) and isinstance(b, types.Array) and any(narrow)):
+        return lambda a, b, message: None
+
+    def check(a, b, message):
+        if rb._overlap(a, b):
+            raise GradientInputError(message)
+
+    return check
+
+
+def apart_from(a, low, high, message):
+    """Refuse an argument whose memory may overlap the bytes [low, high) (where an array
+    compiled_for copied and binds lay when it was called)."""
+
+
+@overload(apart_from)
+def _apart_from(a, low, high, message):
+    if not isinstance(a, types.Array):
+        return lambda a, low, high, message: None
+
+    def check(a, low, high, message):
+        if a.size:
+            a_low, a_high = rb._extent(a)
+            if a_low < high and low < a_high:
+                raise GradientInputError(message)
+
+    return check
 
 
 @overload(float64_copy)

@@ -13,6 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from .argument_overlap import checked_pairs
+from .errors import GradientInputError
+
 
 def _narrow_floats(values: Any) -> bool:
     """Whether some argument is a float array or NumPy float narrower than float64."""
@@ -22,18 +25,34 @@ def _narrow_floats(values: Any) -> bool:
     )
 
 
-def _in_float64(function: Callable) -> Callable:
+def _in_float64(function: Callable, source: str) -> Callable:
     """Run numba-compiled code on float64 copies of float32 (and float16) arguments. numba
     types every float constant and scalar as float64, and float32 arrays combined with them
     become float64 arrays, so a loop-carried value or adjoint would change type from one
     iteration to the next, which numba cannot compile. The gradients are cast back to each
-    argument's dtype by the caller (`_like`)."""
+    argument's dtype by the caller (`_like`).
+
+    A program that refuses arguments sharing memory (argument_overlap.py: the function
+    changes one in place) would not see that its copies do: the pairs it checks are checked
+    here first, on the arguments themselves."""
+    pairs = checked_pairs(source)
+    if not pairs:
+
+        @functools.wraps(function)
+        def call(*args: Any) -> Any:
+            return function(*[_widened(a) for a in args])
+
+        return call
 
     @functools.wraps(function)
-    def call(*args: Any) -> Any:
+    def call_apart(*args: Any) -> Any:
+        for x, y, message in pairs:
+            a, b = args[x], args[y]
+            if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and may_share(a, b):
+                raise GradientInputError(message)
         return function(*[_widened(a) for a in args])
 
-    return call
+    return call_apart
 
 
 def _widened(value: Any) -> Any:

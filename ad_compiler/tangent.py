@@ -87,7 +87,7 @@ def _refuse(stmt: Assign, message: str) -> NoGradientRuleError:
 
 
 class TangentBuilder:
-    """What a reverse rule sees (adjoint.VJPBuilder's interface), run with the tangent of one
+    """What a reverse rule sees (vjp_builder.VJPBuilder's interface), run with the tangent of one
     operand in place of the upstream gradient."""
 
     def __init__(self, tangents: Tangents, stmt: Assign, g: Operand, only: int | None, out):

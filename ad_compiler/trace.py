@@ -23,7 +23,7 @@ import numpy as np
 
 from . import runtime
 from .activity import Aliases, check_aliasing
-from .adjoint import _masked_values
+from .adjoint_analysis import masked_values
 from .codegen import format_template
 from .errors import ADCompilerError
 from .frontend import parse_function
@@ -150,7 +150,7 @@ class Trace:
             else tuple(p for p, v in self.params.items() if np.asarray(v).dtype.kind == "f")
         )
         self.nodes: list[Node] = []
-        self._masked = _masked_values(self.program)
+        self._masked = masked_values(self.program)
         self._env: dict[str, tuple[Any, Any]] = {
             p: (v, ("param", p)) for p, v in self.params.items()
         }

@@ -66,7 +66,7 @@ class VJPFunction(GradFunction):
         function, source = self._build(kinds)
         seed = self._seed(cotangent, kinds)
         if "@njit" in source and _narrow_floats(values):
-            function = _in_float64(function)
+            function = _in_float64(function, source)
         try:
             out = function(*values, seed)
         except ValueError as exc:

@@ -306,15 +306,19 @@ def test_random_loops_with_outer_products(seed, tmp_path):
     rng = np.random.default_rng(200 + seed)
     args = (rng.normal(size=4) * 0.5, rng.normal(size=4) * 0.5, rng.normal(size=(4, 4)) * 0.4,
             0.7)
-    value = f(*args)
-    g = value_and_grad(f, wrt=("x", "y", "W", "c"))
-    got_value, got = g.compiled_for(*args)(*args)
-    assert got_value == pytest.approx(value, rel=1e-11, abs=1e-12), source
-    literal = grad(f, wrt=("x", "y", "W", "c"), optimize=False, backend="python")(*args)
+    compare(f, args, ("x", "y", "W", "c"), f(*args), source)
+
+
+def compare(f, args, wrt, value, message):
+    """compiled_for's value against CPython's `value`, its gradients against central
+    differences of f and the unoptimized NumPy program."""
+    got_value, got = value_and_grad(f, wrt=wrt).compiled_for(*args)(*args)
+    assert got_value == pytest.approx(value, rel=1e-11, abs=1e-12), message
+    literal = grad(f, wrt=wrt, optimize=False, backend="python")(*args)
     for pos, (analytic, plain) in enumerate(zip(got, literal)):
         np.testing.assert_allclose(analytic, central(f, args, pos), rtol=1e-5, atol=1e-6,
-                                   err_msg=source)
-        np.testing.assert_allclose(analytic, plain, rtol=1e-9, atol=1e-11, err_msg=source)
+                                   err_msg=message)
+        np.testing.assert_allclose(analytic, plain, rtol=1e-9, atol=1e-11, err_msg=message)
 
 
 def stencil_beside_another_slice(x, w):
@@ -327,3 +331,79 @@ def test_stencil_loop_length_comes_from_its_own_slices(n):
     rng = np.random.default_rng(n)
     x, w = rng.normal(size=n), rng.normal(size=n + 2)
     check(stencil_beside_another_slice, (x, w), ("x", "w"))
+
+
+# Broadcast operands: a bias vector along the last axis, keepdims reductions (length 1 along
+# the reduced axis) in runs of the full shape. The fused loop reads b[i1] and m[i0, 0]; the
+# shape check compares each axis, so other shapes (b of length 1, a transposed reduction)
+# take NumPy's path.
+
+
+def softmax_loss(Z, b, y):
+    z = np.tanh(Z + b) * 2.0
+    z = z - np.max(z, axis=1, keepdims=True)
+    e = np.exp(z)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return np.sum(y * np.log(p))
+
+
+def column_scaled(Z, b):
+    s = np.sum(Z * Z, axis=0, keepdims=True)
+    return np.sum(np.tanh(Z / (1.0 + s)) * b + Z * s)
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (1, 4), (5, 1), (1, 1)])
+def test_bias_and_keepdims_reductions_are_fused(shape):
+    rng = np.random.default_rng(sum(shape))
+    Z, b, y = rng.normal(size=shape), rng.normal(size=shape[1]), rng.uniform(size=shape)
+    source = check(softmax_loss, (Z, b, y), ("Z", "b"))
+    assert re.search(r"\w+\[i0(_\d+)?, 0\]", source), source  # a keepdims result in a loop
+    assert re.search(r"\bb\[i1(_\d+)?\]", source), source  # the bias
+    value, _ = value_and_grad(softmax_loss, wrt=("Z", "b")).compiled_for(Z, b, y)(Z, b, y)
+    assert value == pytest.approx(softmax_loss(Z, b, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("blen", [1, 4])
+def test_reductions_along_the_first_axis_and_shapes_numpy_broadcasts_otherwise(blen):
+    """s has length 1 along axis 0 (read s[0, i1]); a bias of length 1 also broadcasts in
+    NumPy but fails the fused loop's check (b.shape[0] == Z.shape[1]): NumPy's path."""
+    rng = np.random.default_rng(blen)
+    Z, b = rng.normal(size=(3, 4)), rng.normal(size=blen)
+    source = check(column_scaled, (Z, b), ("Z", "b"))
+    assert re.search(r"\w+\[0, i1(_\d+)?\]", source), source
+
+
+BROADCAST_NAMES = ("X", "b", "m", "s", "X[:, ::-1]")
+
+
+def random_broadcast_program(seed):
+    rng = np.random.default_rng(seed)
+    names = list(BROADCAST_NAMES)
+    lines = [
+        "def f(X, b, c):",
+        "    m = np.max(X, axis=1, keepdims=True)",
+        f"    s = np.{rng.choice(['sum', 'mean'])}(X * X, axis={rng.choice([0, 1, -1])}, "
+        "keepdims=True)",
+    ]
+    for k in range(int(rng.integers(2, 5))):
+        lines.append(f"    a{k} = X * {_expression(rng, names, 3)}")  # one full operand at least
+        names.append(f"a{k}")
+    total = " + ".join(f"np.sum({_expression(rng, names, 2)})" for _ in range(2))
+    lines.append(f"    return {total}")
+    return "\n".join(lines) + "\n"
+
+
+BROADCAST_SEEDS = range(int(os.environ.get("AD_FUSION_FUZZ", "4")))
+
+
+@pytest.mark.parametrize("seed", BROADCAST_SEEDS)
+def test_random_programs_with_broadcast_operands(seed, tmp_path):
+    source = random_broadcast_program(seed)
+    f = _load(source, tmp_path, f"broadcast_{seed}")
+    rng = np.random.default_rng(300 + seed)
+    for shape in [(4, 3), (1, 3), (4, 1)]:
+        args = (rng.normal(size=shape) * 0.6, rng.normal(size=shape[1]) * 0.6, 0.8)
+        with np.errstate(all="ignore"):
+            value = f(*args)
+        if np.isfinite(value):
+            compare(f, args, ("X", "b", "c"), value, f"{shape}\n{source}")

@@ -12,6 +12,7 @@ one and several iterations; and the generated source is inspected, so that a tes
 rewrite silently stops applying (or applies where it must not).
 """
 
+import re
 import types
 
 import autograd
@@ -194,6 +195,23 @@ def test_rosenbrock_is_gather_like(backend):
     source = _check(rosen, (_x(9),), 0, backend)
     assert "x_bar[i + 1] = x_bar_i1" in source, source
     assert "x_bar[:] = 0.0" in source  # no iteration: the gradient is zero
+
+
+def differences(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s += 3.0 * x[i + 1] - 2.0 * x[i]
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_index_left_that_only_the_rewritten_store_read(backend):
+    """The reverse loop reads no x[i + 1] here: once its store is a register update, the
+    index `i + 1` computed for it is gone too (no dead statement in the generated code)."""
+    for n in (1, 2, 7):
+        source = _check(differences, (_x(n),), 0, backend)
+        loop = source[source.index("reverse of line") :]
+        assert "x_bar_i1" in loop and not re.search(r"^\s*t\d+ = i \+ 1$", loop, re.M), loop
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..ir import Kind
 
-# A vector-Jacobian product: given a builder (see adjoint.VJPBuilder) and the primal statement,
+# A vector-Jacobian product: given a builder (see vjp_builder.VJPBuilder) and the primal statement,
 # return, for each argument, an operand holding its gradient contribution (or None).
 VJP = Callable[..., tuple]
 Infer = Callable[[tuple[Kind, ...], dict], Kind]

@@ -1,0 +1,283 @@
+"""One fused loop (fusion.py finds the runs): each statement of a run computed element by
+element with scalar arithmetic, the arrays it reads loaded at the loop's indices (broadcast
+ones at theirs), the values used after the run stored into arrays."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from .fusion_stencil import slice_cut, slice_start, stencil_bases
+from .ir import (
+    FLOAT,
+    INT,
+    SHAPE,
+    Assign,
+    Const,
+    Kind,
+    Loop,
+    Operand,
+    Stmt,
+    Var,
+    is_temp,
+)
+
+if TYPE_CHECKING:
+    from .fusion import _Fuser, _Run
+
+
+class LoopBuilder:
+    """The loop of one run: element by element, with fresh scalar names."""
+
+    def __init__(
+        self,
+        fuser: _Fuser,
+        run: _Run,
+        group: list[Assign],
+        live_after: frozenset[str],
+        before: list[Stmt],
+    ) -> None:
+        self.fuser = fuser
+        self.before_run = before  # the block's statements before the run
+        self.kinds = fuser.kinds
+        self.names = fuser.names
+        self.run = run
+        self.group = group
+        self.live_after = live_after
+        self.inputs: list[str] = []  # arrays the run reads: their shapes must agree
+        self.current: dict[str, Operand] = {}  # array name -> its element in this iteration
+        self.body: list[Assign] = []
+        self.before: list[Assign] = []
+        self.after: list[Assign] = []
+        self.views: dict[tuple, str] = {}  # (base, bounds, index) -> the view stored into
+        self.loaded: set[str] = set()  # arrays read element by element at the loop's index
+        self.made: set[str] = set()  # arrays the loop has computed so far (their shape is its)
+        self.factors: list[tuple[str, str]] = []  # outer products' vectors (shape checks)
+        self.broadcasts: dict[str, tuple] = {}  # arrays broadcast: their axes (see broadcast)
+        self.partial: dict[tuple[str, int], Operand] = {}  # (vector, axis) -> its element
+        self.allocations: list[Assign] = []  # `base = zeros_like(y)` of stencils (see build)
+        self.size: tuple[str, int] | None = None  # (y, c): the loop runs len(y) - c times
+
+    def _shaped(self, name: str) -> None:
+        if name not in self.inputs:
+            self.inputs.append(name)
+
+    def _element(self, o: Operand) -> Operand:
+        if not isinstance(o, Var) or self.fuser.checked.of(o).ndim == 0:
+            return o
+        axes = self.fuser.broadcast(o, self.run.ndim)
+        if axes is not None:
+            return self._broadcast_element(o, axes)
+        if o.name not in self.current:
+            self._shaped(o.name)
+            loaded = self._scalar(o.name)
+            self.body.append(self._at("getitem", loaded, o, ()))
+            self.current[o.name] = Var(loaded)
+            self.loaded.add(o.name)
+        return self.current[o.name]
+
+    def _broadcast_element(self, o: Var, axes: tuple) -> Operand:
+        """`b[i1]` of a bias vector, `t[i0, 0]` of a keepdims result (shape checked too)."""
+        if o.name not in self.current:
+            self.broadcasts[o.name] = axes
+            loaded = self._scalar(o.name)
+            index = [Const(0) if a is None else Var(self.indices[a]) for a in axes]
+            structure = (("index", tuple(("i",) for _ in axes)),)
+            self.body.append(Assign(loaded, "getitem", (o, *index), structure))
+            self.current[o.name] = Var(loaded)
+        return self.current[o.name]
+
+    def _along(self, o: Var, axis: int) -> Operand:
+        """Element `o[i_axis]` of a vector of an outer product."""
+        key = (o.name, axis)
+        if key not in self.partial:
+            loaded = self._scalar(o.name)
+            index = (("index", (("i",),)),)
+            self.body.append(Assign(loaded, "getitem", (o, Var(self.indices[axis])), index))
+            self.partial[key] = Var(loaded)
+        return self.partial[key]
+
+    def check(self) -> tuple[list[str], tuple[int, ...], tuple[tuple, ...]]:
+        """The arrays whose shapes must agree, as `same_shape` arguments, groups and the axes
+        of the broadcast ones (last)."""
+        names = list(self.inputs)
+        groups = [1] * len(names)
+        for u, v in self.factors:
+            names += [u, v]
+            groups.append(2)
+        names += list(self.broadcasts)  # each against the first input's shape
+        return names, tuple(groups), tuple(self.broadcasts.values())
+
+    def _scalar(self, name: str) -> str:
+        """A name for one element of array `name`: a temporary's is a temporary (codegen
+        folds it into the expression that reads it), a variable's reads `x_bar_i`."""
+        fresh = self.names.temp() if is_temp(name) else self.names.fresh(f"{name}_i")
+        self.kinds.set(fresh, FLOAT)
+        return fresh
+
+    def _at(self, op: str, target: str | None, array: Operand, values: tuple) -> Assign:
+        index = tuple(("i",) for _ in self.indices)
+        return Assign(target, op, (array, *values, *map(Var, self.indices)), (("index", index),))
+
+    def _shifted(self, offset: int) -> Var:
+        """The loop's index plus a constant, as a name (or the index itself)."""
+        if offset == 0:
+            return Var(self.indices[0])
+        shifted = self.names.temp()
+        self.kinds.set(shifted, INT)
+        self.body.append(Assign(shifted, "add", (Var(self.indices[0]), Const(offset))))
+        return Var(shifted)
+
+    def _define(self, s: Assign, value: Operand) -> None:
+        """The element of `s.target` is `value` (an operand or a fresh name's)."""
+        self.current[s.target] = value
+        self.made.add(s.target)
+
+    def build(self) -> list[Stmt] | None:
+        run = self.run
+        self.indices = [
+            self.names.fresh("i" if run.ndim == 1 else f"i{k}") for k in range(run.ndim)
+        ]
+        for name in self.indices:
+            self.kinds.set(name, INT)
+        self.stencil = stencil_bases(self.group) if run.ndim == 1 else {}
+        self.likes = self._stencil_likes()
+        for s in self.group:
+            self._statement(s)
+        reference = self.inputs[0] if self.inputs else None
+        if reference is None:
+            return None
+        defined = {s.target for s in self.group if s.target and s.op != "sum"}
+        outputs = [n for n in _ordered(self.group) if n in self.live_after and n in defined]
+        # an array read here that no other name refers to gets its new elements in place
+        in_place = [n for n in outputs if n in self.loaded and self.fuser.owned(n)]
+        for name in in_place:
+            self.body.append(self._at("setitem", None, Var(name), (self.current[name],)))
+        outputs = [n for n in outputs if n not in in_place]
+        shape = None
+        if outputs:
+            shape = self.names.fresh("shape")
+            self.kinds.set(shape, SHAPE)
+            self.before.append(Assign(shape, "shape", (Var(reference),)))
+        for name in outputs:
+            out = self.names.fresh(f"{name}_out" if not is_temp(name) else "out")
+            self.kinds.set(out, Kind(run.ndim, "float"))
+            self.before.append(Assign(out, "empty", (Var(shape),)))
+            self.body.append(self._at("setitem", None, Var(out), (self.current[name],)))
+            self.after.append(Assign(name, "copy", (Var(out),)))
+        body = _prune(self.body)
+        loop: Stmt | None = None
+        for k in reversed(range(run.ndim)):
+            size = self.names.fresh("n" if run.ndim == 1 else f"n{k}")
+            self.kinds.set(size, INT)
+            if self.size is None:
+                self.before.append(Assign(size, "dim", (Var(reference),), (("axis", k),)))
+            else:  # len(y[c:-m]) as a sum fresh_adjoint.py can read (negative: no iteration)
+                like, cut = self.size
+                length = self.names.temp()
+                self.kinds.set(length, INT)
+                self.before.append(Assign(length, "dim", (Var(like),), (("axis", 0),)))
+                self.before.append(Assign(size, "sub", (Var(length), Const(cut))))
+            inner = tuple(body) if loop is None else (loop,)
+            loop = Loop(self.indices[k], Const(0), Var(size), Const(1), (), None, inner)
+        loc = self.group[0].loc
+        reverses = self.group[0].reverses
+        marked = [replace(s, loc=loc, reverses=reverses) for s in self.before + self.after]
+        loop = replace(loop, loc=loc, reverses=reverses)
+        return marked[: len(self.before)] + [loop] + marked[len(self.before) :]
+
+    def _stencil_likes(self) -> dict[str, str]:
+        """For each stencil base allocated by `base = np.zeros_like(y)` just before the run,
+        y: its slices are taken of y for the shape check, so the allocation can move into the
+        branches, and the loop runs len(y) - c - m times for a slice [c:-m] (fresh_adjoint.py
+        then proves the loop writes every element)."""
+        likes = {}
+        for base in self.stencil:
+            alloc = self.fuser.allocation(base, self.before_run + self.run.moved)
+            stores = [s for s in self.group if s.op == "index_add" and s.args[0] == Var(base)]
+            cuts = [slice_cut(s) for s in stores]  # y's slices: len(y) - cut elements each
+            if alloc is None or None in cuts:
+                continue
+            likes[base] = alloc.args[0].name
+            self.allocations.append(alloc)
+            if self.size is None:
+                self.size = (likes[base], cuts[0])
+        return likes
+
+    def _statement(self, s: Assign) -> None:
+        if s.op == "index_add":
+            # One view per slice: stores through one array object let LLVM see they meet.
+            # (The views are taken after every moved statement; a moved statement never
+            # rebinds what an earlier statement of the run read, so the bounds are the same.)
+            key = (s.args[0], *s.args[2:], s.attrs)
+            view = self.views.get(key)
+            if view is None:
+                viewed = Var(self.likes.get(s.args[0].name, s.args[0].name))
+                view = self.views[key] = self.names.fresh(f"{viewed.name}_v")
+                self.kinds.set(view, Kind(self.run.ndim, "float"))
+                getitem = Assign(view, "getitem", (viewed, *s.args[2:]), s.attrs)
+                self.run.moved.append(getitem)
+                self._shaped(view)
+            value = self._element(s.args[1])
+            base = s.args[0].name
+            if base in self.stencil:  # base[i + c]: loop_carry.py keeps neighbours in registers
+                where = self._shifted(slice_start(s))
+                index = (("index", (("i",),)),)
+                self.body.append(Assign(None, "index_add", (s.args[0], value, where), index))
+                self.fuser.stencils.add(self.indices[0])
+                return
+            self.body.append(self._at("index_add", None, Var(view), (value,)))
+            return
+        if s.op == "sum":
+            total = self.names.fresh(f"{s.target}_sum" if not is_temp(s.target) else "total")
+            self.kinds.set(total, FLOAT)
+            self.before.append(Assign(total, "copy", (Const(0.0),)))
+            self.body.append(Assign(total, "add", (Var(total), self._element(s.args[0]))))
+            self.after.append(Assign(s.target, "copy", (Var(total),)))
+            return
+        if s.op in ("copy", "sum_to"):
+            if s.op == "sum_to" and s.args[1].name not in self.made:
+                self._shaped(s.args[1].name)
+            self._define(s, self._element(s.args[0]))
+            return
+        if s.op == "reduce_grad":
+            if s.args[1].name not in self.made:
+                self._shaped(s.args[1].name)
+            self._define(s, s.args[0])
+            return
+        if s.op == "outer":
+            u, v = s.args
+            self.factors.append((u.name, v.name))
+            args = (self._along(u, 0), self._along(v, 1))
+            target = self._scalar(s.target)
+            self.body.append(Assign(target, "mul", args))
+            self._define(s, Var(target))
+            return
+        args = tuple(self._element(a) for a in s.args)
+        target = self._scalar(s.target)
+        self.body.append(replace(s, target=target, args=args, attrs=s.attrs))
+        self._define(s, Var(target))
+
+
+def _ordered(group: list[Assign]) -> list[str]:
+    seen: list[str] = []
+    for s in group:
+        if s.target and s.target not in seen and s.op != "sum":
+            seen.append(s.target)
+    return seen
+
+
+def _prune(body: list[Assign]) -> list[Assign]:
+    """Drop element computations nothing in the loop reads (a value needed for its shape only,
+    like the forward expression `rt.reduce_grad` receives)."""
+    needed: set[str] = set()
+    kept: list[Assign] = []
+    for s in reversed(body):
+        if s.target is None or s.target in needed or s.op == "add" and _accumulates(s):
+            kept.append(s)
+            needed |= {a.name for a in s.args if isinstance(a, Var)}
+    return list(reversed(kept))
+
+
+def _accumulates(s: Assign) -> bool:
+    return isinstance(s.args[0], Var) and s.args[0].name == s.target
