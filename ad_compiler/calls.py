@@ -329,7 +329,9 @@ class Calls:
         op = "maximum" if obj is max else "minimum"
         result = self.operand(self.expr(node.args[0]), node.args[0])
         for arg in node.args[1:]:
-            result = self.emit(op, result, self.operand(self.expr(arg), arg))
+            result = self.emit(
+                op, result, self.operand(self.expr(arg), arg), attrs=(("builtin", True),)
+            )
         return result
 
     def apply(self, spec: CallSpec, positional: list, node: ast.Call) -> Any:

@@ -630,7 +630,7 @@ class ContainerSupport(SortedSupport):
         for item in items[1:]:
             # Python keeps the first of equal items; np.maximum's gradient splits a tie evenly,
             # which is the same value and a subgradient.
-            result = self.emit(op, result, self.operand(item, node))
+            result = self.emit(op, result, self.operand(item, node), attrs=(("builtin", True),))
         return result
 
 

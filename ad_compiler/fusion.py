@@ -30,9 +30,9 @@ still has at least one operand of the run's full shape.
 
 Shapes are not known when the program is generated, so the loop runs only when every array the
 run reads has the same shape, and each broadcast one the lengths its reads assume, axis by axis
-(checked when the program runs); else the original statements run, with NumPy's broadcasting. Elements are computed in the same order
-and with the same operations, so results agree with the unfused program up to the order of the
-terms of full sums.
+(checked when the program runs); else the original statements run, with NumPy's broadcasting.
+Elements are computed in the same order and with the same operations, so results agree with the
+unfused program up to the order of the terms of full sums.
 
 Accumulating into a slice inside the loop is safe only when nothing in the run reads that array
 (or anything that may share its memory): such runs are cut before the store.

@@ -144,6 +144,16 @@ def extreme_grad(g, x, out, axis, keepdims):
     return np.where(hit, g / count, x.dtype.type(0)).astype(x.dtype, copy=False)
 
 
+def maximum(a, b):
+    """np.maximum of two numbers: NaN when either is (Python's max(0.0, nan) is 0.0)."""
+    return a if a >= b or a != a else b
+
+
+def minimum(a, b):
+    """np.minimum of two numbers: NaN when either is."""
+    return a if a <= b or a != a else b
+
+
 def step(x):
     """Heaviside step with ``step(0) == 0.5`` (NaN stays NaN)."""
     if not _is_array(x):

@@ -431,6 +431,16 @@ def _step1(v):
     return np.nan
 
 
+@_implements(rt.maximum)
+def _maximum_ov(a, b):
+    return rt.maximum
+
+
+@_implements(rt.minimum)
+def _minimum_ov(a, b):
+    return rt.minimum
+
+
 @_implements(rt.step)
 def _step_ov(x):
     cls = _float_class(x)

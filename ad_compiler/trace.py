@@ -348,6 +348,8 @@ class Trace:
         )
         if callable(template):
             template = template(len(stmt.args), dict(stmt.attrs))
+        if template.startswith("rt."):  # a runtime helper for numbers: show NumPy's spelling
+            template = rule.emit if isinstance(rule.emit, str) else template
         args = [_operand_text(a) for a in stmt.args]
         text = format_template(template, len(args), dict(stmt.attrs))
         for i in reversed(range(len(args))):

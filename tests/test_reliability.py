@@ -105,6 +105,38 @@ def test_nan_input_gives_nan_gradient(fn, backend):
         assert_same(g, a(2.0, NAN, 6.0))
 
 
+def numpy_extremes(x):
+    return np.maximum(0.0, x) * 2.0 + np.minimum(1.0, x)
+
+
+def python_extremes(x, y):
+    return max(x, y) + min(y, 2.0 * x)
+
+
+def numpy_extremes_in_a_loop(x):
+    s = 0.0
+    for i in range(len(x)):
+        s += np.maximum(0.0, x[i]) + max(x[i], 0.5)
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nan_through_maximum_and_minimum_of_numbers_as_python_computes_it(backend):
+    """np.maximum(0.0, nan) is nan, Python's max(0.0, nan) is 0.0: on numbers, each keeps its
+    own meaning (the values are CPython's; np's gradient is nan, as its step at nan)."""
+    value, g = value_and_grad(numpy_extremes, backend=backend)(NAN)
+    assert math.isnan(value) and math.isnan(numpy_extremes(NAN)) and math.isnan(g)
+    for x, y in [(NAN, 1.0), (1.0, NAN), (2.0, 1.0)]:
+        value, _ = value_and_grad(python_extremes, wrt=(0, 1), backend=backend)(x, y)
+        assert_same(np.float64(value), np.float64(python_extremes(x, y)))
+    x = a(0.3, NAN, -1.0)
+    value, g = value_and_grad(numpy_extremes_in_a_loop, backend=backend)(x)
+    assert math.isnan(value) and math.isnan(numpy_extremes_in_a_loop(x))
+    assert g[0] == 1.0 and g[2] == 0.0
+    value, g = value_and_grad(numpy_extremes, backend=backend)(0.3)
+    assert value == numpy_extremes(0.3) and g == 3.0
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("fn", [rf.np_exp, rf.math_exp], ids=lambda f: f.__name__)
 def test_exp_overflow_gives_inf_value_and_gradient(fn, backend):

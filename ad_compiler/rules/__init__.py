@@ -44,7 +44,7 @@ class Rule:
     emit: str | Callable[[int, dict], str]
     infer: Infer
     vjp: VJP | None = None
-    emit_scalar: str | None = None
+    emit_scalar: str | Callable[[int, dict], str] | None = None
     cheap: bool = True
     mutates: int | None = None
     view: bool = False

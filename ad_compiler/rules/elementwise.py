@@ -99,7 +99,7 @@ def _elementwise(
     op: str,
     sympy_fn: SympyFn | None,
     emit: str,
-    emit_scalar: str | None = None,
+    emit_scalar: str | Callable[[int, dict], str] | None = None,
     infer=infer_float,
     cheap: bool = True,
 ) -> None:
@@ -161,18 +161,20 @@ _elementwise("rad2deg", lambda sp, a: a * 180 / sp.pi, "np.rad2deg({0})")
 _elementwise("abs", lambda sp, a: sp.Abs(a), "np.abs({0})", "abs({0})", infer=infer_arith)
 _elementwise("square", lambda sp, a: a**2, "np.square({0})", "{0} ** 2", infer=infer_arith)
 _elementwise("reciprocal", lambda sp, a: 1 / a, "np.reciprocal({0})", "1.0 / {0}")
+# Of two numbers: Python's max/min (marked `builtin`: max(0.0, nan) is 0.0), or NumPy's
+# (rt.maximum: NaN when either is).
 _elementwise(
     "maximum",
     lambda sp, a, b: sp.Max(a, b),
     "np.maximum({0}, {1})",
-    "max({0}, {1})",
+    lambda n, a: "max({0}, {1})" if a.get("builtin") else "rt.maximum({0}, {1})",
     infer=infer_arith,
 )
 _elementwise(
     "minimum",
     lambda sp, a, b: sp.Min(a, b),
     "np.minimum({0}, {1})",
-    "min({0}, {1})",
+    lambda n, a: "min({0}, {1})" if a.get("builtin") else "rt.minimum({0}, {1})",
     infer=infer_arith,
 )
 _elementwise("hypot", lambda sp, a, b: sp.sqrt(a**2 + b**2), "np.hypot({0}, {1})", cheap=False)
@@ -423,7 +425,7 @@ def _zero_almost_everywhere(sp, expr):
 
 
 def _scalar_extreme_vjp(builder, stmt) -> tuple:
-    """max(a, b) and min(a, b) of two numbers follow Python's choice: max returns a unless
+    """Python's max(a, b) and min(a, b) of two numbers: max returns a unless
     b > a (min: unless b < a), so a NaN that max skips gets no gradient, and none of the NaN
     reaches the other's (step(a - b) would be NaN). A tie splits evenly, as for arrays."""
     a, b = stmt.args
@@ -441,6 +443,7 @@ def _scalar_extreme_vjp(builder, stmt) -> tuple:
 def _elementwise_vjp(builder, stmt) -> tuple:
     if (
         stmt.op in ("maximum", "minimum")
+        and stmt.attr("builtin")
         and len(stmt.args) == 2
         and stmt.args[0] != stmt.args[1]
         and all(builder.kind(a).is_scalar for a in stmt.args)
