@@ -7,7 +7,8 @@ it. Called as `f(a, a)`, or with a module-level array the function reads, Python
 would change what `y` (or the module-level array) reads afterwards, and the compiled program
 would not. Rather than give that other value, the program starts with one check per such pair
 of arguments, `rt.check_apart(x, y, message)`, which raises GradientInputError when the two
-arrays may share memory (their extents overlap, as `np.may_share_memory` tells).
+arrays may share memory (their extents overlap, as `np.may_share_memory` tells). A read-only
+argument the function changes is refused as NumPy refuses it (`rt.check_writeable`: ValueError).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ def _escape(text: str) -> str:
     return repr(text).replace("{", "{{").replace("}", "}}")
 
 
+register(
+    Rule(
+        "check_writeable",
+        lambda n, a: f"rt.check_writeable({{0}}, {_escape(a['message'])})",
+        lambda kinds, attrs: UNKNOWN,
+    )
+)
 register(
     Rule(
         "check_apart",
@@ -79,19 +87,32 @@ def check_apart(
     for param, loc in changed.items():
         if param not in arrays:
             continue
+        # placed under the comment quoting the def; the messages say where the change is
+        attrs = (("message", _read_only(function_name, param, loc)),)
+        checks.append(Assign(None, "check_writeable", (Var(param),), attrs, fn.loc))
         for other in arrays:
             if other == param or frozenset((param, other)) in seen:
                 continue
             seen.add(frozenset((param, other)))
-            message = _message(function_name, param, other, loc)
-            # placed under the comment quoting the def; the message says where the change is
-            attrs = (("message", message),)
+            attrs = (("message", _message(function_name, param, other, loc)),)
             checks.append(Assign(None, "check_apart", (Var(param), Var(other)), attrs, fn.loc))
     return replace(fn, body=tuple(checks) + tuple(fn.body))
 
 
+def _read_only(function_name: str, param: str, loc: Loc | None) -> str:
+    return (
+        f"{function_name}(): {param} is a read-only array, and {function_name} changes it in "
+        f"place{_where(loc)}, which NumPy refuses (assignment destination is read-only): "
+        f"pass a writeable copy ({param}=a.copy())"
+    )
+
+
+def _where(loc: Loc | None) -> str:
+    return f" ({os.path.basename(loc.filename)}:{loc.line})" if loc is not None else ""
+
+
 def _message(function_name: str, param: str, other: str, loc: Loc | None) -> str:
-    where = f" ({os.path.basename(loc.filename)}:{loc.line})" if loc is not None else ""
+    where = _where(loc)
     return (
         f"{function_name}(): the arguments {param} and {other} share memory, and "
         f"{function_name} changes {param} in place{where}, which the compiled program does "

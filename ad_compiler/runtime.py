@@ -700,6 +700,7 @@ from ad_compiler.runtime_bounds import (  # noqa: E402,F401
     check_index_array,
     check_indices,
     check_mask,
+    check_writeable,
 )
 
 # Checked int ** int of int_powers.py (numba: runtime_numba.py); the products (einsum,

@@ -118,6 +118,12 @@ def check_apart(a, b, message):
         raise GradientInputError(message)
 
 
+def check_writeable(x, message):
+    """Raise ValueError(message) when x is a read-only array (NumPy would not write into it)."""
+    if not x.flags.writeable:
+        raise ValueError(message)
+
+
 def _extent(x):
     """The first and one-past-the-last byte addresses x's elements occupy (numba)."""
     low = high = np.intp(x.ctypes.data)

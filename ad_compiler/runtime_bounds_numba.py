@@ -1,5 +1,7 @@
 """Numba implementations of runtime_bounds.py: the same Python functions, compiled."""
 
+from numba import types
+
 from ad_compiler import runtime_bounds as rb
 from ad_compiler.runtime_numba import _implements
 
@@ -63,3 +65,14 @@ def _check_apart_ov(a, b, message):
             raise rb.GradientInputError(message)
 
     return check_apart
+
+
+@_implements(rb.check_writeable)
+def _check_writeable_ov(x, message):
+    if isinstance(x, types.Array) and not x.mutable:  # (numba types read-only arrays apart)
+
+        def refuse(x, message):
+            raise ValueError(message)
+
+        return refuse
+    return lambda x, message: None

@@ -278,3 +278,25 @@ def test_only_the_pairs_the_program_checks_are_refused_for_float32():
     assert value == pytest.approx(float(write_first_of_three(x.copy(), base[:5], base[1:])))
     with pytest.raises(GradientInputError, match="x and a share memory"):
         value_and_grad(write_first_of_three, wrt=("x", "a"))(base[:5], base[1:], base[:5])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fn", [store, augmented, loop_writes], ids=lambda f: f.__name__)
+def test_read_only_array_the_function_changes_raises_as_numpy_does(fn, backend):
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError):
+        fn(frozen, X.copy())  # what Python does
+    g = value_and_grad(fn, wrt=("x", "y"), backend=backend)
+    with pytest.raises(ValueError, match="x is a read-only array"):
+        g(frozen, X.copy())
+    value, _ = g(X.copy(), frozen)  # only read: fine
+    assert value == pytest.approx(fn(X.copy(), frozen), rel=1e-13)
+
+
+def test_compiled_for_refuses_a_read_only_array_it_would_change():
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    dispatcher = value_and_grad(loop_writes, wrt=("x", "y")).compiled_for(X.copy(), X.copy())
+    with pytest.raises(ValueError, match="read-only"):
+        dispatcher(frozen, X.copy())
