@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 from dataclasses import replace
 
 from .activity import Aliases
@@ -142,20 +141,21 @@ def zero_d_error(function_name: str, param: str) -> GradientInputError:
     )
 
 
-# `rt.check_apart(x, y, 'message')` lines of a generated program (their template, above)
-_CHECK = re.compile(r"^\s*rt\.check_apart\((\w+), (\w+), ('(?:[^'\\]|\\.)*')\)$", re.M)
-
-
 def checked_pairs(source: str) -> list[tuple[int, int, str]]:
-    """The pairs of parameters a generated program checks apart, by position in its first
-    function's parameters, with the message: for callers that hand it copies of arguments
-    (float32 ones widened, arrays compiled_for binds), which must check the originals."""
-    header = re.search(r"^def \w+\((.*?)\):", source, re.M | re.S)
-    if header is None:
-        return []
-    params = [p.strip() for p in header.group(1).split(",") if p.strip()]
-    positions = {p: k for k, p in enumerate(params)}
-    return [
-        (positions[x], positions[y], ast.literal_eval(message))
-        for x, y, message in _CHECK.findall(source)
-    ]
+    """The pairs of parameters a generated program checks apart (its `rt.check_apart(x, y,
+    message)` calls), by position in its first function's parameters, with the message: for
+    callers that hand it copies of arguments (float32 ones widened, arrays compiled_for
+    binds), which must check the originals."""
+    tree = ast.parse(source)
+    program = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+    positions = {a.arg: k for k, a in enumerate(program.args.args)}
+    pairs = []
+    for node in ast.walk(program):
+        if (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func) == "rt.check_apart"
+            and all(isinstance(a, ast.Name) for a in node.args[:2])
+        ):
+            x, y, message = node.args
+            pairs.append((positions[x.id], positions[y.id], message.value))
+    return pairs

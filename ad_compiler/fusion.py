@@ -103,7 +103,7 @@ register(
 
 
 @dataclass
-class _Run:
+class Run:
     """One run being collected: its statements in order and what they need."""
 
     ndim: int
@@ -123,7 +123,7 @@ class _Run:
         return {s.target for s in self.original if s.target}
 
 
-class _Fuser:
+class Fuser:
     def __init__(self, fn: Function, kinds: KindTable) -> None:
         self.fn = fn
         self.kinds = kinds
@@ -237,7 +237,7 @@ class _Fuser:
                 return ndim
         return None
 
-    def _extend(self, run: _Run, s: Stmt) -> bool:
+    def _extend(self, run: Run, s: Stmt) -> bool:
         """Add `s` to the run if it may join; False ends the run before it."""
         if not isinstance(s, Assign):
             return False
@@ -269,7 +269,7 @@ class _Fuser:
             return True
         return False
 
-    def _store_allowed(self, run: _Run, s: Assign) -> bool:
+    def _store_allowed(self, run: Run, s: Assign) -> bool:
         """Accumulating into a slice of `base` element by element is what the whole-slice
         statement does only if nothing else in the run touches that memory (other stores may
         add to it: sums do not depend on their order), and it is the compiler's own array (a
@@ -289,7 +289,7 @@ class _Fuser:
                 return False
         return True
 
-    def _runs(self, block: Block) -> list[tuple[int, int, _Run]]:
+    def _runs(self, block: Block) -> list[tuple[int, int, Run]]:
         runs = []
         i = 0
         while i < len(block):
@@ -297,7 +297,7 @@ class _Fuser:
             if ndim is None:
                 i += 1
                 continue
-            run = _Run(ndim)
+            run = Run(ndim)
             j = i
             while j < len(block) and self._extend(run, block[j]):
                 j += 1
@@ -333,7 +333,7 @@ class _Fuser:
             return replace(s, test=self.block(s.test), body=self.block(s.body))
         return s
 
-    def _rewrite(self, run: _Run, last: Stmt, out: list[Stmt]) -> list[Stmt]:
+    def _rewrite(self, run: Run, last: Stmt, out: list[Stmt]) -> list[Stmt]:
         """`out` (the block so far), the run's moved statements, then one loop per group of
         its statements that share values (independent groups may have different shapes: an
         RNN's two weight gradients)."""
@@ -386,7 +386,7 @@ class _Fuser:
 
 def fuse_elementwise(fn: Function, kinds: KindTable) -> Function:
     """`fn` with its runs of elementwise array statements as loops (see the module's doc)."""
-    fuser = _Fuser(fn, kinds)
+    fuser = Fuser(fn, kinds)
     fused = replace(fn, body=fuser.block(fn.body))
     if not fuser.stencils:
         return fused

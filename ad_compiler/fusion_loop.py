@@ -23,7 +23,7 @@ from .ir import (
 )
 
 if TYPE_CHECKING:
-    from .fusion import _Fuser, _Run
+    from .fusion import Fuser, Run
 
 
 class LoopBuilder:
@@ -31,8 +31,8 @@ class LoopBuilder:
 
     def __init__(
         self,
-        fuser: _Fuser,
-        run: _Run,
+        fuser: Fuser,
+        run: Run,
         group: list[Assign],
         live_after: frozenset[str],
         before: list[Stmt],

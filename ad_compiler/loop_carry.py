@@ -44,6 +44,7 @@ from .ir import (
     Stmt,
     Var,
     defined_names,
+    is_temp,
     stmt_operands,
     walk,
 )
@@ -304,7 +305,7 @@ class _State:
                 )
             after.append(Assign(cond, "gt", (Var(trip), Const(k))))
             after.append(If(Var(cond), tuple(flush), ()))
-        loop = replace(loop, body=_without_unread(tuple(body), _store_indices(loop, offsets)))
+        loop = replace(loop, body=_without_unread(loop, tuple(body), _store_indices(loop, offsets)))
         if set(guards) <= {0}:
             fresh_alloc = allocate_fresh(
                 prefix + before,
@@ -370,18 +371,15 @@ def _store_indices(loop: Loop, offsets: dict[int, int]) -> set[str]:
     }
 
 
-def _without_unread(body: Block, names: set[str]) -> Block:
-    """`body` without the statements defining `names` that nothing in it reads any more (a
-    rewritten store's index: defined in the body, and the loop has no phis to carry it out)."""
+def _without_unread(loop: Loop, body: Block, names: set[str]) -> Block:
+    """`body` (the new body of `loop`) without the temporaries among `names` (a rewritten
+    store's index) that nothing in it, nor the loop's phis, reads any more."""
     read = {o.name for s in walk(body) for o in stmt_operands(s) if isinstance(o, Var)}
-    for s in walk(body):  # (phis of ifs and loops nested in the body)
-        read |= {
-            o.name
-            for p in getattr(s, "phis", ())
-            for o in (p.first, p.second)
-            if isinstance(o, Var)
-        }
-    return tuple(s for s in body if not (isinstance(s, Assign) and s.target in names - read))
+    for s in [loop, *walk(body)]:  # (phis of the loop and of ifs and loops in it)
+        for p in getattr(s, "phis", ()):
+            read |= {o.name for o in (p.first, p.second) if isinstance(o, Var)}
+    unread = {n for n in names - read if is_temp(n)}
+    return tuple(s for s in body if not (isinstance(s, Assign) and s.target in unread))
 
 
 def _offset_of(s: Assign, known: dict[str, int]) -> int | None:

@@ -35,6 +35,7 @@ import numba
 import numpy as np
 
 from . import compile as compiler
+from . import runtime_bounds as rb
 from .argument_overlap import checked_pairs
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .ir import Const, Kind, Var
@@ -243,6 +244,7 @@ class _Wrapper:
         self.program = program
         self.module = compiler.module_path(program_source).stem
         self.apart = checked_pairs(program_source)  # (argument_overlap.py)
+        self.own_copies = self._bound_apart()
         self.pins = False  # whether arrays are bound by address (then never cached on disk)
         self.name = f"{program}_numba"
         # a parameter named like a name of the wrapper's own gets a trailing underscore
@@ -266,7 +268,7 @@ class _Wrapper:
     def _bind(self, slot: _Slot) -> str:
         """The line giving a bound value its parameter's name."""
         if isinstance(slot.value, np.ndarray) and slot.value.ndim:
-            copy = _pinned(slot.value)
+            copy = _pinned(slot.value, self.slots.index(slot) in self.own_copies)
             self.pins = True
             dtype = f"np.{copy.dtype.name}" if copy.dtype != np.bool_ else "np.bool_"
             return (
@@ -277,10 +279,10 @@ class _Wrapper:
 
     def _overlap_checks(self) -> list[str]:
         """The program refuses arguments that share memory when the function changes one of
-        them in place (its `rt.check_apart(x, y, ...)` lines, argument_overlap.py). It sees
+        them in place (its `rt.check_apart(x, y, ...)` calls, argument_overlap.py). It sees
         a float32 argument only as its float64 copy, and a bound array only as the copy
-        held here: those pairs are checked here, the bound array by where the original was
-        when compiled_for was called."""
+        held here: those pairs are checked here, a bound array by where the original was
+        when compiled_for was called (two bound ones then and there: `_bound_apart`)."""
         checks = []
         for x, y, message in self.apart:
             pair = [self.slots[x], self.slots[y]]
@@ -288,9 +290,25 @@ class _Wrapper:
             if len(opened) == 2:
                 checks.append(f"rc.apart_if_widened({pair[0].name}, {pair[1].name}, {message!r})")
             elif len(opened) == 1:
-                low, high = _extent([slot for slot in pair if slot.role == "bound"][0].value)
-                checks.append(f"rc.apart_from({opened[0].name}, {low}, {high}, {message!r})")
+                bound = [slot for slot in pair if slot.role == "bound"][0].value
+                if isinstance(bound, np.ndarray) and bound.size:
+                    low, high = (int(v) for v in rb.extent(bound))
+                    checks.append(f"rc.apart_from({opened[0].name}, {low}, {high}, {message!r})")
         return checks
+
+    def _bound_apart(self) -> set[int]:
+        """Refuse two bound arrays that share memory in a pair the program checks (as a
+        normal call would); the positions of the bound arrays of such pairs, which get copies
+        of their own (equal arrays otherwise share one, which the program would refuse)."""
+        own = set()
+        for x, y, message in self.apart:
+            a, b = self.slots[x].value, self.slots[y].value
+            both = self.slots[x].role == self.slots[y].role == "bound"
+            if both and isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+                if np.may_share_memory(a, b):
+                    raise GradientInputError(message)
+                own |= {x, y}
+        return own
 
     # -- the results
 
@@ -443,18 +461,13 @@ _LOADED: dict[str, Any] = {}  # the dispatchers holding them, by source
 _LOCK = threading.Lock()
 
 
-def _extent(value: np.ndarray) -> tuple[int, int]:
-    """The first and one-past-the-last byte addresses of an array's elements."""
-    low = high = value.ctypes.data
-    for size, stride in zip(value.shape, value.strides):
-        step = (size - 1) * stride
-        low, high = (low + step, high) if step < 0 else (low, high + step)
-    return low, high + value.itemsize
-
-
-def _pinned(value: np.ndarray) -> np.ndarray:
+def _pinned(value: np.ndarray, own: bool = False) -> np.ndarray:
+    """A read-only copy kept for the life of the process: one per distinct content, or (own)
+    one of its own."""
     contiguous = np.ascontiguousarray(value)
     key = (contiguous.dtype.str, contiguous.shape, hashlib.sha256(contiguous).hexdigest())
+    if own:
+        key += (object(),)  # (never found again)
     with _LOCK:
         pinned = _PINNED.get(key)
         if pinned is None:

@@ -124,7 +124,7 @@ def check_writeable(x, message):
         raise ValueError(message)
 
 
-def _extent(x):
+def extent(x):
     """The first and one-past-the-last byte addresses x's elements occupy (numba)."""
     low = high = np.intp(x.ctypes.data)
     for axis in range(x.ndim):
@@ -136,10 +136,10 @@ def _extent(x):
     return low, high + x.itemsize
 
 
-def _overlap(a, b):
+def overlap(a, b):
     """np.may_share_memory for numba: whether the two arrays' extents overlap."""
     if a.size == 0 or b.size == 0:
         return False
-    a_low, a_high = _extent(a)
-    b_low, b_high = _extent(b)
+    a_low, a_high = extent(a)
+    b_low, b_high = extent(b)
     return a_low < b_high and b_low < a_high

@@ -48,20 +48,20 @@ def _check_mask_ov(x, axis, mask, where):
     return rb.check_mask
 
 
-@_implements(rb._extent)
+@_implements(rb.extent)
 def _extent_ov(x):
-    return rb._extent
+    return rb.extent
 
 
-@_implements(rb._overlap)
+@_implements(rb.overlap)
 def _overlap_ov(a, b):
-    return rb._overlap
+    return rb.overlap
 
 
 @_implements(rb.check_apart)
 def _check_apart_ov(a, b, message):
     def check_apart(a, b, message):
-        if rb._overlap(a, b):
+        if rb.overlap(a, b):
             raise rb.GradientInputError(message)
 
     return check_apart

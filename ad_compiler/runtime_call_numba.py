@@ -17,7 +17,7 @@ from numba.core import errors
 from numba.extending import intrinsic, overload
 
 from . import runtime_bounds as rb
-from . import runtime_bounds_numba  # noqa: F401  (rb._overlap compiled)
+from . import runtime_bounds_numba  # noqa: F401  (rb.overlap compiled)
 from .errors import GradientInputError
 from .runtime import COTANGENT_SHAPE  # noqa: F401  (vjp's message, for the generated check)
 
@@ -113,7 +113,7 @@ def _apart_if_widened(a, b, message):
         return lambda a, b, message: None
 
     def check(a, b, message):
-        if rb._overlap(a, b):
+        if rb.overlap(a, b):
             raise GradientInputError(message)
 
     return check
@@ -131,7 +131,7 @@ def _apart_from(a, low, high, message):
 
     def check(a, low, high, message):
         if a.size:
-            a_low, a_high = rb._extent(a)
+            a_low, a_high = rb.extent(a)
             if a_low < high and low < a_high:
                 raise GradientInputError(message)
 

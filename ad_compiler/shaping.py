@@ -35,24 +35,17 @@ def _in_float64(function: Callable, source: str) -> Callable:
     A program that refuses arguments sharing memory (argument_overlap.py: the function
     changes one in place) would not see that its copies do: the pairs it checks are checked
     here first, on the arguments themselves."""
-    pairs = checked_pairs(source)
-    if not pairs:
-
-        @functools.wraps(function)
-        def call(*args: Any) -> Any:
-            return function(*[_widened(a) for a in args])
-
-        return call
+    pairs = checked_pairs(source) if "rt.check_apart(" in source else []
 
     @functools.wraps(function)
-    def call_apart(*args: Any) -> Any:
+    def call(*args: Any) -> Any:
         for x, y, message in pairs:
             a, b = args[x], args[y]
             if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and may_share(a, b):
                 raise GradientInputError(message)
         return function(*[_widened(a) for a in args])
 
-    return call_apart
+    return call
 
 
 def _widened(value: Any) -> Any:

@@ -9,6 +9,8 @@ keep working and are checked against CPython's value and central differences of 
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 import pytest
@@ -23,6 +25,7 @@ from ad_compiler import (
     jvp,
     value_and_grad,
 )
+from ad_compiler.argument_overlap import checked_pairs
 
 BACKENDS = ("python", "numba")
 SHARED = r"share memory"
@@ -300,3 +303,33 @@ def test_compiled_for_refuses_a_read_only_array_it_would_change():
     dispatcher = value_and_grad(loop_writes, wrt=("x", "y")).compiled_for(X.copy(), X.copy())
     with pytest.raises(ValueError, match="read-only"):
         dispatcher(frozen, X.copy())
+
+
+def test_checked_pairs_read_messages_in_either_quote_style():
+    """A file name with an apostrophe makes repr() quote the message with double quotes."""
+    source = (
+        "def f_grad(w, x, y):\n"
+        "    rt.check_apart(x, y, \"f(): ... (it's_mod.py:3) ...\")\n"
+        "    rt.check_apart(x, w, 'f(): plain')\n"
+        "    return w\n"
+    )
+    assert checked_pairs(source) == [(1, 2, "f(): ... (it's_mod.py:3) ..."), (1, 0, "f(): plain")]
+
+
+def writes_x_reads_y(w, x, y):
+    x[0] = 5.0
+    return np.sum(w * y[:3]) + np.sum(x[:3] * w)
+
+
+def test_compiled_for_checks_two_arrays_a_partial_binds():
+    base = np.arange(5.0)
+    w = np.ones(3)
+    overlapping = functools.partial(writes_x_reads_y, x=base[1:], y=base[:4])
+    with pytest.raises(GradientInputError, match=SHARED):
+        value_and_grad(overlapping, wrt="w").compiled_for(w)
+    with pytest.raises(GradientInputError, match=SHARED):
+        value_and_grad(overlapping, wrt="w")(w)
+    # equal contents in two arrays: separate copies, no refusal
+    separate = functools.partial(writes_x_reads_y, x=np.ones(4), y=np.ones(4))
+    value, _ = value_and_grad(separate, wrt="w").compiled_for(w)(w)
+    assert value == pytest.approx(writes_x_reads_y(w, np.ones(4), np.ones(4)), rel=1e-14)
