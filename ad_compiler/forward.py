@@ -33,6 +33,7 @@ from .optimize import optimize as optimize_program
 from .program_source import _function_name, build_source, is_vectorized
 from .pytree import flatten, is_structured, layout_of, rebuild, signature
 from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars, separate
+from .subscripts import expand_ellipsis
 from .tangent import Tangents, leave_ssa
 from .typing_aliases import Wrt
 
@@ -279,6 +280,7 @@ class _Transformed(GradFunction):
     def _generate(self, primal, primal_kinds, nuser: int, numpy: bool, backend: str) -> str:
         names = self._user + self._hidden
         table = infer_kinds(primal, dict(zip(names, primal_kinds)))
+        primal = expand_ellipsis(primal, table)
         check_augmented(primal, table)
         changed = changed_arguments(primal, table)
         for p in self.tangent_wrt:

@@ -254,9 +254,25 @@ class LoopBuilder:
             self._define(s, Var(target))
             return
         args = tuple(self._element(a) for a in s.args)
+        if s.op == "pow":
+            args = (args[0], self._float_exponent(args[1]))
         target = self._scalar(s.target)
         self.body.append(replace(s, target=target, args=args, attrs=s.attrs))
         self._define(s, Var(target))
+
+    def _float_exponent(self, exponent: Operand) -> Operand:
+        """An integer exponent that may be negative, as a float: the array's `x ** -1` is inf
+        at 0 (NumPy), a number's raises ZeroDivisionError (Python, and numba's int power)."""
+        if isinstance(exponent, Const):
+            value = exponent.value
+            negative = type(value) is int and value < 0
+            return Const(float(value)) if negative else exponent
+        if self.kinds.of(exponent).dtype != "int":
+            return exponent
+        converted = self.names.temp()
+        self.kinds.set(converted, FLOAT)
+        self.body.append(Assign(converted, "float", (exponent,)))
+        return Var(converted)
 
 
 def _ordered(group: list[Assign]) -> list[str]:

@@ -20,6 +20,7 @@ from .kinds import infer_kinds
 from .loop_carry import carry_neighbours
 from .loop_stores import recompute_loop_stores
 from .optimize import optimize
+from .subscripts import expand_ellipsis
 
 
 def _function_name(source: str) -> str:
@@ -48,6 +49,7 @@ def build_source(
     arguments the function changes in place (argument_overlap.py), when `primal` is not the
     function's own program (forward mode's tangent program)."""
     table = infer_kinds(primal, kinds)
+    primal = expand_ellipsis(primal, table)
     check_augmented(primal, table)
     check_aliasing(primal, Aliases(primal, table))
     changed = changed_arguments(primal, table) if changed is None else changed

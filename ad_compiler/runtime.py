@@ -322,6 +322,8 @@ def prod_grad(g, x, axis, keepdims):
     slice (exclusive products from both ends: exact where x has zeros, no division)."""
     if not _is_array(x):
         return g
+    if x.size == 0:  # (no entries: no gradient; the lines below would reshape nothing)
+        return np.zeros(x.shape, np.result_type(x, g))
     lines, shape, axes = _as_lines(x, axis)
     left = np.ones_like(lines)
     right = np.ones_like(lines)

@@ -185,7 +185,8 @@ def _checked_index(i, size):
 
 @register_jitable
 def _sum3(x3, mean):
-    """Sum (or mean) over axis 1, accumulated in float64 one row of ``post`` at a time."""
+    """Sum (or mean) over axis 1, accumulated in float64 one row of ``post`` at a time (of a
+    float array: `_whole` converts the others first)."""
     pre, n, post = x3.shape
     out = np.empty((pre, post), x3.dtype)
     acc = np.empty(post, np.float64)
@@ -224,6 +225,28 @@ def _extreme3(x3, is_max):
     return out
 
 
+def _whole(x, pyfunc):
+    """For a sum or mean of an int or bool array, the dtype NumPy computes it in (the sum of
+    int64 or bool: int64, exact; a mean: float64); None otherwise (and for int64 sums)."""
+    if pyfunc not in (rt.rsum, rt.rmean) or isinstance(x.dtype, types.Float):
+        return None
+    if pyfunc is rt.rmean:
+        return np.float64
+    return None if x.dtype == types.int64 else np.int64
+
+
+@register_jitable
+def _sum3_whole(x3, mean):
+    """Sum over axis 1 of an int64 array, exact (in int64, as NumPy)."""
+    pre, n, post = x3.shape
+    out = np.zeros((pre, post), x3.dtype)
+    for i in range(pre):
+        for j in range(n):
+            for k in range(post):
+                out[i, k] += x3[i, j, k]
+    return out
+
+
 def _register_reduction(pyfunc, reduce3, flag):
     """Register ``pyfunc`` as ``reduce3(x3, flag)`` on the (pre, n, post) view of x."""
 
@@ -239,19 +262,24 @@ def _register_reduction(pyfunc, reduce3, flag):
             if not _is_none(axis):
                 raise errors.TypingError(f"{pyfunc.__name__}: axis given for a 0-d array")
             return lambda x, axis, keepdims: x[()]
+        whole = _whole(x, pyfunc)
+        if whole is not None:  # an int or bool array: NumPy's result dtype, summed exactly
+            return lambda x, axis, keepdims: pyfunc(x.astype(whole), axis, keepdims)
         mask = runtime_axes.reduced_mask(axis, x.ndim, pyfunc.__name__)
         if mask is not None:  # a tuple of axes
             return runtime_axes.reduction(x, keepdims, mask, pyfunc.__name__[1:])
+        exact = reduce3 is _sum3 and x.dtype == types.int64
+        reduce = _sum3_whole if exact else reduce3
         if not keepdims.literal_value and (_is_none(axis) or x.ndim == 1):
 
             def scalar_impl(x, axis, keepdims):
-                return reduce3(_as3d(x, _norm(axis, x.ndim)), flag)[0, 0]
+                return reduce(_as3d(x, _norm(axis, x.ndim)), flag)[0, 0]
 
             return scalar_impl
 
         def impl(x, axis, keepdims):
             k = _norm(axis, x.ndim)
-            return reduce3(_as3d(x, k), flag).reshape(_reduced_shape(x.shape, k, keepdims))
+            return reduce(_as3d(x, k), flag).reshape(_reduced_shape(x.shape, k, keepdims))
 
         return impl
 

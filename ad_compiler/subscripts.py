@@ -4,11 +4,13 @@ container's item; a shape's entry) and writing `a[...] = v` into arrays the func
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from .ir import Const, Operand, Var
+from .ir import Block, Const, Function, If, Loop, Operand, Stmt, Var
+from .kinds import KindTable
 from .values import CONTAINERS, ListValue, PyObject, ShapeOf
 
 
@@ -103,3 +105,44 @@ class Subscripts:
 
     def getitem(self, array: Operand, args: tuple, structure: tuple) -> Var:
         return self.emit("getitem", array, *args, attrs=(("index", structure),))
+
+
+def expand_ellipsis(fn: Function, kinds: KindTable) -> Function:
+    """`a[...]` and `a[i, ...]` with the axes `...` stands for as full slices (`a[:, :]`,
+    `a[i, :]`), now that the arrays' dimensions are known: numba cannot index with `...`.
+    Left as written where it stands for no axis or an index array is involved."""
+
+    def item_axes(structure, args) -> int | None:
+        consumed, k = 0, 0
+        for item in structure:
+            if item[0] == "i":
+                if kinds.of(args[k]).ndim != 0:
+                    return None
+                consumed, k = consumed + 1, k + 1
+            elif item[0] == "s":
+                consumed, k = consumed + 1, k + sum(item[1:])
+        return consumed
+
+    def rewrite(s: Stmt) -> Stmt:
+        if isinstance(s, If):
+            return replace(s, body=block(s.body), orelse=block(s.orelse))
+        if isinstance(s, Loop):
+            return replace(s, test=block(s.test), body=block(s.body))
+        structure = s.attr("index") if s.op in ("getitem", "setitem", "index_add") else None
+        if not structure or ("e",) not in structure:
+            return s
+        first = 1 if s.op == "getitem" else 2
+        consumed = item_axes(structure, s.args[first:])
+        ndim = kinds.of(s.args[0]).ndim
+        if consumed is None or ndim is None or ndim - consumed < 1:
+            return s
+        full = (("s", False, False, False),) * (ndim - consumed)
+        at = structure.index(("e",))
+        expanded = structure[:at] + full + structure[at + 1 :]
+        attrs = tuple((k, expanded if k == "index" else v) for k, v in s.attrs)
+        return replace(s, attrs=attrs)
+
+    def block(statements: Block) -> Block:
+        return tuple(rewrite(s) for s in statements)
+
+    return replace(fn, body=block(fn.body))
