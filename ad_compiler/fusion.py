@@ -14,19 +14,27 @@ An outer product is an element `u[i0] * v[i1]` of a two-dimensional loop. An arr
 other name ever refers to (no copy, view, tape or argument) gets its new elements in place;
 statements of a run that share no values get a loop each (they may differ in shape).
 
-The run may hold elementwise arithmetic and functions, `rt.sum_to`/`rt.reduce_grad` between
-values of the run's shape (identity and broadcast of a number), copies, accumulation into
-slices of an adjoint array (`index_add` with only slices), and full sums (`np.sum(a)`, known
-only after the loop: a statement reading one ends the run). Pure statements that do not depend
-on the run (slices taken as views, allocations, arithmetic on numbers, matrix products) are
-moved before it. Values used after the run are written to arrays (fresh ones, or in place as
-above); the others never exist as arrays. Loops over numbers are left alone (program_source.py
-fuses only programs of array code).
+The run may hold elementwise arithmetic and functions (np.maximum/np.minimum included, as
+rt.maximum/rt.minimum), `rt.sum_to`/`rt.reduce_grad` between values of the run's shape
+(identity and broadcast of a number), copies, accumulation into slices of an adjoint array
+(`index_add` with only slices), full sums (`np.sum(a)`) and sums along axes (`np.sum(a,
+axis=1)`, and `rt.sum_to` down to a bias or a keepdims shape: added up element by element into
+an array of zeros). Sums are known only after the loop: arithmetic on numbers that reads one
+(`a_bar = a_bar + t68`) is deferred until after it, and any other statement reading one, or
+rebinding what deferred arithmetic reads, ends the run. Pure statements that do not depend on
+the run (slices taken as views, allocations, arithmetic on numbers, matrix products) are moved
+before it. Values used after the run are written to arrays (fresh ones, or in place as above);
+the others never exist as arrays, and cheap ones a later run reads are recomputed there
+(fusion_recompute.py). Loops over numbers are left alone (program_source.py fuses only
+programs of array code).
 
 Operands NumPy broadcasts against the run's shape are read at the loop's indices too: a vector
 of fewer dimensions along the last axes (a bias, `b[i1]`), and an array known to have length 1
-along some axes (a keepdims reduction, `m[i0, 0]`: fusion_analysis.unit_axes). Each statement
-still has at least one operand of the run's full shape.
+along some axes (a keepdims reduction, `m[i0, 0]`; a view `X[:, None, :]`, `t1[i0, 0, i2]`:
+fusion_analysis.unit_axes). When no operand has the run's whole shape (`X[:, None, :] -
+C[None, :, :]`), each of the loop's lengths is read from an operand that runs along its axis.
+A result of length 1 along some axes (`m * c` of a keepdims `m`) is computed at every index
+and stored with its own shape; the loop must then run along those axes (a length above 0).
 
 Shapes are not known when the program is generated, so the loop runs only when every array the
 run reads has the same shape, and each broadcast one the lengths its reads assume, axis by axis
@@ -42,8 +50,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .fusion_analysis import ELEMENTWISE, independent, may_alias, reinferred, targets, unit_axes
+from .fusion_analysis import (
+    ELEMENTWISE,
+    axes_of,
+    independent,
+    may_alias,
+    reinferred,
+    targets,
+    unit_axes,
+)
 from .fusion_loop import LoopBuilder
+from .fusion_recompute import recompute_cheap
 from .ir import (
     BOOL,
     Assign,
@@ -68,8 +85,11 @@ from .rules import Rule, register
 # exponent) may raise there instead of at its own line: the same error, never another value,
 # and only for shapes the primal program could not have run with.
 _MOVABLE = frozenset(
-    {"zeros_like", "empty_like", "copy", "dim", "shape", "matmul", "transpose", "outer"}
-)
+    {
+        "zeros_like", "empty_like", "copy", "dim", "shape", "matmul", "transpose", "outer",
+        "expand_dims",
+    }
+)  # fmt: skip
 _FRESH = ("zeros_like", "empty_like")
 
 MIN_FUSED = 2  # a run of fewer operations stays as it is
@@ -77,8 +97,10 @@ MIN_FUSED = 2  # a run of fewer operations stays as it is
 
 def _same_shape_template(n: int, attrs: dict) -> str:
     """`a.shape == b.shape == (u.shape + v.shape)`: a chained comparison; a group of two is the
-    shape of their outer product. Then each broadcast array's axes against the first's:
-    `b.shape[0] == a.shape[1]`, `1` for an axis of length 1 (fusion.broadcast)."""
+    shape of their outer product. Then each broadcast array's axes against the loop's lengths:
+    `b.shape[0] == a.shape[1]` (`extent` names the array and axis each length is read from,
+    the first array's by default), `1` for an axis of length 1 (fusion.broadcast); `nonempty`
+    lengths must be above 0."""
     broadcast = attrs.get("broadcast") or ()
     parts, k = [], 0
     for size in attrs.get("groups") or (1,) * (n - len(broadcast)):
@@ -86,11 +108,16 @@ def _same_shape_template(n: int, attrs: dict) -> str:
         parts.append(shapes[0] if size == 1 else "(" + " + ".join(shapes) + ")")
         k += size
     tests = [" == ".join(parts)] if len(parts) > 1 else []
+    extent = attrs.get("extent")
     for j, axes in enumerate(broadcast, start=k):
         for m, axis in enumerate(axes):
-            along = "1" if axis is None else f"{{0}}.shape[{axis}]"
+            source = (0, axis) if extent is None or axis is None else extent[axis]
+            if source == (j, m):
+                continue  # the loop's length is read from this axis
+            along = "1" if axis is None else f"{{{source[0]}}}.shape[{source[1]}]"
             tests.append(f"{{{j}}}.shape[{m}] == {along}")
-    return " and ".join(tests)
+    tests += [f"{{{j}}}.shape[{m}] > 0" for j, m in attrs.get("nonempty") or ()]
+    return " and ".join(tests) or "True"
 
 
 register(
@@ -110,7 +137,9 @@ class Run:
     moved: list[Assign] = field(default_factory=list)  # run before the loop, in order
     fused: list[Assign] = field(default_factory=list)  # computed element by element
     original: list[Assign] = field(default_factory=list)  # every statement, in order
-    sums: set[str] = field(default_factory=set)  # full sums: known after the loop only
+    sums: set[str] = field(default_factory=set)  # sums: known after the loop only
+    deferred: list[Assign] = field(default_factory=list)  # arithmetic on sums, after it
+    after_loop: set[str] = field(default_factory=set)  # what the deferred read and make
     stored: set[str] = field(default_factory=set)  # memory accumulated into (and its aliases)
 
     def is_moved(self, s: Assign) -> bool:
@@ -158,6 +187,10 @@ class Fuser:
             and o.name not in self.units
         )
 
+    def is_whole(self, o: Operand, ndim: int) -> bool:
+        """A float array of the run's shape (no axis known to be of length 1)."""
+        return self._array(o, ndim)
+
     def broadcast(self, o: Operand, ndim: int) -> tuple | None:
         """For a float array NumPy broadcasts against the run's shape (a bias vector of fewer
         dimensions, a keepdims reduction's result), where each of its axes lies in the run:
@@ -176,35 +209,67 @@ class Fuser:
         k = self.checked.of(o)
         return k.ndim == 0 and k.dtype in ("float", "int")
 
-    def _fusible(self, s: Assign, ndim: int) -> bool:
+    def fusible(self, s: Assign, ndim: int) -> bool:
         """Whether `s` computes, element by element, a float array of `ndim` dimensions."""
         if s.op == "index_add":
             return self._slice_store(s, ndim)
         if s.op == "sum":
-            return (
-                s.attr("axis") is None
-                and not s.attr("keepdims", False)
-                and self._array(s.args[0], ndim)
-            )
+            if s.attr("axis") is None:
+                return not s.attr("keepdims", False) and self._array(s.args[0], ndim)
+            return self._array(s.args[0], ndim) and axes_of(s.attr("axis"), ndim) is not None
+        if s.op == "sum_to":  # the identity, or a sum along the axes `like` broadcasts along
+            value, like = s.args
+            reduced = self._array(like, ndim) or self.broadcast(like, ndim) is not None
+            return self._array(value, ndim) and reduced
+        if s.op in ELEMENTWISE:
+            return self._elementwise(s, ndim)
         if s.target is None or not self._array(Var(s.target), ndim):
             return False
-        if s.op in ELEMENTWISE:  # (operands broadcast against one of the run's shape)
-            operands = [a for a in s.args]
-            return all(
-                self._array(a, ndim) or self._number(a) or self.broadcast(a, ndim) is not None
-                for a in operands
-            ) and any(self._array(a, ndim) for a in operands)
         if s.op == "copy":
             return self._array(s.args[0], ndim)
         if s.op == "outer":  # element [i0, i1] is u[i0] * v[i1]
             return ndim == 2 and all(self._array(a, 1) for a in s.args)
-        if s.op == "sum_to":
-            return self._array(s.args[0], ndim) and self._array(s.args[1], ndim)
         if s.op == "reduce_grad":
             return (
                 s.attr("axis") is None and self._number(s.args[0]) and self._array(s.args[1], ndim)
             )
         return False
+
+    def _elementwise(self, s: Assign, ndim: int) -> bool:
+        """An elementwise operation on arrays of the run's shape, numbers and arrays NumPy
+        broadcasts against it, whose result has length 1 exactly along the axes no operand
+        runs along (fusion_analysis.unit_axes knows it): its element at the loop's indices is
+        then the value NumPy broadcasts there, and it is stored with its own shape."""
+        k = self.checked.of(Var(s.target)) if s.target else None
+        if k is None or k.ndim != ndim or k.dtype != "float" or s.attr("builtin"):
+            return False
+        along: set[int] = set()  # the run's axes some operand runs along
+        for a in s.args:
+            if self._array(a, ndim):
+                along |= set(range(ndim))
+            elif self._number(a):
+                continue
+            elif (axes := self.broadcast(a, ndim)) is not None:
+                along |= {axis for axis in axes if axis is not None}
+            else:
+                return False
+        units = set(range(ndim)) - along
+        return units == set(self.units.get(s.target, ())) and len(units) < ndim
+
+    def reduces(self, s: Assign, ndim: int) -> bool:
+        """Whether `s` sums along some axes of the run (known after the loop only)."""
+        if s.op == "sum":
+            return True
+        return s.op == "sum_to" and not self._array(s.args[1], ndim)
+
+    def _deferrable(self, s: Assign) -> bool:
+        """Arithmetic on numbers, which may wait until after the loop."""
+        return (
+            s.target is not None
+            and (s.op in ELEMENTWISE or s.op == "copy")
+            and self._number(Var(s.target))
+            and all(self._number(a) for a in s.args)
+        )
 
     def _slice_store(self, s: Assign, ndim: int) -> bool:
         index = s.attr("index")
@@ -216,6 +281,10 @@ class Fuser:
             and (self._array(value, ndim) or self._number(value))
             and all(self._number(a) for a in s.args[2:])
         )
+
+    def joins(self, s: Assign, ndim: int) -> bool:
+        """Whether `s` may be part of a run of `ndim` dimensions, fused or moved before it."""
+        return self.fusible(s, ndim) or self._movable(s)
 
     def _movable(self, s: Assign) -> bool:
         if s.target is None:
@@ -229,11 +298,11 @@ class Fuser:
 
     # -- collecting runs --------------------------------------------------------------------
 
-    def _start_ndim(self, s: Stmt) -> int | None:
+    def start_ndim(self, s: Stmt) -> int | None:
         if not isinstance(s, Assign):
             return None
         for ndim in (1, 2, 3):
-            if self._fusible(s, ndim):
+            if self.fusible(s, ndim):
                 return ndim
         return None
 
@@ -243,25 +312,38 @@ class Fuser:
             return False
         reads = {a.name for a in s.args if isinstance(a, Var)}
         if reads & run.sums:
+            if not self._deferrable(s):
+                return False
+            # arithmetic on sums (`a_bar = a_bar + t68`) runs after the loop: later
+            # statements of the run must not read what it makes, nor rebind what it reads
+            run.deferred.append(s)
+            run.original.append(s)
+            run.sums.add(s.target)
+            run.after_loop |= reads | {s.target}
+            return True
+        if s.target in run.after_loop:
             return False
         # nothing may read or rebind memory the loop accumulates into (other stores may add)
         touched = reads - ({s.args[0].name} if s.op == "index_add" else set())
         if (touched | {s.target}) & run.stored:
             return False
-        if self._fusible(s, run.ndim):
+        if self.fusible(s, run.ndim):
+            made = {f.target for f in run.fused}
+            if self.reduces(s, run.ndim) and s.op == "sum_to" and s.args[1].name in made:
+                return False  # (summed to the shape of `like`, which the loop makes: unknown)
             if s.op == "index_add":
                 if not self._store_allowed(run, s):
                     return False
                 run.stored |= self.aliases.get(s.args[0].name, {s.args[0].name})
             run.fused.append(s)
             run.original.append(s)
-            if s.op == "sum":
+            if self.reduces(s, run.ndim):
                 run.sums.add(s.target)
             return True
         if self._movable(s):
             # it runs before the loop: it may read what earlier moved statements make, not
             # what the loop computes, and nothing the run read or made may be rebound by it
-            computed = {f.target for f in run.fused if f.target}
+            computed = {f.target for f in run.fused if f.target} | run.sums
             if reads & computed or s.target in run.assigned() | run.reads_before():
                 return False
             run.moved.append(s)
@@ -293,7 +375,7 @@ class Fuser:
         runs = []
         i = 0
         while i < len(block):
-            ndim = self._start_ndim(block[i])
+            ndim = self.start_ndim(block[i])
             if ndim is None:
                 i += 1
                 continue
@@ -345,10 +427,10 @@ class Fuser:
                 continue
             loop = LoopBuilder(self, run, group, live_after, out)
             fused = loop.build()
-            shaped, groups, broadcast = loop.check()
+            shaped, groups, broadcast, extent, nonempty = loop.check()
             if fused is None:
                 rewritten += group
-            elif len(shaped) == 1:
+            elif len(shaped) == 1 and not nonempty:
                 rewritten += fused
             else:
                 # a stencil's zero-filled adjoint is allocated in each branch: the fused one
@@ -359,10 +441,15 @@ class Fuser:
                 ok = self.names.fresh("same_shape")
                 self.kinds.set(ok, BOOL)
                 names = tuple(Var(n) for n in shaped)
-                attrs = (("groups", groups), ("broadcast", broadcast))
+                attrs = (
+                    ("groups", groups),
+                    ("broadcast", broadcast),
+                    ("extent", extent),
+                    ("nonempty", nonempty),
+                )
                 rewritten.append(Assign(ok, "same_shape", names, attrs))
                 rewritten.append(If(Var(ok), tuple(moved + fused), tuple(moved + group)))
-        return out + list(run.moved) + rewritten
+        return out + list(run.moved) + rewritten + list(run.deferred)
 
     def allocation(self, base: str, before: list[Stmt]) -> Assign | None:
         """`base = np.zeros_like(y)` (y a parameter never reassigned) when it is the last of
@@ -386,6 +473,7 @@ class Fuser:
 
 def fuse_elementwise(fn: Function, kinds: KindTable) -> Function:
     """`fn` with its runs of elementwise array statements as loops (see the module's doc)."""
+    fn = recompute_cheap(fn, Fuser(fn, kinds))
     fuser = Fuser(fn, kinds)
     fused = replace(fn, body=fuser.block(fn.body))
     if not fuser.stencils:

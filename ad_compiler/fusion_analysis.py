@@ -8,13 +8,14 @@ from .kinds import KindTable
 from .rules import RULES
 
 # Operations whose scalar form in numba computes what NumPy computes elementwise (maximum and
-# minimum print as Python's max/min on numbers, which treat NaN differently: left out).
+# minimum of numbers print as rt.maximum/rt.minimum, NaN-propagating like NumPy's; fusion.py
+# leaves out Python's builtin max/min, which never take arrays anyway).
 ELEMENTWISE = frozenset(
     {
         "add", "sub", "mul", "div", "neg", "pos", "pow", "exp", "log", "log1p", "log2",
         "log10", "expm1", "exp2", "sqrt", "cbrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
         "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "abs", "square",
-        "reciprocal", "arctan2", "hypot",
+        "reciprocal", "arctan2", "hypot", "maximum", "minimum", "step",
     }
 )  # fmt: skip
 
@@ -133,19 +134,55 @@ def _unit_result(s: Assign, found: dict, kinds: KindTable) -> frozenset[int] | N
     """The unit axes of what `s` computes: a keepdims reduction's, or those of the array a
     `sum_to` reduces to, or of the arrays of an elementwise operation when all agree."""
     if s.op in _REDUCTIONS and s.attr("keepdims"):
-        return _axes(s.attr("axis"), kinds.of(Var(s.target)).ndim)
+        return axes_of(s.attr("axis"), kinds.of(Var(s.target)).ndim)
     if s.op == "sum_to" and isinstance(s.args[1], Var):
         return found.get(s.args[1].name)
+    if s.op == "getitem":
+        return _indexed_units(s, found, kinds)
+    if s.op == "expand_dims" and isinstance(s.args[0], Var):
+        ndim = kinds.of(Var(s.target)).ndim
+        new = axes_of(s.attr("axis"), ndim)
+        if new is None or len(new) != 1:
+            return None
+        (at,) = new
+        old = found.get(s.args[0].name) or frozenset()
+        return frozenset({at} | {a + (a >= at) for a in old})
     if s.op in ELEMENTWISE or s.op == "copy":
+        # an axis has length 1 when it has in every array operand (all of the result's ndim)
         arrays = [a for a in s.args if isinstance(a, Var) and kinds.of(a).ndim != 0]
-        units = {found.get(a.name) for a in arrays}
         ndims = {kinds.of(a).ndim for a in arrays}
-        if len(units) == 1 and len(ndims) == 1 and ndims == {kinds.of(Var(s.target)).ndim}:
-            return units.pop()
+        if arrays and len(ndims) == 1 and ndims == {kinds.of(Var(s.target)).ndim}:
+            units = [found.get(a.name) or frozenset() for a in arrays]
+            return frozenset.intersection(*units) or None
     return None
 
 
-def _axes(axis, ndim: int | None) -> frozenset[int] | None:
+def _indexed_units(s: Assign, found: dict, kinds: KindTable) -> frozenset[int] | None:
+    """The unit axes of a view `a[:, None, :]` taken with full slices, `None`s and integers:
+    those `None` adds, and those of `a` its slices keep whole."""
+    base = kinds.of(s.args[0])
+    structure = s.attr("index")
+    if base.ndim is None or not isinstance(s.args[0], Var) or not structure:
+        return None
+    inherited = found.get(s.args[0].name) or frozenset()
+    units, axis, out, k = set(), 0, 0, 1  # axis of `a`, axis of the view, argument
+    for item in structure:
+        if item[0] == "n":
+            units.add(out)
+            out += 1
+        elif item[0] == "s":
+            if axis in inherited and not any(item[1:]):
+                units.add(out)
+            k, axis, out = k + sum(item[1:]), axis + 1, out + 1
+        elif item[0] == "i" and kinds.of(s.args[k]).ndim == 0:
+            k, axis = k + 1, axis + 1
+        else:
+            return None  # an index array, an ellipsis
+    units |= {out + a - axis for a in inherited if a >= axis}
+    return frozenset(units) or None
+
+
+def axes_of(axis, ndim: int | None) -> frozenset[int] | None:
     """The axes `axis` (an int or a tuple of ints, negative from the end) of an ndim array."""
     listed = axis if isinstance(axis, tuple) else (axis,)
     if ndim is None or not all(type(a) is int and -ndim <= a < ndim for a in listed):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .fusion_analysis import axes_of
 from .fusion_stencil import slice_cut, slice_start, stencil_bases
 from .ir import (
     FLOAT,
@@ -57,6 +58,11 @@ class LoopBuilder:
         self.partial: dict[tuple[str, int], Operand] = {}  # (vector, axis) -> its element
         self.allocations: list[Assign] = []  # `base = zeros_like(y)` of stencils (see build)
         self.size: tuple[str, int] | None = None  # (y, c): the loop runs len(y) - c times
+        self.extents: list[tuple[str, int]] = []  # (array, axis) each loop length is read from
+        self.sizing: list[Assign] = []  # the loop's lengths (first before the loop)
+        self.sums_along: list[tuple[str, tuple]] = []  # sums along axes: (array, its axes)
+        self.reduced: set[str] = set()  # targets summed along axes (known after the loop)
+        self.nonempty: set[int] = set()  # the loop's axes that must have a length above 0
 
     def _shaped(self, name: str) -> None:
         if name not in self.inputs:
@@ -97,16 +103,40 @@ class LoopBuilder:
             self.partial[key] = Var(loaded)
         return self.partial[key]
 
-    def check(self) -> tuple[list[str], tuple[int, ...], tuple[tuple, ...]]:
-        """The arrays whose shapes must agree, as `same_shape` arguments, groups and the axes
-        of the broadcast ones (last)."""
+    def check(self) -> tuple[list[str], tuple[int, ...], tuple[tuple, ...], tuple, tuple]:
+        """The arrays whose shapes must agree, as `same_shape` arguments, groups, the axes
+        of the broadcast ones (last), where each of the loop's lengths is read from, and the
+        lengths that must not be 0 (an output of length 1 along them is written in the loop)."""
         names = list(self.inputs)
         groups = [1] * len(names)
         for u, v in self.factors:
             names += [u, v]
             groups.append(2)
-        names += list(self.broadcasts)  # each against the first input's shape
-        return names, tuple(groups), tuple(self.broadcasts.values())
+        names += list(self.broadcasts)
+        extent = tuple((names.index(name), axis) for name, axis in self.extents)
+        nonempty = tuple(extent[k] for k in sorted(self.nonempty))
+        return names, tuple(groups), tuple(self.broadcasts.values()), extent, nonempty
+
+    def _find_extents(self) -> list[tuple[str, int]] | None:
+        """For each axis of the loop, an array and its axis to read its length from: the first
+        array of the run's shape, else the first broadcast one that runs along the axis
+        (`X[:, None, :] - C[None, :, :]`: X's first and last, C's middle)."""
+        if self.inputs:
+            return [(self.inputs[0], k) for k in range(self.run.ndim)]
+        if self.factors:
+            return None
+        extents = []
+        for k in range(self.run.ndim):
+            along = [
+                (name, m)
+                for name, axes in self.broadcasts.items()
+                for m, axis in enumerate(axes)
+                if axis == k
+            ]
+            if not along:
+                return None  # every operand has length 1 along it
+            extents.append(along[0])
+        return extents
 
     def _scalar(self, name: str) -> str:
         """A name for one element of array `name`: a temporary's is a temporary (codegen
@@ -144,47 +174,102 @@ class LoopBuilder:
         self.likes = self._stencil_likes()
         for s in self.group:
             self._statement(s)
-        reference = self.inputs[0] if self.inputs else None
-        if reference is None:
+        extents = self._find_extents()
+        if extents is None:
             return None
-        defined = {s.target for s in self.group if s.target and s.op != "sum"}
-        outputs = [n for n in _ordered(self.group) if n in self.live_after and n in defined]
+        self.extents = extents
+        sizes = self._sizes()
+        for out, axes in self.sums_along:
+            shape = self._shape_of(sizes, axes)
+            self.before.append(Assign(out, "zeros", (Var(shape),)))
+        defined = {s.target for s in self.group if s.target} - self.reduced
+        outputs = [n for n in _ordered(self.group, self.reduced) if n in self.live_after]
+        outputs = [n for n in outputs if n in defined]
         # an array read here that no other name refers to gets its new elements in place
         in_place = [n for n in outputs if n in self.loaded and self.fuser.owned(n)]
         for name in in_place:
             self.body.append(self._at("setitem", None, Var(name), (self.current[name],)))
         outputs = [n for n in outputs if n not in in_place]
-        shape = None
-        if outputs:
-            shape = self.names.fresh("shape")
-            self.kinds.set(shape, SHAPE)
-            self.before.append(Assign(shape, "shape", (Var(reference),)))
+        full_shape = None
         for name in outputs:
+            units = self.fuser.units.get(name, frozenset())
+            self.nonempty |= units  # (else its elements would never be written)
+            axes = tuple(None if k in units else k for k in range(run.ndim))
+            if units or not self.inputs:  # (its own lengths, 1 along its unit axes)
+                shape = self._shape_of(sizes, axes)
+            elif full_shape is None:
+                shape = full_shape = self.names.fresh("shape")
+                self.kinds.set(shape, SHAPE)
+                self.before.append(Assign(shape, "shape", (Var(self.inputs[0]),)))
+            else:
+                shape = full_shape
             out = self.names.fresh(f"{name}_out" if not is_temp(name) else "out")
             self.kinds.set(out, Kind(run.ndim, "float"))
             self.before.append(Assign(out, "empty", (Var(shape),)))
-            self.body.append(self._at("setitem", None, Var(out), (self.current[name],)))
+            value = (self.current[name],)
+            self.body.append(self._at_axes("setitem", Var(out), value, axes))
             self.after.append(Assign(name, "copy", (Var(out),)))
+        if self.nonempty and self.size is not None:
+            return None  # (a stencil's loop is shorter than its arrays: not checked here)
         body = _prune(self.body)
         loop: Stmt | None = None
         for k in reversed(range(run.ndim)):
-            size = self.names.fresh("n" if run.ndim == 1 else f"n{k}")
+            inner = tuple(body) if loop is None else (loop,)
+            loop = Loop(self.indices[k], Const(0), Var(sizes[k]), Const(1), (), None, inner)
+        loc = self.group[0].loc
+        reverses = self.group[0].reverses
+        before = self.sizing + self.before
+        marked = [replace(s, loc=loc, reverses=reverses) for s in before + self.after]
+        loop = replace(loop, loc=loc, reverses=reverses)
+        return marked[: len(before)] + [loop] + marked[len(before) :]
+
+    def _sizes(self) -> list[str]:
+        """The loop's lengths, one name per axis (innermost first in `sizing`, as before)."""
+        sizes = [""] * self.run.ndim
+        for k in reversed(range(self.run.ndim)):
+            size = self.names.fresh("n" if self.run.ndim == 1 else f"n{k}")
             self.kinds.set(size, INT)
+            sizes[k] = size
             if self.size is None:
-                self.before.append(Assign(size, "dim", (Var(reference),), (("axis", k),)))
+                source, axis = self.extents[k]
+                self.sizing.append(Assign(size, "dim", (Var(source),), (("axis", axis),)))
             else:  # len(y[c:-m]) as a sum fresh_adjoint.py can read (negative: no iteration)
                 like, cut = self.size
                 length = self.names.temp()
                 self.kinds.set(length, INT)
-                self.before.append(Assign(length, "dim", (Var(like),), (("axis", 0),)))
-                self.before.append(Assign(size, "sub", (Var(length), Const(cut))))
-            inner = tuple(body) if loop is None else (loop,)
-            loop = Loop(self.indices[k], Const(0), Var(size), Const(1), (), None, inner)
-        loc = self.group[0].loc
-        reverses = self.group[0].reverses
-        marked = [replace(s, loc=loc, reverses=reverses) for s in self.before + self.after]
-        loop = replace(loop, loc=loc, reverses=reverses)
-        return marked[: len(self.before)] + [loop] + marked[len(self.before) :]
+                self.sizing.append(Assign(length, "dim", (Var(like),), (("axis", 0),)))
+                self.sizing.append(Assign(size, "sub", (Var(length), Const(cut))))
+        return sizes
+
+    def _shape_of(self, sizes: list[str], axes: tuple) -> str:
+        """`(n0, 1, n2)`: the shape of an array whose axes run along `axes` of the loop."""
+        shape = self.names.fresh("shape")
+        self.kinds.set(shape, Kind(len(axes), "shape"))
+        items = tuple(Const(1) if a is None else Var(sizes[a]) for a in axes)
+        self.before.append(Assign(shape, "tuple", items))
+        return shape
+
+    def _at_axes(self, op: str, array: Var, values: tuple, axes: tuple) -> Assign:
+        """`array[i0, 0, i2] op= value`: element 0 along the array's axes of length 1."""
+        index = tuple(Const(0) if a is None else Var(self.indices[a]) for a in axes)
+        structure = (("index", tuple(("i",) for _ in axes)),)
+        return Assign(None, op, (array, *values, *index), structure)
+
+    def _sum_along(self, s: Assign, axes: tuple) -> None:
+        """A sum along the loop's axes missing from `axes` (the result's axes: the loop's axis
+        each runs along, None for one of length 1): added up element by element into an array
+        of zeros, known after the loop."""
+        out = self.names.fresh(f"{s.target}_sum" if not is_temp(s.target) else "total")
+        self.kinds.set(out, Kind(len(axes), "float"))
+        like = s.args[1] if s.op == "sum_to" else None
+        if like is None:
+            self.sums_along.append((out, axes))  # allocated once the lengths are known
+        else:
+            self.before.append(Assign(out, "zeros_like", (like,)))
+        value = self._element(s.args[0])
+        self.body.append(self._at_axes("index_add", Var(out), (value,), axes))
+        self.after.append(Assign(s.target, "copy", (Var(out),)))
+        self.reduced.add(s.target)
 
     def _stencil_likes(self) -> dict[str, str]:
         """For each stencil base allocated by `base = np.zeros_like(y)` just before the run,
@@ -228,6 +313,20 @@ class LoopBuilder:
                 return
             self.body.append(self._at("index_add", None, Var(view), (value,)))
             return
+        if s.op == "sum" and s.attr("axis") is not None:
+            reduced = axes_of(s.attr("axis"), self.run.ndim)
+            kept = tuple(None if k in reduced else k for k in range(self.run.ndim))
+            if not s.attr("keepdims"):
+                kept = tuple(k for k in kept if k is not None)
+            if kept:
+                self._sum_along(s, kept)
+                return  # (along every axis, without keepdims: a number, as below)
+        if s.op == "sum_to" and s.args[1].name not in self.made:
+            axes = self.fuser.broadcast(s.args[1], self.run.ndim)
+            if axes is not None:  # summed to `like`'s shape; its lengths are checked
+                self.broadcasts[s.args[1].name] = axes
+                self._sum_along(s, axes)
+                return
         if s.op == "sum":
             total = self.names.fresh(f"{s.target}_sum" if not is_temp(s.target) else "total")
             self.kinds.set(total, FLOAT)
@@ -275,10 +374,10 @@ class LoopBuilder:
         return Var(converted)
 
 
-def _ordered(group: list[Assign]) -> list[str]:
+def _ordered(group: list[Assign], reduced: set[str]) -> list[str]:
     seen: list[str] = []
     for s in group:
-        if s.target and s.target not in seen and s.op != "sum":
+        if s.target and s.target not in seen and s.op != "sum" and s.target not in reduced:
             seen.append(s.target)
     return seen
 

@@ -145,13 +145,14 @@ def extreme_grad(g, x, out, axis, keepdims):
 
 
 def maximum(a, b):
-    """np.maximum of two numbers: NaN when either is (Python's max(0.0, nan) is 0.0)."""
-    return a if a >= b or a != a else b
+    """np.maximum of two numbers: NaN when either is (Python's max(0.0, nan) is 0.0), and b
+    when they tie, as NumPy (np.maximum(-0.0, 0.0) is 0.0)."""
+    return a if a > b or a != a else b
 
 
 def minimum(a, b):
-    """np.minimum of two numbers: NaN when either is."""
-    return a if a <= b or a != a else b
+    """np.minimum of two numbers: NaN when either is, b when they tie."""
+    return a if a < b or a != a else b
 
 
 def step(x):

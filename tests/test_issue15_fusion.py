@@ -478,3 +478,234 @@ def test_product_over_an_empty_axis_has_an_empty_gradient(shape):
     for backend in ("python", "numba"):
         value, gradient = value_and_grad(prod_rows, backend=backend)(X)
         assert value == prod_rows(X) and gradient.shape == shape
+
+
+# Loops over the shape NumPy broadcasts to, when no operand has it (`X[:, None, :] - C[None,
+# :, :]`), with sums along axes inside them (into an array of zeros, known after the loop),
+# and cheap values recomputed in the reverse loop instead of stored by the forward one.
+
+
+def kmeans(C, X):
+    D = np.sum((X[:, None, :] - C[None, :, :]) ** 2, axis=-1)
+    return np.sum(np.min(D, axis=1))
+
+
+@pytest.mark.parametrize("shape", [(6, 3, 2), (1, 3, 2), (6, 1, 2), (6, 3, 1)])
+def test_kmeans_is_two_loops_over_the_broadcast_shape(shape):
+    n, K, d = shape
+    rng = np.random.default_rng(n * K * d)
+    C, X = rng.normal(size=(K, d)), rng.normal(size=(n, d))
+    source = check(kmeans, (C, X), ("C",))
+    assert source.count("for i2") == 2, source  # the forward sum, the reverse sum over points
+    assert re.search(r"D_sum\[i0, i1\] \+= \(t1\[i0, 0, i2\] - t2\[0, i1, i2\]\) \*\* 2", source)
+    assert re.search(r"total\[0, i1_1, i2_1\] \+=", source), source
+    fused = source.split("if same_shape:")[1].split("else:")[0]
+    assert "np.empty" not in fused, source  # the differences are recomputed, never stored
+    value, _ = value_and_grad(kmeans, wrt="C").compiled_for(C, X)(C, X)
+    assert value == pytest.approx(kmeans(C, X), rel=1e-12)
+
+
+def recomputed_after_a_write(x, y):
+    a = x[:, None] * y[None, :]  # (never recomputed: a is written into below)
+    a[0, :] = 1.0
+    b = x[:, None] + y[None, :]  # (recomputed in the reverse loop: never written)
+    s = np.sum(np.sin(a * b), axis=1)
+    return np.sum(np.cos(s) * x) + np.sum(a)
+
+
+def test_values_written_into_are_not_recomputed():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=4), rng.normal(size=3)
+    compare(recomputed_after_a_write, (x, y), ("x", "y"), recomputed_after_a_write(x, y), "")
+    source = check(recomputed_after_a_write, (x, y), ("x", "y"), fused=None)
+    reverse = source.split("# reverse of line")[2]  # (line 512's: the sum's reverse loop)
+    assert re.search(r"= a\[i0_\d+, i1_\d+\]", reverse), source  # a: read as stored
+    assert re.search(r"\(t\d+\[i0_\d+, 0\] \+ t\d+\[0, i1_\d+\]\)", reverse), source  # b
+    assert "b_out" not in source, source  # so the forward loop never stores b
+
+
+OUTER_VIEWS = ("X[:, None, :]", "C[None, :, :]", "w", "T", "c")
+OUTER_SUMS = ("axis=-1", "axis=1", "axis=0", "axis=(0, 2)", "axis=-1, keepdims=True",
+              "axis=1, keepdims=True", "axis=0, keepdims=True")  # fmt: skip
+OUTER_USES = ("np.sum({}) * c", "np.sum(np.min({}, axis=1))", "np.sum(np.tanh({}))",
+              "np.sum({} * {})", "np.sum(np.max({}, axis=0) ** 2)")  # fmt: skip
+
+
+def random_outer_program(seed):
+    """Three-dimensional expressions of X[:, None, :] (n, 1, d), C[None, :, :] (1, K, d) and
+    w (d,), summed along random axes (the results 2-d, 1-d or keepdims 3-d)."""
+    rng = np.random.default_rng(seed)
+    names = list(OUTER_VIEWS)
+    op = rng.choice(["-", "+", "*"])
+    lines = ["def f(X, C, w, c):", f"    T = X[:, None, :] {op} C[None, :, :]"]
+    uses = []
+    for k in range(int(rng.integers(1, 4))):
+        axis = str(rng.choice(OUTER_SUMS))
+        full = rng.choice(["T", "X[:, None, :] - C[None, :, :]", "C[None, :, :] * X[:, None, :]"])
+        summed = f"({_expression(rng, names, 3)}) {rng.choice(['*', '+', '-'])} ({full})"
+        lines.append(f"    R{k} = np.sum({summed}, {axis})")
+        use = str(rng.choice(OUTER_USES))
+        if axis == "axis=(0, 2)" and "axis=1)" in use:  # R is one-dimensional
+            use = "np.sum({})"
+        uses.append(use.format(f"R{k}", f"R{k}"))
+    lines.append(f"    return {' + '.join(uses)} + np.sum({_expression(rng, names, 2)})")
+    return "\n".join(lines) + "\n"
+
+
+OUTER_SEEDS = range(int(os.environ.get("AD_FUSION_FUZZ", "3")))
+
+
+@pytest.mark.parametrize("seed", OUTER_SEEDS)
+def test_random_programs_over_broadcast_shapes_with_axis_sums(seed, tmp_path):
+    source = random_outer_program(seed)
+    f = _load(source, tmp_path, f"outer_{seed}")
+    rng = np.random.default_rng(500 + seed)
+    checked = 0
+    for n, K, d in [(4, 3, 2), (1, 3, 2), (4, 1, 2), (4, 3, 1)]:
+        args = (rng.normal(size=(n, d)) * 0.6, rng.normal(size=(K, d)) * 0.6,
+                rng.normal(size=d) * 0.6, 0.8)  # fmt: skip
+        with np.errstate(all="ignore"):
+            value = f(*args)
+        if np.isfinite(value):
+            compare(f, args, ("X", "C", "w", "c"), value, f"{(n, K, d)}\n{source}")
+            checked += 1
+    assert checked >= 2, source
+    fused = numba_source(grad(f, wrt=("X", "C", "w", "c")), args)
+    assert re.search(r"\[i0(_\d+)?, 0, i2(_\d+)?\]", fused), fused  # X[:, None, :] in a loop
+
+
+# Arithmetic on a run's sums waits until after the loop: the reverse step of an integrator
+# whose coefficient is differentiated is one loop, and a later statement that reads such a
+# number starts a new one.
+
+
+def coefficient_steps(x, c, steps):
+    for _ in range(steps):
+        k1 = -c * x - x**3
+        x2 = x + 0.1 * k1
+        x = x + 0.05 * (k1 - c * x2)
+    return np.sum(x * x)
+
+
+def sum_read_back(x, c):
+    s = np.sum(np.sin(x) * c)
+    u = s * 2.0 + c  # (after the first loop)
+    y = np.exp(x * 0.5) * u  # reads u: a loop of its own
+    return np.sum(y * x) + u
+
+
+def test_arithmetic_on_sums_runs_after_the_loop():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=6)
+    source = check(coefficient_steps, (x, 0.7, 3), ("x", "c"))
+    reverse = source.split("for _ in range(steps - 1, -1, -1):")[1]
+    assert reverse.count("for i") == 1, source  # the whole reverse step
+    assert re.search(r"c_bar = c_bar \+ t\d+\n", reverse), source  # after it
+    source = check(sum_read_back, (x, 0.7), ("x", "c"))
+    value, _ = value_and_grad(sum_read_back, wrt="x").compiled_for(x, 0.7)(x, 0.7)
+    assert value == pytest.approx(sum_read_back(x, 0.7), rel=1e-13)
+
+
+# Found by an adversary: a value of length 1 along an axis the loop runs zero times along was
+# never written (garbage values); a sum along every axis indexed a 0-d accumulator.
+
+
+def unit_row_of_an_empty_array(X, c):
+    m = np.sum(X, axis=0, keepdims=True)  # (1, d) even when X has no rows
+    w = m * c + 2.0  # computed in the (n, d) loop
+    return np.sum(X * w) + np.sum(w * w)
+
+
+def no_centroids(X, C):
+    A = X[:, None, :] * 2.0 + 1.0  # (n, 1, d)
+    T = A - C[None, :, :]  # (n, K, d), K = 0
+    return np.sum(T * T) + np.sum(A * A)
+
+
+def sum_along_axis0(x, y):
+    return np.sum(x * y + x, axis=0)
+
+
+def sum_along_both_axes(X, w):
+    return np.sum(X * w + X, axis=(0, 1))
+
+
+@pytest.mark.parametrize(
+    "fn, args",
+    [
+        (unit_row_of_an_empty_array, (np.zeros((0, 2)), 0.7)),
+        (unit_row_of_an_empty_array, (np.arange(6.0).reshape(3, 2) / 5, 0.7)),
+        (no_centroids, (np.arange(6.0).reshape(3, 2) / 5, np.zeros((0, 2)))),
+        (no_centroids, (np.arange(6.0).reshape(3, 2) / 5, np.ones((2, 2)))),
+        (sum_along_axis0, (np.arange(3.0), np.ones(3) * 0.5)),
+        (sum_along_both_axes, (np.arange(6.0).reshape(2, 3) / 5, np.arange(3.0))),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_empty_loops_and_sums_along_every_axis(fn, args):
+    names = fn.__code__.co_varnames[:2]
+    wrt = names if not isinstance(args[1], float) else names[:1]
+    compare(fn, args, wrt, fn(*args), fn.__name__)
+
+
+# Found by a reviewer: deferred arithmetic read a name a later sum of the run rebound; fused
+# np.maximum/np.minimum must tie as NumPy does (the second operand: np.maximum(-0.0, 0.0) is
+# 0.0), NaN included.
+
+
+def sum_rebound_after_deferred(x, steps):
+    s = 0.0
+    r = 0.0
+    for _ in range(steps):
+        t = np.sum(x * x)
+        u = t + s  # reads the s of the previous step
+        s = np.sum(x * 3.0)  # rebinds it in the same run
+        r = r + u
+    return r + s
+
+
+def signed_zero_ties(x):
+    return np.sum(np.arctan2(np.maximum(x, 0.0), -1.0) + np.arctan2(np.minimum(x, -0.0), -1.0) + x)
+
+
+def test_deferred_arithmetic_reads_values_before_the_run_rebinds_them():
+    x = np.arange(1.0, 5.0)
+    for steps in (1, 2):
+        value, _ = value_and_grad(sum_rebound_after_deferred, wrt="x").compiled_for(x, steps)(
+            x, steps
+        )
+        assert value == sum_rebound_after_deferred(x, steps)  # 60.0 and 120.0
+    check(sum_rebound_after_deferred, (x, 2), ("x",), fused=None)
+
+
+def test_fused_maximum_and_minimum_tie_and_propagate_nan_as_numpy():
+    x = np.array([-0.0, 0.5, 0.0, -2.0, -0.0, 1.5])
+    value, _ = value_and_grad(signed_zero_ties, wrt="x").compiled_for(x)(x)
+    assert value == pytest.approx(signed_zero_ties(x), rel=1e-12)  # (a wrong zero: off by pi)
+    source = check(signed_zero_ties, (x + 0.25,), ("x",))
+    assert "rt.maximum(" in source and "rt.minimum(" in source, source
+    y = np.array([np.nan, 1.0, -1.0])
+    with np.errstate(invalid="ignore"):
+        value, _ = value_and_grad(signed_zero_ties, wrt="x").compiled_for(y)(y)
+    assert np.isnan(value) and np.isnan(signed_zero_ties(y))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_numba_extreme_grad_shares_ties_and_finds_nan_extremes_as_numpy(axis):
+    from numba import njit
+
+    from ad_compiler import runtime as rt
+
+    X = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, np.nan, 2.0, 5.0], [4.0, 4.0, 4.0, 4.0]])
+    for reduce in (rt.rmax, rt.rmin):
+        with np.errstate(invalid="ignore"):
+            out = reduce(X, axis, False)
+        g = np.arange(1.0, out.size + 1).reshape(out.shape)
+        expected = rt.extreme_grad(g, X, out, axis, False)  # NumPy's, split evenly
+        got = njit(lambda g, X, out: rt.extreme_grad(g, X, out, axis, False))(g, X, out)
+        np.testing.assert_array_equal(got, expected)
+    empty = np.zeros((3, 0))
+    means = njit(lambda x: rt.rmean(x, 1, False))(empty)
+    assert means.shape == (3,) and np.isnan(means).all()
+    grads = njit(lambda g, x: rt.mean_grad(g, x, 1, False))(np.ones(3), empty)
+    assert grads.shape == (3, 0)
