@@ -27,7 +27,6 @@ from .ir import FLOAT, Function, Kind, format_function, walk
 from .kinds import kind_of_value, refuse_array_subclass
 from .live import READ_ERRORS, LiveState
 from .normalize import Entry, normalize_live
-from .program_source import _function_name, build_source
 from .pytree import is_constant, is_structured
 from .shaping import (
     _ALL,
@@ -210,7 +209,7 @@ class GradFunction(Generic[P]):
     def _recompile(self, key: tuple) -> None:
         for built_key, (_, source) in list(self._builds.items()):
             compiler.forget_compiled(source)
-            function = compiler.load(source, _function_name(source), fresh=True)
+            function = compiler.load(source, compiler.function_name(source), fresh=True)
             self._builds[built_key] = (function, source)
         self._dispatch.clear()
         fastcall.uninstall(self, GradFunction)
@@ -223,7 +222,7 @@ class GradFunction(Generic[P]):
         if "@njit" in source and _narrow_floats(values):
             function = _in_float64(function, source)
         elif self._tiers_up(source, values):
-            function = self._tiered(function, kinds)
+            function = self._tiered(function, kinds, source)
         if self.has_aux:
             return function, aux.unpacker(self)
         if "@njit" in source and all(type(values[p]) is float for p in self._positions):
@@ -239,12 +238,15 @@ class GradFunction(Generic[P]):
         straight = self.backend == "numba" and "@njit" not in source
         return straight and tiering.enabled() and not _narrow_floats(values)
 
-    def _tiered(self, program: Callable, kinds: tuple[Kind, ...]) -> tiering.TieredKernel:
+    def _tiered(
+        self, program: Callable, kinds: tuple[Kind, ...], source: str
+    ) -> tiering.TieredKernel:
         def build_numba() -> Callable:
             with self._lock:
                 return self._compile(kinds, numpy=False)[0]
 
-        kernel = tiering.TieredKernel(program, build_numba)
+        # (the NumPy program's module name keys the choice: it names the numba program too)
+        kernel = tiering.TieredKernel(program, build_numba, compiler.module_path(source).stem)
 
         def promote(compiled: Callable) -> None:
             for key, (function, shaping) in list(self._dispatch.items()):
@@ -401,6 +403,9 @@ class GradFunction(Generic[P]):
         )
         source = compiler.recall(key)
         if source is None:
+            # (imported here: a process whose gradients are all cached never needs it)
+            from .program_source import build_source
+
             source = build_source(
                 primal,
                 dict(zip(self.params + self._hidden, kinds)),
@@ -414,7 +419,7 @@ class GradFunction(Generic[P]):
                 checkpoint=self.checkpoint,
             )
             compiler.remember(key, source)
-        function = compiler.load(source, _function_name(source))
+        function = compiler.load(source, compiler.function_name(source))
         if "@njit" not in source:
             function = _with_numpy_scalars(function)
         return function, source

@@ -446,6 +446,10 @@ def generate(
         imports.append("from ad_compiler import runtime as rt")
         if backend == "numba":
             imports.append("import ad_compiler.runtime_numba  # noqa: F401  (runtime for numba)")
+            if _calls_scipy_kernels(printer.lines):
+                imports.append(
+                    "import ad_compiler.runtime_special_numba  # noqa: F401  (scipy.special)"
+                )
     customs = _custom_functions(fn, backend)
     if customs:
         imports.append("from ad_compiler.custom import registered")
@@ -480,6 +484,17 @@ def _custom_functions(fn: Function, backend: str) -> list[str]:
         name = function_names(key)[0 if which == "primal" else 1]
         lines.append(f'{name} = registered("{key}", "{which}", "{backend}")  # version {version}')
     return lines
+
+
+_RUNTIME_CALL = re.compile(r"\brt\.(\w+)\(")
+
+
+def _calls_scipy_kernels(lines: list[str]) -> bool:
+    """Whether the program calls a runtime helper whose numba version calls scipy.special's C
+    kernels (runtime.SCIPY_KERNEL_HELPERS)."""
+    from .runtime import SCIPY_KERNEL_HELPERS
+
+    return any(m[1] in SCIPY_KERNEL_HELPERS for line in lines for m in _RUNTIME_CALL.finditer(line))
 
 
 def _import_order(line: str) -> tuple:

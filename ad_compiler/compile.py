@@ -13,6 +13,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import json
 import os
 import stat
 import sys
@@ -59,17 +60,38 @@ def compiler_fingerprint() -> str:
     """A hash of the compiler's own source, runtime included. It is part of every cached
     module's name: numba's cache is keyed by the module's text alone, so machine code compiled
     against an older runtime (a fixed overload, say) would otherwise be reused after an
-    upgrade."""
+    upgrade.
+
+    Reading and hashing the source takes about 10 ms of a process's start-up: the hash is kept
+    in the cache directory with the files' sizes and modification times (as Python's bytecode
+    cache checks its sources), and read from there while they are unchanged."""
     root = Path(__file__).parent
-    texts = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))]
-    return digest("\n".join(texts))
+    files = sorted(root.rglob("*.py"))
+    stamps = [[str(p), *_stamp(p)] for p in files]
+    record = cache_path() / "compiler_fingerprint.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        kept = json.loads(record.read_text(encoding="utf-8"))
+        if kept["files"] == stamps and len(kept["digest"]) == 32:
+            return kept["digest"]
+    fingerprint = digest("\n".join(p.read_text(encoding="utf-8") for p in files))
+    if [[str(p), *_stamp(p)] for p in files] == stamps:  # (not edited while being read)
+        with contextlib.suppress(OSError):
+            write_text_atomically(
+                cache_dir() / record.name, json.dumps({"files": stamps, "digest": fingerprint})
+            )
+    return fingerprint
+
+
+def _stamp(path: Path) -> list[int]:
+    info = path.stat()
+    return [info.st_mtime_ns, info.st_size]
 
 
 def _module_digest(source: str) -> str:
     return digest(compiler_fingerprint() + "\n" + source)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -90,7 +112,7 @@ def write_module(source: str) -> Path:
     """The module file holding `source`, written (or rewritten, if damaged) as needed."""
     path = module_path(source)
     if not path.exists() or read_verified(path) != source:
-        _write_atomically(path, source)
+        write_text_atomically(path, source)
     return path
 
 
@@ -127,6 +149,14 @@ def load(source: str, function_name: str, fresh: bool = False):
         return getattr(module, function_name)
 
 
+def function_name(source: str) -> str:
+    """The name of the function a generated module defines."""
+    for line in source.splitlines():
+        if line.startswith("def "):
+            return line[4 : line.index("(")]
+    raise ADCompilerError("generated module defines no function")
+
+
 def forget_compiled(source: str) -> None:
     """Delete numba's cache files for the module holding `source` (when they are damaged)."""
     path = module_path(source)
@@ -138,7 +168,7 @@ def forget_compiled(source: str) -> None:
 def remember(key: str, source: str) -> None:
     """Record that the program for `key` (a hash of its inputs) is `source`."""
     path = cache_dir() / f"key_{key}.txt"
-    _write_atomically(path, _module_digest(source))
+    write_text_atomically(path, _module_digest(source))
 
 
 def recall(key: str) -> str | None:

@@ -30,7 +30,6 @@ from .inplace import check_augmented
 from .ir import Const, Kind, Var, format_function, walk
 from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
-from .program_source import _function_name, build_source, is_vectorized
 from .pytree import flatten, is_structured, layout_of, rebuild, signature
 from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars, separate
 from .subscripts import expand_ellipsis
@@ -272,7 +271,7 @@ class _Transformed(GradFunction):
         if source is None:
             source = self._generate(primal, primal_kinds, nuser, numpy, backend)
             compiler.remember(key, source)
-        function = compiler.load(source, _function_name(source))
+        function = compiler.load(source, compiler.function_name(source))
         if "@njit" not in source:
             function = _with_numpy_scalars(function)
         return function, source
@@ -312,6 +311,8 @@ class _Transformed(GradFunction):
                     f"{self.__name__}() returns an array; {self.mode} needs a function "
                     "returning one float"
                 )
+            from .program_source import build_source
+
             source = build_source(
                 tangent,
                 params,
@@ -339,6 +340,8 @@ class _Transformed(GradFunction):
         program = check_apart(program, program_kinds, changed, primal.name)
         if self.optimize:
             program = optimize_program(program, program_kinds)
+        from .program_source import is_vectorized
+
         if backend == "numba" and numpy and is_vectorized(program, program_kinds):
             backend = "python"
             program = numpy_checks(program)

@@ -12,7 +12,6 @@ from .adjoint import differentiate
 from .argument_overlap import changed_arguments, check_apart
 from .bounds import add_checks, numpy_checks
 from .codegen import generate
-from .errors import CompilationError
 from .fusion import fuse_elementwise
 from .inplace import check_augmented
 from .ir import Assign, Function, Kind, Loop, Var, walk
@@ -21,13 +20,6 @@ from .loop_carry import carry_neighbours
 from .loop_stores import recompute_loop_stores
 from .optimize import optimize
 from .subscripts import expand_ellipsis
-
-
-def _function_name(source: str) -> str:
-    for line in source.splitlines():
-        if line.startswith("def "):
-            return line[4 : line.index("(")]
-    raise CompilationError("generated module defines no function")
 
 
 def build_source(

@@ -206,11 +206,20 @@ def cotangent(c, value):
 
 
 # --------------------------------------------------------------------------------------------
-# scipy.special and linear algebra (rules/special.py, rules/linalg.py; numba: runtime_linalg.py)
+# scipy.special and linear algebra (rules/special.py, rules/linalg.py; numba:
+# runtime_special_numba.py and runtime_linalg.py)
 
 
-# The scipy.special functions generated code calls through `special` and `special2` (numba
-# binds their C kernels when runtime_numba is imported, before any cached code runs).
+# The helpers whose numba versions call scipy.special's C kernels (runtime_special_numba.py and
+# runtime_scipy.py): a generated numba module calling one of them imports those modules, which
+# declare the kernels to numba before its cached code is loaded. (Other modules do not: importing
+# scipy.special takes about 0.3 s.)
+SCIPY_KERNEL_HELPERS = frozenset(
+    ("special", "special2", "special3", "polygamma", "multigammaln", "logsumexp_b")
+    + ("stats2", "stats3", "stats4", "stats5", "convolve", "convolve_grad")
+)
+
+# The scipy.special functions generated code calls through `special` and `special2`.
 SPECIAL_UNARY = (
     "expit", "logit", "erf", "erfc", "erfinv", "erfcinv", "ndtr", "log_ndtr", "gammaln",
     "digamma", "gamma", "rgamma", "i0", "i1", "j0", "j1", "y0", "y1", "gammasgn",

@@ -42,6 +42,7 @@ def _implements(pyfunc, **kwargs):
         if not getattr(pyfunc, "_has_numba_impl", False):
             overload(pyfunc, **kwargs)(typer)
             pyfunc._has_numba_impl = True
+            pyfunc._numba_impl_module = typer.__module__  # (tests check the import split)
         return typer
 
     return decorate
@@ -554,14 +555,14 @@ def _cotangent_ov(c, value):
         return impl
 
 
-# Numba implementations of further helpers: scipy.special and linear algebra; shape functions.
+# Numba implementations of further helpers: linear algebra, shape functions. (Those calling
+# scipy.special's kernels are in runtime_special_numba.py, imported only where needed.)
 from ad_compiler import (  # noqa: E402,F401
     runtime_decomp_numba,
     runtime_ints,
     runtime_linalg,
     runtime_reduction_grads_numba,
     runtime_reductions,
-    runtime_scipy,
     runtime_shapes,
 )
 

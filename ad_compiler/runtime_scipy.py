@@ -1,9 +1,10 @@
 """Numba implementations of the runtime helpers for scipy.special functions of several
 arguments, scipy.stats distributions and scipy.signal / scipy.linalg (``rt.special3``,
-``rt.polygamma``, ``rt.stats3``, ...), registered when :mod:`ad_compiler.runtime_numba` is
-imported.
+``rt.polygamma``, ``rt.stats3``, ...), registered when :mod:`ad_compiler.runtime_special_numba`
+is imported (by the generated modules that call them).
 
-SciPy's C kernels come from ``scipy.special.cython_special`` (see runtime_linalg.scipy_kernel);
+SciPy's C kernels come from ``scipy.special.cython_special`` (see
+runtime_special_numba.scipy_kernel);
 the distributions are written here from their textbook formulas, with SciPy's conventions:
 invalid parameters (scale <= 0, df <= 0) give nan, points outside the support a density of 0.
 """
@@ -16,8 +17,8 @@ from numba.core import errors
 from numba.extending import register_jitable
 
 from ad_compiler import runtime as rt
-from ad_compiler.runtime_linalg import _literal_name, scipy_kernel
 from ad_compiler.runtime_numba import _implements
+from ad_compiler.runtime_special_numba import _literal_name, scipy_kernel
 
 # Declared now, not when first compiled (code loaded from numba's cache refers to them).
 for _name in rt.SPECIAL_TERNARY:

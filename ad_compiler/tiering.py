@@ -10,11 +10,18 @@ arguments of that call, times both on them, and switches the gradient to numba o
 faster. Nothing changes for the caller except the speed (and the last bits of sums, which numba
 adds in another order).
 
+The choice is remembered in the cache directory, per program and argument shapes: a later process
+calling the same gradient on arrays of the same shapes takes numba's program (from numba's cache)
+or stays on NumPy from its first call, without trying again. A long loop's gradient then does not
+run its first calls on NumPy in every process.
+
 `AD_COMPILER_TIER_UP=0` in the environment turns this off (the NumPy program stays).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import threading
 import time
@@ -24,10 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from . import compile as compiler
+
 # calls of one signature before numba is tried (benchmarks set AD_COMPILER_HOT_CALLS=1)
 HOT_CALLS = int(os.environ.get("AD_COMPILER_HOT_CALLS", "20"))
 HOT_SECONDS = 0.5  # or this much time spent in the NumPy program, whichever comes first
 FASTER = 0.9  # numba must take at most this fraction of NumPy's time
+REMEMBER_CHOICES = True  # for the next process (tests that force a choice turn it off)
 TIMED_CALLS = 5  # per program, interleaved; the fastest of each counts
 
 
@@ -54,9 +64,16 @@ def enabled() -> bool:
 class TieredKernel:
     """The NumPy program of one signature, counting its calls until numba is tried."""
 
-    def __init__(self, numpy_program: Callable, build_numba: Callable[[], Callable]) -> None:
+    def __init__(
+        self,
+        numpy_program: Callable,
+        build_numba: Callable[[], Callable],
+        program_key: str | None = None,
+    ) -> None:
         self.numpy_program = numpy_program
         self.build_numba = build_numba
+        self.program_key = program_key  # where the choice is remembered (None: nowhere)
+        self.settled = False  # an earlier process's choice was taken: no race
         self.calls = 0
         self.seconds = 0.0  # spent in the NumPy program before numba is tried
         self.outcome = "NumPy (not hot yet)"
@@ -65,8 +82,14 @@ class TieredKernel:
         self.promote: Callable[[Callable], None] | None = None  # set by the owner
 
     def __call__(self, /, *args: Any) -> Any:
-        if self.thread is not None:  # numba is being (or was) tried
+        if self.thread is not None or self.settled:  # numba is being (or was) tried
             return self.numpy_program(*args)
+        if self.calls == 0 and self.program_key is not None:
+            compiled = self._earlier_choice(args)
+            if compiled is not None:
+                return compiled(*args)
+            if self.settled:
+                return self.numpy_program(*args)
         self.calls += 1
         if self.calls >= HOT_CALLS or self.seconds >= HOT_SECONDS:
             with self._starting:  # two threads calling at once start one build
@@ -88,6 +111,24 @@ class TieredKernel:
         _RUNNING.add(self.thread)
         self.thread.start()
 
+    def _earlier_choice(self, args: tuple) -> Callable | None:
+        """numba's program if an earlier process chose it for arguments of these shapes (then
+        promoted here); None otherwise (settled when NumPy was chosen)."""
+        choice = remembered(self.program_key, args)
+        if choice == "numpy":
+            self.settled = True
+            self.outcome = "NumPy (chosen by an earlier process for these shapes)"
+        if choice != "numba" or self.promote is None:
+            return None
+        try:
+            compiled = self.build_numba()
+        except Exception:  # (then race as usual)
+            return None
+        self.settled = True
+        self.outcome = "numba (chosen by an earlier process for these shapes)"
+        self.promote(compiled)
+        return compiled
+
     def wait(self, timeout: float | None = None) -> str:
         """Wait for the numba attempt (tests, benchmarks); what came of it."""
         if self.thread is not None:
@@ -104,25 +145,29 @@ class TieredKernel:
         try:
             # (no warnings.catch_warnings here: it would change the whole process's filters)
             compiled = self.build_numba()
-            got = compiled(*args)
-            expected = self.numpy_program(*args)
+            got = compiled(*args)  # (numba compiles on this first call)
+            numpy_time, expected = _timed(self.numpy_program, args)
         except Exception as exc:  # numba cannot type something: NumPy stays
             self.outcome = f"NumPy (numba failed: {type(exc).__name__})"
+            remember(self.program_key, args, "numpy")
             return
         if not agree(expected, got):
             self.outcome = "NumPy (numba's result disagreed)"
+            remember(self.program_key, args, "numpy")
             return
-        numpy_time = numba_time = float("inf")
-        for _ in range(TIMED_CALLS):
-            numpy_time = min(numpy_time, _timed(self.numpy_program, args))
-            numba_time = min(numba_time, _timed(compiled, args))
-            if numpy_time + numba_time > 0.2:  # long calls: one of each is telling enough
-                break
+        numba_time = _timed(compiled, args)[0]
+        # Long calls: one of each is telling enough (a loop's NumPy program can take seconds);
+        # short ones are timed again, in turns, the fastest of each counting.
+        for _ in range(TIMED_CALLS - 1 if numpy_time + numba_time <= 0.2 else 0):
+            numpy_time = min(numpy_time, _timed(self.numpy_program, args)[0])
+            numba_time = min(numba_time, _timed(compiled, args)[0])
         if numba_time <= FASTER * numpy_time and self.promote is not None:
             self.promote(compiled)
             self.outcome = f"numba ({numba_time * 1e6:.3g} us vs NumPy {numpy_time * 1e6:.3g} us)"
+            remember(self.program_key, args, "numba")
         else:
             self.outcome = f"NumPy ({numpy_time * 1e6:.3g} us vs numba {numba_time * 1e6:.3g} us)"
+            remember(self.program_key, args, "numpy")
 
 
 def agree(expected: Any, got: Any) -> bool:
@@ -142,7 +187,45 @@ def agree(expected: Any, got: Any) -> bool:
     return bool(np.allclose(a, b, rtol=1e-9, atol=1e-12 * scale, equal_nan=True))
 
 
-def _timed(program: Callable, args: tuple) -> float:
+def _timed(program: Callable, args: tuple) -> tuple[float, Any]:
     start = time.perf_counter()
-    program(*args)
-    return time.perf_counter() - start
+    out = program(*args)
+    return time.perf_counter() - start, out
+
+
+# -- the choices of earlier processes ---------------------------------------------------------
+
+
+def _shapes(args: tuple) -> str:
+    """What a choice depends on besides the program: the arrays' shapes (their dtypes and
+    dimensions are part of the program already)."""
+    return repr([a.shape if isinstance(a, np.ndarray) else None for a in args])
+
+
+def _choices_path(program_key: str):
+    return compiler.cache_dir() / f"tier_{program_key}.json"
+
+
+def _read_choices(program_key: str) -> dict:
+    with contextlib.suppress(OSError, ValueError):
+        choices = json.loads(_choices_path(program_key).read_text(encoding="utf-8"))
+        if isinstance(choices, dict):
+            return choices
+    return {}
+
+
+def remembered(program_key: str | None, args: tuple) -> str | None:
+    """ "numba" or "numpy" if an earlier race on arguments of these shapes chose it."""
+    if program_key is None or not REMEMBER_CHOICES:
+        return None
+    choice = _read_choices(program_key).get(_shapes(args))
+    return choice if choice in ("numba", "numpy") else None
+
+
+def remember(program_key: str | None, args: tuple, choice: str) -> None:
+    if program_key is None or not REMEMBER_CHOICES:
+        return
+    choices = _read_choices(program_key)
+    choices[_shapes(args)] = choice
+    with contextlib.suppress(OSError):  # (a read-only cache: the next process races again)
+        compiler.write_text_atomically(_choices_path(program_key), json.dumps(choices))

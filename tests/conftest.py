@@ -46,8 +46,10 @@ def update_golden(request):
 
 @pytest.fixture
 def tier_up_at_once(monkeypatch):
-    """Tier-up after two calls, and switch whenever numba agrees on that call."""
+    """Tier-up after two calls, and switch whenever numba agrees on that call (a forced choice:
+    not remembered for later gradients of the same program)."""
     from ad_compiler import tiering  # (not at the top: the cache settings above come first)
 
     monkeypatch.setattr(tiering, "HOT_CALLS", 2)
     monkeypatch.setattr(tiering, "FASTER", 1e9)
+    monkeypatch.setattr(tiering, "REMEMBER_CHOICES", False)

@@ -21,6 +21,7 @@ def closed_form(W, x):
 @pytest.fixture
 def hot_after_two(monkeypatch):
     monkeypatch.setattr(tiering, "HOT_CALLS", 2)
+    monkeypatch.setattr(tiering, "REMEMBER_CHOICES", False)  # (the choices here are forced)
 
 
 def kernel_of(g):
