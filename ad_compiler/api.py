@@ -181,6 +181,17 @@ class GradFunction(Generic[P]):
 
     def _failed(self, exc: Exception, key: tuple, args: tuple) -> Any:
         """A call raised: recover from damaged cached machine code, name numba's failures."""
+        numpy_program = self._numpy_before_promotion(key)
+        if numpy_program is not None and type(exc).__module__.startswith("numba"):
+            # numba's program, promoted by a tier-up, cannot take these arguments (an array of
+            # another layout, say): back to the NumPy program, which can (for good: numba
+            # would try to compile again on every such call)
+            shaping = self._dispatch[key][1]
+            self._dispatch[key] = (numpy_program, shaping)
+            del self._promoted_from[key]
+            if self._fast_path_allowed():
+                fastcall.install(self, GradFunction, GradFunction.__call__, _INLINED, _like)
+            return shaping(numpy_program(*args), args)
         if _from_numba_cache(exc) and not getattr(self, "_recovered", False):
             # numba's cached machine code for this module is damaged: drop it, compile anew.
             self._recovered = True
@@ -199,6 +210,11 @@ class GradFunction(Generic[P]):
             ) from exc
         raise exc
 
+    def _numpy_before_promotion(self, key: tuple) -> Callable | None:
+        """The NumPy program a tier-up replaced for dispatch key `key`, if it did."""
+        promoted = self.__dict__.get("_promoted_from")
+        return promoted.get(key) if promoted else None
+
     def _fast_path_allowed(self) -> bool:
         # Subclasses (transforms, functions reading module-level values) have calls of their
         # own; a plain gradient gets the generated fast path (fastcall.py).
@@ -212,6 +228,7 @@ class GradFunction(Generic[P]):
             function = compiler.load(source, compiler.function_name(source), fresh=True)
             self._builds[built_key] = (function, source)
         self._dispatch.clear()
+        self.__dict__.pop("_promoted_from", None)
         fastcall.uninstall(self, GradFunction)
 
     def _entry(self, values: tuple | list) -> tuple[Callable, Callable]:
@@ -252,6 +269,7 @@ class GradFunction(Generic[P]):
             for key, (function, shaping) in list(self._dispatch.items()):
                 if function is kernel:
                     self._dispatch[key] = (compiled, shaping)
+                    self.__dict__.setdefault("_promoted_from", {})[key] = program
             if self._fast_path_allowed():
                 fastcall.install(self, GradFunction, GradFunction.__call__, _INLINED, _like)
 
@@ -357,6 +375,7 @@ class GradFunction(Generic[P]):
                 self._normalized = None
                 self._builds.clear()
                 self._dispatch.clear()
+                self.__dict__.pop("_promoted_from", None)
                 self._last_source = None
             self._primal()
             values = self._live.read() if self._live is not None else ()

@@ -22,6 +22,8 @@ KINDS = (
     ("generated modules", "adc_*.py"),
     ("numba machine code", "__pycache__/adc_*"),
     ("index entries", "key_*.txt"),
+    ("tier-up choices", "tier_*.json"),
+    ("compiler fingerprint", "compiler_fingerprint.json"),
     ("unfinished writes", ".tmp-*"),
 )
 

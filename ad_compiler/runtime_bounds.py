@@ -11,18 +11,29 @@ import numpy as np
 from ad_compiler.errors import GradientInputError
 
 
+class IndexOutOfBounds(IndexError):
+    """NumPy's IndexError for an index out of range, with the source line. numba raises it with
+    the numbers (index, axis, size, where) and Python writes the message: numba compiling
+    `str()` of an int into every check took seconds of a gradient's compilation."""
+
+    def __str__(self) -> str:
+        index, axis, size, where = self.args
+        return f"index {index} is out of bounds for axis {axis} with size {size} ({where})"
+
+
+class BooleanIndexMismatch(IndexError):
+    """NumPy's IndexError for a boolean index of another shape: (axis, size, mask size, where)."""
+
+    def __str__(self) -> str:
+        axis, size, mask_size, where = self.args
+        return (
+            f"boolean index did not match indexed array along axis {axis}; size of axis is "
+            f"{size} but size of corresponding boolean axis is {mask_size} ({where})"
+        )
+
+
 def _raise(index, axis, size, where):
-    raise IndexError(
-        "index "
-        + str(index)
-        + " is out of bounds for axis "
-        + str(axis)
-        + " with size "
-        + str(size)
-        + " ("
-        + where
-        + ")"
-    )
+    raise IndexOutOfBounds(index, axis, size, where)
 
 
 def check_index(x, axis, index, where):
@@ -99,17 +110,7 @@ def check_mask(x, axis, mask, where):
     for d in range(mask.ndim):
         if axis + d >= x.ndim or mask.shape[d] != x.shape[axis + d]:
             size = x.shape[axis + d] if axis + d < x.ndim else 0
-            raise IndexError(
-                "boolean index did not match indexed array along axis "
-                + str(axis + d)
-                + "; size of axis is "
-                + str(size)
-                + " but size of corresponding boolean axis is "
-                + str(mask.shape[d])
-                + " ("
-                + where
-                + ")"
-            )
+            raise BooleanIndexMismatch(axis + d, size, mask.shape[d], where)
 
 
 def check_apart(a, b, message):

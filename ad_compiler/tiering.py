@@ -10,10 +10,10 @@ arguments of that call, times both on them, and switches the gradient to numba o
 faster. Nothing changes for the caller except the speed (and the last bits of sums, which numba
 adds in another order).
 
-The choice is remembered in the cache directory, per program and argument shapes: a later process
-calling the same gradient on arrays of the same shapes takes numba's program (from numba's cache)
-or stays on NumPy from its first call, without trying again. A long loop's gradient then does not
-run its first calls on NumPy in every process.
+The choice is remembered in the cache directory, per program and arguments' shapes, dtypes and
+layouts: a later process calling the same gradient on arguments like these takes numba's program
+(from numba's cache) or stays on NumPy from its first call, without trying again. A long loop's
+gradient then does not run its first calls on NumPy in every process.
 
 `AD_COMPILER_TIER_UP=0` in the environment turns this off (the NumPy program stays).
 """
@@ -21,6 +21,8 @@ run its first calls on NumPy in every process.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.metadata
 import json
 import os
 import threading
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import compile as compiler
+from .errors import ADCompilerError
 
 # calls of one signature before numba is tried (benchmarks set AD_COMPILER_HOT_CALLS=1)
 HOT_CALLS = int(os.environ.get("AD_COMPILER_HOT_CALLS", "20"))
@@ -85,9 +88,9 @@ class TieredKernel:
         if self.thread is not None or self.settled:  # numba is being (or was) tried
             return self.numpy_program(*args)
         if self.calls == 0 and self.program_key is not None:
-            compiled = self._earlier_choice(args)
-            if compiled is not None:
-                return compiled(*args)
+            ran, out = self._earlier_call(args)
+            if ran:
+                return out
             if self.settled:
                 return self.numpy_program(*args)
         self.calls += 1
@@ -103,7 +106,7 @@ class TieredKernel:
 
     def start(self, args: tuple) -> None:
         # Copies: the caller may update its arrays in place (an SGD step) while numba runs.
-        copies = tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args)
+        copies = tuple(_copy_like(a) if isinstance(a, np.ndarray) else a for a in args)
         self.outcome = "trying numba"
         self.thread = threading.Thread(
             target=self._try_numba, args=(copies,), name="ad_compiler tier-up", daemon=True
@@ -111,23 +114,27 @@ class TieredKernel:
         _RUNNING.add(self.thread)
         self.thread.start()
 
-    def _earlier_choice(self, args: tuple) -> Callable | None:
-        """numba's program if an earlier process chose it for arguments of these shapes (then
-        promoted here); None otherwise (settled when NumPy was chosen)."""
+    def _earlier_call(self, args: tuple) -> tuple[bool, Any]:
+        """(True, result) when an earlier process chose numba for arguments like these: numba's
+        program ran them and is promoted here. (False, None) otherwise, settled on NumPy when
+        NumPy was chosen."""
         choice = remembered(self.program_key, args)
         if choice == "numpy":
             self.settled = True
-            self.outcome = "NumPy (chosen by an earlier process for these shapes)"
+            self.outcome = "NumPy (chosen by an earlier process for arguments like these)"
         if choice != "numba" or self.promote is None:
-            return None
+            return False, None
         try:
             compiled = self.build_numba()
-        except Exception:  # (then race as usual)
-            return None
+            out = compiled(*args)
+        except Exception as exc:
+            if not type(exc).__module__.startswith("numba"):
+                raise  # the program's own error (an index out of range): NumPy's too
+            return False, None  # numba cannot take these arguments: race as usual
         self.settled = True
-        self.outcome = "numba (chosen by an earlier process for these shapes)"
+        self.outcome = "numba (chosen by an earlier process for arguments like these)"
         self.promote(compiled)
-        return compiled
+        return True, out
 
     def wait(self, timeout: float | None = None) -> str:
         """Wait for the numba attempt (tests, benchmarks); what came of it."""
@@ -146,10 +153,15 @@ class TieredKernel:
             # (no warnings.catch_warnings here: it would change the whole process's filters)
             compiled = self.build_numba()
             got = compiled(*args)  # (numba compiles on this first call)
-            numpy_time, expected = _timed(self.numpy_program, args)
         except Exception as exc:  # numba cannot type something: NumPy stays
             self.outcome = f"NumPy (numba failed: {type(exc).__name__})"
-            remember(self.program_key, args, "numpy")
+            if type(exc).__module__.startswith("numba") or isinstance(exc, ADCompilerError):
+                remember(self.program_key, args, "numpy")  # (not an error of the arguments)
+            return
+        try:
+            numpy_time, expected = _timed(self.numpy_program, args)
+        except Exception as exc:  # (these arguments were an error: nothing to remember)
+            self.outcome = f"NumPy (it raised {type(exc).__name__} on the arguments tried)"
             return
         if not agree(expected, got):
             self.outcome = "NumPy (numba's result disagreed)"
@@ -168,6 +180,16 @@ class TieredKernel:
         else:
             self.outcome = f"NumPy ({numpy_time * 1e6:.3g} us vs numba {numba_time * 1e6:.3g} us)"
             remember(self.program_key, args, "numpy")
+
+
+def _copy_like(a: np.ndarray) -> np.ndarray:
+    """A copy of `a` of the same layout (C, Fortran or neither: numba compiles each apart, and
+    may take one and not another)."""
+    if a.flags.c_contiguous or a.flags.f_contiguous:
+        return a.copy(order="A")
+    spaced = np.empty(a.shape + (2,), a.dtype)[..., 0]  # (every other element: no layout)
+    spaced[...] = a
+    return spaced
 
 
 def agree(expected: Any, got: Any) -> bool:
@@ -197,9 +219,26 @@ def _timed(program: Callable, args: tuple) -> tuple[float, Any]:
 
 
 def _shapes(args: tuple) -> str:
-    """What a choice depends on besides the program: the arrays' shapes (their dtypes and
-    dimensions are part of the program already)."""
-    return repr([a.shape if isinstance(a, np.ndarray) else None for a in args])
+    """What a choice depends on besides the program: the arrays' shapes, dtypes and layouts
+    (a program is made for "int" arrays, which may be uint8 or int32: numba's arithmetic on
+    them may differ from NumPy's, which the race would have seen), the numbers' types, and
+    the versions of numba and NumPy."""
+    described = [
+        (a.shape, a.dtype.str, a.flags.c_contiguous, a.flags.f_contiguous)
+        if isinstance(a, np.ndarray)
+        else type(a).__name__
+        for a in args
+    ]
+    return repr([_versions(), *described])
+
+
+@functools.cache
+def _versions() -> str:
+    try:
+        numba = importlib.metadata.version("numba")
+    except importlib.metadata.PackageNotFoundError:
+        numba = None
+    return f"numba {numba}, NumPy {np.__version__}"
 
 
 def _choices_path(program_key: str):

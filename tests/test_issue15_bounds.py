@@ -445,3 +445,48 @@ def test_check_indices_against_every_iteration(compiled):
                 check(x, offset, tuple(terms))
         else:
             check(x, offset, tuple(terms))
+
+
+def test_errors_numba_raises_read_like_numpys_and_pickle():
+    """numba raises the index errors with their numbers and Python writes the message (compiling
+    str() of ints into every check took seconds): same text as NumPy's, an IndexError, and it
+    survives pickling (a worker process sends it back)."""
+    import pickle
+
+    from numba import njit
+
+    from ad_compiler import runtime as rt
+    from ad_compiler import runtime_numba  # noqa: F401  (registers the numba versions)
+
+    @njit
+    def loops(x, n, m):
+        rt.check_indices(x, 1, 2, ((3, range(n)), (-1, range(m, 0, -1))), "f.py:7")
+
+    @njit
+    def single(x, i):
+        rt.check_index(x, 0, i, "f.py:8")
+
+    @njit
+    def mask(x, m):
+        rt.check_mask(x, 0, m, "f.py:9")
+
+    x = np.zeros((4, 5))
+    np.testing.assert_equal(loops(x, 2, 3), None)  # indices 2+3i-j, i < 2, j in 3..1: -1..4
+    cases = [
+        # first out of bounds in the loops' order: i = 2, j = 3 gives 2 + 6 - 3 = 5
+        (lambda: loops(x, 3, 3), "index 5 is out of bounds for axis 1 with size 5 (f.py:7)"),
+        (lambda: single(x, -5), "index -5 is out of bounds for axis 0 with size 4 (f.py:8)"),
+        (
+            lambda: mask(x, np.ones(3, dtype=np.bool_)),
+            "boolean index did not match indexed array along axis 0; size of axis is 4 but "
+            "size of corresponding boolean axis is 3 (f.py:9)",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(IndexError) as caught:
+            call()
+        assert str(caught.value) == message
+        again = pickle.loads(pickle.dumps(caught.value))
+        assert isinstance(again, IndexError) and str(again) == message
+    with pytest.raises(IndexError, match=r"^index 4 is out of bounds for axis 0 with size 4"):
+        x[4]  # NumPy's own words, for comparison

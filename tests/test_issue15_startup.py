@@ -152,3 +152,64 @@ def test_a_choice_of_numpy_is_kept_and_a_damaged_record_ignored(monkeypatch):
     third = grad(norm_sq, wrt=1, backend="numba")
     np.testing.assert_allclose(third(W, x), 8.0 * x, rtol=1e-12)
     assert kernel_of(third).outcome == "NumPy (not hot yet)"
+
+
+def shifted_mask(x, m):
+    return np.sum(np.sin(x) * (m - 1))
+
+
+def flattened(x):
+    y = x.reshape(-1)
+    return np.sum(np.sin(y) * y)
+
+
+def test_a_choice_is_remembered_per_dtype_not_per_kind(monkeypatch):
+    """numba's program for an int64 mask is not taken for a uint8 one (both are "int" arrays
+    to the compiler): NumPy wraps m - 1 around in uint8, numba's fused loop computes in int64.
+    The uint8 mask races afresh and numba's disagreement keeps NumPy."""
+    monkeypatch.setattr(tiering, "HOT_CALLS", 2)
+    monkeypatch.setattr(tiering, "FASTER", 1e9)
+    x = np.linspace(0.1, 1.0, 6)
+    wide = np.array([0, 1, 2, 0, 1, 2])
+    narrow = wide.astype(np.uint8)
+    first = grad(shifted_mask, wrt=0, backend="numba")
+    first(x, wide)
+    first(x, wide)
+    assert kernel_of(first).wait(120).startswith("numba")
+    again = grad(shifted_mask, wrt=0, backend="numba")
+    for _ in range(3):
+        got = again(x, narrow)
+        np.testing.assert_allclose(got, central(lambda v: shifted_mask(v, narrow), x), rtol=1e-7)
+    kernel = next(k for k, _ in again._dispatch.values() if isinstance(k, tiering.TieredKernel))
+    assert "disagreed" in kernel.wait(120)
+    np.testing.assert_allclose(again(x, narrow), np.cos(x) * (narrow - np.uint8(1)), rtol=1e-12)
+
+
+def test_a_promoted_program_that_cannot_take_a_layout_goes_back_to_numpy(monkeypatch):
+    """numba's program promoted for C-contiguous arrays cannot reshape a strided view (numba
+    refuses to type it); a call with one runs the NumPy program, which stays for that
+    signature, instead of failing."""
+    monkeypatch.setattr(tiering, "HOT_CALLS", 2)
+    monkeypatch.setattr(tiering, "FASTER", 1e9)
+    monkeypatch.setattr(tiering, "REMEMBER_CHOICES", False)
+    x = np.linspace(0.1, 1.0, 24).reshape(4, 6)
+    strided = np.linspace(0.1, 1.0, 48).reshape(4, 12)[:, ::2]
+    g = grad(flattened, wrt=0, backend="numba")
+    g(x)
+    g(x)
+    from numba.core.dispatcher import Dispatcher
+
+    assert kernel_of(g).wait(120).startswith("numba")
+    assert isinstance(kernel_of(g), Dispatcher)  # promoted
+    for v in (strided, x, strided):
+        np.testing.assert_allclose(g(v), np.sin(v) + v * np.cos(v), rtol=1e-12)
+    assert not isinstance(kernel_of(g), Dispatcher)  # back on NumPy
+
+
+def central(f, x, h=1e-6):
+    out = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = h
+        out.flat[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return out

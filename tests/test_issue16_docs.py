@@ -206,6 +206,7 @@ def test_cache_info_and_clear(tmp_path, monkeypatch, capsys):
     machine = sorted(cache.glob("__pycache__/adc_*"))
     assert generated and machine
     ours = generated + machine + sorted(cache.glob("key_*.txt"))
+    ours += sorted(cache.glob("tier_*.json")) + sorted(cache.glob("compiler_fingerprint.json"))
     size = sum(p.stat().st_size for p in ours)
 
     assert main(["cache", "info"]) == 0

@@ -128,6 +128,7 @@ def test_gradients_never_share_memory(backend, fn):
 def test_gradients_never_share_memory_after_tier_up(monkeypatch):
     monkeypatch.setattr(tiering, "HOT_CALLS", 2)
     monkeypatch.setattr(tiering, "FASTER", 1e9)
+    monkeypatch.setattr(tiering, "REMEMBER_CHOICES", False)  # (a forced choice)
     x, y = np.arange(1.0, 4.0), np.arange(4.0, 7.0)
     g = grad(added, wrt=(0, 1))
     g(x, y)
