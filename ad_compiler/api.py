@@ -38,6 +38,7 @@ from .shaping import (
     _in_float64,
     _like,
     _narrow_floats,
+    _narrow_ints,
     _with_numpy_scalars,
     separate,
 )
@@ -182,7 +183,7 @@ class GradFunction(Generic[P]):
     def _failed(self, exc: Exception, key: tuple, args: tuple) -> Any:
         """A call raised: recover from damaged cached machine code, name numba's failures."""
         numpy_program = self._numpy_before_promotion(key)
-        if numpy_program is not None and type(exc).__module__.startswith("numba"):
+        if numpy_program is not None and _numba_cannot_take(exc, self._changes_in_place()):
             # numba's program, promoted by a tier-up, cannot take these arguments (an array of
             # another layout, say): back to the NumPy program, which can (for good: numba
             # would try to compile again on every such call)
@@ -236,7 +237,9 @@ class GradFunction(Generic[P]):
         self._primal()  # refuse unsupported code before looking at the arguments
         kinds = self._kinds(values)
         function, source = self._build(kinds)
-        if "@njit" in source and _narrow_floats(values):
+        if "@njit" in source and _narrow_ints(values):  # (numba's int arithmetic is int64's)
+            function, source = self._compile(kinds, backend="python")
+        elif "@njit" in source and _narrow_floats(values):
             function = _in_float64(function, source)
         elif self._tiers_up(source, values):
             function = self._tiered(function, kinds, source)
@@ -253,7 +256,8 @@ class GradFunction(Generic[P]):
         """Straight-line array code under backend numba: NumPy first, numba once hot. (Float32
         arguments keep NumPy's float32 arithmetic.)"""
         straight = self.backend == "numba" and "@njit" not in source
-        return straight and tiering.enabled() and not _narrow_floats(values)
+        narrow = _narrow_floats(values) or _narrow_ints(values)
+        return straight and tiering.enabled() and not narrow
 
     def _tiered(
         self, program: Callable, kinds: tuple[Kind, ...], source: str
@@ -535,6 +539,16 @@ class _LiveGradFunction(GradFunction):
         if values is None:  # a value compiled in (a flag, an axis) changed
             values = self._live_values()
         return GradFunction.__call__(self, *args, *values)
+
+
+def _numba_cannot_take(exc: BaseException, changes_in_place: bool) -> bool:
+    """Whether numba's program failed for want of support for these arguments: numba could not
+    type them (before running anything), or its reshape could not take an array of their layout
+    (NotImplementedError, possibly midway: only when the function writes into no argument, so
+    that running the NumPy program next repeats nothing)."""
+    if type(exc).__module__.startswith("numba"):
+        return True
+    return isinstance(exc, NotImplementedError) and not changes_in_place
 
 
 def _beyond_int64(value: Any) -> bool:

@@ -13,23 +13,29 @@ from ad_compiler.errors import GradientInputError
 
 class IndexOutOfBounds(IndexError):
     """NumPy's IndexError for an index out of range, with the source line. numba raises it with
-    the numbers (index, axis, size, where) and Python writes the message: numba compiling
-    `str()` of an int into every check took seconds of a gradient's compilation."""
+    the numbers, IndexOutOfBounds(index, axis, size, where), and Python writes the message
+    (numba compiling `str()` of ints into every check took seconds of a gradient's compile).
+    Its args are then the message alone, as NumPy's: `type(e)(f"batch 3: {e}")` works."""
 
-    def __str__(self) -> str:
-        index, axis, size, where = self.args
-        return f"index {index} is out of bounds for axis {axis} with size {size} ({where})"
+    def __init__(self, *args) -> None:
+        if len(args) == 4:
+            index, axis, size, where = args
+            args = (f"index {index} is out of bounds for axis {axis} with size {size} ({where})",)
+        super().__init__(*args)
 
 
 class BooleanIndexMismatch(IndexError):
-    """NumPy's IndexError for a boolean index of another shape: (axis, size, mask size, where)."""
+    """NumPy's IndexError for a boolean index of another shape, raised by numba as
+    BooleanIndexMismatch(axis, size, mask_size, where)."""
 
-    def __str__(self) -> str:
-        axis, size, mask_size, where = self.args
-        return (
-            f"boolean index did not match indexed array along axis {axis}; size of axis is "
-            f"{size} but size of corresponding boolean axis is {mask_size} ({where})"
-        )
+    def __init__(self, *args) -> None:
+        if len(args) == 4:
+            axis, size, mask_size, where = args
+            args = (
+                f"boolean index did not match indexed array along axis {axis}; size of axis is "
+                f"{size} but size of corresponding boolean axis is {mask_size} ({where})",
+            )
+        super().__init__(*args)
 
 
 def _raise(index, axis, size, where):

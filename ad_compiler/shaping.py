@@ -25,6 +25,16 @@ def _narrow_floats(values: Any) -> bool:
     )
 
 
+def _narrow_ints(values: Any) -> bool:
+    """Whether some argument is an integer array or NumPy integer other than int64: numba
+    computes `m - 1` on a uint8 array in int64 (-1), NumPy in uint8 (255), so those run on the
+    NumPy program, which computes as the function does."""
+    return any(
+        isinstance(v, (np.ndarray, np.integer)) and v.dtype.kind in "iu" and v.dtype != np.int64
+        for v in values
+    )
+
+
 def _in_float64(function: Callable, source: str) -> Callable:
     """Run numba-compiled code on float64 copies of float32 (and float16) arguments. numba
     types every float constant and scalar as float64, and float32 arrays combined with them

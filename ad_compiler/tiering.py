@@ -57,6 +57,11 @@ def _finish_before_fork() -> None:
 
 
 if hasattr(os, "register_at_fork"):
+    # Hooks run before a fork in the reverse order of registration, and logging's takes the
+    # lock a tier-up thread needs to import (numba's compiler imports modules that log): ours
+    # must run first, so logging registers its hook before ours (else a fork hangs).
+    import logging  # noqa: F401
+
     os.register_at_fork(before=_finish_before_fork)
 
 
@@ -130,7 +135,7 @@ class TieredKernel:
         except Exception as exc:
             if not type(exc).__module__.startswith("numba"):
                 raise  # the program's own error (an index out of range): NumPy's too
-            return False, None  # numba cannot take these arguments: race as usual
+            return False, None  # numba cannot type these arguments: race as usual
         self.settled = True
         self.outcome = "numba (chosen by an earlier process for arguments like these)"
         self.promote(compiled)

@@ -6,7 +6,7 @@ imports this module); the decorated ones are the trap where the name holds the g
 
 import numpy as np
 
-from ad_compiler import api, custom_vjp, grad, hessian, value_and_grad
+from ad_compiler import custom_vjp, grad, hessian, program_source, value_and_grad
 
 SCALE = 2.0  # a module-level number: read at each call (a hidden parameter of the program)
 
@@ -107,17 +107,17 @@ def first_call(g, *args):
     """A task for a pool: call g the first time in this worker; what it cost. Counts the
     gradient programs generated (SymPy and codegen) and numba's cache hits and misses."""
     built = []
-    build_source = api.build_source
+    build_source = program_source.build_source
 
     def counting(*a, **k):
         built.append(a[0].name)
         return build_source(*a, **k)
 
-    api.build_source = counting
+    program_source.build_source = counting
     try:
         result = g(*args)
     finally:
-        api.build_source = build_source
+        program_source.build_source = build_source
     hits = misses = 0
     for function, _ in g._builds.values():
         stats = getattr(function, "stats", None)

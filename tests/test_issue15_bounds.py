@@ -486,7 +486,10 @@ def test_errors_numba_raises_read_like_numpys_and_pickle():
         with pytest.raises(IndexError) as caught:
             call()
         assert str(caught.value) == message
+        assert caught.value.args == (message,)  # (as NumPy's)
         again = pickle.loads(pickle.dumps(caught.value))
         assert isinstance(again, IndexError) and str(again) == message
+        context = type(caught.value)(f"batch 3: {caught.value}")  # adding context, re-raising
+        assert str(context) == f"batch 3: {message}"
     with pytest.raises(IndexError, match=r"^index 4 is out of bounds for axis 0 with size 4"):
         x[4]  # NumPy's own words, for comparison

@@ -163,10 +163,11 @@ def flattened(x):
     return np.sum(np.sin(y) * y)
 
 
-def test_a_choice_is_remembered_per_dtype_not_per_kind(monkeypatch):
-    """numba's program for an int64 mask is not taken for a uint8 one (both are "int" arrays
-    to the compiler): NumPy wraps m - 1 around in uint8, numba's fused loop computes in int64.
-    The uint8 mask races afresh and numba's disagreement keeps NumPy."""
+def test_a_choice_for_int64_is_not_taken_for_uint8(monkeypatch):
+    """numba's program chosen for an int64 mask is not taken for a uint8 one (both are "int"
+    arrays to the compiler): NumPy wraps m - 1 around in uint8, numba's fused loop computes in
+    int64. (The choices are keyed by dtype; integer arrays other than int64 run on the NumPy
+    program in any case.)"""
     monkeypatch.setattr(tiering, "HOT_CALLS", 2)
     monkeypatch.setattr(tiering, "FASTER", 1e9)
     x = np.linspace(0.1, 1.0, 6)
@@ -180,20 +181,23 @@ def test_a_choice_is_remembered_per_dtype_not_per_kind(monkeypatch):
     for _ in range(3):
         got = again(x, narrow)
         np.testing.assert_allclose(got, central(lambda v: shifted_mask(v, narrow), x), rtol=1e-7)
-    kernel = next(k for k, _ in again._dispatch.values() if isinstance(k, tiering.TieredKernel))
-    assert "disagreed" in kernel.wait(120)
     np.testing.assert_allclose(again(x, narrow), np.cos(x) * (narrow - np.uint8(1)), rtol=1e-12)
 
 
-def test_a_promoted_program_that_cannot_take_a_layout_goes_back_to_numpy(monkeypatch):
+@pytest.mark.parametrize("layout", ["strided", "transposed"])
+def test_a_promoted_program_that_cannot_take_a_layout_goes_back_to_numpy(layout, monkeypatch):
     """numba's program promoted for C-contiguous arrays cannot reshape a strided view (numba
-    refuses to type it); a call with one runs the NumPy program, which stays for that
-    signature, instead of failing."""
+    refuses to type it) or a Fortran-ordered one (its reshape raises NotImplementedError); a
+    call with one runs the NumPy program, which stays for that signature, instead of
+    failing."""
     monkeypatch.setattr(tiering, "HOT_CALLS", 2)
     monkeypatch.setattr(tiering, "FASTER", 1e9)
     monkeypatch.setattr(tiering, "REMEMBER_CHOICES", False)
     x = np.linspace(0.1, 1.0, 24).reshape(4, 6)
-    strided = np.linspace(0.1, 1.0, 48).reshape(4, 12)[:, ::2]
+    if layout == "strided":
+        other = np.linspace(0.1, 1.0, 48).reshape(4, 12)[:, ::2]
+    else:
+        other = np.linspace(0.1, 1.0, 24).reshape(6, 4).T
     g = grad(flattened, wrt=0, backend="numba")
     g(x)
     g(x)
@@ -201,7 +205,7 @@ def test_a_promoted_program_that_cannot_take_a_layout_goes_back_to_numpy(monkeyp
 
     assert kernel_of(g).wait(120).startswith("numba")
     assert isinstance(kernel_of(g), Dispatcher)  # promoted
-    for v in (strided, x, strided):
+    for v in (other, x, other):
         np.testing.assert_allclose(g(v), np.sin(v) + v * np.cos(v), rtol=1e-12)
     assert not isinstance(kernel_of(g), Dispatcher)  # back on NumPy
 

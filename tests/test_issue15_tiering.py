@@ -2,6 +2,10 @@
 (tiering.py), only when numba's program agrees with NumPy's and is faster. Expected values
 from closed forms."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -110,3 +114,79 @@ def test_a_slow_signature_is_hot_before_its_call_count(monkeypatch):
     assert kernel.thread is not None
     kernel.wait(120)
     np.testing.assert_allclose(g(W, x), closed_form(W, x)[1], rtol=1e-12)
+
+
+FORK_AFTER_TRAINING = """
+import multiprocessing as mp
+import numpy as np
+from ad_compiler import grad
+import logging  # (imported after ad_compiler: its fork hook registered after ours)
+
+
+def loss(W, x):
+    return np.sum(np.tanh(W @ x) ** 2)
+
+
+g = grad(loss)
+
+
+def evaluate(seed):
+    x = np.random.default_rng(seed).standard_normal(4)
+    return float(np.sum(g(W, x)))
+
+
+if __name__ == "__main__":
+    W = np.ones((3, 4)) * 0.1
+    x = np.arange(4.0)
+    for step in range(3):  # hot after two calls: numba compiles in the background
+        W -= 0.01 * g(W, x)
+    with mp.get_context("fork").Pool(2) as pool:  # while it may still be compiling
+        print(len(pool.map(evaluate, range(4))))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_fork_while_numba_compiles_in_the_background_does_not_hang(tmp_path):
+    """A fork waits for the tier-up thread; logging's fork hook, which holds the lock that
+    thread needs to import, must run after ours (it hung when logging was imported later)."""
+    script = tmp_path / "train_then_fork.py"
+    script.write_text(FORK_AFTER_TRAINING)
+    env = dict(os.environ, AD_COMPILER_CACHE_DIR=str(tmp_path / "cache"), AD_COMPILER_HOT_CALLS="2")
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "4"
+
+
+def shifted_in_a_loop(x, m):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * (m[i] - 1)
+    return s
+
+
+def shifted_whole(x, m):
+    return np.sum(x * (m - 1))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int8, np.int32, np.uint64])
+@pytest.mark.parametrize("f", [shifted_in_a_loop, shifted_whole])
+def test_integer_arrays_narrower_than_int64_compute_as_numpy_does(f, dtype, hot_after_two):
+    """numba computes m - 1 on a uint8 array in int64 (-1 where m is 0), NumPy in uint8 (255):
+    such arguments run on the NumPy program, never numba's (a loop program, a tier-up), so the
+    gradient is the one of the function CPython runs."""
+    from ad_compiler import vjp
+
+    x = np.linspace(0.1, 1.0, 6)
+    m = np.array([0, 1, 2, 0, 1, 2]).astype(dtype)
+    with np.errstate(over="ignore"):  # (CPython's function warns of the wrap-around too)
+        want = (m - dtype(1)).astype(np.float64)  # (what CPython computes, wrapped around)
+        g = grad(f, wrt=0)
+        for _ in range(4):  # (hot after two calls: it would have been tried on numba)
+            np.testing.assert_array_equal(g(x, m), want)
+        assert not any(isinstance(k, tiering.TieredKernel) for k, _ in g._dispatch.values())
+        gx = vjp(f, wrt=0)(x, m, cotangent=2.0)  # (the cotangent times the gradient)
+    np.testing.assert_array_equal(gx, 2.0 * want)
+    wide = m.astype(np.int64)  # int64 stays on numba: same numbers as NumPy there
+    np.testing.assert_array_equal(g(x, wide), (wide - 1).astype(np.float64))
