@@ -24,7 +24,7 @@ from .argument_overlap import changes_in_place, zero_d_error
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
 from .ir import FLOAT, Function, Kind, format_function, walk
-from .kinds import kind_of_value, refuse_array_subclass
+from .kinds import kind_of_value, refuse_array_subclass, scalar_bool_arithmetic
 from .live import READ_ERRORS, LiveState
 from .normalize import Entry, normalize_live
 from .pytree import is_constant, is_structured
@@ -187,11 +187,12 @@ class GradFunction(Generic[P]):
             # numba's program, promoted by a tier-up, cannot take these arguments (an array of
             # another layout, say): back to the NumPy program, which can (for good: numba
             # would try to compile again on every such call)
-            shaping = self._dispatch[key][1]
-            self._dispatch[key] = (numpy_program, shaping)
-            del self._promoted_from[key]
-            if self._fast_path_allowed():
-                fastcall.install(self, GradFunction, GradFunction.__call__, _INLINED, _like)
+            with self._lock:
+                function, shaping = self._dispatch[key]
+                if function is not numpy_program:  # (not demoted by another thread already)
+                    self._dispatch[key] = (numpy_program, shaping)
+                    if self._fast_path_allowed():
+                        fastcall.install(self, GradFunction, GradFunction.__call__, _INLINED, _like)
             return shaping(numpy_program(*args), args)
         if _from_numba_cache(exc) and not getattr(self, "_recovered", False):
             # numba's cached machine code for this module is damaged: drop it, compile anew.
@@ -237,7 +238,7 @@ class GradFunction(Generic[P]):
         self._primal()  # refuse unsupported code before looking at the arguments
         kinds = self._kinds(values)
         function, source = self._build(kinds)
-        if "@njit" in source and _narrow_ints(values):  # (numba's int arithmetic is int64's)
+        if "@njit" in source and self._numpy_semantics(values, kinds):
             function, source = self._compile(kinds, backend="python")
         elif "@njit" in source and _narrow_floats(values):
             function = _in_float64(function, source)
@@ -252,12 +253,25 @@ class GradFunction(Generic[P]):
             return function, _ONE if self._single else _ALL if len(self.wrt) > 1 else _TUPLE
         return function, self._unpack
 
+    def _numpy_semantics(self, values: tuple | list, kinds: tuple[Kind, ...]) -> bool:
+        """Whether these arguments must run on the NumPy program because numba would compute
+        otherwise: integer arrays other than int64 (numba's arithmetic on them is int64's), or
+        bool arrays whose single elements the program does arithmetic on."""
+        if _narrow_ints(values):
+            return True
+        if not any(isinstance(v, (np.ndarray, np.bool_)) and v.dtype == np.bool_ for v in values):
+            return False
+        names = self.params + self._hidden
+        return scalar_bool_arithmetic(self._primal(), dict(zip(names, kinds)))
+
     def _tiers_up(self, source: str, values: tuple | list) -> bool:
         """Straight-line array code under backend numba: NumPy first, numba once hot. (Float32
         arguments keep NumPy's float32 arithmetic.)"""
         straight = self.backend == "numba" and "@njit" not in source
         narrow = _narrow_floats(values) or _narrow_ints(values)
-        return straight and tiering.enabled() and not narrow
+        if not (straight and tiering.enabled()) or narrow:
+            return False
+        return not self._numpy_semantics(values, self._kinds(values))
 
     def _tiered(
         self, program: Callable, kinds: tuple[Kind, ...], source: str

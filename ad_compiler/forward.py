@@ -31,7 +31,7 @@ from .ir import Const, Kind, Var, format_function, walk
 from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
 from .pytree import flatten, is_structured, layout_of, rebuild, signature
-from .shaping import _in_float64, _narrow_floats, _narrow_ints, _with_numpy_scalars, separate
+from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars, separate
 from .subscripts import expand_ellipsis
 from .tangent import Tangents, leave_ssa
 from .typing_aliases import Wrt
@@ -383,7 +383,7 @@ class _Transformed(GradFunction):
         hidden = self._live_values()
         kinds = self._kinds(values + list(hidden))
         function, source = self._build(kinds)
-        if "@njit" in source and _narrow_ints(values):  # (numba's int arithmetic is int64's)
+        if "@njit" in source and self._numpy_semantics(values + list(hidden), kinds):
             function, source = self._compile(kinds, backend="python")
         elif "@njit" in source and _narrow_floats(values):
             function = _in_float64(function, source)

@@ -239,4 +239,23 @@ def infer_kinds(fn: Function, params: dict[str, Kind]) -> KindTable:
     return table
 
 
+# Scalar arithmetic whose result on two NumPy bools differs under numba: np.bool_ + np.bool_ is
+# True in NumPy, 2 in numba; -np.bool_ raises in NumPy.
+_BOOL_DIFFERS = frozenset(("add", "sub", "mul", "neg", "pos", "pow", "floordiv", "mod", "abs"))
+
+
+def scalar_bool_arithmetic(fn: Function, params: dict[str, Kind]) -> bool:
+    """Whether the program does arithmetic on a single bool (an element of a bool array, which
+    NumPy computes as np.bool_ and numba as an int)."""
+    from .ir import Assign, walk
+
+    table = infer_kinds(fn, params)
+    for stmt in walk(fn.body):
+        if isinstance(stmt, Assign) and stmt.op in _BOOL_DIFFERS:
+            kinds = [table.of(a) for a in stmt.args]
+            if any(k.ndim == 0 and k.dtype == "bool" for k in kinds):
+                return True
+    return False
+
+
 __all__ = ["FLOAT", "INT", "Var", "infer_kinds", "kind_of_value", "KindTable"]

@@ -22,7 +22,7 @@ from .errors import ADCompilerError, CompilationError, GradientInputError
 from .ir import Kind
 from .kinds import infer_kinds
 from .pytree import is_structured, rebuild
-from .shaping import _in_float64, _like, _narrow_floats, _narrow_ints, separate
+from .shaping import _in_float64, _like, _narrow_floats, separate
 from .structured import PartialGradFunction
 from .typing_aliases import Wrt
 
@@ -65,7 +65,7 @@ class VJPFunction(GradFunction):
         kinds = self._kinds(values)
         function, source = self._build(kinds)
         seed = self._seed(cotangent, kinds)
-        if "@njit" in source and _narrow_ints(values):  # (numba's int arithmetic is int64's)
+        if "@njit" in source and self._numpy_semantics(values, kinds):
             function, source = self._compile(kinds, backend="python")
         elif "@njit" in source and _narrow_floats(values):
             function = _in_float64(function, source)

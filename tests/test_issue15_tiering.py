@@ -190,3 +190,62 @@ def test_integer_arrays_narrower_than_int64_compute_as_numpy_does(f, dtype, hot_
     np.testing.assert_array_equal(gx, 2.0 * want)
     wide = m.astype(np.int64)  # int64 stays on numba: same numbers as NumPy there
     np.testing.assert_array_equal(g(x, wide), (wide - 1).astype(np.float64))
+
+
+NARROW_M = np.array([0, 1, 2, 0], dtype=np.uint8)  # (read from the module by narrow_hidden)
+
+
+def narrow_hidden(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * x[i] * (NARROW_M[i] - 1)
+    return s
+
+
+def bool_elements(x, m):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * (m[i] + m[i])  # NumPy: True + True is True; numba: 2
+    return s
+
+
+def test_a_module_level_narrow_int_array_runs_on_numpy_in_second_derivatives():
+    from ad_compiler import hessian, jacobian
+
+    x = np.array([0.1, 0.2, 0.7, 1.0])
+    with np.errstate(over="ignore"):
+        c = (NARROW_M - np.uint8(1)).astype(np.float64)  # 255 where M is 0
+        np.testing.assert_array_equal(np.diag(hessian(narrow_hidden)(x)), 2 * c)
+        np.testing.assert_array_equal(np.diag(jacobian(grad(narrow_hidden))(x)), 2 * c)
+        np.testing.assert_allclose(grad(narrow_hidden)(x), 2 * x * c, rtol=1e-12)
+
+
+def test_arithmetic_on_elements_of_a_bool_array_computes_as_numpy_does(hot_after_two):
+    x = np.array([0.1, 0.2, 0.7, 1.0])
+    m = np.array([True, False, True, True])
+    want = (m + m).astype(np.float64)  # [1, 0, 1, 1]: NumPy's bools stay bools
+    g = grad(bool_elements, wrt=0)
+    for _ in range(3):
+        np.testing.assert_array_equal(g(x, m), want)
+
+
+def test_demotion_of_a_promoted_program_from_many_threads_at_once(monkeypatch):
+    """Threads calling a promoted program with arrays it cannot take all get the gradient
+    (one of them moves the signature back to NumPy; the others run NumPy too)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(tiering, "HOT_CALLS", 2)
+    monkeypatch.setattr(tiering, "FASTER", 1e9)
+    monkeypatch.setattr(tiering, "REMEMBER_CHOICES", False)
+    from test_issue15_startup import flattened  # (reshapes: numba cannot take Fortran order)
+
+    x = np.linspace(0.1, 1.0, 24).reshape(4, 6)
+    g = grad(flattened, wrt=0, backend="numba")
+    g(x)
+    g(x)
+    assert kernel_of(g).wait(120).startswith("numba")
+    fortran = np.asfortranarray(x)
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: g(fortran), range(48)))
+    for got in results:
+        np.testing.assert_allclose(got, np.sin(x) + x * np.cos(x), rtol=1e-12)
