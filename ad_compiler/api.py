@@ -173,8 +173,7 @@ class GradFunction(Generic[P]):
                     # module-level values the program takes after the arguments: read them
                     return _LiveGradFunction.__call__(self, *args)
                 entry = self._dispatch[key] = self._entry(args)
-                if self._fast_path_allowed():
-                    fastcall.install(self, GradFunction, GradFunction.__call__, _INLINED, _like)
+                self._install_fast_path()
         try:
             return entry[1](entry[0](*args), args)
         except Exception as exc:
@@ -191,8 +190,7 @@ class GradFunction(Generic[P]):
                 function, shaping = self._dispatch[key]
                 if function is not numpy_program:  # (not demoted by another thread already)
                     self._dispatch[key] = (numpy_program, shaping)
-                    if self._fast_path_allowed():
-                        fastcall.install(self, GradFunction, GradFunction.__call__, _INLINED, _like)
+                    self._install_fast_path()
             return shaping(numpy_program(*args), args)
         if _from_numba_cache(exc) and not getattr(self, "_recovered", False):
             # numba's cached machine code for this module is damaged: drop it, compile anew.
@@ -218,11 +216,30 @@ class GradFunction(Generic[P]):
         return promoted.get(key) if promoted else None
 
     def _fast_path_allowed(self) -> bool:
-        # Subclasses (transforms, functions reading module-level values) have calls of their
-        # own; a plain gradient gets the generated fast path (fastcall.py).
+        # Subclasses (transforms) have calls of their own; a plain gradient, or one reading
+        # module-level values, gets the generated fast path (fastcall.py).
         if self._keywords_only:  # the fast path passes arguments by position
             return False
-        return type(self) is GradFunction or getattr(type(self), "fast_path", False)
+        return type(self) in (GradFunction, _LiveGradFunction) or getattr(
+            type(self), "fast_path", False
+        )
+
+    def _plain_class(self) -> type:
+        """The class a generated fast path (a subclass of its own) goes back to."""
+        return _LiveGradFunction if isinstance(self, _LiveGradFunction) else GradFunction
+
+    def _install_fast_path(self) -> None:
+        if not self._fast_path_allowed():
+            return
+        base = self._plain_class()
+        if base is _LiveGradFunction:
+            # the module-level values are read at each call, as the general path reads them
+            live = self._live
+            if live is None:
+                return
+            fastcall.install(self, base, base.__call__, _INLINED, _like, live.read_raw, READ_ERRORS)
+        else:
+            fastcall.install(self, base, base.__call__, _INLINED, _like)
 
     def _recompile(self, key: tuple) -> None:
         for built_key, (_, source) in list(self._builds.items()):
@@ -231,7 +248,7 @@ class GradFunction(Generic[P]):
             self._builds[built_key] = (function, source)
         self._dispatch.clear()
         self.__dict__.pop("_promoted_from", None)
-        fastcall.uninstall(self, GradFunction)
+        fastcall.uninstall(self, self._plain_class())
 
     def _entry(self, values: tuple | list) -> tuple[Callable, Callable]:
         """The compiled function for arguments like these, and how to shape its results."""
@@ -288,8 +305,7 @@ class GradFunction(Generic[P]):
                 if function is kernel:
                     self._dispatch[key] = (compiled, shaping)
                     self.__dict__.setdefault("_promoted_from", {})[key] = program
-            if self._fast_path_allowed():
-                fastcall.install(self, GradFunction, GradFunction.__call__, _INLINED, _like)
+            self._install_fast_path()
 
         kernel.promote = promote
         return kernel
@@ -393,6 +409,7 @@ class GradFunction(Generic[P]):
                 self._normalized = None
                 self._builds.clear()
                 self._dispatch.clear()
+                fastcall.uninstall(self, self._plain_class())
                 self.__dict__.pop("_promoted_from", None)
                 self._last_source = None
             self._primal()

@@ -5,7 +5,15 @@ closed forms of the functions below."""
 import numpy as np
 import pytest
 
-from ad_compiler import GradientInputError, UnsupportedSyntaxError, grad, hvp, jvp, value_and_grad
+from ad_compiler import (
+    ADCompilerError,
+    GradientInputError,
+    UnsupportedSyntaxError,
+    grad,
+    hvp,
+    jvp,
+    value_and_grad,
+)
 from ad_compiler.api import GradFunction
 
 BACKENDS = ("numba", "python")
@@ -118,3 +126,44 @@ def test_keywords_named_like_the_generated_parameters():
     with pytest.raises(GradientInputError):
         g(1.0, a0=2.0)
     assert g(x=3.0, y=4.0) == 4.0
+
+
+SCALE = 2.0
+SQUARE = True
+
+
+def scaled_by_module(x):
+    if SQUARE:
+        return SCALE * np.sum(x * x)
+    return SCALE * np.sum(x)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_module_level_values_take_the_fast_path(backend):
+    """A function reading module-level values gets the fast call too; it reads them at every
+    call, a pinned one (the flag) that changed normalizes the function again, and a value
+    that is gone raises as the general path does."""
+    global SCALE, SQUARE
+    x = np.arange(1.0, 4.0)
+    g = grad(scaled_by_module, backend=backend)
+    try:
+        np.testing.assert_allclose(g(x), 4.0 * x)
+        assert has_fast_path(g)
+        SCALE = 3.0
+        np.testing.assert_allclose(g(x), 6.0 * x)
+        SQUARE = False
+        np.testing.assert_allclose(g(x), 3.0 * np.ones(3))
+        assert has_fast_path(g)
+        SQUARE = True
+        np.testing.assert_allclose(g(x), 6.0 * x)
+        SCALE = 4  # another kind: another build
+        np.testing.assert_allclose(g(x), 8.0 * x)
+        np.testing.assert_allclose(g(x + 1.0), 8.0 * (x + 1.0))
+        assert has_fast_path(g)
+        with pytest.raises(GradientInputError):
+            g(1)
+        del globals()["SCALE"]
+        with pytest.raises(ADCompilerError, match="SCALE"):
+            g(x)
+    finally:
+        SCALE, SQUARE = 2.0, True
