@@ -28,6 +28,7 @@ from .kinds import kind_of_value, refuse_array_subclass, scalar_bool_arithmetic
 from .live import READ_ERRORS, LiveState
 from .normalize import Entry, normalize_live
 from .pytree import is_constant, is_structured
+from .runtime_ints import INT_OVERFLOW
 from .shaping import (
     _ALL,
     _INLINED,
@@ -197,11 +198,11 @@ class GradFunction(Generic[P]):
             self._recovered = True
             self._recompile(key)
             return GradFunction.__call__(self, *args)
-        if self.backend == "numba" and any(map(_beyond_int64, args)):
-            # numba's ints are int64: Python's bigger ones run on the NumPy program, as Python
-            function, _ = self._compile(self._kinds(args), backend="python")
-            shaping = aux.unpacker(self) if self.has_aux else self._unpack
-            return shaping(function(*args), args)
+        beyond = isinstance(exc, OverflowError) and not self._changes_in_place()
+        if self.backend == "numba" and (beyond or any(map(_beyond_int64, args))):
+            # numba's ints are int64 (its checked arithmetic raised, int_checks.py), or a
+            # Python int is bigger: the NumPy program computes with Python's ints, as Python
+            return self._with_python_ints(key, args, exc)
         if self.backend == "numba" and type(exc).__module__.startswith("numba"):
             raise CompilationError(
                 f"numba could not compile the gradient of {self.__name__}: "
@@ -209,6 +210,17 @@ class GradFunction(Generic[P]):
                 "numba (.source shows the generated code)"
             ) from exc
         raise exc
+
+    def _with_python_ints(self, key: tuple, args: tuple, exc: Exception) -> Any:
+        numpy_program = self._numpy_before_promotion(key)
+        shaping = aux.unpacker(self) if self.has_aux else self._unpack
+        if numpy_program is not None:  # (kept: numba serves the calls whose ints fit)
+            return shaping(numpy_program(*args), args)
+        function, _ = self._compile(self._kinds(args), backend="python")
+        try:
+            return shaping(function(*args), args)
+        except OverflowError as again:  # an int past int64 into an int64 tape
+            raise OverflowError(f"{self.__name__}(): {INT_OVERFLOW}") from again
 
     def _numpy_before_promotion(self, key: tuple) -> Callable | None:
         """The NumPy program a tier-up replaced for dispatch key `key`, if it did."""
@@ -237,7 +249,7 @@ class GradFunction(Generic[P]):
             live = self._live
             if live is None:
                 return
-            fastcall.install(self, base, base.__call__, _INLINED, _like, live.read_raw, READ_ERRORS)
+            fastcall.install(self, base, base.__call__, _INLINED, _like, live.inline, READ_ERRORS)
         else:
             fastcall.install(self, base, base.__call__, _INLINED, _like)
 

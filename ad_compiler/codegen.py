@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .custom import function_names
+from .int_checks import CHECKED, int_checks
 from .int_powers import int_powers, power_template
 from .ir import Assign, Block, Const, Function, If, Loc, Loop, Operand, Stmt, Var, walk
 from .kinds import KindTable
@@ -100,6 +101,8 @@ class _Printer:
         self.exposed: set[str] = set()
         self.modules: set[str] = set()
         self.powers: dict[str, str] = {}  # int powers of numba code (int_powers.py)
+        self.int_checks: set[int] = set()  # checked int arithmetic of numba code (int_checks.py)
+        self.python_ints = False  # NumPy programs: ints are Python's, taped as they are
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -115,6 +118,10 @@ class _Printer:
             return _placeholder(self.kinds.of(Var(stmt.target)))
         if stmt.target in self.powers and stmt.op == "pow":
             return power_template(self.powers[stmt.target], stmt)
+        if id(stmt) in self.int_checks:
+            return CHECKED[stmt.op]
+        if self.python_ints and stmt.op == "tape_alloc" and stmt.attr("dtype") == "int64":
+            return "np.empty({0}, dtype=object)"  # (an int past int64 fits, as in Python)
         rule = RULES[stmt.op]
         template = rule.emit
         if rule.emit_scalar is not None and all(self.kinds.of(a).is_scalar for a in stmt.args):
@@ -428,6 +435,9 @@ def generate(
     printer.exposed = exposed_reads(fn)
     if backend == "numba":
         printer.powers = int_powers(fn, kinds)
+        printer.int_checks = int_checks(fn, kinds)
+    else:
+        printer.python_ints = True
     # IEEE arithmetic: a division by zero gives inf or nan, as in NumPy, not an exception.
     decorator = ['@njit(cache=True, error_model="numpy")'] if backend == "numba" else []
     printer.lines.append(f"def {fn.name}({', '.join(fn.params)}):")

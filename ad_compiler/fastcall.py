@@ -37,9 +37,9 @@ def install(
     its dispatch table. `general` is the unspecialised call, `post_aliases` maps the shaping
     functions that need no arguments to how the generated code inlines them, `like(gradient,
     argument)` gives a gradient its argument's type. A function reading module-level values
-    (live.py) passes `read_hidden`, which gives their current values (None when a value
-    compiled in changed, one of `read_errors` when one is gone: then the general path serves),
-    passed to the program after the user's arguments."""
+    (live.py) passes `read_hidden`, an expression and the names it reads, written inline: their
+    current values (None when a value compiled in changed, one of `read_errors` when one is
+    gone: then the general path serves), passed to the program after the user's arguments."""
     signatures = [key for key in function._dispatch if _simple(key)]
     signatures = signatures[-MOST_SIGNATURES:][::-1]  # the newest first
     if not signatures:
@@ -53,7 +53,6 @@ def install(
         "_ndarray": np.ndarray,
         "_like": like,
         "_may": may_share,
-        "_read": read_hidden,
         "_read_errors": read_errors,
     }
     lines = [
@@ -64,9 +63,11 @@ def install(
     pad = " " * 8
     if read_hidden is not None:
         hidden = names[len(user) :]
+        read, read_names = read_hidden
+        namespace.update(read_names)
         lines += [
             "        try:",
-            "            _h = _read()",
+            f"            _h = {read}",
             "        except _read_errors:",
             "            _h = None",
             "        if _h is not None:",  # (else the general path reads them and says why)

@@ -38,6 +38,7 @@ class LiveRead:
     value: Any  # its value when the program was normalized
     param: str | None = None  # the hidden parameter passing it in, if any
     pinned: bool = False  # compiled in as a constant: must keep its value
+    same_object: bool = False  # (pinned) a helper, an object: must stay the same object
 
     def describe(self) -> str:
         where = f" ({self.where})" if self.where is not None else ""
@@ -89,6 +90,14 @@ class LiveGlobals:
         self._read(key, label, get, value, where).pinned = True
         return Const(bool(value) if isinstance(value, (bool, np.bool_)) else value)
 
+    def pin_object(self, key: tuple, label: str, get: Callable, value: Any, where: Loc) -> None:
+        """A module-level helper function, callable or object the program was built from
+        (`activation = np.tanh`, `def helper(v): ...`): each call checks that the name still
+        refers to the same object, and the function is normalized again when it does not (a
+        notebook cell run again defines a new helper; Python calls the new one)."""
+        read = self._read(key, label, get, value, where)
+        read.pinned = read.same_object = True
+
     def pin_param(self, var: Var) -> Const | None:
         """The value of a hidden parameter, for a place that needs a constant (`axis=`): it
         is compiled in and the program is rebuilt if it changes. None when `var` is not a
@@ -111,7 +120,9 @@ class LiveGlobals:
         parameter the program does not read (only compiled in, as `axis=`) is not passed."""
         if not self.reads:
             return None
-        passed = tuple(r for r in self.reads.values() if r.param in read_by_program)
+        passed = tuple(
+            r for r in self.reads.values() if r.param is not None and r.param in read_by_program
+        )
         pinned = tuple(r for r in self.reads.values() if r.pinned)
         return LiveState(passed, pinned) if passed or pinned else None
 
@@ -123,30 +134,28 @@ class LiveState:
         self.passed = passed
         self.pinned = pinned
         self.params = tuple(r.param for r in passed)
-        getters = tuple(r.get for r in passed)
-        if pinned:
-            checks = tuple((r.get, r.value) for r in pinned)
-
-            def read() -> tuple | None:
-                for get, value in checks:
-                    if not _same(get(), value):
-                        return None
-                return tuple([get() for get in getters])
-
-        elif len(getters) == 1:
-            (only,) = getters
-
-            def read() -> tuple | None:
-                return (only(),)
-
-        else:
-
-            def read() -> tuple | None:
-                return tuple([get() for get in getters])
-
+        # One expression reads them all (pinned values first): the generated fast call
+        # (fastcall.py) writes it inline, `read_raw` returns it.
+        names: dict[str, Any] = {"_same": _same}
+        checks = []
+        for i, r in enumerate(pinned):
+            names[f"_lg{i}"], names[f"_lv{i}"] = r.get, r.value
+            same = "_lg{0}() is _lv{0}" if r.same_object else "_same(_lg{0}(), _lv{0})"
+            checks.append(same.format(i))
+        values = []
+        for i, r in enumerate(passed):
+            names[f"_lp{i}"] = r.get
+            values.append(f"_lp{i}(), ")
+        read = f"({''.join(values)})"
+        if checks:
+            read = f"{read} if {' and '.join(checks)} else None"
+        self.inline = (read, names)
+        namespace = dict(names)
+        source = f"def read():\n    return {read}\n"
+        exec(compile(source, "<module-level reads>", "exec"), namespace)  # noqa: S102
         # The hidden parameters' current values, None when a pinned value changed; raises one
         # of READ_ERRORS when a value is gone (`missing` says which).
-        self.read_raw = read
+        self.read_raw = namespace["read"]
 
     def read(self) -> tuple | None:
         """The hidden parameters' current values; None when a pinned value changed."""

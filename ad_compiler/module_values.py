@@ -50,7 +50,10 @@ class ModuleValues:
             pinned = self.out.live.pin(key, label, get, value, self.parsed.loc(node))
             return _constant_items(pinned.value) if is_constant_tuple(value) else pinned
         constant = self.global_value(value, node)  # a helper, a module: its attributes live
-        return PyObject(value, live) if isinstance(constant, PyObject) else constant
+        if isinstance(constant, PyObject):
+            self.out.live.pin_object(key, label, get, value, self.parsed.loc(node))
+            return PyObject(value, live)
+        return constant
 
     def live_items(self, value: list | tuple, node: ast.AST, live: tuple) -> TupleValue:
         """A module-level list or tuple of numbers and arrays (`LAYERS = [W1, W2]`): each

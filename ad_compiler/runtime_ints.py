@@ -1,5 +1,6 @@
-"""int ** int in numba programs (int_powers.py): CPython's answer or an error, never numba's
-wrapped int64. The same code runs in CPython and, through runtime_numba.py, in numba."""
+"""int ** int (int_powers.py) and scalar int +, -, * (int_checks.py) in numba programs:
+CPython's answer or an error, never numba's wrapped int64. The same code runs in CPython and,
+through runtime_ints_numba.py, in numba."""
 
 import numpy as np
 
@@ -56,3 +57,43 @@ def int_power(a, b):
     if np.ndim(a) or np.ndim(b):
         return array_int_power(a, b)
     return scalar_int_power(a, b)
+
+
+INT_OVERFLOW = (
+    "an int result beyond int64 (Python's ints grow, numba's wrap around): compute it as a "
+    "float where a float will do (fact = fact * float(k))"
+)
+_ROUNDED_SAFE = 2.0**62  # |float(a) * float(b)| below this: the exact product fits int64
+
+
+def int_add(a, b):
+    """a + b for scalar ints, or OverflowError past int64 (int_checks.py)."""
+    a, b = a * 1, b * 1  # (a bool counts as an int)
+    r = a + b
+    if (a ^ r) & (b ^ r) < 0:  # (numba: the sum wrapped around, its sign is wrong)
+        raise OverflowError(INT_OVERFLOW)
+    if not _MIN <= r <= _MAX:  # (CPython)
+        raise OverflowError(INT_OVERFLOW)
+    return r
+
+
+def int_sub(a, b):
+    """a - b for scalar ints, or OverflowError past int64."""
+    a, b = a * 1, b * 1
+    r = a - b
+    if (a ^ b) & (a ^ r) < 0:
+        raise OverflowError(INT_OVERFLOW)
+    if not _MIN <= r <= _MAX:
+        raise OverflowError(INT_OVERFLOW)
+    return r
+
+
+def int_mul(a, b):
+    """a * b for scalar ints, or OverflowError past int64: a float product tells at once
+    when the exact one fits; near the limit `_times` decides."""
+    a, b = a * 1, b * 1
+    if abs(float(a) * float(b)) < _ROUNDED_SAFE:
+        return a * b
+    if a == _MIN or b == _MIN or abs(a) > _MAX // max(abs(b), 1):
+        raise OverflowError(INT_OVERFLOW)
+    return a * b

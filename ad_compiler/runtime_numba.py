@@ -567,18 +567,6 @@ from ad_compiler import (  # noqa: E402,F401
 )
 
 
-@_implements(rt.int_power)
-def _int_power_ov(a, b):
-    if isinstance(a, types.Array) or isinstance(b, types.Array):
-        return lambda a, b: _array_int_power(a, b)
-    return lambda a, b: _scalar_int_power(a, b)
-
-
-_times = register_jitable(runtime_ints._times)
-_scalar_int_power = register_jitable(runtime_ints.scalar_int_power)
-_array_int_power = register_jitable(runtime_ints.array_int_power)
-
-
 @_implements(rt.list_index)
 def _list_index_ov(i, count):
     def impl(i, count):
@@ -595,6 +583,7 @@ def _list_index_ov(i, count):
 # index checks of bounds.py.
 from ad_compiler import (  # noqa: E402,F401
     runtime_bounds_numba,
+    runtime_ints_numba,
     runtime_products_numba,
     runtime_selection_more_numba,
     runtime_selection_numba,

@@ -133,9 +133,11 @@ class TieredKernel:
             compiled = self.build_numba()
             out = compiled(*args)
         except Exception as exc:
-            if not type(exc).__module__.startswith("numba"):
-                raise  # the program's own error (an index out of range): NumPy's too
-            return False, None  # numba cannot type these arguments: race as usual
+            # numba cannot type these arguments, or an int passed int64 (int_checks.py; the
+            # NumPy program's ints are Python's): NumPy runs them, then the race as usual
+            if isinstance(exc, OverflowError) or type(exc).__module__.startswith("numba"):
+                return False, None
+            raise  # the program's own error (an index out of range): NumPy's too
         self.settled = True
         self.outcome = "numba (chosen by an earlier process for arguments like these)"
         self.promote(compiled)

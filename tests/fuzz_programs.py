@@ -1320,6 +1320,10 @@ class Gen(fs.StructureGen, fn13.NumpyGen):
         options += [("return", 1)] if scope.can_return else []
         # The forms of issue 11 (Python semantics that compile easily to something wrong).
         options += [("chain", 1), ("truth", 1), ("int_array", 1)]
+        # scalar ints past int64 (int_checks.py): not where the function writes into its
+        # arguments (numba may have written before the overflow: an error, not a second run)
+        if updatable and not any(v.owned and v.name[:1] == "x" for v in scope.vars.values()):
+            options += [("int_growth", 1)]
         options += [("alias", 1)] if self._alias_sources(scope) else []
         options += [("int_store", 1)] if any(v.kind == "intarr" and v.owned
                                              for v in scope.vars.values()) else []
@@ -1500,6 +1504,18 @@ class Gen(fs.StructureGen, fn13.NumpyGen):
             self.blockers.add("in-place arithmetic")
             self.refusable.add((through, op))
         return [Assign(name, target), Assign(through, value, op)]
+
+    def s_int_growth(self, scope):
+        """An int grown by products in a loop, past int64 with the large factors (Python's ints
+        grow, numba's would wrap around), read by float arithmetic modulo a prime."""
+        var = self.pick(v for v in scope.floats() if not v.frozen and not v.owned)
+        name, j = self.fresh("g"), self.fresh("j")
+        factor = self.pick(("3037000493", "2147483659", "7"))
+        self.tag("int past int64" if factor != "7" else "int product in a loop")
+        grow = Assign(name, BinOp("+", BinOp("*", Text(name), Text(factor)), Text(j)))
+        scale = BinOp("+", BinOp("%", Text(name), Text("97")), Text("1.0"))
+        return [Assign(name, Text("1")), For(j, f"range({self.integer(1, 4)})", [grow]),
+                Assign(var.name, BinOp("*", Text(var.name), scale))]
 
     def s_int_array(self, scope):
         """An integer array that receives a float (NumPy truncates it on the store)."""

@@ -1,0 +1,180 @@
+"""Scalar int arithmetic past int64 (int_checks.py): Python's ints grow, numba's wrap around.
+A numba program checks the `+`, `-`, `*` whose results might not fit and, when one does not,
+the call runs the NumPy program with Python's ints. Expected values from CPython running the
+original function, closed forms and central differences of the original (an adversary found
+the factorial and the `(n * n) % p` cases giving silently wrong values)."""
+
+import math
+
+import numpy as np
+import pytest
+from gradcheck_helpers import central, promoted
+from numba import njit
+
+from ad_compiler import grad, value_and_grad
+from ad_compiler import runtime as rt
+from ad_compiler.runtime_ints import INT_OVERFLOW
+
+BACKENDS = ("numba", "python")
+BIG = 2**40 + 7
+
+
+def exp_taylor(x):
+    s = 0.0
+    fact = 1
+    for k in range(30):
+        if k > 0:
+            fact = fact * k  # 21! passes int64
+        s = s + x**k / fact
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_factorial_in_a_loop(backend):
+    value, g = value_and_grad(exp_taylor, backend=backend)(8.0)
+    assert value == exp_taylor(8.0)  # CPython's sum, term by term
+    assert value == pytest.approx(math.exp(8.0), rel=1e-8)
+    assert g == pytest.approx(central(exp_taylor, (8.0,), 0), rel=1e-7)
+    # the derivative of the series is the series one term shorter
+    assert g == pytest.approx(sum(8.0**k / math.factorial(k) for k in range(29)), rel=1e-12)
+
+
+def square_mod(x, n):
+    k = (n * n) % 1000003
+    return x * k
+
+
+def sum_mod(x, n):
+    return x * ((n + n) % 1000003)
+
+
+def difference_mod(x, n):
+    return x * ((-n - n) % 1000003)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "f, n, k",
+    [
+        (square_mod, BIG, (BIG * BIG) % 1000003),
+        (sum_mod, 2**62 + 5, (2**63 + 10) % 1000003),
+        (difference_mod, 2**62 + 5, (-(2**63) - 10) % 1000003),
+        (square_mod, 12345, (12345 * 12345) % 1000003),
+    ],
+)
+def test_int_arguments_past_int64(f, n, k, backend):
+    vg = value_and_grad(f, wrt=0, backend=backend)
+    value, g = vg(1.5, n)
+    assert value == f(1.5, n) == 1.5 * k
+    assert g == k
+
+
+def array_square_mod(x, n):
+    return np.sum(x * x) * ((n * n) % 1000003)
+
+
+def test_after_tier_up(tier_up_at_once):
+    x = np.array([0.5, -1.0, 2.0])
+    g = grad(array_square_mod)
+    k = (BIG * BIG) % 1000003
+    np.testing.assert_allclose(g(x, BIG), 2 * x * k)  # the NumPy program
+    assert promoted(g, x, 5)[0].startswith("numba")
+    np.testing.assert_allclose(g(x, BIG), 2 * x * k)  # numba's checked product raised
+    np.testing.assert_allclose(g(x, 5), 2 * x * 25)  # and numba still serves small ones
+
+
+def scaled_in_place(x, n):
+    for i in range(x.shape[0]):
+        x[i] = x[i] * ((n * n) % 7)
+    return np.sum(x * x)
+
+
+def test_a_loop_writing_into_its_argument_raises():
+    # numba may have written into x before the product overflowed: no second run, an error
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(grad(scaled_in_place)(x.copy(), 3), 2 * x * 4)
+    with pytest.raises(OverflowError, match="int64"):
+        grad(scaled_in_place)(x, BIG)
+
+
+def packed_lower(x, L):
+    # li counts the packed entries: a counter, never checked
+    d = x.shape[0]
+    s = 0.0
+    li = 0
+    for c in range(d):
+        for r in range(c + 1, d):
+            s = s + L[li] * x[c] * x[r]
+            li += 1
+    return s
+
+
+def test_counters_and_sizes_are_not_checked():
+    x = np.array([0.5, -1.0, 2.0, 1.5])
+    L = np.arange(1.0, 7.0)
+    g = grad(packed_lower, wrt=(0, 1))
+    gx, gL = g(x, L)
+    np.testing.assert_allclose(gx, central(packed_lower, (x, L), 0), rtol=1e-7)
+    np.testing.assert_allclose(gL, central(packed_lower, (x, L), 1), rtol=1e-7)
+    assert "rt.int_" not in g.source_for(x, L)
+
+
+def grows(x, n):
+    total = 0.0
+    step = 1
+    for _ in range(n):
+        step = step * 3  # a product in a loop: checked
+        total = total + x * (step % 5)
+    return total
+
+
+def test_products_in_loops_are_checked():
+    g = grad(grows)
+    assert "rt.int_mul(step, 3)" in g.source_for(1.0, 50)
+    assert g(1.0, 50) == pytest.approx(sum((3**k) % 5 for k in range(1, 51)))
+
+
+# -- the checked operations themselves, in numba and in CPython ---------------------------------
+
+
+@njit
+def _numba_add(a, b):
+    return rt.int_add(a, b)
+
+
+@njit
+def _numba_sub(a, b):
+    return rt.int_sub(a, b)
+
+
+@njit
+def _numba_mul(a, b):
+    return rt.int_mul(a, b)
+
+
+EDGES = [0, 1, -1, 2, 3, 2**31, 2**31 + 1, 2**32, -(2**32), 2**61, 2**62, -(2**62), 2**63 - 1]
+EDGES += [-(2**63), 3037000499, 3037000500, -3037000500, 2**62 + 2**61]
+OPS = [
+    ("+", lambda a, b: a + b, _numba_add, rt.int_add),
+    ("-", lambda a, b: a - b, _numba_sub, rt.int_sub),
+    ("*", lambda a, b: a * b, _numba_mul, rt.int_mul),
+]
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["numba", "cpython"])
+@pytest.mark.parametrize("op", OPS, ids=[o[0] for o in OPS])
+def test_checked_operations_at_the_edges(op, compiled):
+    symbol, exact_op, numba_op, python_op = op
+    run = numba_op if compiled else python_op
+    for a in EDGES:
+        for b in EDGES:
+            exact = exact_op(a, b)
+            try:
+                got = run(a, b)
+            except OverflowError as exc:
+                assert INT_OVERFLOW in str(exc)
+                # only a result that does not fit (a product of exactly -2**63 may be refused)
+                fits = -(2**63) <= exact < 2**63
+                assert not fits or (symbol == "*" and exact == -(2**63)), (a, symbol, b)
+                continue
+            assert got == exact, (a, symbol, b)
