@@ -28,7 +28,7 @@ from .kinds import kind_of_value, refuse_array_subclass, scalar_bool_arithmetic
 from .live import READ_ERRORS, LiveState
 from .normalize import Entry, normalize_live
 from .pytree import is_constant, is_structured
-from .runtime_ints import INT_OVERFLOW
+from .runtime_ints import Int64Overflow
 from .shaping import (
     _ALL,
     _INLINED,
@@ -173,8 +173,18 @@ class GradFunction(Generic[P]):
                 if len(args) == self._nuser and self._reads_globals() and self._hidden:
                     # module-level values the program takes after the arguments: read them
                     return _LiveGradFunction.__call__(self, *args)
-                entry = self._dispatch[key] = self._entry(args)
-                self._install_fast_path()
+                normalized = self._primal()
+                if len(args) != self._nparams and self._live is not None:
+                    # the module-level values were read before another thread normalized the
+                    # function again (a value compiled in changed): read them again
+                    return _LiveGradFunction.__call__(self, *args[: self._nuser])
+                entry = self._entry(args)
+                with self._lock:
+                    # (not when another thread normalized the function again meanwhile: a
+                    # module-level value compiled in changed, this entry is for the old one)
+                    if self._normalized is normalized:
+                        self._dispatch[key] = entry
+                        self._install_fast_path()
         try:
             return entry[1](entry[0](*args), args)
         except Exception as exc:
@@ -198,11 +208,11 @@ class GradFunction(Generic[P]):
             self._recovered = True
             self._recompile(key)
             return GradFunction.__call__(self, *args)
-        beyond = isinstance(exc, OverflowError) and not self._changes_in_place()
+        beyond = isinstance(exc, Int64Overflow) and not self._changes_in_place()
         if self.backend == "numba" and (beyond or any(map(_beyond_int64, args))):
             # numba's ints are int64 (its checked arithmetic raised, int_checks.py), or a
             # Python int is bigger: the NumPy program computes with Python's ints, as Python
-            return self._with_python_ints(key, args, exc)
+            return self._with_python_ints(key, args)
         if self.backend == "numba" and type(exc).__module__.startswith("numba"):
             raise CompilationError(
                 f"numba could not compile the gradient of {self.__name__}: "
@@ -211,16 +221,17 @@ class GradFunction(Generic[P]):
             ) from exc
         raise exc
 
-    def _with_python_ints(self, key: tuple, args: tuple, exc: Exception) -> Any:
-        numpy_program = self._numpy_before_promotion(key)
+    def _with_python_ints(self, key: tuple, args: tuple) -> Any:
+        """The NumPy program's result (numba still serves the calls whose ints fit)."""
         shaping = aux.unpacker(self) if self.has_aux else self._unpack
-        if numpy_program is not None:  # (kept: numba serves the calls whose ints fit)
-            return shaping(numpy_program(*args), args)
-        function, _ = self._compile(self._kinds(args), backend="python")
-        try:
-            return shaping(function(*args), args)
-        except OverflowError as again:  # an int past int64 into an int64 tape
-            raise OverflowError(f"{self.__name__}(): {INT_OVERFLOW}") from again
+        program = self._numpy_before_promotion(key)
+        if program is None:
+            with self._lock:  # (built once per signature)
+                programs = self.__dict__.setdefault("_with_python_ints_programs", {})
+                if key not in programs:
+                    programs[key] = self._compile(self._kinds(args), backend="python")[0]
+                program = programs[key]
+        return shaping(program(*args), args)
 
     def _numpy_before_promotion(self, key: tuple) -> Callable | None:
         """The NumPy program a tier-up replaced for dispatch key `key`, if it did."""
@@ -421,6 +432,7 @@ class GradFunction(Generic[P]):
                 self._normalized = None
                 self._builds.clear()
                 self._dispatch.clear()
+                self.__dict__.pop("_with_python_ints_programs", None)
                 fastcall.uninstall(self, self._plain_class())
                 self.__dict__.pop("_promoted_from", None)
                 self._last_source = None

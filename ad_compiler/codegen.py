@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .custom import function_names
-from .int_checks import CHECKED, int_checks
+from .int_checks import CHECKED, GUARD, int_checks
 from .int_powers import int_powers, power_template
 from .ir import Assign, Block, Const, Function, If, Loc, Loop, Operand, Stmt, Var, walk
 from .kinds import KindTable
@@ -435,12 +435,16 @@ def generate(
     printer.exposed = exposed_reads(fn)
     if backend == "numba":
         printer.powers = int_powers(fn, kinds)
-        printer.int_checks = int_checks(fn, kinds)
+        printer.int_checks, guarded = int_checks(fn, kinds)
     else:
-        printer.python_ints = True
+        printer.python_ints, guarded = True, ()
     # IEEE arithmetic: a division by zero gives inf or nan, as in NumPy, not an exception.
     decorator = ['@njit(cache=True, error_model="numpy")'] if backend == "numba" else []
     printer.lines.append(f"def {fn.name}({', '.join(fn.params)}):")
+    if guarded:  # (a bigger int runs on the NumPy program)
+        printer.lines.append("    # int arguments under 2**31 (int_checks.py)")
+        printer.lines += [f"    {GUARD.format(p)}" for p in guarded]
+        printer.modules.add("rt")
     printer.block(fn.body, 1)
     outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
     returned = ", ".join(ast.unparse(printer.operand(o, {})) for o in outputs)

@@ -40,7 +40,11 @@ def install(
     (live.py) passes `read_hidden`, an expression and the names it reads, written inline: their
     current values (None when a value compiled in changed, one of `read_errors` when one is
     gone: then the general path serves), passed to the program after the user's arguments."""
-    signatures = [key for key in function._dispatch if _simple(key)]
+    signatures = [
+        key
+        for key in function._dispatch
+        if _simple(key) and len(key) == function._nparams  # (another normalization's: not)
+    ]
     signatures = signatures[-MOST_SIGNATURES:][::-1]  # the newest first
     if not signatures:
         uninstall(function, base)
@@ -182,7 +186,8 @@ def _shaping(function: Any, key: tuple, names: list, call: str, s: int, namespac
 # arguments. A gradient whose memory was allocated by this very call shares none with an
 # argument, and only its own allocation with another gradient, so the pairs are tested only
 # when the gradient's owner is not known to be new. `_o{j}` names gradient j's allocation:
-# None when unknown, a negative number for an array owning its memory, else numba's address.
+# None when unknown, a negative number for an array owning its memory (one of NumPy's, or a
+# copy), else numba's address of the allocation (equal for views of one allocation).
 
 
 def _numpy_fresh(grad: str, owner: str, j: int, identities: str) -> list:
@@ -215,7 +220,8 @@ def _separated(grad: str, owner: str, j: int, arguments: list, earlier: list, fr
     # a new allocation: only an earlier gradient from the same one, or of unknown owner, may
     # share it
     pairs = [f"({o} is None and _may({grad}, {g}))" for g, o in earlier]
-    pairs += [f"{owner} == {o}" for _, o in earlier]
+    if fresh is not _numpy_fresh:  # (NumPy's own arrays are told apart by identity above)
+        pairs += [f"{owner} == {o}" for _, o in earlier]
     copy = [f"        {grad} = {grad}.copy()", f"        {owner} = {-1 - j}"]
     lines += [f"    if {' or '.join(pairs)}:", *copy] if pairs else []
     shares = " or ".join(f"_may({grad}, {other})" for other in arguments + [g for g, _ in earlier])

@@ -13,13 +13,17 @@ Which results might not fit is found from bounds on magnitudes, over every assig
 * a constant: itself; a bool: 1;
 * a size (`len`, `x.shape[k]`, `x.size`, a range's length, an argmax): 2**31, an assumption (no
   axis, list or loop of 2**31 elements or more); the index of a range loop: its bounds';
-* a counter, a cycle of copies, merges and steps `i = j + s` (`s` at most 2**33: a tape's top,
-  `li += 1`, `li += len(row)`, `li = li0 + (r - c)`): the largest of its other assignments plus
-  2**61 (an assumption too: its steps add up to less than 2**61 in one call);
-* `a + b`, `a - b`: the sum of the bounds; `a * b`: their product; `-a`, `abs(a)`, `a // b`:
-  a's; `a % b`: b's; a copy, a merge, min and max: the larger;
-* anything else (an int argument, a module-level int, an element of an int array, int(x)):
-  unknown, 2**63.
+* a counter, a cycle of copies, merges and steps `i = j + s` (`s` within a size: a tape's top,
+  `li += 1`, `li += len(row)`): within 2**61 of its other assignments, an assumption too (2**30
+  steps of 2**31 pass it; LLVM computes some such loops in closed form, without running them);
+* an int argument read by `+ - *`: under 2**31, checked once at entry (`rt.small_int`; a bigger
+  one runs the NumPy program), so that index arithmetic in loops needs no checks;
+* a NumPy int in CPython (an element or a sum of an int array, and arithmetic with one): no
+  bound and no check, since NumPy's int64 wraps around as numba's does;
+* `a + b`, `a - b`: the sum of the bounds; `a * b`: their product; `-a` (checked when `a` may
+  be -2**63), `abs(a)`, `a // b`: a's (`abs(-2**63)` and `-2**63 // -1` are not checked);
+  `a % b`: b's; a copy, a merge, min and max: the larger;
+* anything else (an int argument read otherwise, a tuple's item, int(x)): unknown, 2**63.
 
 A result whose bound passes int64 is checked, and a checked result is bounded by int64.
 """
@@ -31,52 +35,112 @@ from .kinds import KindTable
 
 INT64 = 2**63 - 1
 SIZE = 2**31
-STEP = 2**33
-TRAVEL = 2**61  # how far a counter may move in one call
-_LIMIT = 2**64  # bounds stop growing here
+STEP = SIZE
+TRAVEL = 2**61  # how far a counter may move in one call (an assumption)
+_LIMIT = 2**64  # intervals stop growing here
+UNKNOWN = (-(2**63) - 1, 2**63)  # (just past int64 on both sides: arithmetic on it is checked)
+EMPTY = (_LIMIT, -_LIMIT)  # (no value yet)
 _ROUNDS = 1000
-_RAISES = 4  # a bound raised this often grows around a cycle (`i = i + 1`): it goes to _LIMIT
+_RAISES = 4  # an interval widened this often grows around a cycle (`i = i + 1`): to _LIMIT
 
 CHECKED = {
     "add": "rt.int_add({0}, {1})",
     "sub": "rt.int_sub({0}, {1})",
     "mul": "rt.int_mul({0}, {1})",
+    "neg": "rt.int_neg({0})",
 }
+GUARD = "rt.small_int({0})"
 _SIZES = {"len", "dim", "size", "range_len", "argmax", "argmin", "ndim"}
-_SAME = {"neg", "abs", "pos", "floordiv"}
+_NUMPY_INT_OPS = {"add", "sub", "mul", "neg", "pos", "abs", "floordiv", "mod", "copy"}
 _LARGER = {"copy", "min", "max", "maximum", "minimum", "where"}
 _TAPES_IN = {"tape_store": 2, "list_append": 1}  # op: the position of the value stored
 _TAPES_OUT = {"tape_load", "list_pop"}
 
 
-def int_checks(fn: Function, kinds: KindTable) -> set[int]:
-    """The ids of the statements of `fn` to print checked (CHECKED[stmt.op])."""
+def int_checks(fn: Function, kinds: KindTable) -> tuple[set[int], tuple[str, ...]]:
+    """The ids of the statements of `fn` to print checked (CHECKED[stmt.op]), and the int
+    parameters to check against 2**31 at entry (GUARD)."""
     statements = list(walk(fn.body))
     if not any(isinstance(s, Assign) and s.op in CHECKED for s in statements):
-        return set()
-    plain = _Bounds(kinds, fn.params, statements, {})
+        return set(), ()
+    numpy_ints = _numpy_ints(statements, kinds)
+    # int parameters read by arithmetic: checked once at entry instead of at every operation
+    # (an index `i * n + j` in a loop); a bigger one runs the NumPy program
+    guarded = tuple(
+        p
+        for p in fn.params
+        if kinds.of(Var(p)).ndim == 0
+        and kinds.of(Var(p)).dtype == "int"
+        and any(isinstance(s, Assign) and s.op in CHECKED and Var(p) in s.args for s in statements)
+    )
+    plain = _Bounds(kinds, fn.params, guarded, statements, {}, numpy_ints)
     plain.settle()
     groups = _counter_groups(plain, statements)
     while True:
-        bounds = _Bounds(kinds, fn.params, statements, groups)
+        bounds = _Bounds(kinds, fn.params, guarded, statements, groups, numpy_ints)
         bounds.settle()
         broken = {g for g in set(groups.values()) if bounds.start(g) + TRAVEL > INT64}
         if not broken:
-            return bounds.checked
+            return bounds.checked, guarded
         groups = {name: g for name, g in groups.items() if g not in broken}
 
 
-class _Bounds:
-    """Bounds on the magnitudes of a program's scalar ints (`bound`), and the statements whose
-    results pass int64 (`checked`)."""
+def _numpy_ints(statements: list, kinds: KindTable) -> set[str]:
+    """Names that hold NumPy ints in CPython at every assignment: an element or a reduction of
+    an int array, and arithmetic with one. NumPy's int64 wraps around as numba's does, so the
+    NumPy program would compute the same: no check."""
 
-    def __init__(self, kinds: KindTable, params, statements: list, groups: dict) -> None:
+    def whole_scalar(name: str) -> bool:
+        kind = kinds.of(Var(name))
+        return kind.ndim == 0 and kind.dtype == "int"
+
+    def int_array(o: Operand) -> bool:
+        kind = kinds.of(o)
+        return bool(kind.ndim) and kind.dtype == "int"
+
+    definitions: dict[str, list] = {}
+    for s in statements:
+        if isinstance(s, Assign) and s.target is not None and whole_scalar(s.target):
+            definitions.setdefault(s.target, []).append(s)
+        elif isinstance(s, Loop | If):
+            for name in ([s.index] if isinstance(s, Loop) and s.index else []) + [
+                phi.name for phi in s.phis
+            ]:
+                definitions.setdefault(name, []).append(None)  # (a Python int, or a merge)
+    numpy_ints = set(definitions)
+    changed = True
+    while changed:  # the largest set whose every assignment gives a NumPy int
+        changed = False
+        for name in list(numpy_ints):
+            for s in definitions[name]:
+                from_array = s is not None and s.op not in _SIZES and any(map(int_array, s.args))
+                from_numpy_int = (
+                    s is not None
+                    and s.op in _NUMPY_INT_OPS
+                    and any(isinstance(a, Var) and a.name in numpy_ints for a in s.args)
+                )
+                if not (from_array or from_numpy_int):
+                    numpy_ints.discard(name)
+                    changed = True
+                    break
+    return numpy_ints
+
+
+class _Bounds:
+    """Intervals holding a program's scalar ints (`interval`), and the statements whose results
+    may pass int64 (`checked`). An interval is a pair (lo, hi); none yet is EMPTY."""
+
+    def __init__(
+        self, kinds: KindTable, params, guarded, statements: list, groups: dict, numpy_ints: set
+    ) -> None:
         self.kinds = kinds
         self.statements = statements
         self.groups = groups  # name -> its counter group
-        self.bounds: dict[str | tuple, int] = {p: INT64 + 1 for p in params}
+        self.numpy_ints = numpy_ints
+        self.intervals: dict[str | tuple, tuple[int, int]] = {p: UNKNOWN for p in params}
+        self.intervals.update((p, (-SIZE, SIZE)) for p in guarded)
         self.checked: set[int] = set()
-        self.raises: dict[str | tuple, int] = {}
+        self.widened: dict[str | tuple, int] = {}
         self.changed = True
 
     def settle(self) -> None:
@@ -86,36 +150,47 @@ class _Bounds:
             self.changed = False
             for s in self.statements:
                 self.visit(s)
-        # (never seen: every bound can rise only a few times) all of them, to be safe
+        # (never seen: every interval can widen only a few times) all of them, to be safe
         self.checked = {
             id(s)
             for s in self.statements
             if isinstance(s, Assign) and s.op in CHECKED and all(map(self.whole, s.args))
         }
 
-    def bound(self, o: Operand | None) -> int:
+    def interval(self, o: Operand | None) -> tuple[int, int]:
         if isinstance(o, Const):
             v = o.value
-            return abs(int(v)) if isinstance(v, int | bool) else INT64 + 1
-        return 0 if o is None else self.bounds.get(o.name, 0)
+            return (int(v), int(v)) if isinstance(v, int | bool) else UNKNOWN
+        return EMPTY if o is None else self.intervals.get(o.name, EMPTY)
 
-    def raise_to(self, name: str, bound: int, within_group: bool = False) -> None:
+    def bound(self, o: Operand | None) -> int:
+        """The largest magnitude."""
+        lo, hi = self.interval(o)
+        return max(-lo, hi, 0)
+
+    def widen(self, name: str, interval: tuple[int, int], within_group: bool = False) -> None:
         group = self.groups.get(name)
-        if group is not None:  # a counter: its largest start, plus how far it moves
+        if group is not None:  # a counter: its starts, and as far again as it moves
             if not within_group:
-                self._raise(("start", group), bound)
-            bound = self.bounds.get(("start", group), 0) + TRAVEL
-        self._raise(name, bound)
+                self._widen(("start", group), interval)
+            lo, hi = self.intervals.get(("start", group), EMPTY)
+            if lo > hi:
+                return  # (no start yet)
+            interval = (lo - TRAVEL, hi + TRAVEL)
+        self._widen(name, interval)
 
-    def _raise(self, key: str | tuple, bound: int) -> None:
-        bound = min(bound, _LIMIT)
-        if bound > self.bounds.get(key, 0):
-            raises = self.raises[key] = self.raises.get(key, 0) + 1
-            self.bounds[key] = _LIMIT if raises > _RAISES else bound
+    def _widen(self, key: str | tuple, interval: tuple[int, int]) -> None:
+        old = self.intervals.get(key, EMPTY)
+        lo, hi = max(min(old[0], interval[0]), -_LIMIT), min(max(old[1], interval[1]), _LIMIT)
+        if (lo, hi) != old:
+            times = self.widened[key] = self.widened.get(key, 0) + 1
+            self.intervals[key] = (-_LIMIT, _LIMIT) if times > _RAISES else (lo, hi)
             self.changed = True
 
     def start(self, group: int) -> int:
-        return self.bounds.get(("start", group), 0)
+        """The largest magnitude a counter group starts from."""
+        lo, hi = self.intervals.get(("start", group), EMPTY)
+        return max(-lo, hi, 0)
 
     def whole(self, o: Operand) -> bool:
         kind = self.kinds.of(o)
@@ -124,20 +199,33 @@ class _Bounds:
     def visit(self, s) -> None:
         if isinstance(s, Assign):
             if s.op in _TAPES_IN and isinstance(s.args[0], Var):
-                self.raise_to(s.args[0].name, self.bound(s.args[_TAPES_IN[s.op]]))
+                self.widen(s.args[0].name, self.interval(s.args[_TAPES_IN[s.op]]))
             if s.target is not None and self.whole(Var(s.target)):
                 if self.counts(s):  # (a step or a copy within a counter group)
-                    self.raise_to(s.target, 0, within_group=True)
+                    self.widen(s.target, EMPTY, within_group=True)
                 else:
-                    self.raise_to(s.target, self.result(s))
+                    self.widen(s.target, self.result(s))
             return
         if isinstance(s, Loop) and s.index is not None:
-            self.raise_to(s.index, max(self.bound(s.start), self.bound(s.stop)))
+            self.widen(s.index, self._indices(s))
         if isinstance(s, If | Loop):
             for phi in s.phis:
                 group = self.groups.get(phi.name)
-                outside = [o for o in (phi.first, phi.second) if not self.member(o, group)]
-                self.raise_to(phi.name, max(map(self.bound, outside), default=0))
+                for o in (phi.first, phi.second):
+                    if not self.member(o, group):
+                        self.widen(phi.name, self.interval(o))
+
+    def _indices(self, loop: Loop) -> tuple[int, int]:
+        """Where a range loop's index stays: [start, stop) going up, (stop, start] down."""
+        start, stop = self.interval(loop.start), self.interval(loop.stop)
+        if start[0] > start[1] or stop[0] > stop[1]:
+            return EMPTY  # (not known yet)
+        step = loop.step.value if isinstance(loop.step, Const) else None
+        if isinstance(step, int) and step > 0:
+            return start[0], max(start[0], stop[1] - 1)
+        if isinstance(step, int) and step < 0:
+            return min(start[1], stop[0] + 1), start[1]
+        return min(start[0], stop[0]), max(start[1], stop[1])
 
     def member(self, o: Operand, group: int | None) -> bool:
         return group is not None and isinstance(o, Var) and self.groups.get(o.name) == group
@@ -157,28 +245,45 @@ class _Bounds:
             return True
         return s.op == "add" and self.member(b, group) and self.bound(a) <= STEP
 
-    def result(self, s: Assign) -> int:
+    def result(self, s: Assign) -> tuple[int, int]:
         args = s.args
-        if s.op in CHECKED and len(args) == 2 and all(map(self.whole, args)):
-            a, b = (self.bound(o) for o in args)
-            bound = a * b if s.op == "mul" else a + b
-            if bound > INT64:
+        if s.target in self.numpy_ints:  # (wraps around in NumPy too)
+            return UNKNOWN
+        if s.op in CHECKED and all(map(self.whole, args)):
+            got = _arithmetic(s.op, *map(self.interval, args))
+            if got[0] < -INT64 - 1 or got[1] > INT64:
                 self.checked.add(id(s))
-                return INT64
-            return bound
+                return (-INT64 - 1, INT64)
+            return got
         if self.kinds.of(Var(s.target)).dtype == "bool":
-            return 1
+            return (0, 1)
         if s.op in _SIZES or (args and self.kinds.of(args[0]).dtype == "shape"):
-            return SIZE
-        if s.op in _SAME and args:
-            return self.bound(args[0])
+            return (0, SIZE)
+        if s.op in ("abs", "pos", "floordiv") and args:
+            bound = self.bound(args[0])
+            return (0 if s.op == "abs" else -bound, bound)
         if s.op == "mod" and len(args) == 2:
-            return self.bound(args[1])
+            bound = self.bound(args[1])
+            return (-bound, bound)
         if s.op in _LARGER and args:
-            return max(self.bound(a) for a in args)
+            intervals = [self.interval(a) for a in args]
+            return min(i[0] for i in intervals), max(i[1] for i in intervals)
         if s.op in _TAPES_OUT and isinstance(args[0], Var):
-            return self.bound(args[0])
-        return INT64 + 1
+            return self.interval(args[0])
+        return UNKNOWN
+
+
+def _arithmetic(op: str, a: tuple[int, int], b: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+    if a[0] > a[1] or b[0] > b[1]:
+        return EMPTY  # (an operand not known yet)
+    if op == "add":
+        return a[0] + b[0], a[1] + b[1]
+    if op == "sub":
+        return a[0] - b[1], a[1] - b[0]
+    if op == "neg":
+        return -a[1], -a[0]
+    products = [x * y for x in a for y in b]
+    return min(products), max(products)
 
 
 def _counter_groups(plain: _Bounds, statements: list) -> dict[str, int]:

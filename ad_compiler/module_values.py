@@ -34,11 +34,13 @@ class ModuleValues:
         if where is None or is_library_module(value):
             return self.global_value(value, node)
         container, get = where
-        return self.live_value(value, node, ((id(container), ident), ident, get))
+        return self.live_value(value, node, ((id(container), ident), ident, get), named=True)
 
-    def live_value(self, value: Any, node: ast.AST, live: tuple) -> Any:
+    def live_value(self, value: Any, node: ast.AST, live: tuple, named: bool = False) -> Any:
         """A module-level value read at each call (see live.py): a number or an array is a
-        hidden parameter, a bool or None a constant checked at each call."""
+        hidden parameter, a bool or None a constant checked at each call; a helper or another
+        object a name of the module (or a closure cell) holds, checked to be the same object.
+        (Not one read as an attribute: `self.predict` is a new bound method at every read.)"""
         key, label, get = live
         if is_live_value(value):
             if isinstance(value, np.ndarray) and value.dtype.kind not in "fiub":
@@ -51,7 +53,8 @@ class ModuleValues:
             return _constant_items(pinned.value) if is_constant_tuple(value) else pinned
         constant = self.global_value(value, node)  # a helper, a module: its attributes live
         if isinstance(constant, PyObject):
-            self.out.live.pin_object(key, label, get, value, self.parsed.loc(node))
+            if named:
+                self.out.live.pin_object(key, label, get, value, self.parsed.loc(node))
             return PyObject(value, live)
         return constant
 

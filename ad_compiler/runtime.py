@@ -717,7 +717,14 @@ from ad_compiler.runtime_bounds import (  # noqa: E402,F401
 
 # Checked int ** int of int_powers.py (numba: runtime_numba.py); the products (einsum,
 # tensordot, inner, vdot, kron, cross) of rules/products.py (numba: runtime_products_numba.py).
-from ad_compiler.runtime_ints import int_add, int_mul, int_power, int_sub  # noqa: E402,F401
+from ad_compiler.runtime_ints import (  # noqa: E402,F401
+    int_add,
+    int_mul,
+    int_neg,
+    int_power,
+    int_sub,
+    small_int,
+)
 from ad_compiler.runtime_products import (  # noqa: E402,F401
     cross,
     cross_eps,

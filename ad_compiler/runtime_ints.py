@@ -14,6 +14,12 @@ OVERFLOW = (
 )
 _MAX = 2**63 - 1
 _MIN = -(2**63)
+_SMALL = 2**31
+
+
+class Int64Overflow(OverflowError):
+    """An int result past int64 in a numba program (numba's would wrap around): the call runs
+    the NumPy program instead, with Python's ints (api.py)."""
 
 
 def _times(x, y):
@@ -25,7 +31,7 @@ def _times(x, y):
     if y == 1:
         return x
     if x == _MIN or y == _MIN or abs(x) > _MAX // abs(y):
-        raise OverflowError(OVERFLOW)
+        raise Int64Overflow(OVERFLOW)
     return x * y
 
 
@@ -71,9 +77,9 @@ def int_add(a, b):
     a, b = a * 1, b * 1  # (a bool counts as an int)
     r = a + b
     if (a ^ r) & (b ^ r) < 0:  # (numba: the sum wrapped around, its sign is wrong)
-        raise OverflowError(INT_OVERFLOW)
+        raise Int64Overflow(INT_OVERFLOW)
     if not _MIN <= r <= _MAX:  # (CPython)
-        raise OverflowError(INT_OVERFLOW)
+        raise Int64Overflow(INT_OVERFLOW)
     return r
 
 
@@ -82,18 +88,35 @@ def int_sub(a, b):
     a, b = a * 1, b * 1
     r = a - b
     if (a ^ b) & (a ^ r) < 0:
-        raise OverflowError(INT_OVERFLOW)
+        raise Int64Overflow(INT_OVERFLOW)
     if not _MIN <= r <= _MAX:
-        raise OverflowError(INT_OVERFLOW)
+        raise Int64Overflow(INT_OVERFLOW)
     return r
 
 
 def int_mul(a, b):
     """a * b for scalar ints, or OverflowError past int64: a float product tells at once
-    when the exact one fits; near the limit `_times` decides."""
+    when the exact one fits; near the limit, a division (which refuses a few products that
+    fit, -2**63 among them: the NumPy program computes those)."""
     a, b = a * 1, b * 1
     if abs(float(a) * float(b)) < _ROUNDED_SAFE:
         return a * b
     if a == _MIN or b == _MIN or abs(a) > _MAX // max(abs(b), 1):
-        raise OverflowError(INT_OVERFLOW)
+        raise Int64Overflow(INT_OVERFLOW)
     return a * b
+
+
+def int_neg(a):
+    """-a for a scalar int, or OverflowError for -(-2**63)."""
+    a = a * 1
+    if a == _MIN:
+        raise Int64Overflow(INT_OVERFLOW)
+    return -a
+
+
+def small_int(a):
+    """An int argument of a numba program, checked to be below 2**31 in magnitude: then the
+    program's index arithmetic with it needs no checks (int_checks.py); a bigger one runs on
+    the NumPy program."""
+    if not -_SMALL < a < _SMALL:
+        raise Int64Overflow(INT_OVERFLOW)

@@ -14,6 +14,8 @@ _array_int_power = register_jitable(runtime_ints.array_int_power)
 _int_add = register_jitable(runtime_ints.int_add)
 _int_sub = register_jitable(runtime_ints.int_sub)
 _int_mul = register_jitable(runtime_ints.int_mul)
+_int_neg = register_jitable(runtime_ints.int_neg)
+_small_int = register_jitable(runtime_ints.small_int)
 
 
 @_implements(rt.int_power)
@@ -36,3 +38,13 @@ def _int_sub_ov(a, b):
 @_implements(rt.int_mul)
 def _int_mul_ov(a, b):
     return lambda a, b: _int_mul(a, b)
+
+
+@_implements(rt.int_neg)
+def _int_neg_ov(a):
+    return lambda a: _int_neg(a)
+
+
+@_implements(rt.small_int)
+def _small_int_ov(a):
+    return lambda a: _small_int(a)

@@ -35,6 +35,7 @@ import numpy as np
 
 from . import compile as compiler
 from .errors import ADCompilerError
+from .runtime_ints import Int64Overflow
 
 # calls of one signature before numba is tried (benchmarks set AD_COMPILER_HOT_CALLS=1)
 HOT_CALLS = int(os.environ.get("AD_COMPILER_HOT_CALLS", "20"))
@@ -135,7 +136,7 @@ class TieredKernel:
         except Exception as exc:
             # numba cannot type these arguments, or an int passed int64 (int_checks.py; the
             # NumPy program's ints are Python's): NumPy runs them, then the race as usual
-            if isinstance(exc, OverflowError) or type(exc).__module__.startswith("numba"):
+            if isinstance(exc, Int64Overflow) or type(exc).__module__.startswith("numba"):
                 return False, None
             raise  # the program's own error (an index out of range): NumPy's too
         self.settled = True

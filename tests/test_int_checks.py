@@ -178,3 +178,61 @@ def test_checked_operations_at_the_edges(op, compiled):
                 assert not fits or (symbol == "*" and exact == -(2**63)), (a, symbol, b)
                 continue
             assert got == exact, (a, symbol, b)
+
+
+# -- found by review: index arithmetic stays unchecked, big steps and -(-2**63) are checked ------
+
+
+def strided(x, w, n, m):
+    s = 0.0
+    for i in range(m):
+        for j in range(n):
+            s = s + x[i * n + j] * w[j]  # n, m: checked once at entry (rt.small_int)
+    return s
+
+
+def labelled(x, labels, d):
+    s = 0.0
+    for i in range(labels.shape[0]):
+        for j in range(d):
+            s = s + x[labels[i] * d + j] ** 2  # a NumPy int: wraps in NumPy too
+    return s
+
+
+def test_index_arithmetic_in_loops_is_not_checked():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(12), rng.standard_normal(4)
+    g = grad(strided, wrt=(0, 1))
+    source = g.source_for(x, w, 4, 3)
+    assert "rt.int_" not in source and "rt.small_int(n)" in source
+    gx, gw = g(x, w, 4, 3)
+    np.testing.assert_allclose(gx, central(strided, (x, w, 4, 3), 0), rtol=1e-7)
+    np.testing.assert_allclose(gw, central(strided, (x, w, 4, 3), 1), rtol=1e-7)
+    labels = np.array([2, 0, 2])
+    g2 = grad(labelled)
+    assert "rt.int_" not in g2.source_for(x, labels, 4)
+    np.testing.assert_allclose(g2(x, labels, 4), central(labelled, (x, labels, 4), 0), rtol=1e-7)
+    # an int argument past 2**31: the NumPy program
+    big = grad(strided, wrt=(0, 1))(np.ones(2), np.ones(2), 2, 1)
+    np.testing.assert_allclose(big[0], np.ones(2))
+    big_n = 2**31 + 5
+    np.testing.assert_allclose(grad(square_mod, wrt=0)(1.5, big_n), (big_n * big_n) % 1000003)
+
+
+def big_steps(x, n, reps):
+    m = n % 8589934592  # up to 2**33: no counter's step
+    s = 0
+    for _ in range(reps):
+        s = s + m
+    return x * (s % 1000003)
+
+
+def negated(x, n):
+    return x * ((-n) % 1000003)
+
+
+def test_big_steps_and_negation_are_checked():
+    assert "rt.int_add(s, m)" in grad(big_steps).source_for(1.0, 5, 3)
+    assert grad(big_steps)(1.0, 2**33 - 1, 3) == (3 * (2**33 - 1)) % 1000003
+    n = -(2**63)
+    assert value_and_grad(negated)(1.5, n) == (1.5 * ((-n) % 1000003), (-n) % 1000003)

@@ -86,3 +86,23 @@ def test_a_constant_result_through_a_helper(backend):
     value, g = value_and_grad(constant_model, wrt=1, backend=backend)(np.ones(2), np.ones(3))
     assert value == 2.0
     np.testing.assert_array_equal(g, np.zeros(3))
+
+
+class Model:
+    def act(self, v):
+        return v * v
+
+
+network = Model()
+
+
+def through_a_method(x):
+    return network.act(x) * 3.0
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_method_of_a_module_level_object(backend):
+    # (found by review: a bound method, new at every read, was checked to be the same object)
+    g = value_and_grad(through_a_method, backend=backend)
+    for _ in range(3):
+        assert g(1.5) == (6.75, 9.0)
