@@ -28,7 +28,7 @@ from .kinds import kind_of_value, refuse_array_subclass, scalar_bool_arithmetic
 from .live import READ_ERRORS, LiveState
 from .normalize import Entry, normalize_live
 from .pytree import is_constant, is_structured
-from .runtime_ints import Int64Overflow
+from .runtime_ints import BigIntArgument, Int64Overflow
 from .shaping import (
     _ALL,
     _INLINED,
@@ -208,7 +208,9 @@ class GradFunction(Generic[P]):
             self._recovered = True
             self._recompile(key)
             return GradFunction.__call__(self, *args)
-        beyond = isinstance(exc, Int64Overflow) and not self._changes_in_place()
+        beyond = isinstance(exc, BigIntArgument) or (
+            isinstance(exc, Int64Overflow) and not self._changes_in_place()
+        )
         if self.backend == "numba" and (beyond or any(map(_beyond_int64, args))):
             # numba's ints are int64 (its checked arithmetic raised, int_checks.py), or a
             # Python int is bigger: the NumPy program computes with Python's ints, as Python

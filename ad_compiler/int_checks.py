@@ -16,14 +16,13 @@ Which results might not fit is found from bounds on magnitudes, over every assig
 * a counter, a cycle of copies, merges and steps `i = j + s` (`s` within a size: a tape's top,
   `li += 1`, `li += len(row)`): within 2**61 of its other assignments, an assumption too (2**30
   steps of 2**31 pass it; LLVM computes some such loops in closed form, without running them);
-* an int argument read by `+ - *`: under 2**31, checked once at entry (`rt.small_int`; a bigger
-  one runs the NumPy program), so that index arithmetic in loops needs no checks;
-* a NumPy int in CPython (an element or a sum of an int array, and arithmetic with one): no
-  bound and no check, since NumPy's int64 wraps around as numba's does;
+* an int argument multiplied: under 2**31, checked once at entry (`rt.small_int`; a bigger one
+  runs the NumPy program), so that index arithmetic in loops (`i * n + j`) needs no checks;
 * `a + b`, `a - b`: the sum of the bounds; `a * b`: their product; `-a` (checked when `a` may
   be -2**63), `abs(a)`, `a // b`: a's (`abs(-2**63)` and `-2**63 // -1` are not checked);
   `a % b`: b's; a copy, a merge, min and max: the larger;
-* anything else (an int argument read otherwise, a tuple's item, int(x)): unknown, 2**63.
+* anything else (an int argument only added, an element of an int array or of a tuple or list
+  of ints, which is a Python int in CPython, int(x)): unknown, just past int64.
 
 A result whose bound passes int64 is checked, and a checked result is bounded by int64.
 """
@@ -51,7 +50,6 @@ CHECKED = {
 }
 GUARD = "rt.small_int({0})"
 _SIZES = {"len", "dim", "size", "range_len", "argmax", "argmin", "ndim"}
-_NUMPY_INT_OPS = {"add", "sub", "mul", "neg", "pos", "abs", "floordiv", "mod", "copy"}
 _LARGER = {"copy", "min", "max", "maximum", "minimum", "where"}
 _TAPES_IN = {"tape_store": 2, "list_append": 1}  # op: the position of the value stored
 _TAPES_OUT = {"tape_load", "list_pop"}
@@ -63,7 +61,6 @@ def int_checks(fn: Function, kinds: KindTable) -> tuple[set[int], tuple[str, ...
     statements = list(walk(fn.body))
     if not any(isinstance(s, Assign) and s.op in CHECKED for s in statements):
         return set(), ()
-    numpy_ints = _numpy_ints(statements, kinds)
     # int parameters read by arithmetic: checked once at entry instead of at every operation
     # (an index `i * n + j` in a loop); a bigger one runs the NumPy program
     guarded = tuple(
@@ -73,11 +70,11 @@ def int_checks(fn: Function, kinds: KindTable) -> tuple[set[int], tuple[str, ...
         and kinds.of(Var(p)).dtype == "int"
         and any(isinstance(s, Assign) and s.op in CHECKED and Var(p) in s.args for s in statements)
     )
-    plain = _Bounds(kinds, fn.params, guarded, statements, {}, numpy_ints)
+    plain = _Bounds(kinds, fn.params, guarded, statements, {})
     plain.settle()
     groups = _counter_groups(plain, statements)
     while True:
-        bounds = _Bounds(kinds, fn.params, guarded, statements, groups, numpy_ints)
+        bounds = _Bounds(kinds, fn.params, guarded, statements, groups)
         bounds.settle()
         broken = {g for g in set(groups.values()) if bounds.start(g) + TRAVEL > INT64}
         if not broken:
@@ -85,58 +82,14 @@ def int_checks(fn: Function, kinds: KindTable) -> tuple[set[int], tuple[str, ...
         groups = {name: g for name, g in groups.items() if g not in broken}
 
 
-def _numpy_ints(statements: list, kinds: KindTable) -> set[str]:
-    """Names that hold NumPy ints in CPython at every assignment: an element or a reduction of
-    an int array, and arithmetic with one. NumPy's int64 wraps around as numba's does, so the
-    NumPy program would compute the same: no check."""
-
-    def whole_scalar(name: str) -> bool:
-        kind = kinds.of(Var(name))
-        return kind.ndim == 0 and kind.dtype == "int"
-
-    def int_array(o: Operand) -> bool:
-        kind = kinds.of(o)
-        return bool(kind.ndim) and kind.dtype == "int"
-
-    definitions: dict[str, list] = {}
-    for s in statements:
-        if isinstance(s, Assign) and s.target is not None and whole_scalar(s.target):
-            definitions.setdefault(s.target, []).append(s)
-        elif isinstance(s, Loop | If):
-            for name in ([s.index] if isinstance(s, Loop) and s.index else []) + [
-                phi.name for phi in s.phis
-            ]:
-                definitions.setdefault(name, []).append(None)  # (a Python int, or a merge)
-    numpy_ints = set(definitions)
-    changed = True
-    while changed:  # the largest set whose every assignment gives a NumPy int
-        changed = False
-        for name in list(numpy_ints):
-            for s in definitions[name]:
-                from_array = s is not None and s.op not in _SIZES and any(map(int_array, s.args))
-                from_numpy_int = (
-                    s is not None
-                    and s.op in _NUMPY_INT_OPS
-                    and any(isinstance(a, Var) and a.name in numpy_ints for a in s.args)
-                )
-                if not (from_array or from_numpy_int):
-                    numpy_ints.discard(name)
-                    changed = True
-                    break
-    return numpy_ints
-
-
 class _Bounds:
     """Intervals holding a program's scalar ints (`interval`), and the statements whose results
     may pass int64 (`checked`). An interval is a pair (lo, hi); none yet is EMPTY."""
 
-    def __init__(
-        self, kinds: KindTable, params, guarded, statements: list, groups: dict, numpy_ints: set
-    ) -> None:
+    def __init__(self, kinds: KindTable, params, guarded, statements: list, groups: dict) -> None:
         self.kinds = kinds
         self.statements = statements
         self.groups = groups  # name -> its counter group
-        self.numpy_ints = numpy_ints
         self.intervals: dict[str | tuple, tuple[int, int]] = {p: UNKNOWN for p in params}
         self.intervals.update((p, (-SIZE, SIZE)) for p in guarded)
         self.checked: set[int] = set()
@@ -247,8 +200,6 @@ class _Bounds:
 
     def result(self, s: Assign) -> tuple[int, int]:
         args = s.args
-        if s.target in self.numpy_ints:  # (wraps around in NumPy too)
-            return UNKNOWN
         if s.op in CHECKED and all(map(self.whole, args)):
             got = _arithmetic(s.op, *map(self.interval, args))
             if got[0] < -INT64 - 1 or got[1] > INT64:

@@ -22,6 +22,11 @@ class Int64Overflow(OverflowError):
     the NumPy program instead, with Python's ints (api.py)."""
 
 
+class BigIntArgument(Int64Overflow):
+    """An int argument of 2**31 or more where the program's arithmetic assumes less: raised at
+    entry, before the program writes anything, so the NumPy program can always run instead."""
+
+
 def _times(x, y):
     """x * y, or OverflowError past int64 (a result of exactly -2**63 is refused too)."""
     if x == 0 or y == 0:
@@ -119,4 +124,4 @@ def small_int(a):
     program's index arithmetic with it needs no checks (int_checks.py); a bigger one runs on
     the NumPy program."""
     if not -_SMALL < a < _SMALL:
-        raise Int64Overflow(INT_OVERFLOW)
+        raise BigIntArgument(INT_OVERFLOW)
