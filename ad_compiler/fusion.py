@@ -61,8 +61,10 @@ from .fusion_analysis import (
 )
 from .fusion_loop import LoopBuilder
 from .fusion_recompute import recompute_cheap
+from .fusion_reuse import reuse_dead_arrays
 from .ir import (
     BOOL,
+    FLOAT,
     Assign,
     Block,
     Const,
@@ -119,6 +121,11 @@ def _same_shape_template(n: int, attrs: dict) -> str:
     tests += [f"{{{j}}}.shape[{m}] > 0" for j, m in attrs.get("nonempty") or ()]
     return " and ".join(tests) or "True"
 
+
+# The helpers of fused loops (fusion_loop.py, fusion_skip.py): runtime_fused.py.
+register(Rule("swap_last_axes", "rt.swap_last_axes({0})", lambda kinds, attrs: kinds[0]))
+register(Rule("max_abs", "rt.max_abs({0})", lambda kinds, attrs: FLOAT))
+register(Rule("may_overflow", "rt.may_overflow({0})", lambda kinds, attrs: BOOL))
 
 register(
     Rule(
@@ -475,7 +482,7 @@ def fuse_elementwise(fn: Function, kinds: KindTable) -> Function:
     """`fn` with its runs of elementwise array statements as loops (see the module's doc)."""
     fn = recompute_cheap(fn, Fuser(fn, kinds))
     fuser = Fuser(fn, kinds)
-    fused = replace(fn, body=fuser.block(fn.body))
+    fused = reuse_dead_arrays(replace(fn, body=fuser.block(fn.body)), kinds)
     if not fuser.stencils:
         return fused
     return carry_neighbours(fused, kinds, only=fuser.stencils)

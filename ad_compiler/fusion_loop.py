@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .fusion_analysis import axes_of
+from .fusion_skip import zero_skip
 from .fusion_stencil import slice_cut, slice_start, stencil_bases
 from .ir import (
     FLOAT,
@@ -15,6 +16,7 @@ from .ir import (
     SHAPE,
     Assign,
     Const,
+    If,
     Kind,
     Loop,
     Operand,
@@ -62,6 +64,8 @@ class LoopBuilder:
         self.sizing: list[Assign] = []  # the loop's lengths (first before the loop)
         self.sums_along: list[tuple[str, tuple]] = []  # sums along axes: (array, its axes)
         self.reduced: set[str] = set()  # targets summed along axes (known after the loop)
+        self.summed: set[int] = set()  # the loop's axes some sum along axes adds up
+        self.sum_outputs: set[str] = set()  # the arrays of zeros sums along axes add into
         self.nonempty: set[int] = set()  # the loop's axes that must have a length above 0
 
     def _shaped(self, name: str) -> None:
@@ -212,16 +216,74 @@ class LoopBuilder:
         if self.nonempty and self.size is not None:
             return None  # (a stencil's loop is shorter than its arrays: not checked here)
         body = _prune(self.body)
-        loop: Stmt | None = None
-        for k in reversed(range(run.ndim)):
-            inner = tuple(body) if loop is None else (loop,)
-            loop = Loop(self.indices[k], Const(0), Var(sizes[k]), Const(1), (), None, inner)
+        order = self._order(body)
+        if order[-1] != run.ndim - 1:
+            body = self._contiguous_reads(body)
+        skip = None
+        if run.ndim > 1:
+            inner_index = self.indices[order[-1]]
+            skip = zero_skip(
+                body, self.indices, inner_index, self.sum_outputs, self.names, self.kinds
+            )
+        if skip is not None:
+            body = skip.inner
+            self.before += skip.bound
+
+        def loop_over(k: int, inner: tuple[Stmt, ...]) -> Loop:
+            return Loop(self.indices[k], Const(0), Var(sizes[k]), Const(1), (), None, inner)
+
+        loop = loop_over(order[-1], tuple(body))
+        level: tuple[Stmt, ...] = (loop,)
+        if skip is not None:  # (the innermost loop runs only where the factor is not 0)
+            level = (skip.load, *skip.test, If(skip.condition, (loop,), ()))
+        for k in reversed(order[:-1]):
+            loop = loop_over(k, level)
+            level = (loop,)
         loc = self.group[0].loc
         reverses = self.group[0].reverses
         before = self.sizing + self.before
         marked = [replace(s, loc=loc, reverses=reverses) for s in before + self.after]
         loop = replace(loop, loc=loc, reverses=reverses)
         return marked[: len(before)] + [loop] + marked[len(before) :]
+
+    def _order(self, body: list[Assign]) -> list[int]:
+        """The loop's axes, outermost first. A sum along the last axis that keeps the one
+        before it (k-means' distances, D[i0, i1] = sum over i2) runs its last two axes swapped:
+        the innermost loop then adds into a row of D, elements next to each other (LLVM
+        vectorizes it), instead of a chain of adds into one element. Each element of a sum
+        along axes still receives its terms in the same order. Only loops reading every array
+        broadcast (a whole-shape one would be read across its rows)."""
+        ndim = self.run.ndim
+        natural = list(range(ndim))
+        last = ndim - 1
+        if ndim < 3 or last not in self.summed or last - 1 in self.summed or self.inputs:
+            return natural  # (an array of the loop's shape would be read across its rows)
+        along_last = Var(self.indices[last])
+        if any(s.target is None and along_last in s.args for s in body):
+            return natural  # (a store along the last axis: the same)
+        return natural[:-2] + [last, last - 1]
+
+    def _contiguous_reads(self, body: list[Assign]) -> list[Assign]:
+        """With the last two axes swapped, a broadcast operand read along both (k-means'
+        `C[None, :, :]`, reused for every point) is read from a copy with those axes swapped,
+        so that the innermost loop reads consecutive elements."""
+        last = self.run.ndim - 1
+        copies: dict[str, str] = {}
+        out = []
+        for s in body:
+            name = s.args[0].name if s.op == "getitem" and isinstance(s.args[0], Var) else None
+            axes = self.broadcasts.get(name) if name else None
+            if axes is None or len(axes) < 2 or axes[-2:] != (last - 1, last):
+                out.append(s)
+                continue
+            if name not in copies:
+                copies[name] = self.names.fresh(f"{name}_swapped")
+                self.kinds.set(copies[name], self.kinds.of(Var(name)))
+                self.before.append(Assign(copies[name], "swap_last_axes", (Var(name),)))
+            index = s.args[1:]
+            args = (Var(copies[name]), *index[:-2], index[-1], index[-2])
+            out.append(replace(s, args=args))
+        return out
 
     def _sizes(self) -> list[str]:
         """The loop's lengths, one name per axis (innermost first in `sizing`, as before)."""
@@ -261,6 +323,8 @@ class LoopBuilder:
         of zeros, known after the loop."""
         out = self.names.fresh(f"{s.target}_sum" if not is_temp(s.target) else "total")
         self.kinds.set(out, Kind(len(axes), "float"))
+        self.summed |= set(range(self.run.ndim)) - set(axes)
+        self.sum_outputs.add(out)
         like = s.args[1] if s.op == "sum_to" else None
         if like is None:
             self.sums_along.append((out, axes))  # allocated once the lengths are known

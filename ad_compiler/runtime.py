@@ -715,6 +715,14 @@ from ad_compiler.runtime_bounds import (  # noqa: E402,F401
     check_writeable,
 )
 
+# Helpers of the loops fusion.py writes (numba: runtime_numba.py).
+from ad_compiler.runtime_fused import (  # noqa: E402,F401
+    extreme_grad_over,
+    max_abs,
+    may_overflow,
+    swap_last_axes,
+)
+
 # Checked int ** int of int_powers.py (numba: runtime_numba.py); the products (einsum,
 # tensordot, inner, vdot, kron, cross) of rules/products.py (numba: runtime_products_numba.py).
 from ad_compiler.runtime_ints import (  # noqa: E402,F401

@@ -589,3 +589,19 @@ from ad_compiler import (  # noqa: E402,F401
     runtime_selection_numba,
     runtime_tangents_numba,
 )
+
+
+# The helpers of fused loops: the same functions, compiled.
+@_implements(rt.swap_last_axes)
+def _swap_last_axes_ov(a):
+    return rt.swap_last_axes
+
+
+@_implements(rt.max_abs)
+def _max_abs_ov(a):
+    return rt.max_abs
+
+
+@_implements(rt.may_overflow)
+def _may_overflow_ov(bound):
+    return rt.may_overflow

@@ -57,12 +57,26 @@ def _route_to_extremes(g, x, out, axis, keepdims):
     one row of `pre` at a time, then compared again: no mask of the whole array)."""
     pre, n, post = _split(x.shape, axis)
     x3 = np.ascontiguousarray(x).reshape((pre, n, post))
-    g2 = _as2d(g, pre, post)
-    out2 = _as2d(out, pre, post)
     res = np.empty((pre, n, post), x.dtype)
+    _route(_as2d(g, pre, post), x3, _as2d(out, pre, post), res)
+    return res.reshape(x.shape)
+
+
+def _route_over_x(g, x, out, axis, keepdims):
+    """The same written over x (C-ordered, float64, read by nothing afterwards): each element
+    is compared before it is overwritten."""
+    pre, n, post = _split(x.shape, axis)
+    x3 = x.reshape((pre, n, post))
+    _route(_as2d(g, pre, post), x3, _as2d(out, pre, post), x3)
+    return x
+
+
+@register_jitable
+def _route(g2, x3, out2, res):
+    pre, n, post = x3.shape
     if post == 1:  # the last axis (3x faster than the general loops below)
         _route_rows(g2[:, 0], x3.reshape((pre, n)), out2[:, 0], res.reshape((pre, n)))
-        return res.reshape(x.shape)
+        return
     ties = np.empty(post, np.int64)
     for i in range(pre):
         ties[:] = 0
@@ -74,7 +88,6 @@ def _route_to_extremes(g, x, out, axis, keepdims):
             for k in range(post):
                 hit = _is_extreme(x3[i, j, k], out2[i, k])
                 res[i, j, k] = g2[i, k] / ties[k] if hit else 0.0
-    return res.reshape(x.shape)
 
 
 @register_jitable
@@ -105,3 +118,11 @@ def _extreme_grad_ov(g, x, out, axis, keepdims):
     if isinstance(x, types.Array):
         mask = runtime_axes.reduced_mask(axis, x.ndim, "extreme_grad")
         return _route_to_extremes if mask is None else runtime_axes.to_extremes(mask)
+
+
+@_implements(rt.extreme_grad_over)
+def _extreme_grad_over_ov(g, x, out, axis, keepdims):
+    over = isinstance(x, types.Array) and x.layout == "C" and x.dtype == types.float64
+    if over and runtime_axes.reduced_mask(axis, x.ndim, "extreme_grad") is None:
+        return _route_over_x
+    return lambda g, x, out, axis, keepdims: rt.extreme_grad(g, x, out, axis, keepdims)

@@ -794,6 +794,8 @@ class Gen(fs.StructureGen, fn13.NumpyGen):
         if shape == () and any(v.kind == "intarr" for v in scope.vars.values()):
             options.append(("int_array", 2))
         options += [("zero_power", 1), ("tuple_reduce", 1)]
+        if self._pairwise_shapes(shape):
+            options.append(("pairwise", 1))
         # issue 12: sequences (structured arguments, built lists), comprehensions, closures
         if self.seq_forms(scope, shape):
             options.append(("seq", 3))
@@ -1078,6 +1080,26 @@ class Gen(fs.StructureGen, fn13.NumpyGen):
     def e_reduce(self, scope, shape, depth):
         source, kwargs, _ = self.pick([row for row in self.reductions if row[2] == shape])
         return self.reduction(self.expr(scope, source, depth), kwargs)
+
+    def _pairwise_shapes(self, shape: tuple) -> list[tuple]:
+        """2-d shapes (p, q) whose rows give a vector of `shape` (p,)."""
+        return [s for s in self.array_shapes if len(s) == 2 and (s[0],) == shape]
+
+    def e_pairwise(self, scope, shape, depth):
+        """k-means' distances: rows of A against rows of B, summed along the last axis, then
+        the nearest (or farthest, or all) of B's rows for each of A's (fused loops with their
+        last two axes swapped, zero terms skipped)."""
+        first = self.pick(self._pairwise_shapes(shape))
+        second = self.pick([s for s in self.array_shapes if len(s) == 2 and s[1] == first[1]])
+        self.tag("pairwise distances")
+        a, b = self.expr(scope, first, depth), self.expr(scope, second, depth)
+        op = self.pick(("-", "*", "+"))
+        terms = BinOp(op, Sub(a, ":, None, :"), Sub(b, "None, :, :"))
+        if op == "-":
+            terms = BinOp("**", terms, Text("2"))
+        along = Reduce(next(self.ids), "sum", terms, (("axis", -1),), False)
+        return Reduce(next(self.ids), self.pick(("min", "max", "sum")), along, (("axis", 1),),
+                      False)
 
     def e_product(self, scope, shape, depth):
         form, sa, ta, sb, tb, _ = self.pick([row for row in self.products if row[-1] == shape])

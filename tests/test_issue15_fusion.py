@@ -497,7 +497,10 @@ def test_kmeans_is_two_loops_over_the_broadcast_shape(shape):
     C, X = rng.normal(size=(K, d)), rng.normal(size=(n, d))
     source = check(kmeans, (C, X), ("C",))
     assert source.count("for i2") == 2, source  # the forward sum, the reverse sum over points
-    assert re.search(r"D_sum\[i0, i1\] \+= \(t1\[i0, 0, i2\] - t2\[0, i1, i2\]\) \*\* 2", source)
+    # the sum along the last axis runs it outside the centroids' axis, read from a copy
+    pattern = r"D_sum\[i0, i1\] \+= \(t1\[i0, 0, i2\] - t2_swapped\[0, i2, i1\]\) \*\* 2"
+    assert re.search(pattern, source), source
+    assert "for i2 in range(n2):\n                for i1 in range(n1):" in source, source
     assert re.search(r"total\[0, i1_1, i2_1\] \+=", source), source
     fused = source.split("if same_shape:")[1].split("else:")[0]
     assert "np.empty" not in fused, source  # the differences are recomputed, never stored
