@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .fusion_analysis import axes_of
-from .fusion_skip import zero_skip
+from .fusion_skip import ZeroSkip, zero_skip
 from .fusion_stencil import slice_cut, slice_start, stencil_bases
 from .ir import (
     FLOAT,
@@ -228,23 +228,35 @@ class LoopBuilder:
         if skip is not None:
             body = skip.inner
             self.before += skip.bound
-
-        def loop_over(k: int, inner: tuple[Stmt, ...]) -> Loop:
-            return Loop(self.indices[k], Const(0), Var(sizes[k]), Const(1), (), None, inner)
-
-        loop = loop_over(order[-1], tuple(body))
-        level: tuple[Stmt, ...] = (loop,)
-        if skip is not None:  # (the innermost loop runs only where the factor is not 0)
-            level = (skip.load, *skip.test, If(skip.condition, (loop,), ()))
-        for k in reversed(order[:-1]):
-            loop = loop_over(k, level)
-            level = (loop,)
+        loop = self._nest(order, sizes, body, skip)
         loc = self.group[0].loc
         reverses = self.group[0].reverses
         before = self.sizing + self.before
         marked = [replace(s, loc=loc, reverses=reverses) for s in before + self.after]
         loop = replace(loop, loc=loc, reverses=reverses)
         return marked[: len(before)] + [loop] + marked[len(before) :]
+
+    def _nest(
+        self, order: list[int], sizes: list[str], body: list[Assign], skip: ZeroSkip | None
+    ) -> Loop:
+        """The loops in `order` (outermost first) around the body; with a zero skip, the
+        innermost runs only where its factor is not 0."""
+        loop = Loop(
+            self.indices[order[-1]],
+            Const(0),
+            Var(sizes[order[-1]]),
+            Const(1),
+            (),
+            None,
+            tuple(body),
+        )
+        level: tuple[Stmt, ...] = (loop,)
+        if skip is not None:
+            level = (skip.load, *skip.test, If(skip.condition, (loop,), ()))
+        for k in reversed(order[:-1]):
+            loop = Loop(self.indices[k], Const(0), Var(sizes[k]), Const(1), (), None, level)
+            level = (loop,)
+        return loop
 
     def _order(self, body: list[Assign]) -> list[int]:
         """The loop's axes, outermost first. A sum along the last axis that keeps the one
