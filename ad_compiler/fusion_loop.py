@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .fusion_analysis import axes_of
-from .fusion_skip import ZeroSkip, zero_skip
+from .fusion_skip import ZeroSkip, accumulates, zero_skip
 from .fusion_stencil import slice_cut, slice_start, stencil_bases
 from .ir import (
     FLOAT,
@@ -464,11 +464,7 @@ def _prune(body: list[Assign]) -> list[Assign]:
     needed: set[str] = set()
     kept: list[Assign] = []
     for s in reversed(body):
-        if s.target is None or s.target in needed or s.op == "add" and _accumulates(s):
+        if s.target is None or s.target in needed or accumulates(s):
             kept.append(s)
             needed |= {a.name for a in s.args if isinstance(a, Var)}
     return list(reversed(kept))
-
-
-def _accumulates(s: Assign) -> bool:
-    return isinstance(s.args[0], Var) and s.args[0].name == s.target

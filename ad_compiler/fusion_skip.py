@@ -57,7 +57,7 @@ def zero_skip(
         return None  # (a store, or an accumulation into memory that may hold -0.0)
     defs = {s.target: s for s in body if s.target is not None}
     defs.update({i: None for i in indices})  # (no bound known before the loop)
-    if any(_accumulates(s) for s in body):
+    if any(accumulates(s) for s in body):
         return None
     factor = _common_factor(effects, defs, inner_index)
     if factor is None:
@@ -85,7 +85,8 @@ def zero_skip(
     return ZeroSkip(load, test, Var(condition), bound_stmts, inner)
 
 
-def _accumulates(s: Assign) -> bool:
+def accumulates(s: Assign) -> bool:
+    """`total = total + v`: a sum into a number, carried from one iteration to the next."""
     return s.op == "add" and isinstance(s.args[0], Var) and s.args[0].name == s.target
 
 
