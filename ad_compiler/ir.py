@@ -262,6 +262,15 @@ class Names:
         self.taken.add(name)
         return name
 
+    @classmethod
+    def of_program(cls, fn: Function) -> Names:
+        """Names that collide with nothing `fn` defines or reads."""
+        reserved = set(fn.params)
+        for s in walk(fn.body):
+            reserved.update(defined_names(s))
+            reserved.update(o.name for o in stmt_operands(s) if isinstance(o, Var))
+        return cls(reserved)
+
     def temp(self) -> str:
         k = 1
         while f"t{k}" in self.taken:

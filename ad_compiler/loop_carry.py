@@ -66,11 +66,7 @@ class _State:
     def __init__(self, fn: Function, kinds: KindTable) -> None:
         self.kinds = kinds
         self.aliases = Aliases(fn, kinds)
-        reserved = set(fn.params)
-        for s in walk(fn.body):
-            reserved.update(defined_names(s))
-            reserved.update(o.name for o in stmt_operands(s) if isinstance(o, Var))
-        self.names = Names(reserved)
+        self.names = Names.of_program(fn)
         self.integers = Integers(fn)
         self.changed = False
         self.only: set[str] | None = None

@@ -17,6 +17,7 @@ from .inplace import check_augmented
 from .ir import Assign, Function, Kind, Loop, Var, walk
 from .kinds import infer_kinds
 from .loop_carry import carry_neighbours
+from .loop_invariant import hoist_invariant_reads
 from .loop_stores import recompute_loop_stores
 from .optimize import optimize
 from .subscripts import expand_ellipsis
@@ -72,6 +73,8 @@ def build_source(
         # array code compiled by numba (tier-up, compiled_for); loops over scalars already
         # work element by element, and small arrays inside them gain nothing from fusing
         gradient = fuse_elementwise(gradient, table)
+    if backend == "numba" and optimized:
+        gradient = hoist_invariant_reads(gradient, table)
     return generate(gradient, table, backend, header, fold=optimized).source
 
 
