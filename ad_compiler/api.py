@@ -209,7 +209,7 @@ class GradFunction(Generic[P]):
             self._recompile(key)
             return GradFunction.__call__(self, *args)
         beyond = isinstance(exc, BigIntArgument) or (
-            isinstance(exc, Int64Overflow) and not self._changes_in_place()
+            isinstance(exc, Int64Overflow) and not self._writes_into_arguments(args)
         )
         if self.backend == "numba" and (beyond or any(map(_beyond_int64, args))):
             # numba's ints are int64 (its checked arithmetic raised, int_checks.py), or a
@@ -415,6 +415,20 @@ class GradFunction(Generic[P]):
         if self._in_place is None:
             self._in_place = changes_in_place(self._primal())
         return self._in_place
+
+    def _writes_into_arguments(self, args: tuple) -> bool:
+        """Whether the program may have written into an argument's array before it raised
+        (a second run would see it changed): a store into it, or `x op= v` through a name for
+        it. A counter's `k += 1` changes no argument (a 0-d array argument, which Python would
+        change in place, is refused before the call: _kinds)."""
+        if not self._changes_in_place():
+            return False
+        from .argument_overlap import changed_arguments
+        from .kinds import infer_kinds
+
+        primal = self._primal()
+        kinds = dict(zip(self.params + self._hidden, self._kinds(list(args))))
+        return bool(changed_arguments(primal, infer_kinds(primal, kinds)))
 
     def _reads_globals(self) -> bool:
         """Normalize; whether the function turned out to read module-level values."""

@@ -100,6 +100,25 @@ def test_a_loop_writing_into_its_argument_raises():
         grad(grown_in_place)(np.ones(5))
 
 
+def counted_factorial(x):
+    # `k += 1` is an `op=` on a number: it changes no argument, so the NumPy program may run
+    # after numba's product overflowed (the fuzzer found this refused with Int64Overflow)
+    fact = 1
+    k = 0
+    s = 0.0
+    while k < 25:
+        k += 1
+        fact = fact * k
+        s = s + x**k / fact
+    return s
+
+
+def test_a_counter_updated_with_op_equals_does_not_stop_the_second_run():
+    value, g = value_and_grad(counted_factorial, backend="numba")(3.0)
+    assert value == counted_factorial(3.0)
+    assert g == pytest.approx(central(counted_factorial, (3.0,), 0), rel=1e-7)
+
+
 def packed_lower(x, L):
     # li counts the packed entries: a counter, never checked
     d = x.shape[0]
