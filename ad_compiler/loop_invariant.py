@@ -24,6 +24,7 @@ the same order: the result does not change by a bit.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 from .activity import Aliases
@@ -53,8 +54,9 @@ _ALLOCATING = frozenset(
 )  # fmt: skip
 # What moves: an element read and float arithmetic, none of which can raise.
 _MOVABLE = frozenset({"getitem", "add", "sub", "mul", "neg"})
-# What the scan may pass over: operations numba runs without raising (stores and reads are
-# covered by the index checks placed before the loop; float division gives inf, not an error).
+# What the scan may pass over. Some can raise (arithmetic on arrays of mismatched shapes): a
+# read moved past one is harmless, its index being checked before the loop (an index check in
+# the body stops the scan). Calls, checks, ifs and nested loops stop it.
 _QUIET = _MOVABLE | frozenset(
     {"copy", "div", "index_add", "setitem", "tape_store", "tape_load", "where", "exp",
      "gt", "ge", "lt", "le", "eq", "ne", "maximum", "minimum", "range_len", "dim"}
@@ -95,7 +97,7 @@ class _Hoister:
             if isinstance(s, If):
                 out.append(replace(s, body=self.block(s.body), orelse=self.block(s.orelse)))
             elif isinstance(s, Loop):
-                s = replace(s, test=self.block(s.test), body=self.block(s.body))
+                s = replace(s, body=self.block(s.body))  # (range loops have no test)
                 out.extend(self.loop(s, out))
             else:
                 out.append(s)
@@ -104,16 +106,14 @@ class _Hoister:
     def loop(self, loop: Loop, before: list[Stmt]) -> list[Stmt]:
         """The loop, after the statements computing its invariant reads; `before` holds the
         statements before it in its block."""
-        if not loop.is_range or loop.exit_flag is not None or loop.phis:
+        if not loop.is_range or loop.exit_flag is not None:
             return [loop]
-        inner = list(walk(loop.body))
-        counts: dict[str, int] = {loop.index: 1}
-        for s in inner:
-            for name in defined_names(s):
-                counts[name] = counts.get(name, 0) + 1
+        # how often the loop assigns each name (nested blocks included)
+        counts = Counter(name for s in loop.body for name in defined_names(s))
+        counts[loop.index] += 1
         written = [
             s.args[RULES[s.op].mutates]
-            for s in inner
+            for s in walk(loop.body)
             if isinstance(s, Assign) and RULES[s.op].mutates is not None
         ]
         moved: list[Stmt] = []
@@ -129,26 +129,29 @@ class _Hoister:
         if not moved:
             return [loop]
         self.changed = True
-        at = {"loc": loop.loc, "reverses": loop.reverses}
+        origin = {"loc": loop.loc, "reverses": loop.reverses}
         guard: list[Stmt] = []
         trip = _trip_count(loop, before)
         if trip is None:
             trip = self._name("trip", INT)
-            guard.append(Assign(trip, "range_len", (loop.start, loop.stop, loop.step), **at))
+            guard.append(Assign(trip, "range_len", (loop.start, loop.stop, loop.step), **origin))
         ran = self.names.temp()
         self.kinds.set(ran, BOOL)
-        guard += [Assign(ran, "gt", (Var(trip), Const(0)), **at), If(Var(ran), tuple(moved), ())]
+        guard += [
+            Assign(ran, "gt", (Var(trip), Const(0)), **origin),
+            If(Var(ran), tuple(moved), ()),
+        ]
         kept = {id(s) for s in moved}
         body = tuple(s for s in loop.body if id(s) not in kept)
         return guard + [replace(loop, body=body)]
 
     def _movable(self, s: Assign, loop: Loop, counts, moved_names, read_so_far, written) -> bool:
         target = s.target
-        kind = self.kinds.of(Var(target)) if target else None
+        if s.op not in _MOVABLE or target is None:
+            return False
+        kind = self.kinds.of(Var(target))
         if (
-            s.op not in _MOVABLE
-            or kind is None
-            or kind.ndim != 0
+            kind.ndim != 0
             or kind.dtype != "float"
             or counts.get(target, 0) != 1
             or target in read_so_far  # an earlier statement reads last iteration's value
