@@ -368,6 +368,14 @@ class ContainerSupport(SortedSupport):
                     f"the list grows in a loop in one branch of the if at line {line} only",
                     "grow it before the if, or in a loop outside it",
                 )
+            elif len(a) != len(b) and isinstance(node, ast.For):  # (an unrolled iteration)
+                merged[ident] = Conflict(
+                    f"the list grows in an iteration of the loop at line {line} that a `break` "
+                    "or `return` in an earlier one may skip (its length would be known only at "
+                    "run time)",
+                    "fill an array of the loop's length instead (`out = np.zeros(n)`, then "
+                    "`out[i] = ...`), or `break`/`return` only after the loop",
+                )
             elif len(a) != len(b):
                 merged[ident] = Conflict(
                     f"the list grows differently in the two branches of the if at line {line} "

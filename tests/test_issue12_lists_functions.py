@@ -315,6 +315,18 @@ def grows_in_one_branch(a):
     return sum(items)  # the length depends on a
 
 
+def appends_before_a_return_in_a_nested_loop(x):
+    # (the fuzzer's: its iterations are unrolled, each skipped once one returned; the message
+    # named an if the user never wrote)
+    out = []
+    for i in range(3):
+        out.append(x * i)
+        for j in range(2):
+            if x > 10.0 + j:
+                return x
+    return sum(out)
+
+
 def appends_to_argument(a, items):
     items.append(a)
     return a
@@ -330,6 +342,7 @@ def appends_to_argument(a, items):
         (appends_through_a_helper_too, (np.ones(3), 3), "nested loop"),
         (appends_in_a_while_loop, (1.0,), "preallocated array"),
         (grows_in_one_branch, (1.0,), "both branches"),
+        (appends_before_a_return_in_a_nested_loop, (1.0,), "`break` or `return` in an earlier"),
         (appends_to_argument, (1.0, [2.0]), "list("),
     ],
 )
