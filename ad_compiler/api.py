@@ -193,7 +193,9 @@ class GradFunction(Generic[P]):
     def _failed(self, exc: Exception, key: tuple, args: tuple) -> Any:
         """A call raised: recover from damaged cached machine code, name numba's failures."""
         numpy_program = self._numpy_before_promotion(key)
-        if numpy_program is not None and _numba_cannot_take(exc, self._changes_in_place()):
+        if numpy_program is not None and _numba_cannot_take(
+            exc, lambda: self._writes_into_arguments(args)
+        ):
             # numba's program, promoted by a tier-up, cannot take these arguments (an array of
             # another layout, say): back to the NumPy program, which can (for good: numba
             # would try to compile again on every such call)
@@ -612,14 +614,14 @@ class _LiveGradFunction(GradFunction):
         return GradFunction.__call__(self, *args, *values)
 
 
-def _numba_cannot_take(exc: BaseException, changes_in_place: bool) -> bool:
+def _numba_cannot_take(exc: BaseException, writes_into_arguments: Callable[[], bool]) -> bool:
     """Whether numba's program failed for want of support for these arguments: numba could not
     type them (before running anything), or its reshape could not take an array of their layout
     (NotImplementedError, possibly midway: only when the function writes into no argument, so
     that running the NumPy program next repeats nothing)."""
     if type(exc).__module__.startswith("numba"):
         return True
-    return isinstance(exc, NotImplementedError) and not changes_in_place
+    return isinstance(exc, NotImplementedError) and not writes_into_arguments()
 
 
 def _beyond_int64(value: Any) -> bool:
