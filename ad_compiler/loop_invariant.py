@@ -78,10 +78,9 @@ class _Hoister:
         self.changed = False
         # names defined by anything but an allocation: arrays of unknown memory
         self.unknown = {
-            d
+            s.target
             for s in walk(fn.body)
-            for d in defined_names(s)
-            if not (isinstance(s, Assign) and s.op in _ALLOCATING)
+            if isinstance(s, Assign) and s.target and s.op not in _ALLOCATING
         } - set(fn.params)
 
     def apart(self, array: str, written: list) -> bool:

@@ -104,6 +104,15 @@ def kernel_of(g):
     return kernel
 
 
+def tier_up_outcome(g):
+    """What the tier-up the last call started chose; "numba" when it has already promoted
+    numba's program (from a warm numba cache it can, before the caller looks)."""
+    from numba.core.dispatcher import Dispatcher
+
+    kernel = kernel_of(g)
+    return "numba (promoted)" if isinstance(kernel, Dispatcher) else kernel.wait(120)
+
+
 def test_a_tier_up_choice_is_taken_by_the_next_gradient_of_those_shapes(monkeypatch):
     """A race's outcome is remembered per program and shapes: the next process (here, a new
     GradFunction of the same function) takes numba from its first call, without racing; other
@@ -116,7 +125,7 @@ def test_a_tier_up_choice_is_taken_by_the_next_gradient_of_those_shapes(monkeypa
     first = grad(norm_sq, wrt=(0, 1), backend="numba")
     first(W, x)
     first(W, x)
-    assert kernel_of(first).wait(120).startswith("numba")
+    assert tier_up_outcome(first).startswith("numba")
 
     again = grad(norm_sq, wrt=(0, 1), backend="numba")
     got = again(W, x)
@@ -176,7 +185,7 @@ def test_a_choice_for_int64_is_not_taken_for_uint8(monkeypatch):
     first = grad(shifted_mask, wrt=0, backend="numba")
     first(x, wide)
     first(x, wide)
-    assert kernel_of(first).wait(120).startswith("numba")
+    assert tier_up_outcome(first).startswith("numba")
     again = grad(shifted_mask, wrt=0, backend="numba")
     for _ in range(3):
         got = again(x, narrow)
@@ -203,7 +212,7 @@ def test_a_promoted_program_that_cannot_take_a_layout_goes_back_to_numpy(layout,
     g(x)
     from numba.core.dispatcher import Dispatcher
 
-    assert kernel_of(g).wait(120).startswith("numba")
+    assert tier_up_outcome(g).startswith("numba")
     assert isinstance(kernel_of(g), Dispatcher)  # promoted
     for v in (other, x, other):
         np.testing.assert_allclose(g(v), np.sin(v) + v * np.cos(v), rtol=1e-12)

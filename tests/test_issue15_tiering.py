@@ -237,13 +237,16 @@ def test_demotion_of_a_promoted_program_from_many_threads_at_once(monkeypatch):
     monkeypatch.setattr(tiering, "HOT_CALLS", 2)
     monkeypatch.setattr(tiering, "FASTER", 1e9)
     monkeypatch.setattr(tiering, "REMEMBER_CHOICES", False)
-    from test_issue15_startup import flattened  # (reshapes: numba cannot take Fortran order)
+    from test_issue15_startup import (
+        flattened,  # (reshapes: numba cannot take Fortran order)
+        tier_up_outcome,
+    )
 
     x = np.linspace(0.1, 1.0, 24).reshape(4, 6)
     g = grad(flattened, wrt=0, backend="numba")
     g(x)
     g(x)
-    assert kernel_of(g).wait(120).startswith("numba")
+    assert tier_up_outcome(g).startswith("numba")
     fortran = np.asfortranarray(x)
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda _: g(fortran), range(48)))
