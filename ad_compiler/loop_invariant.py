@@ -121,7 +121,7 @@ class _Hoister:
         for s in loop.body:
             if not (isinstance(s, Assign) and s.op in _QUIET):
                 break
-            if self._movable(s, loop, counts, moved_names, read_so_far, written):
+            if self._movable(s, counts, moved_names, read_so_far, written):
                 moved.append(s)
                 moved_names.add(s.target)
             read_so_far.update(o.name for o in s.args if isinstance(o, Var))
@@ -144,7 +144,7 @@ class _Hoister:
         body = tuple(s for s in loop.body if id(s) not in kept)
         return guard + [replace(loop, body=body)]
 
-    def _movable(self, s: Assign, loop: Loop, counts, moved_names, read_so_far, written) -> bool:
+    def _movable(self, s: Assign, counts, moved_names, read_so_far, written) -> bool:
         target = s.target
         if s.op not in _MOVABLE or target is None:
             return False
@@ -154,7 +154,6 @@ class _Hoister:
             or kind.dtype != "float"
             or counts.get(target, 0) != 1
             or target in read_so_far  # an earlier statement reads last iteration's value
-            or Var(target) in (loop.start, loop.stop, loop.step)  # read on entry
         ):
             return False
         for o in s.args:

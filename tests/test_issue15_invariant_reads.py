@@ -54,15 +54,6 @@ def inner_loop_may_not_run(x, w):
     return total
 
 
-def bounds_read_the_value(x, w):
-    total = 0.0
-    for i in range(x.shape[0]):
-        k = 1
-        for j in range(k, w.shape[0]):
-            total += x[i] * w[j]
-    return total
-
-
 def check(fn, args, wrt):
     expected = fn(*args)
     g = value_and_grad(fn, wrt=wrt)
@@ -140,9 +131,5 @@ def test_a_loop_that_runs_no_iteration_reads_nothing(n):
     rng = np.random.default_rng(n)
     args = (rng.normal(size=n), rng.normal(size=5))
     check(inner_loop_may_not_run, args, (0, 1))
-    assert "> 0:" in numba_source(inner_loop_may_not_run, args, (0, 1))
-
-
-def test_a_loop_whose_bounds_read_a_name():
-    rng = np.random.default_rng(3)
-    check(bounds_read_the_value, (rng.normal(size=3), rng.normal(size=4)), (0, 1))
+    source = numba_source(inner_loop_may_not_run, args, (0, 1))
+    assert re.search(r"if trip\w* > 0:\n(?:\s+#.*\n)?\s+t\d+ = w\[i\]", source), source
