@@ -197,6 +197,8 @@ class _Checker:
                     f.exact = False
                 body = self.block(s.body, frames, False)
                 _restore(frames, saved)
+                for f in frames:  # (an else branch runs in some iterations only too)
+                    f.exact = False
                 orelse = self.block(s.orelse, frames, False)
                 _restore(frames, saved)
                 out.append(replace(s, body=body, orelse=orelse))

@@ -103,6 +103,7 @@ class _Printer:
         self.powers: dict[str, str] = {}  # int powers of numba code (int_powers.py)
         self.int_checks: set[int] = set()  # checked int arithmetic of numba code (int_checks.py)
         self.python_ints = False  # NumPy programs: ints are Python's, taped as they are
+        self.int_checks_on = False  # numba programs: int() of a float checked (runtime_ints.py)
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -128,6 +129,12 @@ class _Printer:
             template = rule.emit_scalar
         if callable(template):
             template = template(len(stmt.args), dict(stmt.attrs))
+        if (
+            template == "int({0})"
+            and self.int_checks_on
+            and self.kinds.of(stmt.args[0]).dtype == "float"
+        ):
+            return "rt.int_of({0})"  # (numba's int() of a float past int64 is undefined)
         return template
 
     def expression(self, stmt: Assign, inline: dict[str, ast.expr]) -> ast.AST:
@@ -436,6 +443,7 @@ def generate(
     if backend == "numba":
         printer.powers = int_powers(fn, kinds)
         printer.int_checks, guarded = int_checks(fn, kinds)
+        printer.int_checks_on = True
     else:
         printer.python_ints, guarded = True, ()
     # IEEE arithmetic: a division by zero gives inf or nan, as in NumPy, not an exception.

@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .ir import INT, Assign, Const, Loop, Phi, Stmt, Var
+from .nonnegative import nonnegative_ints
 
 if TYPE_CHECKING:
     from .loops import LoopPlan
@@ -154,9 +155,10 @@ def end_values(plan: LoopPlan, running: dict[str, Running]) -> list[Stmt]:
     body: list[Stmt] = []
     for r in running.values():
         r.run = diff.names.fresh(f"{r.phi.name}_run")
-        diff.emit(out, "copy", (r.phi.first,), target=r.run, reverses=loop.loc)
+        mark = _sign(plan, r)
+        diff.emit(out, "copy", (r.phi.first,), mark, target=r.run, reverses=loop.loc)
         grown = _growth_code(plan, r, body)
-        diff.emit(body, "add", (Var(r.run), grown), target=r.run, reverses=loop.loc)
+        diff.emit(body, "add", (Var(r.run), grown), mark, target=r.run, reverses=loop.loc)
     index = diff.names.fresh(f"{loop.index}_run")
     diff.kinds.kinds[index] = INT
     body = [_rename_index(s, loop.index, index) for s in body]
@@ -171,9 +173,19 @@ def start_values(plan: LoopPlan, running: dict[str, Running]) -> list[Stmt]:
     out: list[Stmt] = []
     for r in running.values():
         grown = _growth_code(plan, r, out)
-        plan.diff.emit(out, "sub", (Var(r.run), grown), target=r.run, reverses=plan.loop.loc)
+        mark = _sign(plan, r)
+        plan.diff.emit(out, "sub", (Var(r.run), grown), mark, target=r.run, reverses=plan.loop.loc)
         plan.diff.emit(out, "copy", (Var(r.run),), target=r.phi.name, reverses=plan.loop.loc)
     return out
+
+
+def _sign(plan: LoopPlan, r: Running) -> tuple:
+    """The mark for nonnegative.py when the counter is never negative in the primal program:
+    its recomputed values are the counter's own."""
+    diff = plan.diff
+    if not hasattr(diff, "primal_nonnegative"):
+        diff.primal_nonnegative = nonnegative_ints(diff.fn, diff.kinds)
+    return (("nonnegative", True),) if r.phi.name in diff.primal_nonnegative else ()
 
 
 def _rename_index(s: Stmt, old: str, new: str) -> Stmt:

@@ -19,6 +19,7 @@ from .kinds import infer_kinds
 from .loop_carry import carry_neighbours
 from .loop_invariant import hoist_invariant_reads
 from .loop_stores import recompute_loop_stores
+from .nonnegative import unsigned_indices
 from .optimize import optimize
 from .subscripts import expand_ellipsis
 
@@ -75,6 +76,7 @@ def build_source(
         gradient = fuse_elementwise(gradient, table)
     if backend == "numba" and optimized:
         gradient = hoist_invariant_reads(gradient, table)
+        gradient = unsigned_indices(gradient, table)
     return generate(gradient, table, backend, header, fold=optimized).source
 
 

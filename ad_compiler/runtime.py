@@ -729,6 +729,7 @@ from ad_compiler.runtime_ints import (  # noqa: E402,F401
     int_add,
     int_mul,
     int_neg,
+    int_of,
     int_power,
     int_sub,
     small_int,

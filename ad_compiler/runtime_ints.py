@@ -77,13 +77,18 @@ INT_OVERFLOW = (
 _ROUNDED_SAFE = 2.0**62  # |float(a) * float(b)| below this: the exact product fits int64
 
 
+# The sums are tested before they are computed: numba adds int64s with LLVM's `add nsw`, for
+# which a result past int64 is undefined, so LLVM may drop a test of the wrapped result (it did,
+# where it knew both operands nonnegative).
+
+
 def int_add(a, b):
     """a + b for scalar ints, or OverflowError past int64 (int_checks.py)."""
     a, b = a * 1, b * 1  # (a bool counts as an int)
-    r = a + b
-    if (a ^ r) & (b ^ r) < 0:  # (numba: the sum wrapped around, its sign is wrong)
+    if (b > 0 and a > _MAX - b) or (b < 0 and a < _MIN - b):
         raise Int64Overflow(INT_OVERFLOW)
-    if not _MIN <= r <= _MAX:  # (CPython)
+    r = a + b
+    if not _MIN <= r <= _MAX:  # (CPython: an operand past int64 already)
         raise Int64Overflow(INT_OVERFLOW)
     return r
 
@@ -91,9 +96,9 @@ def int_add(a, b):
 def int_sub(a, b):
     """a - b for scalar ints, or OverflowError past int64."""
     a, b = a * 1, b * 1
-    r = a - b
-    if (a ^ b) & (a ^ r) < 0:
+    if (b < 0 and a > _MAX + b) or (b > 0 and a < _MIN + b):
         raise Int64Overflow(INT_OVERFLOW)
+    r = a - b
     if not _MIN <= r <= _MAX:
         raise Int64Overflow(INT_OVERFLOW)
     return r
@@ -117,6 +122,19 @@ def int_neg(a):
     if a == _MIN:
         raise Int64Overflow(INT_OVERFLOW)
     return -a
+
+
+def int_of(x):
+    """int(x) of a float in numba code: CPython's value, or OverflowError past int64 (numba's
+    conversion of such a float is undefined: 1.7e19 gave 17 mod 2**64), ValueError for NaN."""
+    if x != x:
+        raise ValueError("cannot convert float NaN to integer")
+    if not -_FLOAT_LIMIT <= x < _FLOAT_LIMIT:
+        raise Int64Overflow(INT_OVERFLOW)
+    return int(x)
+
+
+_FLOAT_LIMIT = 2.0**63
 
 
 def small_int(a):

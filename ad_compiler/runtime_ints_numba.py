@@ -15,6 +15,7 @@ _int_add = register_jitable(runtime_ints.int_add)
 _int_sub = register_jitable(runtime_ints.int_sub)
 _int_mul = register_jitable(runtime_ints.int_mul)
 _int_neg = register_jitable(runtime_ints.int_neg)
+_int_of = register_jitable(runtime_ints.int_of)
 _small_int = register_jitable(runtime_ints.small_int)
 
 
@@ -43,6 +44,11 @@ def _int_mul_ov(a, b):
 @_implements(rt.int_neg)
 def _int_neg_ov(a):
     return lambda a: _int_neg(a)
+
+
+@_implements(rt.int_of)
+def _int_of_ov(x):
+    return lambda x: _int_of(x)
 
 
 @_implements(rt.small_int)

@@ -66,6 +66,23 @@ def central(fn, args, pos):
     return one(None, abs(x))
 
 
+def check_compiled(fn, args, wrt):
+    """`compiled_for`'s numba program of value_and_grad(fn) against CPython (the value),
+    central differences of fn and the unoptimized NumPy program (the gradient)."""
+    import pytest
+
+    expected = fn(*args)
+    g = value_and_grad(fn, wrt=wrt)
+    value, got = g.compiled_for(*args)(*args)
+    assert value == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    got = got if isinstance(got, tuple) else (got,)
+    plain = grad(fn, wrt=wrt, optimize=False, backend="python")(*args)
+    plain = plain if isinstance(plain, tuple) else (plain,)
+    for pos, analytic, literal in zip(wrt, got, plain):
+        np.testing.assert_allclose(analytic, central(fn, args, pos), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(analytic, literal, rtol=1e-12, atol=1e-13)
+
+
 def directional(fn, args, pos, direction):
     """d/dt fn(..., args[pos] + t * direction, ...) at t = 0, by central differences with one
     Richardson step: for large arrays, compared with <gradient, direction> (four evaluations

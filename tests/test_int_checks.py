@@ -276,3 +276,49 @@ def test_a_big_argument_of_a_function_writing_in_place():
     np.testing.assert_array_equal(x, x0)  # (a gradient call leaves its arguments alone)
     np.testing.assert_allclose(g, 2 * x0 * factors * factors)
     np.testing.assert_allclose(g, grad(offset_in_place, backend="python")(x0.copy(), seed))
+
+
+# -- found by an adversary: LLVM dropped an overflow test made after numba's `add nsw` -------
+
+
+def sums_of_squares(x, n):
+    k = n * n  # (each product proven below 2**62: unchecked)
+    k = k + n * n
+    k = k + n * n
+    return x * float(k)
+
+
+def sums_in_a_loop(x, n):
+    k = 0
+    for _ in range(4):
+        k += n * n
+    return x * float(k)
+
+
+@pytest.mark.parametrize("fn", [sums_of_squares, sums_in_a_loop])
+def test_sums_of_nonnegative_products_past_int64(fn):
+    # numba's wrapped sums were negative: the test of the sign came after the sum
+    n = 2**31 - 1
+    value, gradient = value_and_grad(fn)(0.5, n)
+    assert value == fn(0.5, n) and gradient == float(fn(1.0, n))
+
+
+def truncated_past_int64(x, y):
+    k = int(x * 1e19)  # CPython: 17000000000000000000 at x = 1.7
+    return y * (k % 7)
+
+
+def truncated_nan(x):
+    return x * int(x - x * x / x)
+
+
+def test_int_of_a_float_past_int64_is_pythons():
+    # numba's conversion of 1.7e19 is undefined (it gave 17 mod 2**64: a remainder of 6)
+    value, gradient = value_and_grad(truncated_past_int64, wrt=(0, 1))(1.7, 1.0)
+    assert value == truncated_past_int64(1.7, 1.0) == 3.0 and gradient == (0.0, 3.0)
+    assert value_and_grad(truncated_past_int64, wrt=1)(-1.7, 2.0) == (
+        truncated_past_int64(-1.7, 2.0),
+        float(int(-1.7e19) % 7),
+    )
+    with pytest.raises(ValueError, match="NaN"):  # as CPython's int(nan)
+        grad(truncated_nan)(float("inf"))

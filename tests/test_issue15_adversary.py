@@ -7,7 +7,7 @@ forms of the functions."""
 import numpy as np
 import pytest
 
-from ad_compiler import GradientInputError, grad, jvp, value_and_grad, vjp
+from ad_compiler import GradientInputError, UnsupportedSyntaxError, grad, jvp, value_and_grad, vjp
 
 BACKENDS = ("numba", "python")
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
@@ -65,3 +65,28 @@ def test_memory_mapped_arrays_are_plain_arrays(tmp_path):
     W = np.lib.format.open_memmap(tmp_path / "w.npy", mode="w+", dtype=np.float64, shape=(3,))
     W[:] = [1.0, -2.0, 0.5]
     np.testing.assert_array_equal(grad(sum_of_squares)(W), 2 * np.asarray(W))
+
+
+# -- np.float64(a) of a float64 array is the array itself, as np.asarray(a) is -----------------
+
+
+def written_through_a_conversion(v):
+    B = v.copy()
+    C = np.float64(B)  # (NumPy returns B: writing C[0] writes B[0])
+    C[0] = C[0] * 3.0
+    return np.sum(B * v)
+
+
+def converted_scalars(v):
+    return np.float64(v[0]) * np.float32(v[1]) + np.sum(np.float64(v) * v)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_writing_through_np_float64_of_an_array_is_refused(backend):
+    # it was taken for a copy: value 6.02 and gradient [0.6, ...] where NumPy gives 6.2, [1.8, ...]
+    v = np.array([0.3, -1.2, 0.7, 2.0])
+    with pytest.raises(UnsupportedSyntaxError, match="writing into C"):
+        grad(written_through_a_conversion, backend=backend)(v)
+    got = grad(converted_scalars, backend=backend)(v)
+    expected = 2.0 * v + np.array([v[1], v[0], 0.0, 0.0])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)

@@ -493,3 +493,26 @@ def test_errors_numba_raises_read_like_numpys_and_pickle():
         assert str(context) == f"batch 3: {message}"
     with pytest.raises(IndexError, match=r"^index 4 is out of bounds for axis 0 with size 4"):
         x[4]  # NumPy's own words, for comparison
+
+
+# -- found by an adversary: a check hoisted out of an else branch (a `continue`) ----------------
+
+
+def skips_the_last(x, n):
+    s = 0.0
+    for i in range(n + 1):
+        if i == n:
+            continue
+        s = s + x[i] ** 2
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_access_after_continue_is_checked_where_it_runs(backend):
+    # the check over every iteration raised for x[4], which Python never reads
+    x = np.array([0.3, -1.2, 0.7, 0.9])
+    value, gradient = value_and_grad(skips_the_last, wrt=0, backend=backend)(x, 4)
+    assert value == pytest.approx(skips_the_last(x, 4), rel=1e-14)
+    np.testing.assert_allclose(gradient, 2.0 * x, rtol=1e-14)
+    with pytest.raises(IndexError):  # x[4] at n = 5: Python reads it
+        grad(skips_the_last, wrt=0, backend=backend)(x, 5)

@@ -18,12 +18,13 @@ from . import CallSpec, IndexedUpdate, Rule, bind_attribute, bind_call, bind_met
 # Indexing
 
 
-def index_template(structure: tuple, first: int) -> str:
-    """`[i, a:b, None]` with the index operands numbered from `first`."""
+def index_template(structure: tuple, first: int, unsigned: tuple = ()) -> str:
+    """`[i, a:b, None]` with the index operands numbered from `first`; those at the positions
+    `unsigned` (proven >= 0, nonnegative.py) as `np.uintp(i)`, which numba need not wrap."""
     parts, k = [], first
     for item in structure:
         if item[0] == "i":
-            parts.append(f"{{{k}}}")
+            parts.append(f"np.uintp({{{k}}})" if k in unsigned else f"{{{k}}}")
             k += 1
         elif item[0] == "n":
             parts.append("None")
@@ -80,7 +81,7 @@ def _getitem_vjp(b, stmt) -> tuple:
 register(
     Rule(
         "getitem",
-        lambda n, a: "{0}" + index_template(a["index"], 1),
+        lambda n, a: "{0}" + index_template(a["index"], 1, a.get("unsigned", ())),
         _infer_getitem,
         _getitem_vjp,
         view=True,
@@ -113,7 +114,7 @@ def _infer_setitem(kinds, attrs) -> Kind:
 register(
     Rule(
         "setitem",
-        lambda n, a: "{0}" + index_template(a["index"], 2) + " = {1}",
+        lambda n, a: "{0}" + index_template(a["index"], 2, a.get("unsigned", ())) + " = {1}",
         _infer_setitem,
         mutates=0,
     )
@@ -122,7 +123,7 @@ register(
 register(
     Rule(
         "index_add",
-        lambda n, a: "{0}" + index_template(a["index"], 2) + " += {1}",
+        lambda n, a: "{0}" + index_template(a["index"], 2, a.get("unsigned", ())) + " += {1}",
         lambda kinds, attrs: Kind(None, None),
         mutates=0,
     )

@@ -88,8 +88,9 @@ register(
     Rule("astype_like", "{0}.astype({1}.dtype)", lambda k, a: Kind(k[0].ndim, k[1].dtype, None))
 )
 bind_method("astype", CallSpec("astype", ("a",), {"dtype": None}, name=".astype"))
+# np.float64(x) of a float64 array is x itself (NumPy returns it), not a copy: as np.asarray
 for _type in (np.float64, np.float32):
     bind_call(
         _type,
-        CallSpec("astype", ("a",), {"dtype": np.dtype(_type).name}, name=f"np.{_type.__name__}"),
+        CallSpec("asarray", ("a",), {"dtype": np.dtype(_type).name}, name=f"np.{_type.__name__}"),
     )
