@@ -414,7 +414,9 @@ class LoopPlan:
             )
         elif tape in self.stack_tapes:
             top = Var(self.stack_tapes[tape])
-            self.diff.emit(out, "sub", (top, Const(1)), target=top.name, reverses=self.loop.loc)
+            # (never below 0: each pop follows its push; nonnegative.py)
+            mark = (("nonnegative", True),)
+            self.diff.emit(out, "sub", (top, Const(1)), mark, top.name, reverses=self.loop.loc)
             self.diff.emit(
                 out, "tape_load", (Var(tape), top), element, target=name, reverses=self.loop.loc
             )

@@ -12,9 +12,10 @@ are such names (the largest such set: names are struck out until none needs stri
 >= 0 are constants >= 0; lengths, sizes and shape entries; sums, products, quotients, remainders
 and minima of such values, maxima with one; the index of a range loop that starts at one (or
 counts down to a stop >= -1); `r - b` inside a loop whose index r starts at b (or counts down to
-a stop `b - 1`), neither reassigned in it; and what the reverse sweep recomputes of a counter
-that is never negative in the primal program (loop_running.py marks those statements
-`nonnegative`). Ints never wrap around silently (int_checks.py), so this holds when it runs.
+a stop `b - 1`), neither reassigned in it; what the reverse sweep recomputes of a counter that
+is never negative in the primal program, and the top of a tape used as a stack after a pop
+(loop_running.py and loops.py mark those statements `nonnegative`). Ints never wrap around
+silently (int_checks.py), so this holds when the program runs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _SIZES = {"len", "dim", "size", "range_len", "ndim", "argmax", "argmin"}
 _ALL_NONNEGATIVE = {"add", "mul", "copy", "floordiv", "min", "minimum"}
 _ONE_NONNEGATIVE = {"max", "maximum"}
 _INDEXING = ("getitem", "setitem", "index_add")
+_TAPES = ("tape_store", "tape_load")
 
 
 class _Program:
@@ -215,6 +217,11 @@ def unsigned_indices(fn: Function, kinds: KindTable) -> Function:
             return replace(s, body=block(s.body), orelse=block(s.orelse))
         if isinstance(s, Loop):
             return replace(s, test=block(s.test), body=block(s.body))
+        if s.op in _TAPES:  # (a tape is an array)
+            index = s.args[1]
+            if isinstance(index, Var) and index.name in known:
+                return replace(s, attrs=tuple(sorted(s.attrs + (("unsigned", (1,)),))))
+            return s
         if s.op not in _INDEXING or not s.attr("index"):
             return s
         if not (kinds.of(s.args[0]).ndim or 0) >= 1:  # (lists and tuples keep their ints)

@@ -15,14 +15,19 @@ def _nothing(kinds, attrs) -> Kind:
     return Kind(None, None)
 
 
+def _at(attrs: dict) -> str:
+    return "{0}[np.uintp({1})]" if attrs.get("unsigned") else "{0}[{1}]"
+
+
 def _element(kinds, attrs) -> Kind:
     return attrs.get("element", Kind(None, None))
 
 
 # A tape the size of a loop's trip count (known at entry) ...
 register(Rule("tape_alloc", "np.empty({0}, dtype=np.{dtype})", _nothing))
-register(Rule("tape_store", "{0}[{1}] = {2}", _nothing, mutates=0))
-register(Rule("tape_load", "{0}[{1}]", _element))
+# (the top of a tape used as a stack, unsigned in numba code: nonnegative.py)
+register(Rule("tape_store", lambda n, a: _at(a) + " = {2}", _nothing, mutates=0))
+register(Rule("tape_load", lambda n, a: _at(a), _element))
 # ... or a list, for while loops and loops nested in loops.
 register(Rule("list_new", "[]", _nothing))
 register(Rule("list_append", "{0}.append({1})", _nothing, mutates=0))
