@@ -14,8 +14,10 @@ and minima of such values, maxima with one; the index of a range loop that start
 counts down to a stop >= -1); `r - b` inside a loop whose index r starts at b (or counts down to
 a stop `b - 1`), neither reassigned in it; what the reverse sweep recomputes of a counter that
 is never negative in the primal program, and the top of a tape used as a stack after a pop
-(loop_running.py and loops.py mark those statements `nonnegative`). Ints never wrap around
-silently (int_checks.py), so this holds when the program runs.
+(loop_running.py and loops.py mark those statements `nonnegative`). This holds when the
+program runs under int_checks.py's assumptions, which keep ints from wrapping around: sizes
+under 2**31, and a counter moving less than 2**61 in a call (a loop of more iterations, which
+CPython would not finish, but LLVM may compute in closed form, could wrap one negative).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ class _Program:
     """Every definition of every int name of `fn`, with the loops around it."""
 
     def __init__(self, fn: Function, kinds: KindTable) -> None:
-        self.kinds = kinds
         # name -> [(what, statement, the loops around it, the block it is in)]
         self.defs: dict[str, list[tuple]] = {}
         self._visit(fn.body, ())
@@ -158,10 +159,10 @@ def _one_below(loop: Loop, block: Block) -> Operand | None:
             b = s.args[0]
             names = {stop.name} | ({b.name} if isinstance(b, Var) else set())
             for later in block[k + 1 : at + 1]:
-                if names & set(_assigned(later)):
+                if names & set(defined_names(later)):
                     return None
             return b
-        if stop.name in _assigned(s):
+        if stop.name in defined_names(s):
             return None
     return None
 
@@ -171,7 +172,7 @@ def _counts_from(loop: Loop, block: Block, a: Operand, b: Operand) -> bool:
     b, and neither reassigned in the loop."""
     if a != Var(loop.index):
         return False
-    inside = {n for s in loop.body for n in _assigned(s)}
+    inside = {n for s in loop.body for n in defined_names(s)}
     if loop.index in inside or (isinstance(b, Var) and b.name in inside):
         return False
     sign = _step_sign(loop)
@@ -193,10 +194,6 @@ def _consts_at_least(x: Operand | None, b: Operand, shift: int) -> bool:
         and type(b.value) is int
         and x.value - b.value >= shift
     )
-
-
-def _assigned(s: Stmt) -> list[str]:
-    return defined_names(s)
 
 
 def unsigned_indices(fn: Function, kinds: KindTable) -> Function:
@@ -224,7 +221,7 @@ def unsigned_indices(fn: Function, kinds: KindTable) -> Function:
             return s
         if s.op not in _INDEXING or not s.attr("index"):
             return s
-        if not (kinds.of(s.args[0]).ndim or 0) >= 1:  # (lists and tuples keep their ints)
+        if (kinds.of(s.args[0]).ndim or 0) == 0:  # (lists and tuples keep their ints)
             return s
         positions, k = [], 1 if s.op == "getitem" else 2
         for item in s.attr("index"):
