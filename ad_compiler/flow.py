@@ -246,6 +246,8 @@ class BranchesAndLoops:
                 index = self.fresh(index_name)
                 if bind_items is None:
                     self.env[index_name] = Var(index)
+                    # (an earlier loop's index of the same name, undefined after it, is again)
+                    self.undefined.pop(index_name, None)
                 else:
                     bind_items(Var(index))
             saved_undefined = dict(self.undefined)

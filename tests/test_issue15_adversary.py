@@ -90,3 +90,41 @@ def test_writing_through_np_float64_of_an_array_is_refused(backend):
     got = grad(converted_scalars, backend=backend)(v)
     expected = 2.0 * v + np.array([v[1], v[0], 0.0, 0.0])
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+# -- a loop variable reused by a second loop with an `if` in its body ------------------------
+
+
+def reused_index(x):
+    s = 0.0
+    for i in range(3):
+        s = s + x[i]
+    for i in range(3):
+        if s > 0.0:
+            s = s * 2.0
+        s = s + x[i] * (i + 1)
+    return s
+
+
+def reused_in_a_nest(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] ** 2
+    for c in range(x.shape[0]):
+        for i in range(c + 1, x.shape[0]):
+            if s > 1.0:
+                s = s * 0.5
+            s = s + x[i] * x[c]
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fn", [reused_index, reused_in_a_nest])
+def test_a_loop_variable_reused_after_an_if_in_the_loop(fn, backend):
+    # was refused: "i is assigned inside the loop at line 8 and used after it"
+    x = np.array([0.3, -1.2, 0.7, 0.9])
+    value, gradient = value_and_grad(fn, backend=backend)(x)
+    assert value == pytest.approx(fn(x), rel=1e-14)
+    h = 1e-6
+    central = [(fn(x + h * e) - fn(x - h * e)) / (2 * h) for e in np.eye(4)]
+    np.testing.assert_allclose(gradient, central, rtol=1e-6, atol=1e-8)
