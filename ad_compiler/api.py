@@ -24,7 +24,12 @@ from .argument_overlap import changes_in_place, zero_d_error
 from .errors import ADCompilerError, CompilationError, GradientInputError
 from .frontend import ParsedFunction, parse_function
 from .ir import FLOAT, Function, Kind, format_function, walk
-from .kinds import kind_of_value, refuse_array_subclass, scalar_bool_arithmetic
+from .kinds import (
+    kind_of_value,
+    refuse_array_subclass,
+    refuse_foreign_byte_order,
+    scalar_bool_arithmetic,
+)
 from .live import READ_ERRORS, LiveState
 from .normalize import Entry, normalize_live
 from .pytree import is_constant, is_structured
@@ -218,6 +223,7 @@ class GradFunction(Generic[P]):
             # Python int is bigger: the NumPy program computes with Python's ints, as Python
             return self._with_python_ints(key, args)
         if self.backend == "numba" and type(exc).__module__.startswith("numba"):
+            refuse_foreign_byte_order(self.params, args, self.__name__)
             raise CompilationError(
                 f"numba could not compile the gradient of {self.__name__}: "
                 f"{str(exc).splitlines()[0]}; try backend='python' to run it without "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .custom import function_names
 from .int_checks import CHECKED, GUARD, int_checks
 from .int_powers import int_powers, power_template
-from .ir import Assign, Block, Const, Function, If, Loc, Loop, Operand, Stmt, Var, walk
+from .ir import FLOAT, Assign, Block, Const, Function, If, Loc, Loop, Operand, Stmt, Var, walk
 from .kinds import KindTable
 from .rules import RULES
 
@@ -129,12 +129,22 @@ class _Printer:
             template = rule.emit_scalar
         if callable(template):
             template = template(len(stmt.args), dict(stmt.attrs))
-        if (
-            template == "int({0})"
-            and self.int_checks_on
-            and self.kinds.of(stmt.args[0]).dtype == "float"
-        ):
+        if self.int_checks_on and stmt.args:  # (numba programs)
+            return self._numba_form(stmt, template)
+        return template
+
+    def _numba_form(self, stmt: Assign, template: str) -> str:
+        """`template`, or what computes Python's value where numba's differs."""
+        first = self.kinds.of(stmt.args[0])
+        if template == "int({0})" and first.dtype == "float":
             return "rt.int_of({0})"  # (numba's int() of a float past int64 is undefined)
+        if first.dtype == "bool" and template in ("float({0})", "int({0})"):
+            # (numba has no float() or int() of a bool)
+            return "1.0 if {0} else 0.0" if template == "float({0})" else "1 if {0} else 0"
+        if stmt.op == "pow" and first == FLOAT:
+            exponent = stmt.args[1]
+            if isinstance(exponent, Const) and type(exponent.value) is int and exponent.value < 0:
+                return f"1.0 / {{0}} ** {-exponent.value}"  # (numba's x ** -2 raises at 0.0)
         return template
 
     def expression(self, stmt: Assign, inline: dict[str, ast.expr]) -> ast.AST:

@@ -60,6 +60,18 @@ def kind_of_value(value: Any, name: str | None = None) -> Kind:
     )
 
 
+def refuse_foreign_byte_order(names: tuple, args: tuple, function: str) -> None:
+    """numba cannot take an array of the other byte order (`>f8` read from a file): said after
+    numba refused such arguments."""
+    for name, value in zip(names, args):
+        if isinstance(value, np.ndarray) and not value.dtype.isnative:
+            raise GradientInputError(
+                f"argument {name} of {function}() is an array of byte order {value.dtype.str!r}, "
+                f"which numba code cannot take: pass {name}.astype(np.float64) (this machine's "
+                "byte order), or use backend='python'"
+            )
+
+
 def refuse_array_subclass(value: np.ndarray, name: str | None) -> None:
     """NumPy's matrix and masked arrays (and other subclasses) change what operators mean:
     `*` multiplies matrices, reductions skip masked entries. The compiled program computes

@@ -128,3 +128,67 @@ def test_a_loop_variable_reused_after_an_if_in_the_loop(fn, backend):
     h = 1e-6
     central = [(fn(x + h * e) - fn(x - h * e)) / (2 * h) for e in np.eye(4)]
     np.testing.assert_allclose(gradient, central, rtol=1e-6, atol=1e-8)
+
+
+# -- shapes compared whole, float()/int() of a bool and x ** -2 under numba, byte order ------
+
+
+def same_shapes(x, y):
+    if x.shape == y.shape:
+        return np.sum(x * y)
+    return np.sum(x) * float(x.shape != y.shape)
+
+
+def indicator(x):
+    return x * float(x > 0.0) + int(x < 0.0) * x**2
+
+
+def inverse_square(x):
+    return (x - 1.0) ** -2 + x**-3
+
+
+def cubes_in_a_loop(A):
+    s = 0.0
+    for i in range(A.shape[0]):
+        s = s + A[i] ** 3
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shapes_compare_to_one_bool(backend):
+    # was refused: "the truth value of an array is ambiguous"
+    x, y = np.array([0.3, -1.2, 0.7]), np.array([1.0, 2.0, 3.0])
+    g = value_and_grad(same_shapes, wrt=(0, 1), backend=backend)
+    value, (gx, gy) = g(x, y)
+    assert value == pytest.approx(same_shapes(x, y)) and np.allclose(gx, y) and np.allclose(gy, x)
+    value, (gx, gy) = g(x, np.ones(2))
+    assert value == pytest.approx(np.sum(x)) and np.allclose(gx, 1.0) and np.allclose(gy, 0.0)
+    if backend == "numba":
+        value, (gx, gy) = g.compiled_for(x, y)(x, y)
+        assert value == pytest.approx(same_shapes(x, y)) and np.allclose(gx, y)
+
+
+@pytest.mark.parametrize("x", [2.0, -3.0, 0.0])
+def test_float_and_int_of_a_bool_under_numba(x):
+    # numba has neither: "numba could not compile the gradient"
+    g = value_and_grad(indicator)
+    expected = (indicator(x), 1.0 if x > 0 else 2.0 * x if x < 0 else 0.0)
+    assert g(x) == expected and g.compiled_for(x)(x) == expected
+
+
+def test_a_negative_power_at_zero_is_inf_on_both_backends():
+    # numba's x ** -2 raised ZeroDivisionError where NumPy gives inf
+    for backend in BACKENDS:
+        with np.errstate(divide="ignore"):
+            value, gradient = value_and_grad(inverse_square, backend=backend)(1.0)
+        assert value == np.inf and gradient == -np.inf
+        value, gradient = value_and_grad(inverse_square, backend=backend)(1.5)
+        assert value == pytest.approx(inverse_square(1.5), rel=1e-15)
+        assert gradient == pytest.approx(-2.0 / 0.5**3 - 3.0 / 1.5**4, rel=1e-14)
+
+
+def test_an_array_of_the_other_byte_order_is_named():
+    A = np.array([1.0, 2.0, 3.0]).astype(">f8" if np.little_endian else "<f8")
+    with pytest.raises(GradientInputError, match="byte order.*astype"):
+        grad(cubes_in_a_loop)(A)
+    np.testing.assert_allclose(grad(cubes_in_a_loop, backend="python")(A), 3.0 * A**2)

@@ -191,9 +191,19 @@ _elementwise("int", None, "int({0})", infer=lambda kinds, attrs: Kind(kinds[0].n
 # Heaviside step with step(0) = 1/2, SymPy's convention; appears in derivatives of max/min.
 _elementwise("step", lambda sp, a: sp.Heaviside(a), "rt.step({0})")
 
+
 # Comparisons and logic carry no gradient.
-for _op, _sym in [("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="), ("ne", "!=")]:
+def infer_equality(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    """`x.shape == y.shape`: tuples compare whole, to one bool; arrays element by element."""
+    if kinds and all(k.dtype == "shape" for k in kinds):
+        return Kind(0, "bool")
+    return infer_bool(kinds, attrs)
+
+
+for _op, _sym in [("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")]:
     _elementwise(_op, None, f"{{0}} {_sym} {{1}}", infer=infer_bool)
+for _op, _sym in [("eq", "=="), ("ne", "!=")]:
+    _elementwise(_op, None, f"{{0}} {_sym} {{1}}", infer=infer_equality)
 _elementwise("not", None, "not {0}", infer=infer_truth)
 _elementwise("and", None, "{0} and {1}", infer=infer_truth)
 _elementwise("or", None, "{0} or {1}", infer=infer_truth)
