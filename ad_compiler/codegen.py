@@ -129,12 +129,16 @@ class _Printer:
             template = rule.emit_scalar
         if callable(template):
             template = template(len(stmt.args), dict(stmt.attrs))
-        if self.int_checks_on and stmt.args:  # (numba programs)
+        if self.int_checks_on:  # (numba programs)
             return self._numba_form(stmt, template)
         return template
 
     def _numba_form(self, stmt: Assign, template: str) -> str:
         """`template`, or what computes Python's value where numba's differs."""
+        if stmt.op == "list_new":
+            return _typed_empty_list(stmt.attr("element"))
+        if not stmt.args:
+            return template
         first = self.kinds.of(stmt.args[0])
         if template == "int({0})" and first.dtype == "float":
             return "rt.int_of({0})"  # (numba's int() of a float past int64 is undefined)
@@ -531,3 +535,16 @@ def _calls_scipy_kernels(lines: list[str]) -> bool:
 
 def _import_order(line: str) -> tuple:
     return (line.startswith("from"), line)
+
+
+def _typed_empty_list(element) -> str:
+    """An empty list numba types by its element even where it prunes every append (a branch
+    on a condition it computes from constants): `[0 for _ in range(0)]` is a list of ints."""
+    if element is None or element.ndim is None or element.dtype not in ("float", "int", "bool"):
+        return "[]"
+    if element.ndim == 0:
+        return {"float": "[0.0", "int": "[0", "bool": "[False"}[
+            element.dtype
+        ] + " for _ in range(0)]"
+    dtype = {"float": "", "int": ", dtype=np.int64", "bool": ", dtype=np.bool_"}[element.dtype]
+    return f"[np.empty({(0,) * element.ndim}{dtype}) for _ in range(0)]"

@@ -334,7 +334,8 @@ class LoopPlan:
             diff.emit(diff.hoisted, "copy", (Const(0),), target=top, loc=self.loop.loc)
             self.stack_tapes[tape] = top
         else:
-            diff.emit(diff.preamble, "list_new", (), target=tape, loc=self.loop.loc)
+            element = {"element": kind}  # (numba programs type the list by it: codegen.py)
+            diff.emit(diff.preamble, "list_new", (), element, target=tape, loc=self.loop.loc)
         return tape
 
     def _stack_size(self) -> Var | None:

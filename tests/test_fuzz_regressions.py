@@ -217,6 +217,25 @@ def inner_break_with_return_in_while(x):
 
 X = np.array([0.3, -0.7])
 
+
+# 12. Crashed (numba): "Cannot infer the type of variable 'k0_tape', have imprecise type:
+# list(undefined)". numba prunes a branch whose condition it computes from constants, and with
+# it every append to the while loop's list tapes, created empty at the function's entry.
+# Fuzzer program: `if 1.0 * 0.0 ** (0.5 + 2.0 ** 2) + 1.0 > 0.5: return 0.5` before a helper
+# with a `while True:` loop. Expected gradient: 0 (the function returns 0.5).
+def while_loop_after_a_constant_return(x):
+    if 0.0 ** (0.5 + 2.0**2) + 1.0 > 0.5:
+        return 0.5
+    k = 0
+    s = x
+    while True:
+        k += 1
+        if k > 4:
+            break
+        s = s * x
+    return s
+
+
 CASES = [
     (inplace_whole_then_element_in_loop, (X,)),
     (element_write_then_rebind_in_loop, (X,)),
@@ -236,6 +255,7 @@ CASES = [
     (sum_along_axis_of_vector, (np.array([0.3, -0.7]),)),
     (inner_break_in_outer_loop, (0.3,)),
     (inner_break_with_return_in_while, (0.3,)),
+    (while_loop_after_a_constant_return, (0.3,)),
 ]
 
 
