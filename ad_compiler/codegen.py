@@ -103,7 +103,7 @@ class _Printer:
         self.powers: dict[str, str] = {}  # int powers of numba code (int_powers.py)
         self.int_checks: set[int] = set()  # checked int arithmetic of numba code (int_checks.py)
         self.python_ints = False  # NumPy programs: ints are Python's, taped as they are
-        self.int_checks_on = False  # numba programs: int() of a float checked (runtime_ints.py)
+        self.numba = False  # numba programs: where numba's meaning differs, Python's (_numba_form)
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -129,7 +129,7 @@ class _Printer:
             template = rule.emit_scalar
         if callable(template):
             template = template(len(stmt.args), dict(stmt.attrs))
-        if self.int_checks_on:  # (numba programs)
+        if self.numba:
             return self._numba_form(stmt, template)
         return template
 
@@ -457,7 +457,7 @@ def generate(
     if backend == "numba":
         printer.powers = int_powers(fn, kinds)
         printer.int_checks, guarded = int_checks(fn, kinds)
-        printer.int_checks_on = True
+        printer.numba = True
     else:
         printer.python_ints, guarded = True, ()
     # IEEE arithmetic: a division by zero gives inf or nan, as in NumPy, not an exception.

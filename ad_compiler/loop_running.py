@@ -36,6 +36,7 @@ class Running:
         self.chain = chain  # in body order, each computing a name the growth needs
         self.growth = growth  # an operand (Const or a chain name), or an inner loop's trip
         self.run = ""
+        self.mark: tuple = ()  # ("nonnegative", True) when never negative (nonnegative.py)
 
 
 def find_running(plan: LoopPlan, header: list[Phi]) -> dict[str, Running]:
@@ -59,6 +60,10 @@ def find_running(plan: LoopPlan, header: list[Phi]) -> dict[str, Running]:
         chain = _chain(plan, operands)
         if chain is not None:
             found[phi.name] = Running(phi, chain, growth)
+    if found:  # its recomputed values are the counter's own: never negative if it is not
+        never_negative = nonnegative_ints(plan.diff.fn, plan.diff.kinds)
+        for r in found.values():
+            r.mark = (("nonnegative", True),) if r.phi.name in never_negative else ()
     return found
 
 
@@ -155,10 +160,9 @@ def end_values(plan: LoopPlan, running: dict[str, Running]) -> list[Stmt]:
     body: list[Stmt] = []
     for r in running.values():
         r.run = diff.names.fresh(f"{r.phi.name}_run")
-        mark = _sign(plan, r)
-        diff.emit(out, "copy", (r.phi.first,), mark, target=r.run, reverses=loop.loc)
+        diff.emit(out, "copy", (r.phi.first,), r.mark, target=r.run, reverses=loop.loc)
         grown = _growth_code(plan, r, body)
-        diff.emit(body, "add", (Var(r.run), grown), mark, target=r.run, reverses=loop.loc)
+        diff.emit(body, "add", (Var(r.run), grown), r.mark, target=r.run, reverses=loop.loc)
     index = diff.names.fresh(f"{loop.index}_run")
     diff.kinds.kinds[index] = INT
     body = [_rename_index(s, loop.index, index) for s in body]
@@ -173,19 +177,10 @@ def start_values(plan: LoopPlan, running: dict[str, Running]) -> list[Stmt]:
     out: list[Stmt] = []
     for r in running.values():
         grown = _growth_code(plan, r, out)
-        mark = _sign(plan, r)
-        plan.diff.emit(out, "sub", (Var(r.run), grown), mark, target=r.run, reverses=plan.loop.loc)
+        loc = plan.loop.loc
+        plan.diff.emit(out, "sub", (Var(r.run), grown), r.mark, target=r.run, reverses=loc)
         plan.diff.emit(out, "copy", (Var(r.run),), target=r.phi.name, reverses=plan.loop.loc)
     return out
-
-
-def _sign(plan: LoopPlan, r: Running) -> tuple:
-    """The mark for nonnegative.py when the counter is never negative in the primal program:
-    its recomputed values are the counter's own."""
-    diff = plan.diff
-    if not hasattr(diff, "primal_nonnegative"):
-        diff.primal_nonnegative = nonnegative_ints(diff.fn, diff.kinds)
-    return (("nonnegative", True),) if r.phi.name in diff.primal_nonnegative else ()
 
 
 def _rename_index(s: Stmt, old: str, new: str) -> Stmt:
