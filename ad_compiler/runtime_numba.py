@@ -28,6 +28,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from ad_compiler import runtime as rt
 from ad_compiler import runtime_axes
+from ad_compiler.runtime_extremes_numba import extreme3
 
 
 def _implements(pyfunc, **kwargs):
@@ -215,25 +216,6 @@ def _mean_of(total, n):
     return total / n if n > 0 else np.nan
 
 
-@register_jitable
-def _extreme3(x3, is_max):
-    """Max (or min) over axis 1; NaN propagates like in NumPy."""
-    pre, n, post = x3.shape
-    if n == 0 and pre * post > 0:
-        raise ValueError("zero-size array to reduction operation which has no identity")
-    out = np.empty((pre, post), x3.dtype)
-    for i in range(pre):
-        for k in range(post):
-            m = x3[i, 0, k]
-            for j in range(1, n):
-                v = x3[i, j, k]
-                # `v != v` takes a NaN; once m is NaN no comparison is true, so it stays.
-                if (v > m if is_max else v < m) or v != v:
-                    m = v
-            out[i, k] = m
-    return out
-
-
 def _whole(x, pyfunc):
     """For a sum or mean of an int or bool array, the dtype NumPy computes it in (the sum of
     int64 or bool: int64, exact; a mean: float64); None otherwise (and for int64 sums)."""
@@ -295,8 +277,8 @@ def _register_reduction(pyfunc, reduce3, flag):
 
 _register_reduction(rt.rsum, _sum3, False)
 _register_reduction(rt.rmean, _sum3, True)
-_register_reduction(rt.rmax, _extreme3, True)
-_register_reduction(rt.rmin, _extreme3, False)
+_register_reduction(rt.rmax, extreme3, True)
+_register_reduction(rt.rmin, extreme3, False)
 
 
 # ---------------------------------------------------------------------------------------------
