@@ -41,6 +41,7 @@ from .shaping import (
     _TUPLE,
     _VALUE_AND_ALL,
     _VALUE_AND_ONE,
+    _converted_for_numba,
     _in_float64,
     _like,
     _narrow_floats,
@@ -158,6 +159,11 @@ class GradFunction(Generic[P]):
     def __call__(self, /, *args: P.args, **kwargs: P.kwargs) -> Any:
         if kwargs or len(args) != self._nparams or self._keywords_only:
             args = tuple(self._bind(args, kwargs))
+        return self._call_bound(args)
+
+    def _call_bound(self, args: tuple) -> Any:
+        """A call with the arguments bound to the program's parameters, in order (the user's,
+        then the module-level values it reads, when they are there)."""
         # Dispatch on the arguments' types (and arrays' dimensions and dtypes); the first call
         # with new ones validates them and builds the gradient.
         key = tuple(map(type, args))
@@ -177,12 +183,12 @@ class GradFunction(Generic[P]):
                     return self._structured(user_args)
                 if len(args) == self._nuser and self._reads_globals() and self._hidden:
                     # module-level values the program takes after the arguments: read them
-                    return _LiveGradFunction.__call__(self, *args)
+                    return self._call_live(args)
                 normalized = self._primal()
                 if len(args) != self._nparams and self._live is not None:
                     # the module-level values were read before another thread normalized the
                     # function again (a value compiled in changed): read them again
-                    return _LiveGradFunction.__call__(self, *args[: self._nuser])
+                    return self._call_live(args[: self._nuser])
                 entry = self._entry(args)
                 with self._lock:
                     # (not when another thread normalized the function again meanwhile: a
@@ -214,7 +220,7 @@ class GradFunction(Generic[P]):
             # numba's cached machine code for this module is damaged: drop it, compile anew.
             self._recovered = True
             self._recompile(key)
-            return GradFunction.__call__(self, *args)
+            return self._call_bound(args)
         beyond = isinstance(exc, BigIntArgument) or (
             isinstance(exc, Int64Overflow) and not self._writes_into_arguments(args)
         )
@@ -242,6 +248,18 @@ class GradFunction(Generic[P]):
                     programs[key] = self._compile(self._kinds(args), backend="python")[0]
                 program = programs[key]
         return shaping(program(*args), args)
+
+    def _call_live(self, args: tuple) -> Any:
+        """A call with the user's arguments bound: the module-level values the function reads,
+        read now, go after them."""
+        live = self._live
+        try:
+            values = live.read_raw() if live is not None else ()
+        except READ_ERRORS:
+            raise live.missing() from None
+        if values is None:  # a value compiled in (a flag, an axis) changed
+            values = self._live_values()
+        return self._call_bound((*args, *values))
 
     def _numpy_before_promotion(self, key: tuple) -> Callable | None:
         """The NumPy program a tier-up replaced for dispatch key `key`, if it did."""
@@ -290,7 +308,7 @@ class GradFunction(Generic[P]):
         function, source = self._build(kinds)
         if "@njit" in source and self._numpy_semantics(values, kinds):
             function, source = self._compile(kinds, backend="python")
-        elif "@njit" in source and _narrow_floats(values):
+        elif "@njit" in source and _converted_for_numba(values):
             function = _in_float64(function, source)
         elif self._tiers_up(source, values):
             function = self._tiered(function, kinds, source)
@@ -610,14 +628,7 @@ class _LiveGradFunction(GradFunction):
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) != self._nuser or self._keywords_only:
             args = tuple(self._bind(args, kwargs))
-        live = self._live
-        try:
-            values = live.read_raw() if live is not None else ()
-        except READ_ERRORS:
-            raise live.missing() from None
-        if values is None:  # a value compiled in (a flag, an axis) changed
-            values = self._live_values()
-        return GradFunction.__call__(self, *args, *values)
+        return self._call_live(args)
 
 
 def _numba_cannot_take(exc: BaseException, writes_into_arguments: Callable[[], bool]) -> bool:

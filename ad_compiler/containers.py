@@ -19,11 +19,11 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from . import controlflow
 from .growing import Growing
-from .ir import Const, If, Var
+from .ir import Const, Var
 from .sorting import SortedSupport
-from .values import CONTAINERS, ListValue, RecordValue, TupleValue
+from .unrolled_loops import UnrolledLoops
+from .values import ListValue, RecordValue, TupleValue
 
 
 @dataclass(frozen=True)
@@ -34,15 +34,11 @@ class Conflict:
     suggestion: str
 
 
-# Loops over a range of constant length are unrolled (to work with containers) up to this many
-# iterations; longer ones stay loops.
-UNROLL_LIMIT = 256
-
-LIST_METHODS = ("append", "extend", "insert", "pop", "reverse", "clear", "remove", "sort")
-
-
-class ContainerSupport(SortedSupport):
+class ContainerSupport(UnrolledLoops, SortedSupport):
     """Mixed into the normalizer: everything about containers and unrolled loops."""
+
+    # The loop variables of the comprehensions being normalized (their scope)
+    comprehension_names: frozenset = frozenset()
 
     # -- reading containers ----------------------------------------------------------------------
 
@@ -64,6 +60,8 @@ class ContainerSupport(SortedSupport):
         items = self.out.lists[value.ident]
         if isinstance(items, Conflict):
             raise self.error(self.node, items.message, items.suggestion)
+        if self.iterated_lists is not None:  # (unrolled_loops.py: the items of a loop)
+            self.iterated_lists[value.ident] = items
         return items
 
     def snapshot(self, value: Any) -> Any:
@@ -388,164 +386,6 @@ class ContainerSupport(SortedSupport):
                 merged[ident] = tuple(items)
         self.out.lists = merged
 
-    # -- unrolled loops ------------------------------------------------------------------------
-
-    def unrolled(self, node: ast.For) -> list | None:
-        """For a loop that is unrolled: the values of its target, one per iteration; None for a
-        loop that stays a loop."""
-        it = node.iter
-        if _calls(it, "range") and 1 <= len(it.args) <= 3 and self.callee(it.func) is range:
-            if not (self.works_with_containers(node) or getattr(node, "unroll_constant", False)):
-                return None
-            bounds = [self.static_int(a) for a in it.args]
-            if any(b is None for b in bounds) or len(range(*bounds)) > UNROLL_LIMIT:
-                return None
-            return [Const(k) for k in range(*bounds)]
-        items = self.peek_items(it)
-        return None if items is None else list(items)
-
-    def iterated(self, it: ast.Call) -> tuple | None:
-        """The items of enumerate(), zip(), reversed(), list() or tuple() of containers."""
-        fn = self.callee(it.func)
-        if fn is sorted and len(it.args) == 1:
-            items = self.peek_items(it.args[0])
-            return None if items is None else self.sorted_items(items, it)
-        starts = [kw.value for kw in it.keywords if kw.arg == "start"]
-        if len(starts) != len(it.keywords) or not it.args or (starts and fn is not enumerate):
-            return None
-        if fn is enumerate and len(it.args) + len(starts) <= 2:
-            items = self.peek_items(it.args[0])
-            if items is None:
-                return None
-            start_node = (it.args[1:] + starts or [None])[0]
-            start = Const(0) if start_node is None else self.constant(self.expr(start_node))
-            if not isinstance(start, Const):
-                raise self.error(it, "enumerate(..., start) needs a constant start here")
-            return tuple(TupleValue((Const(start.value + k), v)) for k, v in enumerate(items))
-        if fn is zip:
-            seqs = [self.peek_items(a) for a in it.args]
-            if all(s is None for s in seqs):
-                return None
-            if any(s is None for s in seqs):
-                raise self.error(
-                    it,
-                    "zip() of a list or tuple with an array is not supported",
-                    "index the array inside the loop (`for i, w in enumerate(ws): x[i] ...`)",
-                )
-            return tuple(TupleValue(group) for group in zip(*seqs))
-        if fn in (reversed, list, tuple) and len(it.args) == 1:
-            items = self.peek_items(it.args[0])
-            return None if items is None else tuple(items[::-1] if fn is reversed else items)
-        return None
-
-    def peek_items(self, node: ast.expr) -> tuple | None:
-        """The items of a container the expression names, without emitting anything for an
-        expression that is not one (it is evaluated again by the ordinary loop)."""
-        if not isinstance(
-            node, (ast.Name, ast.Subscript, ast.Attribute, ast.List, ast.Tuple, ast.Call)
-        ):
-            return None
-        if (
-            isinstance(node, ast.Name)
-            and node.id not in self.env
-            and type(self.parsed.resolve(node.id)) not in (list, tuple)
-        ):
-            return None  # (a module-level list or tuple is read as a tuple: normalize.py)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            return self.iterated(node)
-        if isinstance(node, ast.Call) and not (
-            isinstance(node.func, ast.Attribute) and node.func.attr in ("items", "keys", "values")
-        ):
-            return None
-        if isinstance(node, (ast.Subscript, ast.Attribute)) and not self.names_container(node):
-            return None
-        value = self.expr(node)
-        if isinstance(value, RecordValue):
-            if value.is_dict:
-                return tuple(Const(k) for k in value.keys)  # iterating a dict gives its keys
-            return value.items
-        return self.items_of(value)
-
-    def names_container(self, node: ast.expr) -> bool:
-        """Whether `a[...]` or `a.b` starts from a name holding a container."""
-        while isinstance(node, (ast.Subscript, ast.Attribute)):
-            node = node.value
-        return isinstance(node, ast.Name) and isinstance(self.env.get(node.id), CONTAINERS)
-
-    def static_int(self, node: ast.expr) -> int | None:
-        """An integer known at compile time (a constant, a module-level number, the length of
-        a container), or None."""
-        if not self.maybe_static(node):
-            return None
-        value = self.constant(self.expr(node))
-        return value.value if isinstance(value, Const) and type(value.value) is int else None
-
-    def maybe_static(self, node: ast.expr) -> bool:
-        if isinstance(node, (ast.Constant, ast.Name)):
-            return True
-        if isinstance(node, ast.UnaryOp):
-            return self.maybe_static(node.operand)
-        if isinstance(node, ast.BinOp):
-            return self.maybe_static(node.left) and self.maybe_static(node.right)
-        return (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "len"
-            and len(node.args) == 1
-            and self.peek_items(node.args[0]) is not None
-        )
-
-    def works_with_containers(self, node: ast.For) -> bool:
-        """Whether a loop body uses lists, tuples or dicts (so that unrolling it lets their
-        items be indexed by the loop variable and lists grow)."""
-        for sub in ast.walk(ast.Module(body=node.body, type_ignores=[])):
-            if isinstance(sub, ast.Name) and isinstance(self.env.get(sub.id), CONTAINERS):
-                return True
-            if (
-                isinstance(sub, ast.Call)
-                and isinstance(sub.func, ast.Attribute)
-                and (sub.func.attr in LIST_METHODS)
-            ):
-                return True
-            if isinstance(sub, (ast.List, ast.ListComp, ast.FunctionDef, ast.Lambda)):
-                return True
-        return False
-
-    def unroll(self, node: ast.For, targets: list) -> None:
-        """Normalize the loop body once per item; after a `break`, the remaining iterations
-        run only if it was not taken."""
-        breaks = getattr(node, "lowered_break", False)
-        for k, target in enumerate(targets):
-            self.node = node
-            if breaks and k > 0:
-                flag = self.env.get(controlflow.BREAK)
-                if isinstance(flag, Const):
-                    if flag.value:
-                        break
-                else:
-                    self.guarded(node, flag, target)
-                    continue
-            self.bind(node.target, target)
-            self.body(node.body)
-        self.node = node
-
-    def guarded(self, node: ast.For, flag: Var, target: Any) -> None:
-        """One unrolled iteration that runs only if the ones before did not break."""
-        cond = self.emit("not", flag)
-        before = dict(self.env)
-
-        def run():
-            self.bind(node.target, target)
-            self.body(node.body)
-
-        then_env, then_block, then_undef, then_lists = self.branch(run, before)
-        else_env, else_block, else_undef, else_lists = self.branch([], before)
-        phis = self.merge(node, before, then_env, else_env, then_undef, else_undef)
-        self.merge_lists(node, then_lists, else_lists, phis)
-        self.out.current.append(
-            If(cond, tuple(then_block), tuple(else_block), tuple(phis), self.parsed.loc(node))
-        )
-
     # -- comprehensions ------------------------------------------------------------------------
 
     def comprehension(self, node: ast.ListComp | ast.GeneratorExp) -> ListValue:
@@ -594,7 +434,11 @@ class ContainerSupport(SortedSupport):
         saved_undefined = {name: self.undefined[name] for name in scoped if name in self.undefined}
         saved_node = self.node
         self.env[acc] = initial
-        self.body([loop])
+        self.comprehension_names = self.comprehension_names | scoped  # (nested.local_function)
+        try:
+            self.body([loop])
+        finally:
+            self.comprehension_names = self.comprehension_names - scoped
         result = self.env.pop(acc)
         self.undefined.pop(acc, None)
         for name in scoped:
@@ -640,7 +484,3 @@ class ContainerSupport(SortedSupport):
             # which is the same value and a subgradient.
             result = self.emit(op, result, self.operand(item, node), attrs=(("builtin", True),))
         return result
-
-
-def _calls(node: ast.expr, name: str) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name

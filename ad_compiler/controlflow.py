@@ -25,6 +25,7 @@ import copy
 RESULT = "__result"
 RETURNED = "__returned"
 BREAK = "__break"
+NO_BREAK = "__no_break"  # a loop with an `else:` was not left by break (_without_else)
 
 
 def _name(ident: str, node: ast.AST, store: bool = False) -> ast.Name:
@@ -54,15 +55,17 @@ def _has_return(node: ast.AST) -> bool:
 
 
 def _has_loop_exit(node: ast.AST) -> bool:
-    """A break or continue inside that belongs to the loop around `node`."""
+    """A break or continue inside that belongs to the loop around `node` (a nested loop's
+    own are its own, except those in its `else:`)."""
     if isinstance(node, (ast.For, ast.While)):
-        return False  # its breaks are its own
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, (ast.Break, ast.Continue)):
-            return True
-        if not isinstance(child, _SCOPES + (ast.For, ast.While)) and _has_loop_exit(child):
-            return True
-    return False
+        return any(_is_or_has_loop_exit(stmt) for stmt in node.orelse)
+    return any(_is_or_has_loop_exit(child) for child in ast.iter_child_nodes(node))
+
+
+def _is_or_has_loop_exit(node: ast.AST) -> bool:
+    if isinstance(node, (ast.Break, ast.Continue)):
+        return True
+    return not isinstance(node, _SCOPES) and _has_loop_exit(node)
 
 
 def _exits(stmt: ast.stmt, in_loop: bool) -> bool:
@@ -130,6 +133,7 @@ def result_item(k: int) -> str:
 class _Lowering:
     def __init__(self, width: int | None = None) -> None:
         self.has_loop_return = False
+        self.else_clauses = 0  # loops with an `else:` so far (their flags' numbers)
         self.width = width  # returns inside loops give tuples of this length: split them
 
     def block(self, stmts: list[ast.stmt], in_loop: bool) -> list[ast.stmt]:
@@ -153,6 +157,9 @@ class _Lowering:
                     orelse=self.block(orelse, in_loop) or [],
                 )
                 out.append(ast.copy_location(new_if, stmt))
+                return out
+            if isinstance(stmt, (ast.For, ast.While)) and stmt.orelse:
+                out += self.block(self._without_else(stmt) + rest, in_loop)
                 return out
             if isinstance(stmt, (ast.For, ast.While)):
                 out.append(self._loop(stmt))
@@ -205,19 +212,31 @@ class _Lowering:
             new.body = [_assign(BREAK, _const(False, loop), loop)] + body
         else:
             new.body = body or [ast.copy_location(ast.Pass(), loop)]
-        new.orelse = []
         new.lowered_break = breaks  # read by normalize: the loop stops when BREAK is set
-        if loop.orelse:
-            # `else:` runs when the loop was not left by break.
-            test = ast.UnaryOp(op=ast.Not(), operand=_name(BREAK, loop)) if breaks else None
-            orelse = self.block(list(loop.orelse), in_loop=False)
-            if test is None:
-                return _Sequence([new] + orelse)
-            init = _assign(BREAK, _const(False, loop), loop)
-            return _Sequence(
-                [init, new, ast.copy_location(ast.If(test=test, body=orelse, orelse=[]), loop)]
-            )
         return new
+
+    def _without_else(self, loop: ast.For | ast.While) -> list[ast.stmt]:
+        """A loop's `else:` as an `if` after it on a flag its breaks clear, so that the
+        clause's own return, break or continue are lowered as anywhere else in the block
+        around the loop (where a break or continue belongs to the enclosing loop):
+
+            for ...:                     NO_BREAK_k = True
+                if c:                    for ...:
+                    break        ->          if c:
+            else:                                NO_BREAK_k = False
+                E                                break
+                                         if NO_BREAK_k:
+                                             E
+        """
+        self.else_clauses += 1
+        flag = f"{NO_BREAK}_{self.else_clauses}"
+        new = copy.copy(loop)
+        new.body, new.orelse = _flag_breaks(loop.body, flag), []
+        if not _exits_loop(loop):  # never left by break: the clause always runs
+            return [new, *loop.orelse]
+        init = _assign(flag, _const(True, loop), loop)
+        clause = ast.If(test=_name(flag, loop), body=loop.orelse, orelse=[])
+        return [init, new, ast.copy_location(clause, loop)]
 
     def _nested(self, stmt: ast.stmt, in_loop: bool) -> ast.stmt:
         if isinstance(stmt, ast.If):
@@ -228,15 +247,24 @@ class _Lowering:
         return stmt
 
 
-class _Sequence(ast.stmt):
-    """Several statements standing in for one (a loop with its `else:`)."""
-
-    _fields = ("body",)
-
-    def __init__(self, body: list[ast.stmt]) -> None:
-        super().__init__()
-        self.body = body
-        ast.copy_location(self, body[0])
+def _flag_breaks(stmts: list[ast.stmt], flag: str) -> list[ast.stmt]:
+    """The statements with `flag = False` before each break of the loop they are the body
+    of (not those of loops nested in it, except in a nested loop's own `else:`)."""
+    out: list[ast.stmt] = []
+    for stmt in stmts:
+        if isinstance(stmt, ast.Break):
+            out += [_assign(flag, _const(False, stmt), stmt), stmt]
+            continue
+        if isinstance(stmt, _SCOPES):
+            out.append(stmt)
+            continue
+        new = copy.copy(stmt)
+        loop = isinstance(stmt, (ast.For, ast.While))
+        for field in ("orelse",) if loop else ("body", "orelse", "finalbody"):
+            if isinstance(getattr(stmt, field, None), list):
+                setattr(new, field, _flag_breaks(getattr(stmt, field), flag))
+        out.append(new)
+    return out
 
 
 def _exits_loop(loop: ast.For | ast.While) -> bool:
@@ -247,24 +275,15 @@ def _exits_loop(loop: ast.For | ast.While) -> bool:
 
 
 def _has_break(node: ast.AST) -> bool:
+    """A break inside that belongs to the loop around `node` (a nested loop's own are its
+    own, except those in its `else:`)."""
     if isinstance(node, ast.Break):
         return True
-    if isinstance(node, (ast.For, ast.While) + _SCOPES):
+    if isinstance(node, _SCOPES):
         return False
+    if isinstance(node, (ast.For, ast.While)):
+        return any(_has_break(stmt) for stmt in node.orelse)
     return any(_has_break(child) for child in ast.iter_child_nodes(node))
-
-
-def _flatten(block: list[ast.stmt]) -> list[ast.stmt]:
-    out: list[ast.stmt] = []
-    for stmt in block:
-        if isinstance(stmt, _Sequence):
-            out += _flatten(stmt.body)
-            continue
-        for field in ("body", "orelse"):
-            if isinstance(stmt, (ast.If, ast.For, ast.While)) and hasattr(stmt, field):
-                setattr(stmt, field, _flatten(getattr(stmt, field)))
-        out.append(stmt)
-    return out
 
 
 def lower_exits(body: list[ast.stmt]) -> tuple[list[ast.stmt], list[str]]:
@@ -276,7 +295,7 @@ def lower_exits(body: list[ast.stmt]) -> tuple[list[ast.stmt], list[str]]:
     """
     width = _tuple_width(_loop_returns(ast.Module(body=list(body), type_ignores=[])))
     lowering = _Lowering(width)
-    lowered = _flatten(lowering.block(list(body), in_loop=False))
+    lowered = lowering.block(list(body), in_loop=False)
     if not lowering.has_loop_return:
         return lowered, []
     if width is None:

@@ -132,9 +132,9 @@ class BranchesAndLoops:
     def for_loop(self, node: ast.For) -> None:
         if node.orelse:
             raise self.error(node, "for/else is not supported")  # lowered away before this
-        targets = self.unrolled(node)
-        if targets is not None:
-            self.unroll(node, targets)
+        steps = self.unrolled(node)
+        if steps is not None:
+            self.unroll(node, steps)
             return
         start, stop, step, bind_items = self.iteration(node)
         index_name = (
@@ -161,39 +161,48 @@ class BranchesAndLoops:
                 if not isinstance(node.target, ast.Name):
                     raise self.error(node.target, "the loop variable of range() must be a name")
                 return bounds[0], bounds[1], bounds[2], None
-            if fn is enumerate and len(it.args) == 1 and not it.keywords:
-                seq = self.operand(self.expr(it.args[0]), it.args[0])
-                if not (isinstance(node.target, ast.Tuple) and len(node.target.elts) == 2):
-                    raise self.error(node.target, "unpack enumerate() as `for i, v in ...`")
-                i_target, v_target = node.target.elts
+        length, bind = self.iterated_arrays(it)
+        return Const(0), length, Const(1), lambda k: bind(node.target, k)
 
-                def bind_enumerate(k: Var) -> None:
-                    self.bind(i_target, k)
-                    self.bind(v_target, self.getitem(seq, (k,), (("i",),)))
+    def iterated_arrays(self, it: ast.expr):
+        """A loop over the rows of an array, or enumerate() or zip() of such (nested:
+        `enumerate(zip(x, y))`): its length, and what binds a target to the items at index k."""
+        fn = self.callee(it.func) if isinstance(it, ast.Call) and not it.keywords else None
+        if fn is enumerate and len(it.args) == 1:
+            length, inner = self.iterated_arrays(it.args[0])
 
-                return Const(0), self.emit("len", seq), Const(1), bind_enumerate
-            if fn is zip and it.args and not it.keywords:
-                seqs = [self.operand(self.expr(a), a) for a in it.args]
-                if not (isinstance(node.target, ast.Tuple) and len(node.target.elts) == len(seqs)):
-                    raise self.error(node.target, "unpack zip() into one name per sequence")
-                length = self.emit("len", seqs[0])
-                for seq in seqs[1:]:
-                    length = self.emit("minimum", length, self.emit("len", seq))
+            def bind_enumerate(target: ast.expr, k: Var) -> None:
+                if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+                    raise self.error(target, "unpack enumerate() as `for i, v in ...`")
+                self.bind(target.elts[0], k)
+                inner(target.elts[1], k)
 
-                def bind_zip(k: Var) -> None:
-                    for target, seq in zip(node.target.elts, seqs):
-                        self.bind(target, self.getitem(seq, (k,), (("i",),)))
+            return length, bind_enumerate
+        if fn is zip and it.args:
+            parts = [self.iterated_arrays(a) for a in it.args]
+            length = parts[0][0]
+            for other, _ in parts[1:]:
+                length = self.emit("minimum", length, other)
 
-                return Const(0), length, Const(1), bind_zip
+            def bind_zip(target: ast.expr, k: Var) -> None:
+                if not (isinstance(target, ast.Tuple) and len(target.elts) == len(parts)):
+                    raise self.error(target, "unpack zip() into one name per sequence")
+                for item, (_, bind) in zip(target.elts, parts):
+                    bind(item, k)
+
+            return length, bind_zip
         value = self.expr(it)
         if isinstance(value, ListValue):
             value = self.snapshot(value)  # a list grown in an earlier loop: its array
-        if isinstance(value, (Var,)):
+        if not isinstance(value, (Var, Const)):
+            value = self.operand(value, it)
+        if isinstance(value, Var):
+            seq = value
 
-            def bind_rows(k: Var) -> None:
-                self.bind(node.target, self.getitem(value, (k,), (("i",),)))
+            def bind_row(target: ast.expr, k: Var) -> None:
+                self.bind(target, self.getitem(seq, (k,), (("i",),)))
 
-            return Const(0), self.emit("len", value), Const(1), bind_rows
+            return self.emit("len", seq), bind_row
         raise self.error(
             it,
             f"cannot loop over {ast.unparse(it)}",

@@ -57,7 +57,39 @@ class NestedFunctions:
         for param, default in zip(args.kwonlyargs, args.kw_defaults):
             if default is not None:
                 defaults[param.arg] = self.expr(default)
-        return LocalFunction(node, self, defaults)
+        return LocalFunction(node, self, defaults, self.comprehension_reads(node))
+
+    def comprehension_reads(self, node: ast.FunctionDef) -> tuple[str, ...]:
+        """The variables of the comprehensions around a def (or lambda) that its body reads."""
+        names = self.comprehension_names
+        if not names:
+            return ()
+        params = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+        return tuple(
+            sorted(
+                n.id
+                for stmt in node.body
+                for n in ast.walk(stmt)
+                if isinstance(n, ast.Name) and n.id in names and n.id not in params
+            )
+        )
+
+    def refuse_late_binding(self, local: LocalFunction) -> None:
+        """A function made in a comprehension, reading the comprehension's variable, called
+        after the comprehension: Python gives each such function the variable's last value
+        (`[lambda: x[i] for i in range(3)]` are three times x[2]). Refused, with the rewrite
+        that binds each its own value. (Called inside the comprehension, it reads the
+        variable's current value, as Python does.)"""
+        gone = [n for n in local.comprehension_reads if n not in local.definer.comprehension_names]
+        if gone:
+            name = gone[0]
+            what = "a lambda" if local.node.name == "<lambda>" else f"{local.node.name}()"
+            raise self.error(
+                local.node,
+                f"{what} made in a comprehension reads its variable {name}, and is called after "
+                f"the comprehension: Python gives every such function the last value of {name}",
+                f"bind each its own value: `lambda {name}={name}: ...`",
+            )
 
     def bind_arguments(
         self,
@@ -168,6 +200,7 @@ class NestedFunctions:
                 f"recursive call of {local.node.name}() cannot be differentiated",
                 "rewrite the recursion as a loop",
             )
+        self.refuse_late_binding(local)
         values = self.bind_arguments(local.node.name, local.node.args, local.defaults, node)
         definer = local.definer
         own = _assigned(local.node.body) | set(values)

@@ -21,7 +21,7 @@ from . import controlflow
 from .aux import leaves as aux_leaves
 from .aux import split_result
 from .calls import Calls
-from .containers import LIST_METHODS, ContainerSupport
+from .containers import ContainerSupport
 from .emitter import Emitter
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .flow import BranchesAndLoops
@@ -35,6 +35,7 @@ from .module_values import ModuleValues
 from .nested import NestedFunctions
 from .pytree import Layout, compile_time_value
 from .subscripts import Restart, Subscripts
+from .unrolled_loops import LIST_METHODS
 from .values import (
     COMPILE_TIME,
     CONTAINERS,

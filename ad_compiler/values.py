@@ -78,6 +78,8 @@ class LocalFunction:
     node: ast.FunctionDef
     definer: Any = field(repr=False)  # the _Normalizer of the enclosing function
     defaults: dict[str, Any] = field(default_factory=dict)  # evaluated at the def, as Python does
+    # variables of the comprehension around the def that its body reads (nested.py)
+    comprehension_reads: tuple[str, ...] = ()
 
 
 CONTAINERS = (TupleValue, ListValue, RecordValue)

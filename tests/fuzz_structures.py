@@ -361,6 +361,8 @@ class StructureGen:
         if func == "sum" and elt_shape and not SUM_OF_ARRAYS_FROM_ZERO:
             start = fp.Call("np.zeros", (fp.Text(fp._shape_text(elt_shape)),))
             self.tag("sum(..., start) of arrays")
+        elif func == "sum" and isinstance(cond, fp.Compare):  # may keep none: sum() is int 0
+            start = fp.Text("0.0")
         self.tag(f"{func}({'[...]' if listed else 'generator'}) over {source}",
                  *(["comprehension filter"] if cond is not None else []),
                  *(["comprehension in a loop"] if scope.loop_depth else []))

@@ -192,3 +192,136 @@ def test_an_array_of_the_other_byte_order_is_named():
     with pytest.raises(GradientInputError, match="byte order.*astype"):
         grad(cubes_in_a_loop)(A)
     np.testing.assert_allclose(grad(cubes_in_a_loop, backend="python")(A), 3.0 * A**2)
+
+
+SCALE = 3.0
+WEIGHTS = np.array([1.0, 2.0])
+
+
+def global_number_and_keyword(x, *, q=1.5):
+    return SCALE * x * x + q * x
+
+
+def global_array_and_keyword(x, *, q=1.5):
+    return np.sum(WEIGHTS * x * x) + q * x[0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_keyword_only_parameter_with_module_level_values(backend):
+    """Reading a module-level value made the program take it after the arguments, and the
+    call bound `(x, q, SCALE)` again as the user's arguments: 'too many positional arguments'
+    on every call (found by the adversary)."""
+    g = grad(global_number_and_keyword, backend=backend)
+    for _ in range(3):  # also once a fast path could have been installed
+        assert g(0.7) == pytest.approx(6.0 * 0.7 + 1.5)
+        assert g(0.7, q=2.0) == pytest.approx(6.0 * 0.7 + 2.0)
+        with pytest.raises(TypeError, match="positional"):
+            g(0.7, 2.0)
+    value, gradient = value_and_grad(global_array_and_keyword, backend=backend)(
+        np.array([0.5, -1.0]), q=0.25
+    )
+    assert value == pytest.approx(0.25 + 2.0 + 0.125)
+    np.testing.assert_allclose(gradient, [2 * 0.5 + 0.25, 4 * -1.0], rtol=1e-12)
+    value, slope = jvp(global_number_and_keyword, wrt="x", backend=backend)(
+        0.7, q=2.0, tangent=2.0
+    )
+    assert value == pytest.approx(3.0 * 0.49 + 1.4)
+    assert slope == pytest.approx(2.0 * (6.0 * 0.7 + 2.0))
+    pulled = vjp(global_number_and_keyword, backend=backend)(0.7, cotangent=0.5)
+    assert pulled == pytest.approx(0.5 * (6.0 * 0.7 + 1.5))
+
+
+def float_of_zero_d(x):
+    return float(x) * 3.0
+
+
+def float_of_zero_d_squared(x):
+    return float(x) ** 2
+
+
+def zero_d_in_a_loop(x, w):
+    s = 0.0
+    for i in range(len(w)):
+        s = s + float(x) * w[i] * i + x * w[i] ** 2  # (an `op=` would refuse a 0-d x)
+    return s
+
+
+def test_a_zero_d_array_under_numba():
+    """numba's program types a 0-d array argument as a number, and numba has no float() of a
+    0-d array: 'numba could not compile' on ordinary code (found by the adversary). The
+    program now gets the number the 0-d array holds."""
+    x = np.array(0.7)
+    value, gradient = value_and_grad(float_of_zero_d, backend="numba")(x)
+    assert value == pytest.approx(2.1) and gradient == pytest.approx(3.0)
+    assert isinstance(gradient, np.ndarray) and gradient.shape == ()  # shaped like x
+    assert grad(float_of_zero_d_squared, backend="numba")(x) == pytest.approx(1.4)
+    w = np.array([0.5, -1.0, 2.0])
+    value, (dx, dw) = value_and_grad(zero_d_in_a_loop, wrt=("x", "w"), backend="numba")(x, w)
+    assert value == pytest.approx(zero_d_in_a_loop(x, w), rel=1e-12)
+    assert dx == pytest.approx(np.sum(w * np.arange(3)) + np.sum(w**2))
+    np.testing.assert_allclose(dw, 0.7 * np.arange(3) + 2 * 0.7 * w, rtol=1e-12)
+
+
+
+def decided_by_any(x):
+    if np.any(x > 1.0):
+        return np.sum(x**2)
+    return np.sum(x)
+
+
+def picked_by_argmax(W, s):
+    k = np.argmax(s)
+    return np.sum(W[k] * s) + np.count_nonzero(s > 0.0) * W[0, 0] * float(np.all(s > -5.0))
+
+
+def any_along_an_axis(x):
+    return np.sum(np.where(np.any(x > 0.0, axis=0), x, 2.0 * x))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bool_and_index_results_carry_no_gradient(backend):
+    """np.any/np.all (which the refusal of `if x > 1.0:` on an array recommends), argmax and
+    count_nonzero were refused as 'no gradient rule' (found by the adversary): their results
+    are bools and ints, piecewise constant."""
+    g = grad(decided_by_any, backend=backend)
+    small, large = np.array([0.3, -0.7, 0.9]), np.array([0.3, -0.7, 1.2])
+    np.testing.assert_allclose(g(small), np.ones(3))
+    np.testing.assert_allclose(g(large), 2 * large)
+    W, s = np.arange(9.0).reshape(3, 3) / 4, np.array([0.5, -1.0, 2.0])
+    dW, ds = grad(picked_by_argmax, wrt=("W", "s"), backend=backend)(W, s)
+    expected_dW = np.zeros((3, 3))
+    expected_dW[2] = s  # the row argmax(s) picks
+    expected_dW[0, 0] += 2.0  # two positive entries of s, all above -5
+    np.testing.assert_allclose(dW, expected_dW)
+    np.testing.assert_allclose(ds, W[2])
+    with pytest.raises(UnsupportedSyntaxError, match=r"axis=\) is not supported") as info:
+        grad(any_along_an_axis, backend=backend)(np.ones((2, 2)))
+    assert "np.sum(mask, axis=k) > 0" in str(info.value)
+
+
+def lambdas_called_later(x):
+    fs = [lambda: x[i] ** 2 for i in range(3)]  # noqa: B023 (the late binding tested)
+    return sum(g() for g in fs)
+
+
+def lambdas_bound_now(x):
+    fs = [lambda i=i: x[i] ** 2 for i in range(3)]
+    return sum(g() for g in fs)
+
+
+def lambdas_called_at_once(x):
+    return sum([(lambda: x[i] * x[i])() for i in range(3)])
+
+
+def test_lambdas_made_in_a_comprehension():
+    """Called after the comprehension, each lambda reads the comprehension's last i (Python
+    gives 3 * x[2]**2): refused naming the late binding (it was 'name i is not defined');
+    bound with a default, or called inside the comprehension, each reads its own i."""
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(UnsupportedSyntaxError, match="last value of i") as info:
+        grad(lambdas_called_later, backend="python")(x)
+    assert "lambda i=i" in str(info.value)
+    for fn in (lambdas_bound_now, lambdas_called_at_once):
+        value, gradient = value_and_grad(fn, backend="python")(x)
+        assert value == fn(x) == 14.0
+        np.testing.assert_allclose(gradient, 2 * x)

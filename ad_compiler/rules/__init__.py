@@ -191,6 +191,7 @@ from . import (  # noqa: E402,F401  (fill the registry)
     elementwise,
     linalg,
     linalg_decomp,
+    logical,
     machinery,
     products,
     reductions,

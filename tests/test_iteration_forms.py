@@ -1,0 +1,59 @@
+"""Loops over arrays through enumerate() and zip() nested in each other (flow.iterated_arrays):
+`enumerate(zip(x, y))` and `zip(enumerate(x), y)` were refused with 'creating a zip object
+cannot be differentiated' (found by the adversary). Each function is checked against CPython
+(the value) and central differences of itself (the gradient), on both backends, with
+sequences of unequal lengths where zip stops at the shortest."""
+
+import numpy as np
+import pytest
+from gradcheck_helpers import central
+
+from ad_compiler import value_and_grad
+
+BACKENDS = ("python", "numba")
+
+
+def enumerate_zip(x, y):
+    s = 0.0
+    for i, (a, b) in enumerate(zip(x, y)):
+        s += i * a * b + a * a
+    return s
+
+
+def zip_enumerate(x, y):
+    s = 0.0
+    for (i, a), b in zip(enumerate(x), y):
+        s += (i + 1.0) * a * b
+    return s
+
+
+def generator_over_enumerate_zip(x, y):
+    return sum(i * a * b for i, (a, b) in enumerate(zip(x, y)))
+
+
+def rows_of_a_matrix(x, y):
+    W = np.outer(x, y)
+    s = 0.0
+    for i, (row, b) in enumerate(zip(W, x)):
+        s += np.sum(row * row) * b + i * row[0]
+    return s
+
+
+def zip_of_zips(x, y):
+    s = 0.0
+    for (a, b), c in zip(zip(x, y), x[::-1]):
+        s += a * b * c
+    return s
+
+
+CASES = [enumerate_zip, zip_enumerate, generator_over_enumerate_zip, rows_of_a_matrix, zip_of_zips]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fn", CASES, ids=[f.__name__ for f in CASES])
+def test_enumerate_and_zip_nested(fn, backend):
+    x, y = np.array([0.3, -0.7, 1.2]), np.array([0.5, -0.2, 0.9, 1.5])  # zip: 3 items
+    value, gradients = value_and_grad(fn, wrt=("x", "y"), backend=backend)(x, y)
+    assert value == pytest.approx(fn(x, y), rel=1e-12)
+    for pos, gradient in enumerate(gradients):
+        np.testing.assert_allclose(gradient, central(fn, (x, y), pos), rtol=1e-7, atol=1e-9)
