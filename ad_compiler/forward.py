@@ -20,7 +20,7 @@ import numpy as np
 
 from . import compile as compiler
 from . import pickling
-from .api import BACKENDS, GradFunction, _compiler_fingerprint, _LiveGradFunction
+from .api import BACKENDS, GradFunction, _compiler_fingerprint
 from .argument_overlap import changed_arguments, check_apart
 from .bounds import add_checks, numpy_checks
 from .checkpoint import refuse as refuse_checkpoint
@@ -30,7 +30,7 @@ from .inplace import check_augmented
 from .ir import Const, Kind, Var, format_function, walk
 from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
-from .pytree import flatten, is_structured, layout_of, rebuild, signature
+from .pytree import flatten, is_structured, layout_of, signature
 from .shaping import (
     _converted_for_numba,
     _in_float64,
@@ -39,6 +39,7 @@ from .shaping import (
 )
 from .subscripts import expand_ellipsis
 from .tangent import Tangents, leave_ssa
+from .transform_support import Partial, _check_plain, is_plain_grad, regroup
 from .typing_aliases import Wrt
 
 _HEADERS = {
@@ -449,40 +450,6 @@ def _check_backend(backend: str) -> None:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
 
 
-def unpartial(f, wrt) -> tuple:
-    """A functools.partial's function, `wrt` as names of its parameters, and the arguments the
-    partial fixes (positional, keywords); a plain function with () and {}."""
-    if not isinstance(f, functools.partial):
-        return f, wrt, (), {}
-    from .structured import PartialGradFunction
-
-    names = PartialGradFunction(f, wrt, lambda fn, chosen: None).wrt
-    return f.func, names[0] if isinstance(wrt, (int, str)) else names, f.args, dict(f.keywords)
-
-
-class Partial:
-    """A transform of a functools.partial: the partial's fixed arguments passed at each call."""
-
-    def __init__(self, f: functools.partial, wrt, make) -> None:
-        func, names, self._args, self._keywords = unpartial(f, wrt)
-        self._inner = make(func, names)
-        functools.update_wrapper(self, func)
-
-    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
-        return self._inner(*self._args, *args, **{**self._keywords, **kwargs})
-
-    def compiled_for(self, /, *args: Any, **kwargs: Any):
-        from .numba_call import compiled_for_partial  # (imports numba)
-
-        return compiled_for_partial(self._inner, self._args, self._keywords, args, kwargs)
-
-    def source_for(self, /, *args: Any, **kwargs: Any) -> str:
-        return self._inner.source_for(*self._args, *args, **{**self._keywords, **kwargs})
-
-    def __reduce__(self) -> tuple:
-        return pickling.reduce_state(self)
-
-
 @overload
 def jvp(
     f: GradFunction[Any], *, wrt: Wrt = ..., backend: str = ..., optimize: bool = ...
@@ -632,32 +599,3 @@ def second_derivative(inner: GradFunction, wrt, backend: str, with_value: bool, 
         f, wrt, backend, optimize, tangent_wrt=inner.wrt, with_value=with_value
     )
     return outer
-
-
-def is_plain_grad(fn) -> bool:
-    """A grad(f) (not a vjp, jvp, hvp or other subclass): what transforms of it accept."""
-    # (a called gradient has the generated fast call of fastcall.py: a subclass of its own)
-    return type(fn) in (GradFunction, _LiveGradFunction) or getattr(type(fn), "fast_path", False)
-
-
-def regroup(flat_results: Any, groups: list, single: bool) -> Any:
-    """Per-leaf results back into each wrt argument's structure (grad's layout)."""
-    results = iter(flat_results if isinstance(flat_results, tuple) else (flat_results,))
-    per_argument = [
-        next(results) if layout is None else rebuild(layout, results) for layout, _ in groups
-    ]
-    return per_argument[0] if single else tuple(per_argument)
-
-
-def _check_plain(f: Any, what: str, grad_too: bool = False) -> None:
-    """Not another transform (nor a grad(f) unless `grad_too`): a transform of a hessian would
-    copy the hessian's attributes over its own (functools.update_wrapper) and misbehave."""
-    if (isinstance(f, GradFunction) and not grad_too) or (
-        not isinstance(f, GradFunction)
-        and isinstance(getattr(f, "__dict__", None), dict)
-        and any(k in vars(f) for k in ("_hvp", "_jvp", "_grad", "_inner", "_hessian"))
-    ):
-        raise ADCompilerError(
-            f"{what} of {f!r}: of the transforms of transforms, grad(grad(f)), jvp(grad(f)) "
-            "and jacobian(grad(f)) are supported; for more, write f's derivative as a function"
-        )

@@ -19,16 +19,9 @@ from . import pickling
 from .api import GradFunction
 from .checkpoint import refuse as refuse_checkpoint
 from .errors import ADCompilerError, NoGradientRuleError
-from .forward import (
-    HVPFunction,
-    JVPFunction,
-    _check_backend,
-    _check_plain,
-    is_plain_grad,
-    regroup,
-    unpartial,
-)
+from .forward import HVPFunction, JVPFunction, _check_backend
 from .pytree import flatten
+from .transform_support import _check_plain, is_plain_grad, regroup, unpartial
 from .typing_aliases import Wrt
 from .whole_numbers import not_float_error
 
