@@ -46,11 +46,12 @@ class CallRecovery:
             # numba's ints are int64 (its checked arithmetic raised, int_checks.py), or a
             # Python int is bigger: the NumPy program computes with Python's ints, as Python
             return self._with_python_ints(key, args)
-        if self.backend == "numba" and type(exc).__module__.startswith("numba"):
+        if self.backend == "numba" and _raised_by_numba(exc):
             refuse_foreign_byte_order(self.params, args, self.__name__)
             raise CompilationError(
                 f"numba could not compile the gradient of {self.__name__}: "
-                f"{str(exc).splitlines()[0]}; try backend='python' to run it without "
+                f"{(str(exc).splitlines() or [type(exc).__name__])[0]}; try backend='python' to "
+                "run it without "
                 "numba (.source shows the generated code)"
             ) from exc
         raise exc
@@ -96,11 +97,23 @@ def _beyond_int64(value: Any) -> bool:
     return type(value) is int and not -(2**63) <= value < 2**63
 
 
-def _from_numba_cache(exc: BaseException) -> bool:
-    """Whether an exception was raised while numba loaded cached machine code."""
+def _raised_by_numba(exc: BaseException) -> bool:
+    """numba's own error, or another raised while numba compiled (its np.linalg.norm of a 0-d
+    array fails an assert while typing)."""
+    if type(exc).__module__.startswith("numba"):
+        return True
+    return _raised_in(exc, "numba/core/typeinfer.py")
+
+
+def _raised_in(exc: BaseException, path: str) -> bool:
     tb = exc.__traceback__
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith("numba/core/caching.py"):
+        if tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(path):
             return True
         tb = tb.tb_next
     return False
+
+
+def _from_numba_cache(exc: BaseException) -> bool:
+    """Whether an exception was raised while numba loaded cached machine code."""
+    return _raised_in(exc, "numba/core/caching.py")

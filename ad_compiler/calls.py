@@ -20,6 +20,14 @@ from .rules import METHODS, CallSpec, call_spec
 from .rules.conversions import dtype_name
 from .values import ListValue, LocalFunction, PyObject, RecordValue, TupleValue
 
+# Builtins with no rule, and what to write instead (their results carry no gradient, but the
+# generators they consume one item at a time are not supported).
+_BUILTIN_REWRITES = {
+    any: "write `sum(1 for ... if c) > 0`, or np.any(...) of an array",
+    all: "write `sum(1 for ... if not c) == 0`, or np.all(...) of an array",
+    next: "write a loop with a `break` at the first item",
+}
+
 
 class Calls:
     """Mixed into the normalizer: function and method calls."""
@@ -80,6 +88,10 @@ class Calls:
             reduced = self.builtin_reduction(obj, node) if one else None
             if reduced is not None:
                 return reduced
+        if obj in _BUILTIN_REWRITES:
+            raise self.error(
+                node, f"the builtin {obj.__name__}() is not supported", _BUILTIN_REWRITES[obj]
+            )
         if is_library(obj) and any(isinstance(a, ast.GeneratorExp) for a in node.args):
             raise self.error(
                 node,

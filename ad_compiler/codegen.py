@@ -92,6 +92,10 @@ def _placeholder(kind) -> str:
     return f"np.zeros(({'0, ' * kind.ndim}){dtype})"
 
 
+def _is_parameter(operand, params: frozenset[str]) -> bool:
+    return isinstance(operand, Var) and operand.name in params
+
+
 class _Printer:
     def __init__(self, kinds: KindTable, fold: bool) -> None:
         self.kinds = kinds
@@ -104,6 +108,7 @@ class _Printer:
         self.int_checks: set[int] = set()  # checked int arithmetic of numba code (int_checks.py)
         self.python_ints = False  # NumPy programs: ints are Python's, taped as they are
         self.numba = False  # numba programs: where numba's meaning differs, Python's (_numba_form)
+        self.params: frozenset[str] = frozenset()  # the program's parameters
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -140,11 +145,14 @@ class _Printer:
         if not stmt.args:
             return template
         first = self.kinds.of(stmt.args[0])
-        if template == "int({0})" and first.dtype == "float":
-            return "rt.int_of({0})"  # (numba's int() of a float past int64 is undefined)
-        if first.dtype == "bool" and template in ("float({0})", "int({0})"):
-            # (numba has no float() or int() of a bool)
-            return "1.0 if {0} else 0.0" if template == "float({0})" else "1 if {0} else 0"
+        if template in ("float({0})", "int({0})"):
+            # numba has no float() or int() of a 0-d array, which a number's parameter may be
+            x = "rt.number({0})" if _is_parameter(stmt.args[0], self.params) else "{0}"
+            if template == "int({0})" and first.dtype == "float":
+                return f"rt.int_of({x})"  # (numba's int() of a float past int64 is undefined)
+            if first.dtype == "bool":  # (numba has no float() or int() of a bool)
+                return f"1.0 if {x} else 0.0" if template == "float({0})" else f"1 if {x} else 0"
+            return template.replace("{0}", x)
         if stmt.op == "pow" and first == FLOAT:
             exponent = stmt.args[1]
             if isinstance(exponent, Const) and type(exponent.value) is int and exponent.value < 0:
@@ -462,6 +470,7 @@ def generate(
         printer.python_ints, guarded = True, ()
     # IEEE arithmetic: a division by zero gives inf or nan, as in NumPy, not an exception.
     decorator = ['@njit(cache=True, error_model="numpy")'] if backend == "numba" else []
+    printer.params = frozenset(fn.params)
     printer.lines.append(f"def {fn.name}({', '.join(fn.params)}):")
     if guarded:  # (a bigger int runs on the NumPy program)
         printer.lines.append("    # int arguments under 2**31 (int_checks.py)")

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from .growing import Growing
@@ -37,8 +39,9 @@ class Conflict:
 class ContainerSupport(UnrolledLoops, SortedSupport):
     """Mixed into the normalizer: everything about containers and unrolled loops."""
 
-    # The loop variables of the comprehensions being normalized (their scope)
-    comprehension_names: frozenset = frozenset()
+    # The loop variables of the comprehensions being normalized, each with the comprehension it
+    # belongs to (an object of its own per comprehension run): nested.py's late binding
+    comprehension_names: Mapping[str, object] = MappingProxyType({})
 
     # -- reading containers ----------------------------------------------------------------------
 
@@ -434,11 +437,13 @@ class ContainerSupport(UnrolledLoops, SortedSupport):
         saved_undefined = {name: self.undefined[name] for name in scoped if name in self.undefined}
         saved_node = self.node
         self.env[acc] = initial
-        self.comprehension_names = self.comprehension_names | scoped  # (nested.local_function)
+        enclosing = self.comprehension_names
+        run = object()
+        self.comprehension_names = MappingProxyType({**enclosing, **dict.fromkeys(scoped, run)})
         try:
             self.body([loop])
         finally:
-            self.comprehension_names = self.comprehension_names - scoped
+            self.comprehension_names = enclosing
         result = self.env.pop(acc)
         self.undefined.pop(acc, None)
         for name in scoped:

@@ -88,6 +88,13 @@ def always_exits(block: list[ast.stmt], loop_exits: bool) -> bool:
             return True
         if _endless(stmt):
             return True  # `while True:` without a break of its own is left only by return
+        if (
+            isinstance(stmt, (ast.For, ast.While))
+            and stmt.orelse
+            and not any(_has_break(s) for s in stmt.body)
+            and always_exits(stmt.orelse, loop_exits)
+        ):
+            return True  # the loop ends by a return inside it, or runs its `else:`, which exits
     return False
 
 
@@ -232,7 +239,9 @@ class _Lowering:
         flag = f"{NO_BREAK}_{self.else_clauses}"
         new = copy.copy(loop)
         new.body, new.orelse = _flag_breaks(loop.body, flag), []
-        if not _exits_loop(loop):  # never left by break: the clause always runs
+        if not any(_has_break(stmt) for stmt in loop.body):
+            # never left by break: the clause runs whenever the loop ends (a return inside it
+            # skips the clause with the rest of the block: lower_exits' guard)
             return [new, *loop.orelse]
         init = _assign(flag, _const(True, loop), loop)
         clause = ast.If(test=_name(flag, loop), body=loop.orelse, orelse=[])

@@ -167,18 +167,38 @@ class BranchesAndLoops:
     def iterated_arrays(self, it: ast.expr):
         """A loop over the rows of an array, or enumerate() or zip() of such (nested:
         `enumerate(zip(x, y))`): its length, and what binds a target to the items at index k."""
-        fn = self.callee(it.func) if isinstance(it, ast.Call) and not it.keywords else None
-        if fn is enumerate and len(it.args) == 1:
+        fn = self.callee(it.func) if isinstance(it, ast.Call) and it.args else None
+        keywords = {kw.arg: kw.value for kw in it.keywords} if fn else {}
+        if fn is enumerate and set(keywords) <= {"start"} and len(it.args) + len(keywords) <= 2:
             length, inner = self.iterated_arrays(it.args[0])
+            given = (it.args[1:] + list(keywords.values()) or [None])[0]
+            start = None if given is None else self.operand(self.expr(given), given)
 
             def bind_enumerate(target: ast.expr, k: Var) -> None:
                 if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
                     raise self.error(target, "unpack enumerate() as `for i, v in ...`")
-                self.bind(target.elts[0], k)
+                self.bind(target.elts[0], k if start is None else self.emit("add", k, start))
                 inner(target.elts[1], k)
 
             return length, bind_enumerate
-        if fn is zip and it.args:
+        if fn is reversed and len(it.args) == 1 and not keywords:
+            if isinstance(it.args[0], ast.Call) and self.callee(it.args[0].func) in (
+                enumerate,
+                zip,
+            ):
+                raise self.error(
+                    it,
+                    "reversed() of enumerate() or zip(): Python cannot reverse them",
+                    "reverse the arrays inside: enumerate(reversed(x)), zip(x[::-1], y[::-1])",
+                )
+            length, inner = self.iterated_arrays(it.args[0])
+            last = self.emit("sub", length, Const(1))
+
+            def bind_reversed(target: ast.expr, k: Var) -> None:
+                inner(target, self.emit("sub", last, k))
+
+            return length, bind_reversed
+        if fn is zip and not keywords:
             parts = [self.iterated_arrays(a) for a in it.args]
             length = parts[0][0]
             for other, _ in parts[1:]:

@@ -31,12 +31,7 @@ from .ir import Const, Kind, Var, format_function, walk
 from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
 from .pytree import flatten, is_structured, layout_of, signature
-from .shaping import (
-    _converted_for_numba,
-    _in_float64,
-    _with_numpy_scalars,
-    separate,
-)
+from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars, separate
 from .subscripts import expand_ellipsis
 from .tangent import Tangents, leave_ssa
 from .transform_support import Partial, _check_plain, is_plain_grad, regroup
@@ -378,12 +373,12 @@ class _Transformed(GradFunction):
 
         return compiled_for(self, args, kwargs)
 
-    def _program_for(self, *args: Any, **kwargs: Any):
-        """The program itself for arguments like these, as a normal call runs it (for
-        matrices.py's loops over directions): f's arguments, then the direction(s)
-        positionally; the module-level values f reads are passed as of now."""
-        direction = kwargs.pop(self.extra, None) if self._tangent_names else None
-        values = self._bind_user(args, kwargs)
+    def _program_for(self, values: list, direction: Any):
+        """The program itself for f's arguments bound to its parameters (`values`, in order)
+        and a direction, as a normal call runs it (for matrices.py's loops over directions): it
+        takes f's arguments, then the direction(s), positionally; the module-level values f
+        reads are passed as of now."""
+        values = list(values)
         if self._tangent_names:
             values += self._directions(direction, values)
         hidden = self._live_values()
@@ -391,13 +386,17 @@ class _Transformed(GradFunction):
         function, source = self._build(kinds)
         if "@njit" in source and self._numpy_semantics(values + list(hidden), kinds):
             function, source = self._compile(kinds, backend="python")
-        elif "@njit" in source and _converted_for_numba(values):
+        elif "@njit" in source and _narrow_floats(values):
             function = _in_float64(function, source)
         return functools.partial(_with_hidden, function, hidden) if hidden else function
 
     def source_for(self, /, *args: Any, **kwargs: Any) -> str:
         direction = kwargs.pop(self.extra, None) if self._tangent_names else None
-        values = self._bind_user(args, kwargs)
+        return self._source_for_values(self._bind_user(args, kwargs), direction)
+
+    def _source_for_values(self, values: list, direction: Any) -> str:
+        """source_for with f's arguments bound to its parameters (`values`, in order)."""
+        values = list(values)
         if self._tangent_names:
             values += self._directions(direction, values)
         values += list(self._live_values())

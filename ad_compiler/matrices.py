@@ -21,7 +21,7 @@ from .checkpoint import refuse as refuse_checkpoint
 from .errors import ADCompilerError, NoGradientRuleError
 from .forward import HVPFunction, JVPFunction, _check_backend
 from .pytree import flatten
-from .transform_support import _check_plain, is_plain_grad, regroup, unpartial
+from .transform_support import _check_plain, as_call, is_plain_grad, regroup, unpartial
 from .typing_aliases import Wrt
 from .whole_numbers import not_float_error
 
@@ -133,13 +133,16 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         value = None
         if forward_ok:
             try:
-                value, _ = forward(*leaves, tangent=zeros if len(zeros) > 1 else zeros[0])
+                args, keywords = as_call(forward._signature, leaves)
+                tangent = zeros if len(zeros) > 1 else zeros[0]
+                value, _ = forward(*args, **keywords, tangent=tangent)
             except NoGradientRuleError:
                 if self.mode == "fwd":
                     raise
                 forward_ok = False
         if value is None:  # (the shape of the output: f run by Python on copies)
-            value = self._f(*copy.deepcopy(values))
+            args, keywords = as_call(self._jvp._signature, copy.deepcopy(values))
+            value = self._f(*args, **keywords)
         out_shape = np.shape(value)
         n = sum(_size(np.shape(a)) for a in targets)
         use_forward = forward_ok and (self.mode == "fwd" or n <= _size(out_shape))
@@ -152,9 +155,7 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
 
     def _forward(self, forward, values: list, targets: list, out_shape: tuple) -> list:
         zeros = [_zeros_like(a) for a in targets]
-        program = forward._program_for(
-            *values, tangent=tuple(zeros) if len(zeros) > 1 else zeros[0]
-        )
+        program = forward._program_for(values, tuple(zeros) if len(zeros) > 1 else zeros[0])
         blocks = []
         for j, arg in enumerate(targets):
             shape = np.shape(arg)
@@ -173,7 +174,8 @@ class jacobian:  # noqa: N801  (a function-like class, named as users call it)
         reverse = self._reverse()
         rows = []
         for k in range(_size(out_shape)):
-            grads = reverse(*values, cotangent=_basis(out_shape, k))
+            args, keywords = as_call(self._jvp._signature, values)
+            grads = reverse(*args, **keywords, cotangent=_basis(out_shape, k))
             grads = grads if len(groups) > 1 else (grads,)
             # (a structured argument's gradient has its structure: its leaves, in order)
             rows.append(
@@ -231,7 +233,7 @@ class hessian:  # noqa: N801
         targets = [leaves[h._user.index(p)] for p in h.wrt]
         several = len(targets) > 1
         zeros = [_zeros_like(a) for a in targets]
-        program = h._program_for(*leaves, vector=tuple(zeros) if several else zeros[0])
+        program = h._program_for(leaves, tuple(zeros) if several else zeros[0])
         blocks = [[None] * len(targets) for _ in targets]
         for j, arg in enumerate(targets):
             shape = np.shape(arg)
@@ -266,7 +268,7 @@ class hessian:  # noqa: N801
         if vector is None:
             zeros = [_zeros_like(values[h._user.index(p)]) for p in h.wrt]
             vector = tuple(zeros) if len(zeros) > 1 else zeros[0]
-        return h.source_for(*values, vector=vector)
+        return h._source_for_values(values, vector)
 
 
 def _shaped(block: np.ndarray) -> np.ndarray | float:

@@ -59,28 +59,28 @@ class NestedFunctions:
                 defaults[param.arg] = self.expr(default)
         return LocalFunction(node, self, defaults, self.comprehension_reads(node))
 
-    def comprehension_reads(self, node: ast.FunctionDef) -> tuple[str, ...]:
-        """The variables of the comprehensions around a def (or lambda) that its body reads."""
+    def comprehension_reads(self, node: ast.FunctionDef) -> tuple[tuple[str, object], ...]:
+        """The variables of the comprehensions around a def (or lambda) that its body reads,
+        each with the comprehension it belongs to (names the body binds itself aside)."""
         names = self.comprehension_names
         if not names:
             return ()
-        params = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
-        return tuple(
-            sorted(
-                n.id
-                for stmt in node.body
-                for n in ast.walk(stmt)
-                if isinstance(n, ast.Name) and n.id in names and n.id not in params
-            )
-        )
+        own = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+        loads = set()
+        for stmt in node.body:
+            for n in ast.walk(stmt):
+                if isinstance(n, ast.Name):
+                    (loads if isinstance(n.ctx, ast.Load) else own).add(n.id)
+        return tuple((name, names[name]) for name in sorted(loads - own) if name in names)
 
     def refuse_late_binding(self, local: LocalFunction) -> None:
-        """A function made in a comprehension, reading the comprehension's variable, called
-        after the comprehension: Python gives each such function the variable's last value
-        (`[lambda: x[i] for i in range(3)]` are three times x[2]). Refused, with the rewrite
-        that binds each its own value. (Called inside the comprehension, it reads the
-        variable's current value, as Python does.)"""
-        gone = [n for n in local.comprehension_reads if n not in local.definer.comprehension_names]
+        """A function made in a comprehension reading the comprehension's variable, called
+        after that comprehension (or in another with a variable of the same name): Python gives
+        it the variable's last value (`[lambda: x[i] for i in range(3)]` are three times x[2]).
+        Refused, with the rewrite that binds each its own value. (Called in the comprehension,
+        it reads the variable's current value, as Python does.)"""
+        scope = local.definer.comprehension_names
+        gone = [name for name, run in local.comprehension_reads if scope.get(name) is not run]
         if gone:
             name = gone[0]
             what = "a lambda" if local.node.name == "<lambda>" else f"{local.node.name}()"

@@ -256,7 +256,18 @@ class _Normalizer(
             if isinstance(container, ListValue):
                 self.store_item(target, container, value)
             elif container is not None:
-                raise self.error(target, f"{ast.unparse(target.value)} cannot be changed here")
+                name = ast.unparse(target.value)
+                what = (
+                    "a dict"
+                    if isinstance(container, RecordValue) and container.is_dict
+                    else ("a tuple" if isinstance(container, TupleValue) else "a namedtuple")
+                )
+                raise self.error(
+                    target,
+                    f"{name} is {what}: changing an item of one is not supported",
+                    "build it with its final items (`d = {'a': u, 'b': v}`, `dict(d, a=u)`), "
+                    "or use a list",
+                )
             else:
                 self.store(target, value)
         elif isinstance(target, ast.Attribute):

@@ -44,6 +44,11 @@ __all__ = [
 from ad_compiler.runtime_reduce import _is_array, _keep_reduced_dims, reduce_grad, zeros_like
 
 
+def number(x):
+    """The number a 0-d array holds (numba programs take float() and int() of it), else x."""
+    return x[()] if _is_array(x) and x.ndim == 0 else x
+
+
 def sum_to(g, like):
     """Sum ``g`` (which has a broadcast result shape) down to the shape of ``like``.
 

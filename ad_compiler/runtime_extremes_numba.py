@@ -1,14 +1,16 @@
 """Max and min over the middle axis of a C-contiguous (pre, n, post) view, for numba programs
 (rt.rmax, rt.rmin: runtime_numba.py registers them).
 
-The results are NumPy's, bit for bit: a NaN anywhere in a slice makes its result NaN, and of
-equal values the later one is kept (NumPy folds with np.minimum, which returns its second
-argument on a tie: np.min([0.0, -0.0]) is -0.0, np.min([-0.0, 0.0]) is 0.0).
+The values are NumPy's: a NaN anywhere in a slice makes its result NaN. Of tied 0.0 and -0.0
+either may come back: NumPy's own choice depends on the length and the CPU's vector width
+(np.max of nine zeros of mixed signs differs from its choice for eight on AVX-512), and numba's
+np.max, which whole-array reductions in numba programs call, keeps the first.
 
 Why not one loop with a compare and a branch per element: it is a dependency chain, 0.7 ns an
 element (k-means' distances to their nearest centroid, 10^6 of them, took 0.72 ms). Along the
-last axis (post == 1) four running extremes over interleaved elements break the chain (0.33 ms);
-otherwise the inner loop runs along `post`, element by element, which LLVM vectorizes.
+last axis (post == 1) four running extremes over interleaved elements break the chain (0.33 ms;
+rows shorter than 16 keep the plain loop, faster there); otherwise the inner loop runs along
+`post`, element by element, which LLVM vectorizes.
 """
 
 import numpy as np
@@ -18,8 +20,8 @@ from numba.extending import register_jitable
 @register_jitable
 def _beats(v, m, is_max):
     """Whether v replaces the running extreme m: a NaN always does, and once m is NaN nothing
-    compares true, so it stays; on a tie the later value is kept, as NumPy."""
-    return (v >= m if is_max else v <= m) or v != v
+    compares true, so it stays."""
+    return (v > m if is_max else v < m) or v != v
 
 
 @register_jitable
@@ -50,10 +52,6 @@ def _row_extreme(x2, i, n, is_max):
                 return x2[i, j]
     for m in (m1, m2, m3):
         m0 = m if (m > m0 if is_max else m < m0) else m0
-    if m0 == 0.0:  # 0.0 and -0.0 tie: the last of the row's zeros, as NumPy
-        for j in range(n - 1, -1, -1):
-            if x2[i, j] == 0.0:
-                return x2[i, j]
     return m0
 
 
@@ -66,10 +64,19 @@ def extreme3(x3, is_max):
     out = np.empty((pre, post), x3.dtype)
     if n == 0:
         return out
-    if post == 1:
+    if post == 1 and n >= 16:
         x2 = x3.reshape((pre, n))
         for i in range(pre):
             out[i, 0] = _row_extreme(x2, i, n, is_max)
+        return out
+    if post == 1:  # short rows: one running extreme
+        for i in range(pre):
+            m = x3[i, 0, 0]
+            for j in range(1, n):
+                v = x3[i, j, 0]
+                if _beats(v, m, is_max):
+                    m = v
+            out[i, 0] = m
         return out
     for i in range(pre):
         for k in range(post):

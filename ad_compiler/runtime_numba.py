@@ -285,6 +285,13 @@ _register_reduction(rt.rmin, extreme3, False)
 # Elementwise and shape helpers.
 
 
+@_implements(rt.number)
+def _number_ov(x):
+    if isinstance(x, types.Array) and x.ndim == 0:
+        return lambda x: x[()]
+    return lambda x: x
+
+
 @_implements(rt.zeros_like)
 def _zeros_like_ov(x):
     if isinstance(x, types.Array):

@@ -5,6 +5,7 @@ and per-leaf results put back into each argument's structure."""
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any
 
 from . import pickling
@@ -74,3 +75,15 @@ def _check_plain(f: Any, what: str, grad_too: bool = False) -> None:
             f"{what} of {f!r}: of the transforms of transforms, grad(grad(f)), jvp(grad(f)) "
             "and jacobian(grad(f)) are supported; for more, write f's derivative as a function"
         )
+
+
+def as_call(signature: inspect.Signature, values: list) -> tuple[list, dict]:
+    """Arguments bound to a signature's parameters (one value each, in order) as a call's
+    positional and keyword arguments: a keyword-only parameter's by keyword."""
+    args, kwargs = [], {}
+    for (name, param), value in zip(signature.parameters.items(), values):
+        if param.kind is param.KEYWORD_ONLY:
+            kwargs[name] = value
+        else:
+            args.append(value)
+    return args, kwargs

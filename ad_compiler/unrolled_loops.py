@@ -69,14 +69,18 @@ class UnrolledLoops:
             if not isinstance(value, ListValue) or self.growing(value) is not None:
                 return None
             return lambda k: _item(self.list_items(value), k)
-        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and not it.keywords):
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.args):
             return None
         fn = self.callee(it.func)
-        if fn is enumerate and len(it.args) == 1:
+        if fn is enumerate and len(it.args) + len(it.keywords) <= 2:
+            start = (it.args[1:] + [kw.value for kw in it.keywords if kw.arg == "start"] or [0])[0]
+            first = start if isinstance(start, int) else self.static_int(start)
             inner = self.live_steps(it.args[0])
-            if inner is None:
+            if inner is None or first is None:
                 return None
-            return lambda k: _enumerated(k, inner(k))
+            return lambda k: _enumerated(first + k, inner(k))
+        if it.keywords:
+            return None
         if fn is reversed and len(it.args) == 1:
             value = self.env.get(it.args[0].id) if isinstance(it.args[0], ast.Name) else None
             if not isinstance(value, ListValue) or self.growing(value) is not None:
@@ -165,7 +169,9 @@ class UnrolledLoops:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             return self.iterated(node)
         if isinstance(node, ast.Call) and not (
-            isinstance(node.func, ast.Attribute) and node.func.attr in ("items", "keys", "values")
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("items", "keys", "values", "copy")
+            and self.names_container(node.func.value)  # (x.copy() of an array: not here)
         ):
             return None
         if isinstance(node, (ast.Subscript, ast.Attribute)) and not self.names_container(node):
@@ -226,6 +232,9 @@ class UnrolledLoops:
         """Normalize the loop body once per item; after a `break`, the remaining iterations
         run only if it was not taken."""
         breaks = getattr(node, "lowered_break", False)
+        initial = 0  # the items there are when the loop starts (it may append more)
+        while steps(initial) is not None:
+            initial += 1
         k = 0
         while True:
             self.node = node
@@ -235,7 +244,7 @@ class UnrolledLoops:
             target = steps(k)
             if target is None:
                 break
-            if k == UNROLL_LIMIT:
+            if k == max(UNROLL_LIMIT, initial):
                 raise self.error(
                     node,
                     f"the loop over {ast.unparse(node.iter)} runs more than {UNROLL_LIMIT} "
@@ -288,8 +297,11 @@ def _reads_live(it: ast.expr, callee: Callable) -> bool:
     """Whether Python's iterator over `it` reads a list as it goes (not a copy: sorted(),
     list(), tuple())."""
     if isinstance(it, ast.Call) and isinstance(it.func, ast.Name):
-        return callee(it.func) in (enumerate, zip, reversed)
-    return isinstance(it, (ast.Name, ast.Subscript, ast.Attribute))
+        live = callee(it.func) in (enumerate, zip, reversed)
+        return live and any(_reads_live(a, callee) for a in it.args)
+    if isinstance(it, ast.Subscript):
+        return not isinstance(it.slice, ast.Slice)  # (a slice of a list is a new list)
+    return isinstance(it, (ast.Name, ast.Attribute))
 
 
 def _calls(node: ast.expr, name: str) -> bool:

@@ -79,7 +79,7 @@ class LocalFunction:
     definer: Any = field(repr=False)  # the _Normalizer of the enclosing function
     defaults: dict[str, Any] = field(default_factory=dict)  # evaluated at the def, as Python does
     # variables of the comprehension around the def that its body reads (nested.py)
-    comprehension_reads: tuple[str, ...] = ()
+    comprehension_reads: tuple[tuple[str, object], ...] = ()
 
 
 CONTAINERS = (TupleValue, ListValue, RecordValue)

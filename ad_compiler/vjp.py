@@ -22,7 +22,7 @@ from .errors import ADCompilerError, CompilationError, GradientInputError
 from .ir import Kind
 from .kinds import infer_kinds
 from .pytree import is_structured, rebuild
-from .shaping import _converted_for_numba, _in_float64, _like, separate
+from .shaping import _in_float64, _like, _narrow_floats, separate
 from .structured import PartialGradFunction
 from .typing_aliases import Wrt
 
@@ -67,7 +67,7 @@ class VJPFunction(GradFunction):
         seed = self._seed(cotangent, kinds)
         if "@njit" in source and self._numpy_semantics(values, kinds):
             function, source = self._compile(kinds, backend="python")
-        elif "@njit" in source and _converted_for_numba(values):
+        elif "@njit" in source and _narrow_floats(values):
             function = _in_float64(function, source)
         try:
             out = function(*values, seed)

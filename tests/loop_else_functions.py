@@ -85,7 +85,27 @@ def nested_else_clauses(x):
     return s
 
 
+def returns_in_the_body_and_the_else(x):
+    for i in range(x.shape[0]):
+        if x[i] > 0.95:
+            return x[i] * 3.0
+    else:
+        return np.sum(x * x)
+
+
+def while_returns_in_the_body_and_the_else(x):
+    k = 0
+    while k < x.shape[0]:
+        if x[k] > 0.95:
+            return x[k] * x[0]
+        k += 1
+    else:
+        return np.sum(x)
+
+
 CASES = [
+    returns_in_the_body_and_the_else,
+    while_returns_in_the_body_and_the_else,
     return_in_else,
     continue_in_inner_else,
     break_in_inner_else,

@@ -125,7 +125,47 @@ def arrays_in_a_list(x):
     return s
 
 
+def enumerate_from_one(x):
+    L = [x, 2.0 * x, 3.0]
+    s = 0.0
+    for k, v in enumerate(L, 1):
+        if k < len(L):
+            L[k] = L[k] * v
+        s += v
+    return s
+
+
+def over_a_copy(x):
+    L = [x, 2.0 * x, 3.0]
+    s = 0.0
+    for k, v in enumerate(L[:]):
+        L[-1] = v * x
+        s += v * k
+    for v in L[:]:
+        L.append(v)
+        s += v
+    for v in L.copy():
+        L[0] = L[0] * v
+    return s + len(L) + L[0]
+
+
+COEFFICIENTS = tuple(0.01 * k for k in range(300))
+
+
+def longer_than_the_unroll_limit(x):
+    s = 0.0
+    for c in COEFFICIENTS:
+        s = s + c * x
+    squares = [x] * 300
+    for v in squares:
+        s = s + v * v
+    return s
+
+
 CASES = [
+    (enumerate_from_one, 0.7),
+    (over_a_copy, 0.7),
+    (longer_than_the_unroll_limit, 0.7),
     (assign_ahead, 0.7),
     (append_while_running, 0.7),
     (helper_changes_it, 0.7),

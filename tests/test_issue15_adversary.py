@@ -246,15 +246,23 @@ def zero_d_in_a_loop(x, w):
     return s
 
 
+def size_of_zero_d(x):
+    return float(x) * x.size + x.ndim + np.tanh(x)
+
+
 def test_a_zero_d_array_under_numba():
     """numba's program types a 0-d array argument as a number, and numba has no float() of a
-    0-d array: 'numba could not compile' on ordinary code (found by the adversary). The
-    program now gets the number the 0-d array holds."""
+    0-d array: 'numba could not compile' on ordinary code (found by the adversary). float()
+    and int() of a parameter take rt.number of it; its .size and .ndim stay an array's."""
     x = np.array(0.7)
     value, gradient = value_and_grad(float_of_zero_d, backend="numba")(x)
     assert value == pytest.approx(2.1) and gradient == pytest.approx(3.0)
     assert isinstance(gradient, np.ndarray) and gradient.shape == ()  # shaped like x
     assert grad(float_of_zero_d_squared, backend="numba")(x) == pytest.approx(1.4)
+    value, gradient = value_and_grad(size_of_zero_d, backend="numba")(x)  # (the review)
+    assert value == pytest.approx(0.7 + np.tanh(0.7)) and gradient == pytest.approx(
+        2.0 - np.tanh(0.7) ** 2
+    )
     w = np.array([0.5, -1.0, 2.0])
     value, (dx, dw) = value_and_grad(zero_d_in_a_loop, wrt=("x", "w"), backend="numba")(x, w)
     assert value == pytest.approx(zero_d_in_a_loop(x, w), rel=1e-12)
@@ -313,6 +321,16 @@ def lambdas_called_at_once(x):
     return sum([(lambda: x[i] * x[i])() for i in range(3)])
 
 
+def lambdas_called_in_a_later_comprehension(x):
+    fs = [lambda: x[i] for i in range(3)]  # noqa: B023 (the late binding tested)
+    return sum([f() * i for i, f in enumerate(fs)])
+
+
+def lambdas_with_a_comprehension_of_their_own(x):
+    fs = [lambda: sum([x[i] for i in range(2)]) * x[2] for i in range(3)]
+    return fs[0]() + fs[1]()
+
+
 def test_lambdas_made_in_a_comprehension():
     """Called after the comprehension, each lambda reads the comprehension's last i (Python
     gives 3 * x[2]**2): refused naming the late binding (it was 'name i is not defined');
@@ -325,3 +343,74 @@ def test_lambdas_made_in_a_comprehension():
         value, gradient = value_and_grad(fn, backend="python")(x)
         assert value == fn(x) == 14.0
         np.testing.assert_allclose(gradient, 2 * x)
+    # called in a later comprehension whose variable has the same name: Python reads the first
+    # comprehension's last i (found by the review: it read the later one's, silently)
+    with pytest.raises(UnsupportedSyntaxError, match="last value of i"):
+        grad(lambdas_called_in_a_later_comprehension, backend="python")(x)
+    # the lambda's own comprehension variable is its own (it was refused)
+    value, gradient = value_and_grad(lambdas_with_a_comprehension_of_their_own, backend="python")(x)
+    assert value == pytest.approx(lambdas_with_a_comprehension_of_their_own(x))
+    np.testing.assert_allclose(gradient, [6.0, 6.0, 6.0])
+
+
+def cubed_sum(x, *, c=1.5):
+    return np.sum(x**3) * c * SCALE
+
+
+def cubed(x, *, c=1.5):
+    return x**3 * c
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hessian_and_jacobian_of_keyword_only_parameters(backend):
+    """They passed the bound arguments by position to the program and to the function:
+    'too many positional arguments' on every call (found by the review and the adversary)."""
+    from ad_compiler import hessian, jacobian
+
+    x = np.array([0.3, -0.4])
+    for c in (1.5, 2.0):
+        keywords = {} if c == 1.5 else {"c": c}
+        h = hessian(cubed_sum, backend=backend)
+        np.testing.assert_allclose(h(x, **keywords), np.diag(6 * x * c * SCALE), atol=1e-12)
+        assert "def " in h.source_for(x, **keywords)
+        for mode in ("fwd", "rev"):
+            J = jacobian(cubed, mode=mode, backend=backend)(x, **keywords)
+            np.testing.assert_allclose(J, np.diag(3 * x**2 * c), atol=1e-12)
+
+
+def any_of_a_generator(x):
+    if any(v > 1.0 for v in x):
+        return np.sum(x**2)
+    return np.sum(x)
+
+
+def any_written_as_a_sum(x):
+    if sum(1 for v in x if v > 1.0) > 0:
+        return np.sum(x**2)
+    return np.sum(x)
+
+
+def dict_item_changed(x):
+    d = {"a": x, "b": 2.0 * x}
+    d["a"] = x * x
+    return d["a"] + d["b"]
+
+
+def dict_rebuilt(x):
+    d = {"a": x, "b": 2.0 * x}
+    d = dict(d, a=x * x)
+    return d["a"] + d["b"]
+
+
+def test_refusals_name_the_construct_and_a_rewrite_that_works():
+    """any()/all()/next() of a generator were refused with NumPy's message suggesting sum(),
+    a dict's item assignment with 'd cannot be changed here' (found by the adversary)."""
+    x = np.array([0.3, 1.2, -0.4])
+    with pytest.raises(UnsupportedSyntaxError, match=r"builtin any\(\)") as info:
+        grad(any_of_a_generator, backend="python")(x)
+    assert "sum(1 for ... if c) > 0" in str(info.value)
+    np.testing.assert_allclose(grad(any_written_as_a_sum, backend="python")(x), 2 * x)
+    with pytest.raises(UnsupportedSyntaxError, match="d is a dict") as info:
+        grad(dict_item_changed, backend="python")(0.7)
+    assert "dict(d, a=u)" in str(info.value)
+    assert value_and_grad(dict_rebuilt, backend="python")(0.7) == pytest.approx((1.89, 3.4))

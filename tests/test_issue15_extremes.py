@@ -1,7 +1,8 @@
 """np.max/np.min under numba (runtime_extremes_numba.py: four running extremes along the last
-axis, a vectorizable inner loop along the others) against NumPy itself, bit for bit: NaN
-anywhere in a slice, ties of 0.0 and -0.0 (NumPy keeps the later one), lengths around the
-unrolling by four, int, bool and float32 arrays, every axis, keepdims, whole arrays."""
+axis, a vectorizable inner loop along the others) against NumPy itself: NaN anywhere in a
+slice, ties, lengths around the unrolling by four and the short-row loop, int, bool and float32
+arrays, every axis, keepdims, whole arrays. Of tied 0.0 and -0.0 either may come back (NumPy's
+own choice depends on the length and the CPU): only the value is compared there."""
 
 import numpy as np
 import pytest
@@ -32,19 +33,17 @@ def _middle(x):
 
 
 def _same(got, expected):
-    """Equal values, NaN where NumPy has NaN, and the sign of every zero."""
+    """Equal values and dtypes, NaN where NumPy has NaN."""
     got, expected = np.asarray(got), np.asarray(expected)
     if expected.ndim == 0:  # numba returns a float32 number as a Python float (exactly)
         got = got.astype(expected.dtype)
     assert got.dtype == expected.dtype and got.shape == expected.shape
     assert np.array_equal(got, expected, equal_nan=expected.dtype.kind == "f")
-    if expected.dtype.kind == "f":
-        assert np.array_equal(np.signbit(got), np.signbit(expected))
 
 
 def _cases():
     rng = np.random.default_rng(7)
-    for n in range(1, 11):  # around the unrolling by four
+    for n in (*range(1, 11), 15, 16, 17, 18, 19, 20, 21):  # the short rows; the unrolling by 4
         x = rng.normal(size=(3, n))
         yield f"normal {n}", x
         tied = np.round(rng.normal(size=(4, n)))  # many ties, and zeros of both signs

@@ -2,8 +2,10 @@
 the clause as an `if` on a flag the loop's breaks clear). `return` there failed with an
 internal name ('__returned' is not defined), and an inner loop's `else: continue` / `else:
 break`, the usual way to go on with or leave the outer loop, was refused as 'continue outside
-a loop' (found by the adversary). Every function is checked against CPython (the value) and
-central differences of itself (the gradient), on both backends, at points that take each path."""
+a loop' (found by the adversary); a function ending in a loop that returns in its body and in
+its `else:` was refused as not returning on every path. Every function is checked against
+CPython (the value) and central differences of itself (the gradient), on both backends, at
+points that take each path."""
 
 import numpy as np
 import pytest
