@@ -478,6 +478,14 @@ class StructureGen:
             first = [fp.Assign(w, fp.Sub(fp.Text(seq.name), i))]  # reads the list: unrolled
             body_scope.vars[w] = fp.Var(w, seq.shape)
         body = first + self.block(body_scope, 3)
+        if form == "enumerate" and seq.name.startswith("L") and self.chance(70):
+            # the next item changed while the loop runs over the list (Python's iterator reads
+            # it at each step: the next iteration sees the change)
+            self.tag("list changed while a loop runs over it")
+            ahead = f"{seq.name}[{i} + 1]"
+            change = fp.Assign(ahead, fp.BinOp("+", fp.Text(ahead), fp.BinOp(
+                "*", fp.Text("0.5"), fp.Text(w))))
+            body.insert(0, fp.If(fp.Text(f"{i} + 1 < len({seq.name})"), [change]))
         return pre + [fp.For(target, iterator, body)]
 
     def s_list(self, scope):
