@@ -92,16 +92,30 @@ def _route(g2, x3, out2, res):
 
 @register_jitable
 def _route_rows(g, x, out, res):
-    """_route_to_extremes along the last axis of a contiguous (pre, n) array."""
+    """_route_to_extremes along the last axis of a contiguous (pre, n) array (res may be x).
+    One pass a row: each entry equal to the extreme gets g, counted as it goes (a loop LLVM
+    vectorizes); a row with ties, rare, then shares g among the entries given it. A NaN
+    extreme takes the two passes of the general case (NaN counts as equal to NaN)."""
     pre, n = x.shape
     for i in range(pre):
-        o = out[i]
+        o, gi = out[i], g[i]
         ties = 0
+        if o != o:
+            for j in range(n):
+                ties += _is_extreme(x[i, j], o)
+            share = gi / ties if ties else 0.0  # (no element: nothing to share)
+            for j in range(n):
+                res[i, j] = share if _is_extreme(x[i, j], o) else 0.0
+            continue
         for j in range(n):
-            ties += _is_extreme(x[i, j], o)
-        share = g[i] / ties if ties else 0.0  # (no element: nothing to share)
-        for j in range(n):
-            res[i, j] = share if _is_extreme(x[i, j], o) else 0.0
+            hit = x[i, j] == o
+            ties += hit
+            res[i, j] = gi if hit else 0.0
+        if ties > 1 and gi != 0.0:  # (given g, or NaN: told from the zeros of the others)
+            share = gi / ties
+            for j in range(n):
+                if res[i, j] != 0.0:
+                    res[i, j] = share
 
 
 @register_jitable

@@ -84,3 +84,32 @@ def test_empty_reductions_raise_as_numpy():
         _rows(np.zeros((2, 0)))
     empty_rows = _rows(np.zeros((0, 3)))
     assert [r.shape for r in empty_rows] == [(0,), (0,), (0, 1), (0, 1)]
+
+
+@njit
+def _shares(g, x, out):
+    return rt.extreme_grad(g, x, out, 1, False), rt.extreme_grad_over(g, x.copy(), out, 1, False)
+
+
+def test_the_adjoint_of_a_row_extreme_shares_g_among_ties():
+    """Along the last axis numba's adjoint writes g at each hit in one pass, then shares it
+    among the ties of a row (runtime_reduction_grads_numba._route_rows): against NumPy's
+    rt.extreme_grad, with ties, a NaN extreme, and g of 0, NaN and inf at rows with ties."""
+    x = np.array(
+        [
+            [1.0, 0.5, 0.5, 2.0, 0.5],
+            [np.nan, 1.0, np.nan, 3.0, 1.0],
+            [0.0, -0.0, 1.0, 1.0, 2.0],
+            [3.0, 3.0, 3.0, 3.0, 3.0],
+            [1.0, 2.0, 3.0, 4.0, 5.0],
+        ]
+    )
+    out = np.min(x, axis=1)
+    for g in (
+        np.array([2.0, 4.0, 3.0, 0.0, 1.5]),
+        np.array([np.nan, 1.0, np.inf, 1.0, -np.inf]),
+        np.array([0.0, np.nan, 0.0, np.nan, 0.0]),
+    ):
+        expected = rt.extreme_grad(g, x, out, 1, False)
+        for got in _shares(g, x, out):
+            np.testing.assert_array_equal(got, expected)
