@@ -165,6 +165,8 @@ def _eval(func: str, operands: tuple, kwargs: tuple, listed, method: bool, item:
             result = eval(text + item, scope)  # noqa: S307
     except Exception:
         return None
+    if isinstance(result, np.ndarray) and result.ndim == 0:
+        return None  # (np.tensordot of vectors: a 0-d array, not the number a program returns)
     shape = np.shape(result)
     return shape if 0 not in shape and len(shape) <= 3 else None
 
