@@ -40,6 +40,7 @@ from .shaping import (
     _TUPLE,
     _VALUE_AND_ALL,
     _VALUE_AND_ONE,
+    _converted_for_numba,
     _in_float64,
     _like,
     _narrow_floats,
@@ -244,7 +245,7 @@ class GradFunction(CallRecovery, Generic[P]):
         function, source = self._build(kinds)
         if "@njit" in source and self._numpy_semantics(values, kinds):
             function, source = self._compile(kinds, backend="python")
-        elif "@njit" in source and _narrow_floats(values):
+        elif "@njit" in source and _converted_for_numba(values):
             function = _in_float64(function, source)
         elif self._tiers_up(source, values):
             function = self._tiered(function, kinds, source)

@@ -11,7 +11,7 @@ from typing import Any
 
 from . import aux, fastcall
 from . import compile as compiler
-from .errors import CompilationError
+from .errors import CompilationError, raised_by_numba, raised_in
 from .kinds import refuse_foreign_byte_order
 from .runtime_ints import BigIntArgument, Int64Overflow
 
@@ -46,7 +46,7 @@ class CallRecovery:
             # numba's ints are int64 (its checked arithmetic raised, int_checks.py), or a
             # Python int is bigger: the NumPy program computes with Python's ints, as Python
             return self._with_python_ints(key, args)
-        if self.backend == "numba" and _raised_by_numba(exc):
+        if self.backend == "numba" and raised_by_numba(exc):
             refuse_foreign_byte_order(self.params, args, self.__name__)
             raise CompilationError(
                 f"numba could not compile the gradient of {self.__name__}: "
@@ -97,23 +97,6 @@ def _beyond_int64(value: Any) -> bool:
     return type(value) is int and not -(2**63) <= value < 2**63
 
 
-def _raised_by_numba(exc: BaseException) -> bool:
-    """numba's own error, or another raised while numba compiled (its np.linalg.norm of a 0-d
-    array fails an assert while typing)."""
-    if type(exc).__module__.startswith("numba"):
-        return True
-    return _raised_in(exc, "numba/core/typeinfer.py")
-
-
-def _raised_in(exc: BaseException, path: str) -> bool:
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(path):
-            return True
-        tb = tb.tb_next
-    return False
-
-
 def _from_numba_cache(exc: BaseException) -> bool:
     """Whether an exception was raised while numba loaded cached machine code."""
-    return _raised_in(exc, "numba/core/caching.py")
+    return raised_in(exc, "numba/core/caching.py")

@@ -88,10 +88,9 @@ class Calls:
             reduced = self.builtin_reduction(obj, node) if one else None
             if reduced is not None:
                 return reduced
-        if obj in _BUILTIN_REWRITES:
-            raise self.error(
-                node, f"the builtin {obj.__name__}() is not supported", _BUILTIN_REWRITES[obj]
-            )
+        rewrite = next((text for f, text in _BUILTIN_REWRITES.items() if obj is f), None)
+        if rewrite is not None:  # (by identity: a callable object may have no hash)
+            raise self.error(node, f"the builtin {obj.__name__}() is not supported", rewrite)
         if is_library(obj) and any(isinstance(a, ast.GeneratorExp) for a in node.args):
             raise self.error(
                 node,

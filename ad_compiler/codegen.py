@@ -92,6 +92,10 @@ def _placeholder(kind) -> str:
     return f"np.zeros(({'0, ' * kind.ndim}){dtype})"
 
 
+# What x.size, x.ndim and x.shape are for a number (a NumPy scalar's; a 0-d array's)
+_NUMBER_ATTRIBUTES = {"size": "1", "ndim": "0", "shape": "()"}
+
+
 def _is_parameter(operand, params: frozenset[str]) -> bool:
     return isinstance(operand, Var) and operand.name in params
 
@@ -145,6 +149,9 @@ class _Printer:
         if not stmt.args:
             return template
         first = self.kinds.of(stmt.args[0])
+        if stmt.op in _NUMBER_ATTRIBUTES and first.ndim == 0:
+            # a 0-d array argument reaches numba as the number it holds (shaping.py)
+            return _NUMBER_ATTRIBUTES[stmt.op]
         if template in ("float({0})", "int({0})"):
             # numba has no float() or int() of a 0-d array, which a number's parameter may be
             x = "rt.number({0})" if _is_parameter(stmt.args[0], self.params) else "{0}"

@@ -123,3 +123,21 @@ class KindError(Exception):
     def __init__(self, message: str, suggestion: str | None = None) -> None:
         super().__init__(message)
         self.suggestion = suggestion
+
+
+def raised_by_numba(exc: BaseException) -> bool:
+    """numba's own error, or another raised while numba compiled (its np.linalg.norm of a 0-d
+    array fails an assert while typing): what numba could not compile."""
+    if type(exc).__module__.startswith("numba"):
+        return True
+    return raised_in(exc, "numba/core/typeinfer.py")
+
+
+def raised_in(exc: BaseException, path: str) -> bool:
+    """Whether a frame of the exception's traceback is in the file ending in `path`."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(path):
+            return True
+        tb = tb.tb_next
+    return False

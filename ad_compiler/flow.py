@@ -161,8 +161,26 @@ class BranchesAndLoops:
                 if not isinstance(node.target, ast.Name):
                     raise self.error(node.target, "the loop variable of range() must be a name")
                 return bounds[0], bounds[1], bounds[2], None
+            if fn is reversed and len(it.args) == 1 and not it.keywords:
+                inner = it.args[0]
+                if isinstance(inner, ast.Call) and self.callee(inner.func) is range:
+                    return self.reversed_range(node, inner)
         length, bind = self.iterated_arrays(it)
         return Const(0), length, Const(1), lambda k: bind(node.target, k)
+
+    def reversed_range(self, node: ast.For, it: ast.Call):
+        """`for i in reversed(range(a, b))`: range(b - 1, a - 1, -1)."""
+        if it.keywords or not 1 <= len(it.args) <= 2:
+            raise self.error(
+                it,
+                "reversed() of a range with a step is not supported",
+                "write the reversed range: range(last, first - 1, -step)",
+            )
+        if not isinstance(node.target, ast.Name):
+            raise self.error(node.target, "the loop variable of range() must be a name")
+        bounds = [self.operand(self.expr(a), a) for a in it.args]
+        start, stop = ([Const(0)] + bounds)[-2:]
+        return self.emit("sub", stop, Const(1)), self.emit("sub", start, Const(1)), Const(-1), None
 
     def iterated_arrays(self, it: ast.expr):
         """A loop over the rows of an array, or enumerate() or zip() of such (nested:

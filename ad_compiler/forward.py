@@ -31,7 +31,12 @@ from .ir import Const, Kind, Var, format_function, walk
 from .kinds import KindTable, infer_kinds
 from .optimize import optimize as optimize_program
 from .pytree import flatten, is_structured, layout_of, signature
-from .shaping import _in_float64, _narrow_floats, _with_numpy_scalars, separate
+from .shaping import (
+    _converted_for_numba,
+    _in_float64,
+    _with_numpy_scalars,
+    separate,
+)
 from .subscripts import expand_ellipsis
 from .tangent import Tangents, leave_ssa
 from .transform_support import Partial, _check_plain, is_plain_grad, regroup
@@ -386,7 +391,7 @@ class _Transformed(GradFunction):
         function, source = self._build(kinds)
         if "@njit" in source and self._numpy_semantics(values + list(hidden), kinds):
             function, source = self._compile(kinds, backend="python")
-        elif "@njit" in source and _narrow_floats(values):
+        elif "@njit" in source and _converted_for_numba(values):
             function = _in_float64(function, source)
         return functools.partial(_with_hidden, function, hidden) if hidden else function
 

@@ -66,11 +66,8 @@ class NestedFunctions:
         if not names:
             return ()
         own = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
-        loads = set()
-        for stmt in node.body:
-            for n in ast.walk(stmt):
-                if isinstance(n, ast.Name):
-                    (loads if isinstance(n.ctx, ast.Load) else own).add(n.id)
+        own |= _stored_outside_scopes(node.body)
+        loads = set().union(*(_free_loads(stmt, frozenset()) for stmt in node.body))
         return tuple((name, names[name]) for name in sorted(loads - own) if name in names)
 
     def refuse_late_binding(self, local: LocalFunction) -> None:
@@ -225,6 +222,48 @@ class NestedFunctions:
         result = helper.function_body()
         self.node = node
         return result
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _free_loads(node: ast.AST, bound: frozenset[str]) -> set[str]:
+    """The names read in `node` that the comprehensions and lambdas inside it do not bind
+    themselves (a comprehension's first iterable is read outside it, as Python does)."""
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) and node.id not in bound else set()
+    if isinstance(node, _COMPREHENSIONS):
+        found: set[str] = set()
+        inner = bound
+        for k, generator in enumerate(node.generators):
+            found |= _free_loads(generator.iter, bound if k == 0 else inner)
+            inner = inner | {n.id for n in ast.walk(generator.target) if isinstance(n, ast.Name)}
+            for condition in generator.ifs:
+                found |= _free_loads(condition, inner)
+        parts = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+        return found.union(*(_free_loads(part, inner) for part in parts))
+    if isinstance(node, (ast.Lambda, ast.FunctionDef)):
+        params = frozenset(a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg))
+        body = node.body if isinstance(node.body, list) else [node.body]
+        return set().union(*(_free_loads(part, bound | params) for part in body))
+    return set().union(*(_free_loads(child, bound) for child in ast.iter_child_nodes(node)))
+
+
+def _stored_outside_scopes(stmts: list[ast.stmt]) -> set[str]:
+    """Names the statements assign, not counting those that comprehensions and nested
+    functions inside them bind for themselves."""
+    names: set[str] = set()
+    todo: list[ast.AST] = list(stmts)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, (ast.Lambda, ast.FunctionDef)):
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        todo.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _assigned(stmts: list[ast.stmt]) -> set[str]:

@@ -257,17 +257,13 @@ class _Normalizer(
                 self.store_item(target, container, value)
             elif container is not None:
                 name = ast.unparse(target.value)
-                what = (
-                    "a dict"
-                    if isinstance(container, RecordValue) and container.is_dict
-                    else ("a tuple" if isinstance(container, TupleValue) else "a namedtuple")
-                )
-                raise self.error(
-                    target,
-                    f"{name} is {what}: changing an item of one is not supported",
-                    "build it with its final items (`d = {'a': u, 'b': v}`, `dict(d, a=u)`), "
-                    "or use a list",
-                )
+                if isinstance(container, RecordValue) and container.is_dict:
+                    message = f"{name} is a dict: changing an item of one is not supported"
+                    rewrite = "build it with its final items (`{'a': u}`, `dict(d, a=u)`)"
+                else:  # (Python refuses it too)
+                    message = f"{name} is a tuple: its items cannot be changed"
+                    rewrite = "build a new tuple, or use a list"
+                raise self.error(target, message, rewrite)
             else:
                 self.store(target, value)
         elif isinstance(target, ast.Attribute):

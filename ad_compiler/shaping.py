@@ -25,6 +25,12 @@ def _narrow_floats(values: Any) -> bool:
     )
 
 
+def _converted_for_numba(values: Any) -> bool:
+    """Whether numba's program runs on converted arguments (_in_float64): narrow floats, and
+    0-d arrays, which the program types as numbers (numba has no float() of a 0-d array)."""
+    return _narrow_floats(values) or any(type(v) is np.ndarray and v.ndim == 0 for v in values)
+
+
 def _narrow_ints(values: Any) -> bool:
     """Whether some argument is an integer array or NumPy integer other than int64: numba
     computes `m - 1` on a uint8 array in int64 (-1), NumPy in uint8 (255), so those run on the
@@ -36,7 +42,8 @@ def _narrow_ints(values: Any) -> bool:
 
 
 def _in_float64(function: Callable, source: str) -> Callable:
-    """Run numba-compiled code on float64 copies of float32 (and float16) arguments. numba
+    """Run numba-compiled code on float64 copies of float32 (and float16) arguments, and on
+    the numbers 0-d arrays hold. numba
     types every float constant and scalar as float64, and float32 arrays combined with them
     become float64 arrays, so a loop-carried value or adjoint would change type from one
     iteration to the next, which numba cannot compile. The gradients are cast back to each
@@ -59,6 +66,8 @@ def _in_float64(function: Callable, source: str) -> Callable:
 
 
 def _widened(value: Any) -> Any:
+    if type(value) is np.ndarray and value.ndim == 0:  # (never written into: api.py refuses it)
+        value = value[()]
     narrow = isinstance(value, (np.ndarray, np.floating)) and value.dtype.kind == "f"
     return value.astype(np.float64) if narrow and value.dtype.itemsize < 8 else value
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import compile as compiler
-from .errors import ADCompilerError
+from .errors import ADCompilerError, raised_by_numba
 from .runtime_ints import Int64Overflow
 
 # calls of one signature before numba is tried (benchmarks set AD_COMPILER_HOT_CALLS=1)
@@ -136,7 +136,7 @@ class TieredKernel:
         except Exception as exc:
             # numba cannot type these arguments, or an int passed int64 (int_checks.py; the
             # NumPy program's ints are Python's): NumPy runs them, then the race as usual
-            if isinstance(exc, Int64Overflow) or type(exc).__module__.startswith("numba"):
+            if isinstance(exc, Int64Overflow) or raised_by_numba(exc):
                 return False, None
             raise  # the program's own error (an index out of range): NumPy's too
         self.settled = True
@@ -163,7 +163,7 @@ class TieredKernel:
             got = compiled(*args)  # (numba compiles on this first call)
         except Exception as exc:  # numba cannot type something: NumPy stays
             self.outcome = f"NumPy (numba failed: {type(exc).__name__})"
-            if type(exc).__module__.startswith("numba") or isinstance(exc, ADCompilerError):
+            if raised_by_numba(exc) or isinstance(exc, ADCompilerError):
                 remember(self.program_key, args, "numpy")  # (not an error of the arguments)
             return
         try:

@@ -22,6 +22,9 @@ from .values import CONTAINERS, ListValue, RecordValue, TupleValue
 # Loops over a range of constant length are unrolled (to work with containers) up to this many
 # iterations; longer ones stay loops. A loop over a list it appends to stops here too (refused).
 UNROLL_LIMIT = 256
+# A loop over a list or tuple is unrolled, each item's iteration normalized on its own: past
+# this many (seconds of normalizing) it is refused.
+UNROLL_ITEMS_LIMIT = 1024
 
 LIST_METHODS = ("append", "extend", "insert", "pop", "reverse", "clear", "remove", "sort")
 
@@ -233,8 +236,15 @@ class UnrolledLoops:
         run only if it was not taken."""
         breaks = getattr(node, "lowered_break", False)
         initial = 0  # the items there are when the loop starts (it may append more)
-        while steps(initial) is not None:
+        while initial <= UNROLL_ITEMS_LIMIT and steps(initial) is not None:
             initial += 1
+        if initial > UNROLL_ITEMS_LIMIT:
+            raise self.error(
+                node,
+                f"the loop over {ast.unparse(node.iter)} has more than {UNROLL_ITEMS_LIMIT} "
+                "items (a loop over a list or tuple is unrolled)",
+                "make the items an array (`np.array(items)`) and loop over it",
+            )
         k = 0
         while True:
             self.node = node
@@ -247,8 +257,8 @@ class UnrolledLoops:
             if k == max(UNROLL_LIMIT, initial):
                 raise self.error(
                     node,
-                    f"the loop over {ast.unparse(node.iter)} runs more than {UNROLL_LIMIT} "
-                    "times (a list it appends to while it runs over it)",
+                    f"the loop over {ast.unparse(node.iter)} runs more than {k} times (a list "
+                    "it appends to while it runs over it)",
                     "build the new items in another list",
                 )
             if isinstance(flag, Const):

@@ -18,11 +18,11 @@ import numpy as np
 
 from . import runtime as rt
 from .api import GradFunction
-from .errors import ADCompilerError, CompilationError, GradientInputError
+from .errors import ADCompilerError, CompilationError, GradientInputError, raised_by_numba
 from .ir import Kind
 from .kinds import infer_kinds
 from .pytree import is_structured, rebuild
-from .shaping import _in_float64, _like, _narrow_floats, separate
+from .shaping import _converted_for_numba, _in_float64, _like, separate
 from .structured import PartialGradFunction
 from .typing_aliases import Wrt
 
@@ -67,7 +67,7 @@ class VJPFunction(GradFunction):
         seed = self._seed(cotangent, kinds)
         if "@njit" in source and self._numpy_semantics(values, kinds):
             function, source = self._compile(kinds, backend="python")
-        elif "@njit" in source and _narrow_floats(values):
+        elif "@njit" in source and _converted_for_numba(values):
             function = _in_float64(function, source)
         try:
             out = function(*values, seed)
@@ -76,7 +76,7 @@ class VJPFunction(GradFunction):
                 raise self._shape_error(seed, None) from None
             raise
         except Exception as exc:
-            if self.backend == "numba" and type(exc).__module__.startswith("numba"):
+            if self.backend == "numba" and raised_by_numba(exc):
                 raise CompilationError(
                     f"numba could not compile the vector-Jacobian product of {self.__name__}: "
                     f"{str(exc).splitlines()[0]}; try backend='python' (.source shows the code)"

@@ -1841,7 +1841,7 @@ class Gen(fs.StructureGen, fn13.NumpyGen):
             target = self.fresh("e")
             body_scope.vars[target] = Var(target, first.shape[1:])
             iterator = first.name
-            if self.chance(15):
+            if form in ("array", "enumerate") and self.chance(15):
                 self.tag("reversed(array)")
                 iterator = f"reversed({first.name})"
             if form == "enumerate":

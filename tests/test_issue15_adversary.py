@@ -4,10 +4,21 @@ masked arrays (their operators differ from ndarray's). Each is now refused, as P
 would refuse the call, or with the package's own error. Expected values come from the closed
 forms of the functions."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from ad_compiler import GradientInputError, UnsupportedSyntaxError, grad, jvp, value_and_grad, vjp
+from ad_compiler import (
+    CompilationError,
+    GradientInputError,
+    NoGradientRuleError,
+    UnsupportedSyntaxError,
+    grad,
+    jvp,
+    value_and_grad,
+    vjp,
+)
 
 BACKENDS = ("numba", "python")
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
@@ -326,6 +337,11 @@ def lambdas_called_in_a_later_comprehension(x):
     return sum([f() * i for i, f in enumerate(fs)])
 
 
+def lambdas_reading_both_is(x):
+    fs = [lambda: sum([x[i] for i in range(2)]) * x[i] for i in range(3)]  # noqa: B023
+    return sum([f() * i for i, f in enumerate(fs)])
+
+
 def lambdas_with_a_comprehension_of_their_own(x):
     fs = [lambda: sum([x[i] for i in range(2)]) * x[2] for i in range(3)]
     return fs[0]() + fs[1]()
@@ -347,6 +363,9 @@ def test_lambdas_made_in_a_comprehension():
     # comprehension's last i (found by the review: it read the later one's, silently)
     with pytest.raises(UnsupportedSyntaxError, match="last value of i"):
         grad(lambdas_called_in_a_later_comprehension, backend="python")(x)
+    # an inner comprehension of its own binding i hid the outer i read beside it (review 2)
+    with pytest.raises(UnsupportedSyntaxError, match="last value of i"):
+        grad(lambdas_reading_both_is, backend="python")(x)
     # the lambda's own comprehension variable is its own (it was refused)
     value, gradient = value_and_grad(lambdas_with_a_comprehension_of_their_own, backend="python")(x)
     assert value == pytest.approx(lambdas_with_a_comprehension_of_their_own(x))
@@ -414,3 +433,63 @@ def test_refusals_name_the_construct_and_a_rewrite_that_works():
         grad(dict_item_changed, backend="python")(0.7)
     assert "dict(d, a=u)" in str(info.value)
     assert value_and_grad(dict_rebuilt, backend="python")(0.7) == pytest.approx((1.89, 3.4))
+
+
+def branch_on_a_zero_d(x):
+    if x > 0.5:
+        return x * x + x.size + x.ndim
+    return max(x, 0.1) * x
+
+
+def norm_of_a_zero_d(x):
+    return np.linalg.norm(x) * x
+
+
+@dataclasses.dataclass
+class _Scale:
+    c: float
+
+    def __call__(self, v):
+        return self.c * v
+
+
+SCALER = _Scale(2.0)  # (a dataclass instance has no hash)
+
+
+def calls_an_unhashable_object(x):
+    return SCALER(x) * x
+
+
+LONG = tuple(0.001 * k for k in range(2000))
+
+
+def over_a_long_tuple(x):
+    s = 0.0
+    for c in LONG:
+        s = s + c * x
+    return s
+
+
+def changes_a_tuple(x):
+    t = (x, 2.0 * x)
+    t[0] = x
+    return t[0]
+
+
+def test_review_two_findings():
+    """0-d arrays under numba in a branch and max() (the number they hold; .size and .ndim
+    those of a number), numba's assertion in a vjp named, an object without a hash called,
+    a loop over 2000 fixed items refused at once (it took 42 s), a tuple item assignment named
+    as Python's refusal."""
+    for x in (np.array(0.7), np.array(0.3)):
+        value, gradient = value_and_grad(branch_on_a_zero_d, backend="numba")(x)
+        assert value == pytest.approx(float(branch_on_a_zero_d(x)))
+        assert gradient == pytest.approx(1.4 if x > 0.5 else 2 * 0.3)
+    with pytest.raises(CompilationError, match="numba could not compile"):
+        vjp(norm_of_a_zero_d, backend="numba")(np.array(0.7), cotangent=1.0)
+    with pytest.raises(NoGradientRuleError):
+        grad(calls_an_unhashable_object, backend="python")(0.7)
+    with pytest.raises(UnsupportedSyntaxError, match="more than 1024 items"):
+        grad(over_a_long_tuple, backend="python")(0.7)
+    with pytest.raises(UnsupportedSyntaxError, match="is a tuple: its items cannot be changed"):
+        grad(changes_a_tuple, backend="python")(0.7)

@@ -63,7 +63,17 @@ def backwards(x, y):
     return s
 
 
+def reversed_ranges(x, y):
+    s = 0.0
+    for i in reversed(range(len(x))):
+        s = s * 0.5 + x[i] * y[i]
+    for i in reversed(range(1, len(y))):
+        s = s + y[i] * y[i - 1]
+    return s
+
+
 CASES = [
+    reversed_ranges,
     enumerate_zip,
     zip_enumerate,
     generator_over_enumerate_zip,
