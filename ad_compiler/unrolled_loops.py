@@ -98,7 +98,7 @@ class UnrolledLoops:
         return None
 
     def named_items(self, node: ast.Name) -> Steps | None:
-        """The fixed items of a tuple or dict a name holds, as steps."""
+        """The fixed items of a tuple or namedtuple a name holds, as steps."""
         value = self.env.get(node.id)
         if isinstance(value, TupleValue) or (isinstance(value, RecordValue) and not value.is_dict):
             return _fixed(list(value.items))
