@@ -195,6 +195,16 @@ class GradFunction(CallRecovery, Generic[P]):
                     if self._normalized is normalized:
                         self._dispatch[key] = entry
                         self._install_fast_path()
+                try:
+                    result = entry[1](entry[0](*args), args)
+                except Exception as exc:
+                    return self._failed(exc, key, args)
+                with self._lock:
+                    # again, now that numba compiled the program for these types: the fast
+                    # path calls a scalar signature's machine code directly (fastcall.py)
+                    if self._dispatch.get(key) is entry:
+                        self._install_fast_path()
+                return result
         try:
             return entry[1](entry[0](*args), args)
         except Exception as exc:

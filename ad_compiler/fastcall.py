@@ -81,7 +81,8 @@ def install(
             lines.append(f"{pad}({', '.join(hidden)},) = _h")
     for s, key in enumerate(signatures):
         kernel, post = function._dispatch[key]
-        namespace[f"_kernel{s}"], namespace[f"_post{s}"], namespace[f"_key{s}"] = kernel, post, key
+        namespace[f"_post{s}"], namespace[f"_key{s}"] = post, key
+        namespace[f"_kernel{s}"] = _entry_point(kernel, key) or kernel
         tests = " and ".join(
             _test(name, part, s, i, namespace) for i, (name, part) in enumerate(zip(names, key))
         )
@@ -106,6 +107,24 @@ def install(
     ]
     exec(compile("\n".join(lines), f"<fast call of {function.__name__}>", "exec"), namespace)
     function.__class__ = fast_class(base, namespace["__call__"])
+
+
+# Python's own scalars, whose types the generated tests match exactly
+_SCALARS = (float, int, bool)
+
+
+def _entry_point(kernel: Any, key: tuple) -> Any:
+    """The machine code numba's dispatcher calls for `key`, when every argument is a float,
+    an int or a bool: the dispatcher's own typing of the arguments (about 0.1 us, as long as
+    a scalar kernel) is repeated by the generated tests. Arrays keep the dispatcher: it also
+    tells apart layouts and read-only arrays, which the tests do not. An int beyond int64
+    raises in the entry point as in the dispatcher (then the general path serves it)."""
+    if not _is_numba(kernel) or not all(part in _SCALARS for part in key):
+        return None
+    from numba import typeof
+
+    compiled = kernel.overloads.get(tuple(typeof(part()) for part in key))
+    return None if compiled is None else compiled.entry_point
 
 
 def uninstall(function: Any, base: type) -> None:
@@ -166,8 +185,9 @@ def _shaping(function: Any, key: tuple, names: list, call: str, s: int, namespac
             fitted.append(f"float({grad})")
         elif _array_part(part):
             dtype = f"_d{s}_{p}"
+            # (==: numba boxes its arrays with a float64 dtype of its own, an equal object)
             lines.append(
-                f"if not (type({grad}) is _ndarray and {grad}.dtype is {dtype} "
+                f"if not (type({grad}) is _ndarray and {grad}.dtype == {dtype} "
                 f"and {grad}.shape == {arg}.shape):"
             )
             lines.append(f"    {grad} = _like({grad}, {arg})")

@@ -61,6 +61,44 @@ def test_scalar_fast_path_values_and_checks(backend):
     assert gx == (3.0, 3.0, 3.0)
 
 
+def powered(x, n, flip):
+    s = x
+    for _ in range(n % 5):
+        s = s * x + 1.0
+    if flip:
+        s = -s
+    return s * n
+
+
+def powered_x_derivative(x, n, flip):
+    """d/dx of powered, from its recurrence s' = s'x + s (Python's ints: exact for any n)."""
+    s, ds = x, 1.0
+    for _ in range(n % 5):
+        s, ds = s * x + 1.0, ds * x + s
+    return (-ds if flip else ds) * n
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scalar_ints_and_bools_on_the_fast_path(backend):
+    # numba's machine code is called directly for scalar signatures (fastcall._entry_point):
+    # an int beyond int64 still takes Python's ints, a bool or an int where the other was seen
+    # is another signature, an int where the float is differentiated still raises
+    g = grad(powered, wrt="x", backend=backend)
+    for n, flip in ((3, True), (2, False), (3, True), (7, False)):
+        assert g(1.5, n, flip) == pytest.approx(powered_x_derivative(1.5, n, flip), rel=1e-14)
+    assert has_fast_path(g)
+    big = 2**70 + 3
+    assert g(1.5, big, False) == pytest.approx(powered_x_derivative(1.5, big, False), rel=1e-14)
+    assert g(1.5, -(2**64), True) == pytest.approx(
+        powered_x_derivative(1.5, -(2**64), True), rel=1e-14
+    )
+    assert g(1.5, 3, 1) == pytest.approx(powered_x_derivative(1.5, 3, 1), rel=1e-14)
+    assert g(1.5, True, False) == pytest.approx(powered_x_derivative(1.5, 1, False), rel=1e-14)
+    with pytest.raises(GradientInputError):
+        g(2, 3, True)
+    assert g(1.5, 3, True) == pytest.approx(powered_x_derivative(1.5, 3, True), rel=1e-14)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_array_fast_path_shapes_dtypes(backend):
     rng = np.random.default_rng(0)
