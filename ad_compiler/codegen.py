@@ -160,6 +160,10 @@ class _Printer:
             if first.dtype == "bool":  # (numba has no float() or int() of a bool)
                 return f"1.0 if {x} else 0.0" if template == "float({0})" else f"1 if {x} else 0"
             return template.replace("{0}", x)
+        if stmt.op == "matmul" and len(stmt.args) == 2:
+            dims = (first.ndim, self.kinds.of(stmt.args[1]).ndim)
+            if dims in ((2, 1), (1, 2), (2, 2)):
+                return "rt.matprod({0}, {1})"  # (loops for tiny operands: runtime_products)
         if stmt.op == "pow" and first == FLOAT:
             exponent = stmt.args[1]
             if isinstance(exponent, Const) and type(exponent.value) is int and exponent.value < 0:

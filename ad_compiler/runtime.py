@@ -561,6 +561,7 @@ from ad_compiler.runtime_products import (  # noqa: E402,F401
     inner,
     kron,
     kron_split,
+    matprod,
     tensordot,
     vdot,
 )

@@ -198,6 +198,12 @@ def kron_spec(na: int, nb: int) -> tuple[str, str, str]:
 # Functions called by generated code (NumPy); numba: runtime_products_numba.py
 
 
+def matprod(a, b):
+    """``a @ b`` of matrices and vectors (numba: plain loops when the operands are tiny, where
+    a BLAS call's own cost is most of the time)."""
+    return a @ b
+
+
 def einsum(subscripts, *operands):
     """``np.einsum(subscripts, *operands)``."""
     return np.einsum(subscripts, *operands)

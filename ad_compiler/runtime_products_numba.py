@@ -297,3 +297,70 @@ def _dot_nd_ov(a, b):
         return None
     run = _product(rp.dot_spec)(a, b)
     return lambda a, b: run(a, b)
+
+
+# --------------------------------------------------------------------------------------------
+# Products of tiny float64 matrices and vectors by loops: numba's `@` calls BLAS, whose own
+# checks and call cost about 0.15 us, several times the arithmetic of a 2x3 product. A loop's
+# sums are sequential (no vector instructions for a sum without fast-math), so past a few dozen
+# products BLAS wins: beyond TINY multiply-adds, `@`.
+
+TINY = 64
+
+
+def _tiny_operands(a, b) -> bool:
+    arrays = isinstance(a, types.Array) and isinstance(b, types.Array)
+    return arrays and a.dtype == b.dtype == types.float64 and (a.ndim, b.ndim) in _TINY_FORMS
+
+
+_TINY_FORMS = ((2, 1), (1, 2), (2, 2))
+
+
+@_implements(rt.matprod)
+def _matprod_ov(a, b):
+    if not _tiny_operands(a, b):
+        return lambda a, b: a @ b
+    if a.ndim == 2 and b.ndim == 1:
+
+        def matrix_vector(a, b):
+            m, n = a.shape
+            if m * n > TINY or b.shape[0] != n:
+                return a @ b  # (and NumPy's error for lengths that do not match)
+            out = np.empty(m)
+            for i in range(m):
+                s = 0.0
+                for j in range(n):
+                    s += a[i, j] * b[j]
+                out[i] = s
+            return out
+
+        return matrix_vector
+    if a.ndim == 1:
+
+        def vector_matrix(a, b):
+            m, n = b.shape
+            if m * n > TINY or a.shape[0] != m:
+                return a @ b
+            out = np.zeros(n)
+            for i in range(m):
+                ai = a[i]
+                for j in range(n):
+                    out[j] += ai * b[i, j]
+            return out
+
+        return vector_matrix
+
+    def matrix_matrix(a, b):
+        m, k = a.shape
+        n = b.shape[1]
+        if m * k * n > TINY or b.shape[0] != k:
+            return a @ b
+        out = np.zeros((m, n))
+        for i in range(m):
+            for p in range(k):
+                aip = a[i, p]
+                for j in range(n):
+                    out[i, j] += aip * b[p, j]
+        return out
+
+    return matrix_matrix
