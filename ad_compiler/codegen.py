@@ -96,6 +96,15 @@ def _placeholder(kind) -> str:
 _NUMBER_ATTRIBUTES = {"size": "1", "ndim": "0", "shape": "()"}
 
 
+def _int_division_by_variable(stmt: Assign, kinds) -> bool:
+    """`a // b` or `a % b` of scalar ints, b not a nonzero constant."""
+    a, b = (kinds.of(o) for o in stmt.args)
+    if not (a.ndim == 0 and b.ndim == 0 and a.dtype == "int" and b.dtype == "int"):
+        return False
+    divisor = stmt.args[1]
+    return not (isinstance(divisor, Const) and divisor.value != 0)
+
+
 def _is_parameter(operand, params: frozenset[str]) -> bool:
     return isinstance(operand, Var) and operand.name in params
 
@@ -160,6 +169,9 @@ class _Printer:
             if first.dtype == "bool":  # (numba has no float() or int() of a bool)
                 return f"1.0 if {x} else 0.0" if template == "float({0})" else f"1 if {x} else 0"
             return template.replace("{0}", x)
+        if stmt.op in ("floordiv", "mod") and _int_division_by_variable(stmt, self.kinds):
+            # (numba's int division by zero gives 0 under NumPy's error model; Python raises)
+            return f"rt.int_{stmt.op}({{0}}, {{1}})"
         if stmt.op == "matmul" and len(stmt.args) == 2:
             dims = (first.ndim, self.kinds.of(stmt.args[1]).ndim)
             if dims in ((2, 1), (1, 2), (2, 2)):

@@ -134,7 +134,7 @@ class ContainerSupport(UnrolledLoops, SortedSupport):
         key = self.static_key(key_node)
         if key is None and items and all(isinstance(i, (Var, Const)) for i in items):
             # `(a, b, c)[i]` with i known at run time: the items stacked, then indexed
-            index = self.operand(self.expr(key_node), key_node)
+            index = self.emit("sequence_index", self.operand(self.expr(key_node), key_node))
             return self.getitem(self.stack(list(items)), (index,), (("i",),))
         if not isinstance(key, int) or isinstance(key, bool):
             what = "list" if isinstance(base, ListValue) else "tuple or list"

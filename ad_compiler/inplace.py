@@ -37,6 +37,9 @@ _SYMBOLS = {
     "mod": "%",
     "floordiv": "//",
     "matmul": "@",
+    "bitand": "&",
+    "bitor": "|",
+    "bitxor": "^",
 }
 
 

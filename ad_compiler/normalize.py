@@ -55,6 +55,9 @@ _BINOPS = {
     ast.Mod: "mod",
     ast.FloorDiv: "floordiv",
     ast.MatMult: "matmul",
+    ast.BitAnd: "bitand",
+    ast.BitOr: "bitor",
+    ast.BitXor: "bitxor",
 }
 
 # Statements and expressions refused outright: (message, suggestion).
@@ -146,6 +149,11 @@ class _Normalizer(
                 f"None in arithmetic ({op}): Python raises TypeError there",
                 "give the argument a number or an array, or test `if x is not None:` first",
             )
+        if op == "float" and len(args) == 1 and isinstance(args[0], Const):
+            try:  # float("inf"), float("-inf"), float("nan"), float("1e-3")
+                return Const(float(args[0].value))
+            except (TypeError, ValueError):
+                pass  # (as Python: refused below, or float() of a number at run time)
         if any(isinstance(a, Const) and isinstance(a.value, str) for a in args):
             raise self.error(
                 self.node,
@@ -255,7 +263,7 @@ class _Normalizer(
             container = self.expr(target.value) if self.names_container(target) else None
             if isinstance(container, ListValue):
                 self.store_item(target, container, value)
-            elif container is not None:
+            elif container is not None and not isinstance(container, Var):
                 name = ast.unparse(target.value)
                 if isinstance(container, RecordValue) and container.is_dict:
                     message = f"{name} is a dict: changing an item of one is not supported"
@@ -409,7 +417,8 @@ class _Normalizer(
                 return self.emit("pos", value) if isinstance(value, Var) else value
             if isinstance(node.op, ast.Not):
                 return self.emit("not", value)
-            raise self.error(node, "the operator ~ is not supported")
+            if isinstance(node.op, ast.Invert):
+                return self.emit("invert", value)
         if isinstance(node, ast.Compare):
             return self.compare(node)
         if isinstance(node, ast.BoolOp):

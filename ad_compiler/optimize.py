@@ -205,6 +205,8 @@ def fold_constants(fn: Function, kinds: KindTable) -> Function:
             return replace(s, op="copy", args=(args[0],))
         if s.op == "sub" and args[1] in zero and is_float(args[0]):
             return replace(s, op="copy", args=(args[0],))
+        if s.op == "sequence_index" and is_int(args[0]):  # (only a bool needs int())
+            return replace(s, op="copy", args=(args[0],))
         return s
 
     return replace(

@@ -546,6 +546,8 @@ from ad_compiler.runtime_fused import (  # noqa: E402,F401
 # tensordot, inner, vdot, kron, cross) of rules/products.py (numba: runtime_products_numba.py).
 from ad_compiler.runtime_ints import (  # noqa: E402,F401
     int_add,
+    int_floordiv,
+    int_mod,
     int_mul,
     int_neg,
     int_of,

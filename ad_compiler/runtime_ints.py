@@ -124,6 +124,21 @@ def int_neg(a):
     return -a
 
 
+def int_floordiv(a, b):
+    """a // b for scalar ints: ZeroDivisionError for b == 0, as Python (numba's int division
+    by zero gives 0 under NumPy's error model)."""
+    if b == 0:
+        raise ZeroDivisionError("integer division or modulo by zero")
+    return a // b
+
+
+def int_mod(a, b):
+    """a % b for scalar ints: ZeroDivisionError for b == 0, as Python."""
+    if b == 0:
+        raise ZeroDivisionError("integer division or modulo by zero")
+    return a % b
+
+
 def int_of(x):
     """int(x) of a float in numba code: CPython's value, or OverflowError past int64 (numba's
     conversion of such a float is undefined: 1.7e19 gave 17 mod 2**64), ValueError for NaN."""

@@ -214,21 +214,41 @@ def _nanmean_grad_ov(g, x, axis, keepdims):
 # Scans along one axis (or the flattened array)
 
 
-def _scan(what: str, kernel, flat_default: bool = True):
+def _scan(what: str, kernel, flat_default: bool = True, widen: bool = False):
     """The typer of `rt.<scan>(x, axis)`: `kernel(x3)` maps the (pre, n, post) view of x to
-    an array of the same shape; axis None scans the flattened array."""
+    an array of the same shape; axis None scans the flattened array. `widen`: bools and ints
+    narrower than int64 are scanned as NumPy does, in int64 (uint64 for unsigned ints): a
+    cumsum of bools counts, it is not a running `or`."""
 
     def typer(x, axis):
+        dtype = x.dtype if isinstance(x, types.Array) else x
+        wide = _widened_scan_dtype(dtype) if widen else None
         if isinstance(x, types.Number) and _is_none(axis) and flat_default:
+            if wide is not None:
+                return lambda x, axis: kernel(np.full((1, 1, 1), x, wide)).ravel()
             return lambda x, axis: kernel(np.full((1, 1, 1), x)).ravel()
         if not isinstance(x, types.Array):
             return None
+        if wide is not None:
+            if _is_none(axis):
+                return lambda x, axis: kernel(_as3d(x.astype(wide), None)).ravel()
+            _mask(axis, x.ndim, what)
+            return lambda x, axis: kernel(_as3d(x.astype(wide), axis)).reshape(x.shape)
         if _is_none(axis):
             return lambda x, axis: kernel(_as3d(x, None)).ravel()
         _mask(axis, x.ndim, what)
         return lambda x, axis: kernel(_as3d(x, axis)).reshape(x.shape)
 
     return typer
+
+
+def _widened_scan_dtype(dtype):
+    """NumPy's accumulator of np.cumsum / np.cumprod for `dtype`, when it is wider."""
+    if isinstance(dtype, types.Boolean):
+        return np.int64
+    if isinstance(dtype, types.Integer) and dtype.bitwidth < 64:
+        return np.uint64 if not dtype.signed else np.int64
+    return None
 
 
 @register_jitable
@@ -267,8 +287,8 @@ def _sort3(x3):
     return out
 
 
-_implements(rt.cumsum, prefer_literal=True)(_scan("np.cumsum", _cumsum3))
-_implements(rt.cumprod, prefer_literal=True)(_scan("np.cumprod", _cumprod3))
+_implements(rt.cumsum, prefer_literal=True)(_scan("np.cumsum", _cumsum3, widen=True))
+_implements(rt.cumprod, prefer_literal=True)(_scan("np.cumprod", _cumprod3, widen=True))
 _implements(rt.sort, prefer_literal=True)(_scan("np.sort", _sort3))
 
 
@@ -409,7 +429,16 @@ def _diff_ov(x, n, axis):
             res = res[:, 1:, :] - res[:, :-1, :]
         return np.ascontiguousarray(res).reshape(tuple_setitem(x.shape, k, res.shape[1]))
 
-    return impl
+    def of_bools(x, n, axis):  # (NumPy: the differences of bools are `!=`, still bools)
+        k = _norm_axis(axis, x.ndim)
+        res = _as3d(x, k)
+        for _ in range(n):
+            if res.shape[1] == 0:
+                break
+            res = res[:, 1:, :] != res[:, :-1, :]
+        return np.ascontiguousarray(res).reshape(tuple_setitem(x.shape, k, res.shape[1]))
+
+    return of_bools if isinstance(x.dtype, types.Boolean) else impl
 
 
 @_implements(rt.diff_grad, prefer_literal=True)

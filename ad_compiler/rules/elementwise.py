@@ -60,6 +60,23 @@ def infer_arith(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
     return Kind(_broadcast_ndim(kinds), _arith_dtype(kinds), _same_shape(kinds))
 
 
+def _infer_bool_arith(what: str, rewrite: str):
+    """`+`, `-` and unary `-` of numbers: refused for bools alone, whose sum depends on where
+    they come from (True + True is 2, np.True_ + np.True_ is np.True_: a comparison of array
+    elements or NumPy numbers gives np.bool_, and NumPy refuses `-` of those)."""
+
+    def infer(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+        if all(k.ndim == 0 and k.dtype == "bool" for k in kinds):
+            raise KindError(
+                f"{what} of bools (Python's True + True is 2, NumPy's np.True_ + np.True_ is "
+                "True, and NumPy has no `-` of bools)",
+                f"make them numbers first: {rewrite}",
+            )
+        return infer_arith(kinds, attrs)
+
+    return infer
+
+
 def infer_float(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
     return Kind(_broadcast_ndim(kinds), "float", _same_shape(kinds))
 
@@ -110,12 +127,14 @@ def _elementwise(
 
 
 # Operators.
-_elementwise("add", lambda sp, a, b: a + b, "{0} + {1}", infer=infer_arith)
-_elementwise("sub", lambda sp, a, b: a - b, "{0} - {1}", infer=infer_arith)
+_ADD_BOOLS = _infer_bool_arith("`+`", "int(a > 0) + int(b > 0)")
+_SUBTRACT_BOOLS = _infer_bool_arith("`-`", "int(a > b) - int(a < b)")
+_elementwise("add", lambda sp, a, b: a + b, "{0} + {1}", infer=_ADD_BOOLS)
+_elementwise("sub", lambda sp, a, b: a - b, "{0} - {1}", infer=_SUBTRACT_BOOLS)
 _elementwise("mul", lambda sp, a, b: a * b, "{0} * {1}", infer=infer_arith)
 _elementwise("div", lambda sp, a, b: a / b, "{0} / {1}")
 _elementwise("pow", lambda sp, a, b: a**b, "{0} ** {1}", infer=infer_arith)
-_elementwise("neg", lambda sp, a: -a, "-{0}", infer=infer_arith)
+_elementwise("neg", lambda sp, a: -a, "-{0}", infer=_infer_bool_arith("`-`", "-int(a > b)"))
 _elementwise("pos", lambda sp, a: a, "+{0}", infer=infer_arith)
 _elementwise("mod", lambda sp, a, b: a - b * sp.floor(a / b), "{0} % {1}", infer=infer_arith)
 _elementwise("floordiv", lambda sp, a, b: sp.floor(a / b), "{0} // {1}", infer=infer_arith)
@@ -188,6 +207,19 @@ _elementwise(
 )
 _elementwise("float", lambda sp, a: a, "float({0})", "float({0})")
 _elementwise("int", None, "int({0})", infer=lambda kinds, attrs: Kind(kinds[0].ndim, "int"))
+
+
+def _infer_sequence_index(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    """The index of `(a, b)[i]` known at run time: an int, or a bool (Python's `t[a > b]`
+    takes item 1 when true, where NumPy's boolean indexing of the stacked items would not)."""
+    k = kinds[0]
+    if k.ndim not in (0, None) or k.dtype not in ("int", "bool", None):
+        what = "an array" if k.ndim else f"a {k.dtype}"
+        raise KindError(f"a tuple or list indexed by {what}", "index it by an int")
+    return Kind(0, "int")
+
+
+_elementwise("sequence_index", None, "int({0})", infer=_infer_sequence_index)
 # Heaviside step with step(0) = 1/2, SymPy's convention; appears in derivatives of max/min.
 _elementwise("step", lambda sp, a: sp.Heaviside(a), "rt.step({0})")
 
@@ -209,6 +241,40 @@ _elementwise("and", None, "{0} and {1}", infer=infer_truth)
 _elementwise("or", None, "{0} or {1}", infer=infer_truth)
 _elementwise("logical_not", None, "np.logical_not({0})", infer=infer_bool)
 _elementwise("logical_and", None, "np.logical_and({0}, {1})", infer=infer_bool)
+
+
+def _infer_invert(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    """`~mask` of a bool array is its elementwise not, `~n` of ints their bits inverted; a
+    single bool is refused (Python's ~True is -2, NumPy's ~np.True_ is False), as is a float
+    (Python and NumPy raise)."""
+    k = kinds[0]
+    if k.dtype == "bool" and k.ndim == 0:
+        raise KindError(
+            "~ of a single bool (Python's ~True is -2, NumPy's ~np.True_ is False)",
+            "write `not c` for the opposite condition",
+        )
+    if k.dtype not in ("bool", "int", None):
+        raise KindError(f"~ of a {k.dtype}", "~ inverts bool masks and ints only")
+    return Kind(k.ndim, k.dtype, k.same_shape_as)
+
+
+_elementwise("invert", None, "~{0}", infer=_infer_invert)
+
+
+def _infer_bitwise(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    """`&`, `|`, `^`: of bools (masks, single conditions) a bool, as in Python and NumPy
+    alike; of ints their bits; of floats refused (Python and NumPy raise)."""
+    dtypes = {k.dtype for k in kinds}
+    if not dtypes <= {"bool", "int", None}:
+        raise KindError(
+            "& | ^ of a float", "combine conditions: (x > 0) & (y < 1), or use `and` / `or`"
+        )
+    dtype = "bool" if dtypes == {"bool"} else None if None in dtypes else "int"
+    return Kind(_broadcast_ndim(kinds), dtype, _same_shape(kinds))
+
+
+for _op, _sym in (("bitand", "&"), ("bitor", "|"), ("bitxor", "^")):
+    _elementwise(_op, None, f"{{0}} {_sym} {{1}}", infer=_infer_bitwise)
 _elementwise("logical_or", None, "np.logical_or({0}, {1})", infer=infer_bool)
 
 

@@ -295,7 +295,9 @@ def _infer_diff(kinds, attrs) -> Kind:
     n = attrs.get("n", 1)
     if type(n) is not int or n < 0:
         raise KindError(f"np.diff: n={n!r}", "give a whole number n >= 0")
-    return _infer_scan("np.diff", False)(kinds, attrs)
+    kind = _infer_scan("np.diff", False)(kinds, attrs)
+    # (the differences of bools are `!=`: bools)
+    return Kind(kind.ndim, "bool") if kinds[0].dtype == "bool" else kind
 
 
 def _diff_vjp(b, stmt) -> tuple:
@@ -390,8 +392,10 @@ _elementwise("fmin", "np.fmin({0}, {1})", _fextreme_vjp, infer_arith)
 _elementwise("nan_to_num", "np.nan_to_num({0})", _nan_to_num_vjp, infer_arith)
 register(Rule("isfinite", "np.isfinite({0})", infer_bool, emit_scalar="math.isfinite({0})"))
 register(Rule("isnan", "np.isnan({0})", infer_bool, emit_scalar="math.isnan({0})"))
-for _name in ("isfinite", "isnan"):
+register(Rule("isinf", "np.isinf({0})", infer_bool, emit_scalar="math.isinf({0})"))
+for _name in ("isfinite", "isnan", "isinf"):
     bind_call(getattr(np, _name), CallSpec(_name, ("x",), name=f"np.{_name}", array_like=("x",)))
+    bind_call(getattr(math, _name), CallSpec(_name, ("x",), name=f"math.{_name}"))
 
 
 # Forward mode (tangent_rules.py): the tangents of cumprod and sort along an integer axis.

@@ -1,0 +1,166 @@
+"""Findings of an adversarial round (issue 15's sessions): bools, masks and ints where Python's,
+NumPy's and numba's meanings part. Every value is checked against CPython running the original
+function, every gradient against central differences of it, on both backends."""
+
+import math
+
+import numpy as np
+import pytest
+
+from ad_compiler import UnsupportedSyntaxError, value_and_grad
+
+BACKENDS = ("numba", "python")
+X = np.array([0.5, 1.2, 0.3, -0.4, -1.0, -0.2, 0.7])
+
+
+def central(f, x, *rest, h=1e-6):
+    return np.array([(f(x + h * e, *rest) - f(x - h * e, *rest)) / (2 * h) for e in np.eye(len(x))])
+
+
+def check(f, x, *rest, backend):
+    vg = value_and_grad(f, wrt=0, backend=backend)
+    value, g = vg(x.copy(), *rest)
+    assert value == pytest.approx(f(x.copy(), *rest), rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(g, central(f, x, *rest), rtol=1e-6, atol=1e-8)
+    value_c, g_c = vg.compiled_for(x, *rest)(x.copy(), *rest)  # numba, straight-line code too
+    assert value_c == pytest.approx(value, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(g_c, g, rtol=1e-12, atol=1e-14)
+
+
+def running_count(x):
+    c = np.cumsum(x > 0)  # NumPy counts (int64); numba's own cumsum of bools is a running `or`
+    s = 0.0
+    for i in range(len(x)):
+        s += c[i] * x[i]
+    return s
+
+
+def scans_of_bools(x):
+    return (
+        np.sum(np.cumsum(x > 0) * x)
+        + np.sum(np.cumprod(x > -0.5) * x)
+        + np.sum(np.cumsum((x > 0).astype(np.int8)) * x)
+        + np.sum(np.diff(x > 0) * x[1:])
+    )
+
+
+def diff_of_bools_in_a_loop(x):
+    d = np.diff(x > 0)
+    s = 0.0
+    for i in range(len(d)):
+        s += d[i] * x[i]
+    return s
+
+
+def masks(x, y):
+    m = (x > 0.2) & (y < 3.5) | (x > 0.85)
+    m2 = m ^ (y > 1.5)
+    m2 &= x < 0.8
+    z = y.copy()
+    z[~m] *= 3.0
+    s = 0.0
+    for i in range(len(x)):
+        if (x[i] > 0.2) & (y[i] < 3.5) | (not x[i] < 1.0):
+            s += x[i] * z[i]
+    return np.sum(np.where(m, x * y, 0.0)) + np.sum(x[m2]) + np.sum(np.where(~m, x, 0.0)) + s
+
+
+def int_bits(x, n):
+    return np.sum(x) * (((~n & 6) | 1) ^ 2)
+
+
+def pick_by_condition(x, a):
+    w = (0.25, 4.0)[a > 0.5]
+    return np.sum(w * x) + (x[0], x[1] * 2.0, x[2])[int(a * 2.0)]
+
+
+def searches(x):
+    best = float("inf")
+    worst = float("-inf")
+    for i in range(len(x)):
+        if x[i] < best:
+            best = x[i]
+        worst = max(worst, x[i] * 2.0)
+    nan_free = not (math.isnan(worst) or math.isinf(best))
+    return best * worst + float("1.5") * x[0] + (1.0 if nan_free else 0.0)
+
+
+def list_item_written(x, v):
+    L = [x.copy(), 2 * x]
+    L[0][1] = v
+    L[1][0] += L[0][1] * v
+    return np.sum(L[0] * L[1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scans_of_bools_count(backend):
+    check(running_count, X, backend=backend)
+    check(scans_of_bools, X, backend=backend)
+    check(diff_of_bools_in_a_loop, X, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_masks_with_bit_operators(backend):
+    x = np.array([0.1, 0.7, 0.3, 0.9, 1.3])
+    y = np.array([1.0, 2.0, 3.0, 4.0, 0.5])
+    check(masks, x, y, backend=backend)
+    for n in (0, 5, -3):
+        check(int_bits, x, n, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tuple_indexed_by_a_condition_and_constants(backend):
+    for a in (0.2, 0.7, 1.2):
+        check(pick_by_condition, X[:3], a, backend=backend)
+    check(searches, X, backend=backend)
+    check(list_item_written, X[:3], 5.0, backend=backend)
+
+
+def bools_added(a, b, x):
+    return np.sum(x) * ((a > 0) + (b > 0))
+
+
+def bools_subtracted(a, b, x):
+    return np.sum(x) * ((a > b) - (a < b))
+
+
+def elements_added(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s += ((x[i] > 0) + (x[i + 1] > 0)) * x[i]
+    return s
+
+
+def bool_inverted(a, x):
+    return np.sum(x) * ~(a > 0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bool_arithmetic_whose_meaning_depends_on_the_bools_type_is_refused(backend):
+    # Python's True + True is 2, NumPy's np.True_ + np.True_ is True: which one the original
+    # computes depends on where the bools come from, so the compiler refuses, naming a rewrite
+    for f, args, match in (
+        (bools_added, (0.5, 1.0, X), r"`\+` of bools.*int\(a > 0\) \+ int\(b > 0\)"),
+        (bools_subtracted, (0.5, 1.0, X), r"`-` of bools"),
+        (elements_added, (X,), r"`\+` of bools"),
+        (bool_inverted, (0.5, X), r"~ of a single bool.*not c"),
+    ):
+        with pytest.raises(UnsupportedSyntaxError, match=match):
+            value_and_grad(f, wrt=len(args) - 1, backend=backend)(*args)
+
+
+def int_division(x, n, buckets):
+    per = n // buckets
+    rem = n % buckets
+    return np.sum(x) * per + np.sum(x**2) * rem
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_int_division_by_zero_raises_as_in_python(backend):
+    g = value_and_grad(int_division, wrt=0, backend=backend)
+    for n, buckets in ((7, 3), (-7, 3), (7, -3)):
+        value, grad = g(X, n, buckets)
+        assert value == pytest.approx(int_division(X, n, buckets), rel=1e-13)
+        np.testing.assert_allclose(grad, central(int_division, X, n, buckets), rtol=1e-6)
+    with pytest.raises(ZeroDivisionError):
+        g(X, 7, 0)
