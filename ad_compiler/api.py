@@ -27,6 +27,7 @@ from .frontend import ParsedFunction, parse_function
 from .ir import FLOAT, Function, Kind, format_function, walk
 from .kinds import (
     kind_of_value,
+    makes_narrow_ints,
     refuse_array_subclass,
     scalar_bool_arithmetic,
 )
@@ -272,7 +273,7 @@ class GradFunction(CallRecovery, Generic[P]):
         """Whether these arguments must run on the NumPy program because numba would compute
         otherwise: integer arrays other than int64 (numba's arithmetic on them is int64's), or
         bool arrays whose single elements the program does arithmetic on."""
-        if _narrow_ints(values):
+        if _narrow_ints(values) or makes_narrow_ints(self._primal()):
             return True
         if not any(isinstance(v, (np.ndarray, np.bool_)) and v.dtype == np.bool_ for v in values):
             return False

@@ -422,9 +422,12 @@ class Calls:
 
     def dtype(self, value: Any, what: str, node: ast.Call) -> Const:
         """A `dtype=` argument (`float`, `np.float32`, ...) as its canonical NumPy name."""
-        if isinstance(value, Const) and (value.value is None or isinstance(value.value, str)):
-            return value  # a default given by the spec (None: float64, as NumPy takes it)
-        name = dtype_name(value.obj) if isinstance(value, PyObject) else None
+        if isinstance(value, Const) and value.value is None:
+            return value  # the default (float64, as NumPy takes it)
+        if isinstance(value, Const) and isinstance(value.value, str):  # dtype="float", "int32"
+            name = dtype_name(value.value)
+        else:
+            name = dtype_name(value.obj) if isinstance(value, PyObject) else None
         if name is None:
             raise self.error(
                 node,

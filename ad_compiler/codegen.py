@@ -169,6 +169,10 @@ class _Printer:
             if first.dtype == "bool":  # (numba has no float() or int() of a bool)
                 return f"1.0 if {x} else 0.0" if template == "float({0})" else f"1 if {x} else 0"
             return template.replace("{0}", x)
+        if stmt.op == "clip" and first.dtype in ("int", "bool") and first.ndim != 0:
+            bounds = [self.kinds.of(b).dtype for b in stmt.args[1:]]
+            if "float" in bounds or None in bounds:  # (numba's clip keeps the array's ints)
+                return template.replace("{0}", "{0}.astype(np.float64)", 1)
         if stmt.op in ("floordiv", "mod") and _int_division_by_variable(stmt, self.kinds):
             # (numba's int division by zero gives 0 under NumPy's error model; Python raises)
             return f"rt.int_{stmt.op}({{0}}, {{1}})"

@@ -270,4 +270,18 @@ def scalar_bool_arithmetic(fn: Function, params: dict[str, Kind]) -> bool:
     return False
 
 
+def makes_narrow_ints(fn: Function) -> bool:
+    """Whether the program makes an integer array or number of a type other than int64
+    (`.astype(np.uint8)`, `np.zeros(n, dtype=np.int32)`): numba computes on its elements in
+    int64, NumPy in their own type (a uint8 difference wraps around)."""
+    from .ir import Assign, walk
+
+    for stmt in walk(fn.body):
+        if isinstance(stmt, Assign) and stmt.op in ("astype", "asarray"):
+            dtype = stmt.attr("dtype")
+            if dtype and dtype != "int64" and dtype[:3] in ("int", "uin"):
+                return True
+    return False
+
+
 __all__ = ["FLOAT", "INT", "Var", "infer_kinds", "kind_of_value", "KindTable"]

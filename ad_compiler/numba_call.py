@@ -57,6 +57,7 @@ def compiled_for(owner: Any, args: tuple, kwargs: dict, fixed: tuple[str, ...] =
     """The dispatcher of `owner` (a GradFunction, VJPFunction or forward transform) for
     arguments like `args`; `fixed` names the parameters a functools.partial fixes (bound)."""
     slots, kinds = _slots(owner, args, dict(kwargs), fixed)
+    _refuse_numpy_semantics(owner, slots, kinds)
     types = _numba_types(owner, slots)
     _, source = _numba_program(owner, kinds)  # (loads the module the wrapper imports)
     wrapper = _Wrapper(owner, slots, _function_name(source), source)
@@ -136,6 +137,20 @@ def compiled_for_partial(inner: Any, fixed_args: tuple, fixed_keywords: dict, ar
 
 
 # -- the parts ---------------------------------------------------------------------------------
+
+
+def _refuse_numpy_semantics(owner: Any, slots: list, kinds: tuple) -> None:
+    """Integers other than int64 (arguments, or arrays the function makes) and arithmetic on
+    single bools of bool arrays compute otherwise under numba: the normal call runs those on
+    the NumPy program; a dispatcher cannot."""
+    values = [slot.value for slot in slots]
+    if owner._numpy_semantics(values, kinds[: len(values)]):
+        raise GradientInputError(
+            f"compiled_for: {owner.__name__} computes on integers other than int64 (uint8, "
+            "int32, ...) or on single elements of a bool array, which numba computes as int64 "
+            "(a uint8 difference does not wrap around as in NumPy); call the gradient itself "
+            "(it runs these on NumPy), or work in int64 and float64"
+        )
 
 
 def _refuse_structured(owner: Any, name: str, value: Any, fixed: bool) -> None:

@@ -478,7 +478,9 @@ class StructureGen:
             first = [fp.Assign(w, fp.Sub(fp.Text(seq.name), i))]  # reads the list: unrolled
             body_scope.vars[w] = fp.Var(w, seq.shape)
         body = first + self.block(body_scope, 3)
-        if form == "enumerate" and seq.name.startswith("L") and self.chance(70):
+        if form == "enumerate" and seq.name.startswith("L") and not scope.rolled and (
+            self.chance(70)
+        ):  # (not in a loop that stays a loop: a list changed there is refused, as documented)
             # the next item changed while the loop runs over the list (Python's iterator reads
             # it at each step: the next iteration sees the change)
             self.tag("list changed while a loop runs over it")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ad_compiler import UnsupportedSyntaxError, value_and_grad
+from ad_compiler import GradientInputError, UnsupportedSyntaxError, value_and_grad
 
 BACKENDS = ("numba", "python")
 X = np.array([0.5, 1.2, 0.3, -0.4, -1.0, -0.2, 0.7])
@@ -39,7 +39,7 @@ def scans_of_bools(x):
     return (
         np.sum(np.cumsum(x > 0) * x)
         + np.sum(np.cumprod(x > -0.5) * x)
-        + np.sum(np.cumsum((x > 0).astype(np.int8)) * x)
+        + np.sum(np.cumsum((x > 0).astype(np.int64)) * x)
         + np.sum(np.diff(x > 0) * x[1:])
     )
 
@@ -66,7 +66,9 @@ def masks(x, y):
 
 
 def int_bits(x, n):
-    return np.sum(x) * (((~n & 6) | 1) ^ 2)
+    m = n
+    m &= 3  # (ints: & | ^ ~ are their bits, supported since adversary round 7)
+    return np.sum(x) * (((~n & 6) | 1) ^ 2) + x[0] * m
 
 
 def pick_by_condition(x, a):
@@ -164,3 +166,86 @@ def test_int_division_by_zero_raises_as_in_python(backend):
         np.testing.assert_allclose(grad, central(int_division, X, n, buckets), rtol=1e-6)
     with pytest.raises(ZeroDivisionError):
         g(X, 7, 0)
+
+
+# -- element types the compiler must know as NumPy does (a float stored into an int array is
+# truncated, into a float array kept)
+
+COUNTS = np.array([3, 1, 4, 0])
+Y = np.array([0.7, -1.6, 2.3, 1.9])
+
+
+def centered(x, counts):
+    a = counts - np.mean(counts)  # floats
+    a[0] = x[0] * 2.0
+    m = np.vstack((counts, counts + 1)).mean(axis=0)
+    m[1] = m[1] * x[1]
+    return np.sum(a * x) + np.sum(m * x)
+
+
+def filled(x, counts):
+    a = np.full(4, 3)  # ints: the stores below are truncated
+    for i in range(4):
+        a[i] = a[i] * x[i]
+    b = np.full((2, 2), len(x))
+    b[0, 1] = x[0] * 5.0
+    c = np.full(4, 0.5)  # floats
+    c[2] = x[2] ** 2
+    return np.sum(a * x) + np.sum(b.ravel() * x) + np.sum(c * x)
+
+
+def int_valued(x, counts):
+    a = np.fabs(counts - 3)  # floats
+    a[1] = x[1] * 3.0
+    b = np.sign(counts - 2)  # ints
+    b[0] = x[0] * 2.5
+    c = np.floor(counts) + np.ceil(counts)  # ints
+    c[3] = x[3] * 1.5
+    return np.sum(a * x) + np.sum(b * x) + np.sum(c * x)
+
+
+def clipped(x, counts):
+    a = np.clip(counts, 1.5, 4)  # floats
+    s = 0.0
+    for i in range(len(x)):
+        s += a[i] * x[i]
+    return s + np.sum(counts.clip(1, 2) * x)
+
+
+def dtype_strings(x):
+    counts = np.zeros(4, dtype="int")
+    for i in range(4):
+        counts[i] = counts[i] + x[i] * 3.0  # truncated
+    w = np.ones(4, dtype="float")
+    return np.sum(counts * x) + np.sum(w * x**2)
+
+
+def quantized(x):
+    q = (np.abs(x) * 100).astype(np.uint8)  # NumPy's uint8 differences wrap around
+    s = 0.0
+    for i in range(len(x) - 1):
+        s += (q[i] - q[i + 1]) * x[i]
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_element_types_as_numpy_has_them(backend):
+    for f in (centered, filled, int_valued, clipped):
+        check(f, Y, COUNTS, backend=backend)
+    check(dtype_strings, Y, backend=backend)
+    levels = np.array([0.553, 1.217, 0.314, -0.456, -0.0117, 0.2033])  # (off the steps)
+    with np.errstate(over="ignore"):
+        vg = value_and_grad(quantized, backend=backend)
+        value, g = vg(levels)
+        assert value == pytest.approx(quantized(levels), rel=1e-12)
+        np.testing.assert_allclose(g, central(quantized, levels), rtol=1e-6)
+    with pytest.raises(GradientInputError, match="compiled_for: quantized computes on integers"):
+        vg.compiled_for(levels)
+
+
+def test_reciprocal_of_ints_is_refused():
+    def f(x, counts):
+        return np.sum(np.reciprocal(counts + 1) * x)
+
+    with pytest.raises(UnsupportedSyntaxError, match=r"np.reciprocal of ints.*1\.0 / x"):
+        value_and_grad(f)(Y, COUNTS)

@@ -214,18 +214,6 @@ def uses_not_in(x):
     return x
 
 
-def uses_bitand(x, n):
-    return x * (n & 1)  # L:bitand
-
-
-def uses_bitor(x, n):
-    return x * (n | 1)  # L:bitor
-
-
-def uses_bitxor(x, n):
-    return x * (n ^ 3)  # L:bitxor
-
-
 def uses_lshift(x, n):
     return x * (n << 2)  # L:lshift
 
@@ -233,14 +221,6 @@ def uses_lshift(x, n):
 def uses_rshift(x, n):
     return x * (n >> 1)  # L:rshift
 
-
-def uses_invert(x, n):
-    return x * ~n  # L:invert
-
-
-def uses_augmented_bitand(x, n):
-    n &= 3  # L:aug-bitand
-    return x * n
 
 
 # (function, arguments, marker, regex the message must match, what the caret points at or None,
@@ -277,14 +257,8 @@ REFUSED = [
     (uses_in, (1.0,), "in", r"\bIn\b|`in`|'in'", None, UnsupportedSyntaxError),
     (uses_not_in, (1.0,), "not-in", r"\bNotIn\b|`not in`|'not in'", None,
      UnsupportedSyntaxError),
-    (uses_bitand, (1.0, 3), "bitand", r"BitAnd|&", "n & 1", UnsupportedSyntaxError),
-    (uses_bitor, (1.0, 3), "bitor", r"BitOr|\|", "n | 1", UnsupportedSyntaxError),
-    (uses_bitxor, (1.0, 3), "bitxor", r"BitXor|\^", "n ^ 3", UnsupportedSyntaxError),
     (uses_lshift, (1.0, 3), "lshift", r"LShift|<<", "n << 2", UnsupportedSyntaxError),
     (uses_rshift, (1.0, 3), "rshift", r"RShift|>>", "n >> 1", UnsupportedSyntaxError),
-    (uses_invert, (1.0, 3), "invert", r"Invert|~", "~n", UnsupportedSyntaxError),
-    (uses_augmented_bitand, (1.0, 3), "aug-bitand", r"BitAnd|&", "n &= 3",
-     UnsupportedSyntaxError),
 ]
 
 

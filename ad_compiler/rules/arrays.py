@@ -220,9 +220,14 @@ def _full_vjp(b, stmt) -> tuple:
     return (None, _total(b, b.g, stmt.args[1]) if b.needs(1) else None)
 
 
-register(
-    Rule("full", "np.full({0}, {1})", _infer_constructor("float"), _full_vjp, nondiff_args=(0,))
-)
+def _infer_full(kinds, attrs) -> Kind:
+    """np.full(shape, v): an array of v's dtype (np.full(3, 3) holds ints, floats stored into
+    it are truncated)."""
+    fill = kinds[1].dtype if kinds[1].dtype in ("int", "bool") else "float"
+    return _infer_constructor(fill)(kinds[:1], attrs)
+
+
+register(Rule("full", "np.full({0}, {1})", _infer_full, _full_vjp, nondiff_args=(0,)))
 bind_call(np.full, CallSpec("full", ("shape", "fill_value"), name="np.full"))
 register(Rule("full_like", "np.full_like({0}, {1})", _infer_like, _full_vjp, nondiff_args=(0,)))
 bind_call(np.full_like, CallSpec("full_like", ("a", "fill_value"), name="np.full_like"))
@@ -411,6 +416,12 @@ def _infer_reduce(kinds, attrs) -> Kind:
     return Kind(max(x.ndim - 1, 0), dtype)
 
 
+def _infer_mean(kinds, attrs) -> Kind:
+    """A mean is a float, of ints and bools too."""
+    kind = _infer_reduce(kinds, attrs)
+    return Kind(kind.ndim, "float", kind.same_shape_as)
+
+
 def _check_axes(axes: tuple, ndim: int) -> None:
     """A tuple of axes NumPy accepts: ints within the dimensions, none twice."""
     if not all(type(a) is int and -ndim <= a < ndim for a in axes):
@@ -478,7 +489,8 @@ for _op, _vjp in (
     ("max", _extreme_vjp),
     ("min", _extreme_vjp),
 ):
-    register(Rule(_op, _reduce_emit(_op), _infer_reduce, _vjp, cheap=False))
+    infer = _infer_mean if _op == "mean" else _infer_reduce
+    register(Rule(_op, _reduce_emit(_op), infer, _vjp, cheap=False))
     _spec = CallSpec(_op, ("a",), {"axis": None, "keepdims": False}, name=f"np.{_op}", **_REDUCED)
     bind_method(_op, _spec)
     bind_call(getattr(np, _op), _spec)

@@ -240,6 +240,7 @@ DERIVATIVES: dict[tuple, tuple] = {
         (),
     ),
     ("expm1", (None,), 0, (0,)): ("product", (("var", "g"), ("op", "exp", (("var", "a0"),))), ()),
+    ("fabs", (None,), 0, (0,)): ("product", (("var", "g"), ("op", "sign", (("var", "a0"),))), ()),
     ("float", (None,), 0, (0,)): ("var", "g"),
     ("floor", (None,), 0, (0,)): ("const", 0),
     ("floordiv", (None, None), 0, (0, 1)): ("const", 0),

@@ -161,13 +161,23 @@ _UNARY = [
     ("ceil", "ceiling", "np.ceil", "math.ceil"),
     ("sign", "sign", "np.sign", None),
 ]
+
+
 # NumPy's functions on scalars too: they return inf/nan where math raises, as the primal would.
+def _infer_keeping_ints(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    """np.floor, np.ceil and np.sign of ints are ints (NumPy 2)."""
+    k = kinds[0]
+    return Kind(k.ndim, "int" if k.dtype == "int" else "float", k.same_shape_as)
+
+
+_KEEPING_INTS = ("floor", "ceil", "sign")
 for _op, _sym, _np, _math in _UNARY:
     _elementwise(
         _op,
         (lambda name: lambda sp, a: getattr(sp, name)(a))(_sym),
         f"{_np or _math}({{0}})",
-        cheap=_op in ("floor", "ceil", "sign"),
+        infer=_infer_keeping_ints if _op in _KEEPING_INTS else infer_float,
+        cheap=_op in _KEEPING_INTS,
     )
 
 _elementwise("log1p", lambda sp, a: sp.log(1 + a), "np.log1p({0})", cheap=False)
@@ -179,7 +189,21 @@ _elementwise("deg2rad", lambda sp, a: a * sp.pi / 180, "np.deg2rad({0})")
 _elementwise("rad2deg", lambda sp, a: a * 180 / sp.pi, "np.rad2deg({0})")
 _elementwise("abs", lambda sp, a: sp.Abs(a), "np.abs({0})", "abs({0})", infer=infer_arith)
 _elementwise("square", lambda sp, a: a**2, "np.square({0})", "{0} ** 2", infer=infer_arith)
-_elementwise("reciprocal", lambda sp, a: 1 / a, "np.reciprocal({0})", "1.0 / {0}")
+
+
+def _infer_reciprocal(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    if kinds[0].dtype in ("int", "bool"):
+        raise KindError(
+            "np.reciprocal of ints (NumPy's is an int: 0 for every x other than 1 and -1)",
+            "write 1.0 / x",
+        )
+    return infer_float(kinds, attrs)
+
+
+_elementwise(
+    "reciprocal", lambda sp, a: 1 / a, "np.reciprocal({0})", "1.0 / {0}", infer=_infer_reciprocal
+)
+_elementwise("fabs", lambda sp, a: sp.Abs(a), "np.fabs({0})", "math.fabs({0})")
 # Of two numbers: Python's max/min (marked `builtin`: max(0.0, nan) is 0.0), or NumPy's
 # (rt.maximum: NaN when either is).
 _elementwise(
@@ -290,7 +314,7 @@ _NUMPY_NAMES.update(
         "log10": "log10",
         "abs": "abs",
         "absolute": "abs",
-        "fabs": "abs",
+        "fabs": "fabs",
         "square": "square",
         "reciprocal": "reciprocal",
         "maximum": "maximum",
@@ -346,7 +370,7 @@ _MATH_NAMES = {
     "expm1": "expm1",
     "log2": "log2",
     "log10": "log10",
-    "fabs": "abs",
+    "fabs": "fabs",
     "pow": "pow",
     "hypot": "hypot",
     "atan2": "arctan2",
