@@ -21,7 +21,7 @@ import numpy as np
 from . import aux, fastcall, pickling, tiering
 from . import compile as compiler
 from .argument_overlap import changes_in_place, zero_d_error
-from .call_recovery import CallRecovery
+from .call_recovery import CallRecovery, _beyond_int64
 from .errors import ADCompilerError, GradientInputError
 from .frontend import ParsedFunction, parse_function
 from .ir import FLOAT, Function, Kind, format_function, walk
@@ -189,6 +189,9 @@ class GradFunction(CallRecovery, Generic[P]):
                     # the module-level values were read before another thread normalized the
                     # function again (a value compiled in changed): read them again
                     return self._call_live(args[: self._nuser])
+                if self.backend == "numba" and any(map(_beyond_int64, args)):
+                    # (numba's dispatcher would take an int below 2**64 as uint64)
+                    return self._with_python_ints(key, args)
                 entry = self._entry(args)
                 with self._lock:
                     # (not when another thread normalized the function again meanwhile: a
@@ -206,6 +209,8 @@ class GradFunction(CallRecovery, Generic[P]):
                     if self._dispatch.get(key) is entry:
                         self._install_fast_path()
                 return result
+        if int in key and self.backend == "numba" and any(map(_beyond_int64, args)):
+            return self._with_python_ints(key, args)
         try:
             return entry[1](entry[0](*args), args)
         except Exception as exc:

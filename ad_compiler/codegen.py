@@ -18,6 +18,7 @@ from .int_powers import int_powers, power_template
 from .ir import FLOAT, Assign, Block, Const, Function, If, Loc, Loop, Operand, Stmt, Var, walk
 from .kinds import KindTable
 from .rules import RULES
+from .runtime_products import TINY_FORMS
 
 _FORWARD_TEMP = re.compile(r"t\d+$")  # temporaries of values (their adjoints stay on lines)
 
@@ -99,7 +100,8 @@ _NUMBER_ATTRIBUTES = {"size": "1", "ndim": "0", "shape": "()"}
 def _int_division_by_variable(stmt: Assign, kinds) -> bool:
     """`a // b` or `a % b` of scalar ints, b not a nonzero constant."""
     a, b = (kinds.of(o) for o in stmt.args)
-    if not (a.ndim == 0 and b.ndim == 0 and a.dtype == "int" and b.dtype == "int"):
+    ints = ("int", "bool")
+    if not (a.ndim == 0 and b.ndim == 0 and a.dtype in ints and b.dtype in ints):
         return False
     divisor = stmt.args[1]
     return not (isinstance(divisor, Const) and divisor.value != 0)
@@ -178,7 +180,7 @@ class _Printer:
             return f"rt.int_{stmt.op}({{0}}, {{1}})"
         if stmt.op == "matmul" and len(stmt.args) == 2:
             dims = (first.ndim, self.kinds.of(stmt.args[1]).ndim)
-            if dims in ((2, 1), (1, 2), (2, 2)):
+            if dims in TINY_FORMS:
                 return "rt.matprod({0}, {1})"  # (loops for tiny operands: runtime_products)
         if stmt.op == "pow" and first == FLOAT:
             exponent = stmt.args[1]

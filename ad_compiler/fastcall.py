@@ -83,9 +83,16 @@ def install(
         kernel, post = function._dispatch[key]
         namespace[f"_post{s}"], namespace[f"_key{s}"] = post, key
         namespace[f"_kernel{s}"] = _entry_point(kernel, key) or kernel
+        namespace[f"_owner{s}"] = kernel  # (keeps the machine code of an entry point alive)
         tests = " and ".join(
             _test(name, part, s, i, namespace) for i, (name, part) in enumerate(zip(names, key))
         )
+        if _is_numba(kernel) and namespace[f"_kernel{s}"] is kernel:
+            # numba's dispatcher takes an int past int64 silently (as uint64, or failing): the
+            # general path computes those with Python's ints (an entry point raises instead)
+            ints = [name for name, part in zip(names, key) if part is int]
+            tests += "".join(f" and -_I <= {name} < _I" for name in ints)
+            namespace["_I"] = 2**63
         call = f"_kernel{s}({', '.join(names)})"
         shaped = post_aliases.get(post)
         if shaped is not None:
@@ -118,7 +125,8 @@ def _entry_point(kernel: Any, key: tuple) -> Any:
     an int or a bool: the dispatcher's own typing of the arguments (about 0.1 us, as long as
     a scalar kernel) is repeated by the generated tests. Arrays keep the dispatcher: it also
     tells apart layouts and read-only arrays, which the tests do not. An int beyond int64
-    raises in the entry point as in the dispatcher (then the general path serves it)."""
+    raises OverflowError in the entry point (then the general path computes with Python's
+    ints); numba's dispatcher would compile a uint64 program for one below 2**64 instead."""
     if not _is_numba(kernel) or not all(part in _SCALARS for part in key):
         return None
     from numba import typeof

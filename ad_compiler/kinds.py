@@ -30,6 +30,7 @@ from .ir import (
     Var,
     base_name,
     is_temp,
+    walk,
 )
 from .rules import RULES
 from .rules.elementwise import ARRAY_TRUTH, ARRAY_TRUTH_REWRITE
@@ -124,6 +125,12 @@ def join(a: Kind, b: Kind, name: str) -> Kind:
     return Kind(ndim, dtype, same if ndim else None)
 
 
+def _refusal(where: If | Loop, message: str, suggestion: str) -> UnsupportedSyntaxError:
+    loc = where.loc
+    at = (loc.filename, loc.line, loc.col + 1, loc.text) if loc else ()
+    return UnsupportedSyntaxError(message, *at, suggestion=suggestion)
+
+
 class KindTable:
     """Kinds of every name in a program, extended as passes add statements."""
 
@@ -143,20 +150,28 @@ class KindTable:
         self.kinds[name] = kind
 
     def join_checked(self, phi, where: If | Loop) -> Kind:
-        """The kind of a value merged from two paths; an array that is integer on one path and
-        float on the other is refused (stores into it would truncate on one path only, and
-        numba cannot compile it)."""
+        """The kind of a value merged from two paths. Refused: an array that is integer on one
+        path and float on the other (stores into it would truncate on one path only, and
+        numba cannot compile it), and a loop's value that is a number on entry and an array
+        after an iteration (`s = 0; for ...: s = s + x`)."""
         a, b = self.of(phi.first), self.of(phi.second)
+        name = "a value" if is_temp(phi.name) else base_name(phi.name)
         if a.ndim and b.ndim and {a.dtype, b.dtype} == {"int", "float"}:
-            name = "a value" if is_temp(phi.name) else base_name(phi.name)
             message = f"{name} is an integer array on one path and a float array on another"
             suggestion = "make it a float array on every path: np.arange(n) * 1.0, x.astype(float)"
-            loc = where.loc
-            if loc is None:
-                raise UnsupportedSyntaxError(message, suggestion=suggestion)
-            raise UnsupportedSyntaxError(
-                message, loc.filename, loc.line, loc.col + 1, loc.text, suggestion
+            raise _refusal(where, message, suggestion)
+        if a.ndim == b.ndim == 0 and {a.dtype, b.dtype} == {"bool", "int"}:
+            # (`c = x[0] > 0` on one path, `c = 3` on the other: c + c and ~c depend on which
+            # bool it is, NumPy's or Python's, and numba would compute it as an int)
+            message = f"{name} is a bool on one path and an int on another"
+            raise _refusal(where, message, "make it an int on every path: int(...)")
+        if isinstance(where, Loop) and 0 in (a.ndim, b.ndim) and (a.ndim or b.ndim):
+            message = (
+                f"{name} is a number before the loop and an array after an iteration "
+                "(`s = 0`, then `s = s + array`): its shape would depend on the iteration"
             )
+            suggestion = f"start it as an array: {name} = np.zeros_like(...), or 0.0 * x"
+            raise _refusal(where, message, suggestion)
         return join(a, b, phi.name)
 
     def check_truth(self, cond: Operand, where: If | Loop) -> None:
@@ -259,8 +274,6 @@ _BOOL_DIFFERS = frozenset(("add", "sub", "mul", "neg", "pos", "pow", "floordiv",
 def scalar_bool_arithmetic(fn: Function, params: dict[str, Kind]) -> bool:
     """Whether the program does arithmetic on a single bool (an element of a bool array, which
     NumPy computes as np.bool_ and numba as an int)."""
-    from .ir import Assign, walk
-
     table = infer_kinds(fn, params)
     for stmt in walk(fn.body):
         if isinstance(stmt, Assign) and stmt.op in _BOOL_DIFFERS:
@@ -274,8 +287,6 @@ def makes_narrow_ints(fn: Function) -> bool:
     """Whether the program makes an integer array or number of a type other than int64
     (`.astype(np.uint8)`, `np.zeros(n, dtype=np.int32)`): numba computes on its elements in
     int64, NumPy in their own type (a uint8 difference wraps around)."""
-    from .ir import Assign, walk
-
     for stmt in walk(fn.body):
         if isinstance(stmt, Assign) and stmt.op in ("astype", "asarray"):
             dtype = stmt.attr("dtype")

@@ -129,6 +129,8 @@ def int_floordiv(a, b):
     by zero gives 0 under NumPy's error model)."""
     if b == 0:
         raise ZeroDivisionError("integer division or modulo by zero")
+    if b == -1 and a == _MIN:  # (-2**63 // -1 is 2**63: past int64)
+        raise Int64Overflow(INT_OVERFLOW)
     return a // b
 
 

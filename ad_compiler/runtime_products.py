@@ -198,6 +198,10 @@ def kron_spec(na: int, nb: int) -> tuple[str, str, str]:
 # Functions called by generated code (NumPy); numba: runtime_products_numba.py
 
 
+# The operand dimensions `rt.matprod` computes by loops when tiny (numba programs).
+TINY_FORMS = ((2, 1), (1, 2), (2, 2))
+
+
 def matprod(a, b):
     """``a @ b`` of matrices and vectors (numba: plain loops when the operands are tiny, where
     a BLAS call's own cost is most of the time)."""

@@ -310,10 +310,7 @@ TINY = 64
 
 def _tiny_operands(a, b) -> bool:
     arrays = isinstance(a, types.Array) and isinstance(b, types.Array)
-    return arrays and a.dtype == b.dtype == types.float64 and (a.ndim, b.ndim) in _TINY_FORMS
-
-
-_TINY_FORMS = ((2, 1), (1, 2), (2, 2))
+    return arrays and a.dtype == b.dtype == types.float64 and (a.ndim, b.ndim) in rp.TINY_FORMS
 
 
 @_implements(rt.matprod)

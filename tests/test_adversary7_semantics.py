@@ -249,3 +249,78 @@ def test_reciprocal_of_ints_is_refused():
 
     with pytest.raises(UnsupportedSyntaxError, match=r"np.reciprocal of ints.*1\.0 / x"):
         value_and_grad(f)(Y, COUNTS)
+
+
+def test_a_number_becoming_an_array_in_a_loop_is_refused_by_name():
+    def f(x):
+        total = 0
+        for k in range(3):
+            total = total + np.tanh(x + k)
+        return np.sum(total * x)
+
+    with pytest.raises(UnsupportedSyntaxError, match=r"total is a number before the loop and an"):
+        value_and_grad(f)(Y)
+
+
+# -- review of the round's fixes
+
+
+def bits_of_a_big_int(x, k):
+    return x * ~k + x * (k & -2) + x * (k // -3) + x * (k % -3) + x * (k ^ -1)
+
+
+@pytest.mark.parametrize("first", [2**63 + 5, 5])
+def test_ints_past_int64_take_pythons_ints_on_every_path(first):
+    # numba's dispatcher would type an int below 2**64 as uint64: the first call with one, or
+    # a later one after int64's program exists (then the machine code is called directly)
+    g = value_and_grad(bits_of_a_big_int, wrt=0, backend="numba")
+    for k in (first, 2**63 + 5, 2**64 + 3, -(2**63), -(2**63) - 1, 7):
+        expected = ~k + (k & -2) + (k // -3) + (k % -3) + (k ^ -1)
+        value, d = g(1.5, k)
+        assert value == pytest.approx(1.5 * expected, rel=1e-15)
+        assert d == pytest.approx(float(expected), rel=1e-15)
+
+
+def floor_division(x, a, b):
+    return x * (a // b)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_int_division_edges(backend):
+    g = value_and_grad(floor_division, wrt=0, backend=backend)
+    assert g(1.5, -(2**63), -1)[1] == pytest.approx(2.0**63)  # past int64: Python's ints
+    with pytest.raises(ZeroDivisionError):
+        g(1.5, 7, False)
+
+
+def merged_bool_or_int(x, a):
+    if a > 0:
+        c = x[0] > 0
+    else:
+        c = 3
+    return x[1] * ~c
+
+
+def narrow_scalar(x, k):
+    return x * (np.uint8(k) - 5) + x * np.int8(k)
+
+
+def floor_of_bools(x):
+    m = np.floor(x > 0)  # bools in NumPy 2: a stored float becomes True
+    m[0] = x[0] * 3.5
+    return np.sum(m * x)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bool_int_merges_narrow_scalars_and_floor_of_bools(backend):
+    with pytest.raises(UnsupportedSyntaxError, match="c is a bool on one path and an int"):
+        value_and_grad(merged_bool_or_int, wrt=0, backend=backend)(Y, 1.0)
+    g = value_and_grad(narrow_scalar, wrt=0, backend=backend)
+    for k in (3, 100, np.int64(300), np.int64(-7)):  # (NumPy's ints wrap around)
+        with np.errstate(over="ignore"):
+            expected = narrow_scalar(1.0, k)
+            value, d = g(1.5, k)
+        assert value == pytest.approx(1.5 * expected) and d == pytest.approx(expected)
+    with pytest.raises(OverflowError):  # as CPython: a Python int out of int8's range
+        g(1.5, 200)
+    check(floor_of_bools, Y, backend=backend)

@@ -87,6 +87,9 @@ def test_scalar_ints_and_bools_on_the_fast_path(backend):
     for n, flip in ((3, True), (2, False), (3, True), (7, False)):
         assert g(1.5, n, flip) == pytest.approx(powered_x_derivative(1.5, n, flip), rel=1e-14)
     assert has_fast_path(g)
+    if backend == "numba":  # numba's machine code for the signature, not its dispatcher
+        kernels = [v for k, v in type(g).__call__.__globals__.items() if k.startswith("_kernel")]
+        assert kernels and all(type(k).__name__ == "builtin_function_or_method" for k in kernels)
     big = 2**70 + 3
     assert g(1.5, big, False) == pytest.approx(powered_x_derivative(1.5, big, False), rel=1e-14)
     assert g(1.5, -(2**64), True) == pytest.approx(

@@ -47,8 +47,10 @@ def _emit_scalar(n: int, attrs: dict) -> str:
     dtype = _dtype(attrs)
     if dtype == "float64":
         return "float({0})"
-    if _family(dtype) == "int":
+    if dtype == "int64":
         return "int({0})"  # truncates toward zero, as astype does
+    if _family(dtype) == "int":
+        return _numpy_type(dtype) + "({0})"  # (np.uint8(k) wraps around: NumPy's number)
     return _numpy_type(dtype) + "({0})"
 
 

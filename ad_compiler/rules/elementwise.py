@@ -164,10 +164,27 @@ _UNARY = [
 
 
 # NumPy's functions on scalars too: they return inf/nan where math raises, as the primal would.
-def _infer_keeping_ints(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
-    """np.floor, np.ceil and np.sign of ints are ints (NumPy 2)."""
+def _family_of(function, sample: np.ndarray) -> str:
+    """What the installed NumPy's `function` gives for `sample`'s dtype: "int", "bool" or
+    "float" (NumPy 2 keeps ints and bools where older versions gave floats)."""
+    try:
+        kind = function(sample).dtype.kind
+    except TypeError:
+        return "float"  # (no loop for that dtype: NumPy raises at run time)
+    return {"i": "int", "u": "int", "b": "bool"}.get(kind, "float")
+
+
+_KEPT = {
+    op: {dtype: _family_of(getattr(np, op), np.zeros(1, dtype)) for dtype in ("int", "bool")}
+    for op in ("floor", "ceil", "sign")
+}
+
+
+def _infer_keeping_ints(kinds: tuple[Kind, ...], attrs: dict, op: str = "floor") -> Kind:
+    """np.floor, np.ceil and np.sign of ints and bools: of the dtype NumPy gives them."""
     k = kinds[0]
-    return Kind(k.ndim, "int" if k.dtype == "int" else "float", k.same_shape_as)
+    dtype = _KEPT[op].get(k.dtype, "float")
+    return Kind(k.ndim, dtype, k.same_shape_as)
 
 
 _KEEPING_INTS = ("floor", "ceil", "sign")
@@ -176,7 +193,9 @@ for _op, _sym, _np, _math in _UNARY:
         _op,
         (lambda name: lambda sp, a: getattr(sp, name)(a))(_sym),
         f"{_np or _math}({{0}})",
-        infer=_infer_keeping_ints if _op in _KEEPING_INTS else infer_float,
+        infer=functools.partial(_infer_keeping_ints, op=_op)
+        if _op in _KEEPING_INTS
+        else infer_float,
         cheap=_op in _KEEPING_INTS,
     )
 
