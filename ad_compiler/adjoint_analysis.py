@@ -72,14 +72,20 @@ def cheaper_to_tape_reads(body: Block, aliases: Aliases) -> frozenset[str]:
     return frozenset(site for site, n in reads.items() if n < stores.get(site, 0.0))
 
 
+# Operations whose adjoint is zero at entries they leave out: the operands (after the first,
+# np.where's condition) from which that zero must reach the inputs exactly (never 0 * nan).
+_MASKING = {"where": 1, "nansum": 0, "nanmean": 0}
+
+
 def masked_values(fn: Function) -> set[str]:
-    """Values whose adjoint is zero wherever an np.where did not select them: the branches of
-    a where, and, through elementwise operations, what they are computed from."""
+    """Values whose adjoint is zero wherever an np.where did not select them, or np.nansum
+    and np.nanmean skipped them (NaN): the branches of a where, the operands of those sums,
+    and, through elementwise operations, what they are computed from."""
     masked = {
         a.name
         for s in walk(fn.body)
-        if isinstance(s, Assign) and s.op == "where"
-        for a in s.args[1:]
+        if isinstance(s, Assign) and s.op in _MASKING
+        for a in s.args[_MASKING[s.op] :]
         if isinstance(a, Var)
     }
     changed = True
@@ -90,7 +96,7 @@ def masked_values(fn: Function) -> set[str]:
                 isinstance(s, Assign)
                 and s.target in masked
                 and RULES[s.op].broadcasting
-                and s.op != "where"
+                and s.op not in _MASKING
             ):
                 for a in s.args:
                     if isinstance(a, Var) and a.name not in masked:

@@ -143,6 +143,14 @@ class _Printer:
             return CHECKED[stmt.op]
         if self.python_ints and stmt.op == "tape_alloc" and stmt.attr("dtype") == "int64":
             return "np.empty({0}, dtype=object)"  # (an int past int64 fits, as in Python)
+        if stmt.op == "zeros" and stmt.attr("grown") and stmt.target is not None:
+            dtype = self.kinds.of(Var(stmt.target)).dtype  # (kinds.grown_dtypes)
+            if dtype in ("bool", "int"):
+                return (
+                    "np.zeros({0}, dtype=np.bool_)"
+                    if dtype == "bool"
+                    else "np.zeros({0}, dtype=np.int64)"
+                )
         rule = RULES[stmt.op]
         template = rule.emit
         if rule.emit_scalar is not None and all(self.kinds.of(a).is_scalar for a in stmt.args):

@@ -468,7 +468,7 @@ class ContainerSupport(UnrolledLoops, SortedSupport):
             attrs = (("axis", 0), ("keepdims", False))
             if fn is not sum:
                 items = self.emit("numbers_only", items, attrs=(("what", f"{fn.__name__}()"),))
-            reduced = self.emit({sum: "sum", max: "max", min: "min"}[fn], items, attrs=attrs)
+            reduced = self.emit({sum: "sum", max: "pymax", min: "pymin"}[fn], items, attrs=attrs)
             if fn is sum and len(node.args) > 1:
                 reduced = self.emit("add", self.operand(self.expr(node.args[1]), node), reduced)
             return reduced

@@ -74,7 +74,9 @@ class GrowingLists:
             ]
             like = self.operand(known[0], node) if known else None
             if like is None:
-                buffer = self.out.emit("zeros", (size,), self.loc, target=self.fresh(label))
+                # (floats, or the bools or ints stored into it: kinds.grown_dtypes)
+                grown = (("grown", True),)
+                buffer = self.out.emit("zeros", (size,), self.loc, grown, target=self.fresh(label))
             else:
                 buffer = self.out.emit(
                     "list_buffer", (size, like), self.loc, target=self.fresh(label)

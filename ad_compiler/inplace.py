@@ -45,7 +45,9 @@ _SYMBOLS = {
 
 def check_augmented(fn: Function, kinds: KindTable) -> None:
     """Refuse `b op= v` on an array whose memory another name reads afterwards, and `k op= v`
-    that would store floats into an integer array (NumPy refuses that)."""
+    that would store floats into an integer array (NumPy refuses that), and the same into
+    part of one (check_view_augmented)."""
+    check_view_augmented(fn, kinds)
     aliases: Aliases | None = None
     for path in _augmented(fn.body, ()):
         stmt = path[-1][0][path[-1][1]]
@@ -64,6 +66,25 @@ def check_augmented(fn: Function, kinds: KindTable) -> None:
         for name, read in sorted(_live_after(fn, path).items()):
             if name != stmt.target and aliases.share(name, array.name):
                 raise _shared_error(fn, stmt, name, read)
+
+
+def check_view_augmented(fn: Function, kinds: KindTable) -> None:
+    """Refuse `k[a:b] op= v` that would store floats into a slice (or mask, or rows) of an int
+    or bool array: NumPy's in-place operation on the view refuses the cast. (`k[i] += 0.5` of
+    one element stores a truncated number, as NumPy does.)"""
+    for stmt in walk(fn.body):
+        if not isinstance(stmt, Assign) or stmt.attr("view_augmented") is None:
+            continue
+        old = kinds.of(stmt.args[0])
+        into, result = old.dtype, kinds.of(Var(stmt.target)).dtype
+        if old.ndim and into in ("int", "bool") and result not in (into, None):
+            target = stmt.attr("view_augmented")
+            raise _error(
+                stmt,
+                f"{target} {_SYMBOLS[stmt.op]}= ... would store {result} values into part of "
+                f"an {into} array in place, which NumPy refuses",
+                "make the array a float array first (.astype(float))",
+            )
 
 
 def refuse_module_array_updates(fn: Function, arrays: dict[str, str]) -> None:

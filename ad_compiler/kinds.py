@@ -134,8 +134,9 @@ def _refusal(where: If | Loop, message: str, suggestion: str) -> UnsupportedSynt
 class KindTable:
     """Kinds of every name in a program, extended as passes add statements."""
 
-    def __init__(self, kinds: dict[str, Kind]) -> None:
+    def __init__(self, kinds: dict[str, Kind], fixed: dict[str, Kind] | None = None) -> None:
         self.kinds = dict(kinds)
+        self.fixed = fixed or {}  # kinds decided beforehand (grown_dtypes)
 
     def of(self, operand: Operand) -> Kind:
         if isinstance(operand, Const):
@@ -196,6 +197,7 @@ class KindTable:
                 str(exc), loc.filename, loc.line, loc.col + 1, loc.text, exc.suggestion
             ) from None
         if stmt.target is not None:
+            kind = self.fixed.get(stmt.target, kind)
             self.set(stmt.target, kind)
         return kind
 
@@ -259,11 +261,34 @@ class KindTable:
 
 
 def infer_kinds(fn: Function, params: dict[str, Kind]) -> KindTable:
-    table = KindTable(
-        {name: kind.with_shape_of(name) if kind.ndim else kind for name, kind in params.items()}
-    )
+    start = {name: kind.with_shape_of(name) if kind.ndim else kind for name, kind in params.items()}
+    table = KindTable(start)
     table.block(fn.body)
+    fixed = grown_dtypes(fn, table)
+    if fixed:  # (again, with those lists' arrays of bools or ints)
+        table = KindTable(start, fixed)
+        table.block(fn.body)
     return table
+
+
+def grown_dtypes(fn: Function, table: KindTable) -> dict[str, Kind]:
+    """The arrays holding lists grown in loops (`m.append(v > 0)`) that hold only bools, or
+    only ints: np.array of the list is of that dtype in NumPy, so the array is too."""
+    buffers = {
+        s.target for s in walk(fn.body) if isinstance(s, Assign) and s.attr("grown") is not None
+    }
+    stored: dict[str, set] = {}
+    for s in walk(fn.body):
+        if isinstance(s, Assign) and s.op == "setitem" and s.attr("grows") is not None:
+            array = s.args[0]
+            if isinstance(array, Var) and array.name in buffers:
+                kind = table.of(s.args[1])
+                stored.setdefault(array.name, set()).add(kind.dtype if kind.ndim == 0 else None)
+    fixed = {}
+    for name, dtypes in stored.items():
+        if dtypes and dtypes <= {"bool", "int"}:
+            fixed[name] = Kind(1, "bool" if dtypes == {"bool"} else "int")
+    return fixed
 
 
 # Scalar arithmetic whose result on two NumPy bools differs under numba: np.bool_ + np.bool_ is

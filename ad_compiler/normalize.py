@@ -357,7 +357,10 @@ class _Normalizer(
         if isinstance(node.target, ast.Subscript):
             array, args, structure = self.index(node.target)
             old = self.getitem(array, args, structure)
-            new = self.emit(op, old, self.operand(self.expr(node.value), node.value))
+            # Marked: NumPy refuses floats into an int slice in place (inplace.py)
+            mark = (("view_augmented", ast.unparse(node.target)),)
+            value = self.operand(self.expr(node.value), node.value)
+            new = self.emit(op, old, value, attrs=mark)
             self.setitem(node.target, array, args, structure, new)
             return
         current = (

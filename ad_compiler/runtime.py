@@ -41,7 +41,14 @@ __all__ = [
 ]
 
 
-from ad_compiler.runtime_reduce import _is_array, _keep_reduced_dims, reduce_grad, zeros_like
+from ad_compiler.runtime_reduce import (  # noqa: F401
+    _is_array,
+    _keep_reduced_dims,
+    pymax,
+    pymin,
+    reduce_grad,
+    zeros_like,
+)
 
 
 def number(x):

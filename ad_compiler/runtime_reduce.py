@@ -32,3 +32,21 @@ def reduce_grad(g, x, axis, keepdims):
     out = np.empty(x.shape, dtype=x.dtype)
     out[...] = _keep_reduced_dims(g, axis, keepdims)
     return out
+
+
+def pymax(a):
+    """`max()` of a sequence of numbers (a 1-d array), as Python computes it: the first item
+    unless a later one is greater, so a NaN after the first is skipped and a NaN first is the
+    result (np.max returns NaN for any). numba compiles this same function."""
+    if a.size == 0:
+        raise ValueError("max() arg is an empty sequence")
+    first = a[0]
+    return first if first != first else np.nanmax(a)
+
+
+def pymin(a):
+    """`min()` of a sequence of numbers, as Python computes it (see pymax)."""
+    if a.size == 0:
+        raise ValueError("min() arg is an empty sequence")
+    first = a[0]
+    return first if first != first else np.nanmin(a)

@@ -324,3 +324,71 @@ def test_bool_int_merges_narrow_scalars_and_floor_of_bools(backend):
     with pytest.raises(OverflowError):  # as CPython: a Python int out of int8's range
         g(1.5, 200)
     check(floor_of_bools, Y, backend=backend)
+
+
+# -- adversary round 8
+
+
+def lists_of_bools_and_ints(x):
+    m = np.array([v > 1.0 for v in x])  # bools, as NumPy's np.array makes them
+    a = np.array([i for i in range(len(x))])  # ints
+    c = np.zeros_like(a)
+    c[1] = x[1] * 2.5  # truncated into the int array
+    flags = []
+    for v in x:
+        flags.append(v < 1.0)
+    f = np.array(flags)
+    return np.sum(np.diff(m) * x[1:]) + np.sum(c * x) + np.sum(np.where(f, x, 0.0))
+
+
+def missing_targets(w, X, y):
+    r = X @ w - y  # y has NaNs: nansum skips them, and so does their gradient
+    return np.nansum(r**2) + np.nanmean(np.abs(r) * w[0])
+
+
+def python_extremes(x):
+    y = np.where(x > 1.0, np.nan, x)
+    L = []
+    for v in y:
+        L.append(v * 2.0)
+    return max(v for v in y) + min(L) + max(L)  # a NaN after the first item is skipped
+
+
+def counted_seed(x):
+    seed = np.sum(x > 0) + 12345  # a NumPy int: the reverse sweep must recompute it exactly
+    s = 0.0
+    for i in range(len(x)):
+        seed = (1103515245 * seed + 12345) % 2147483648
+        s += x[i] * ((seed % 100) / 100.0)
+    return s
+
+
+def masks_added(x):
+    m = x > 0
+    m += x > 1  # bool arrays: NumPy's `or`
+    both = (x > 0.3) * (x < 2.0)
+    return np.sum(np.where(m, x, 0.0)) + np.sum(np.where(both, x**2, 0.0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_round_8(backend):
+    x = np.array([0.5, 1.5, 0.7, 2.2, -0.3])
+    check(lists_of_bools_and_ints, x, backend=backend)
+    check(python_extremes, np.array([0.5, 1.5, 0.7]), backend=backend)
+    check(counted_seed, x, backend=backend)
+    check(masks_added, x, backend=backend)
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.3], [1.5, 1.5]])
+    y = np.array([1.0, np.nan, 0.4, np.nan])
+    w = np.array([0.3, -0.8])
+    check(missing_targets, w, X, y, backend=backend)
+
+
+def slice_of_ints_scaled(x):
+    k = np.arange(len(x))
+    k[1:] *= 1.5  # NumPy raises: floats into part of an int array, in place
+    return np.sum(x * k)
+
+
+def test_floats_into_part_of_an_int_array_in_place_are_refused():
+    with pytest.raises(UnsupportedSyntaxError, match=r"k\[1:\] \*= .* part of an int array"):
+        value_and_grad(slice_of_ints_scaled)(Y)

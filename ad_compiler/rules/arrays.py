@@ -416,6 +416,18 @@ def _infer_reduce(kinds, attrs) -> Kind:
     return Kind(max(x.ndim - 1, 0), dtype)
 
 
+def _infer_sum(kinds, attrs) -> Kind:
+    """A sum of bools counts them: an int, as NumPy's."""
+    kind = _infer_reduce(kinds, attrs)
+    return Kind(kind.ndim, "int", kind.same_shape_as) if kinds[0].dtype == "bool" else kind
+
+
+def _infer_extreme(kinds, attrs) -> Kind:
+    """The largest or smallest of bools is a bool."""
+    kind = _infer_reduce(kinds, attrs)
+    return Kind(kind.ndim, "bool", kind.same_shape_as) if kinds[0].dtype == "bool" else kind
+
+
 def _infer_mean(kinds, attrs) -> Kind:
     """A mean is a float, of ints and bools too."""
     kind = _infer_reduce(kinds, attrs)
@@ -489,7 +501,7 @@ for _op, _vjp in (
     ("max", _extreme_vjp),
     ("min", _extreme_vjp),
 ):
-    infer = _infer_mean if _op == "mean" else _infer_reduce
+    infer = {"mean": _infer_mean, "sum": _infer_sum}.get(_op, _infer_extreme)
     register(Rule(_op, _reduce_emit(_op), infer, _vjp, cheap=False))
     _spec = CallSpec(_op, ("a",), {"axis": None, "keepdims": False}, name=f"np.{_op}", **_REDUCED)
     bind_method(_op, _spec)

@@ -72,9 +72,20 @@ def _infer_bool_arith(what: str, rewrite: str):
                 "True, and NumPy has no `-` of bools)",
                 f"make them numbers first: {rewrite}",
             )
+        if all(k.dtype == "bool" for k in kinds):  # bool arrays: NumPy's `or`, or no `-`
+            if what != "`+`":
+                raise KindError(f"{what} of bool arrays (NumPy raises)", "use ^ or ~")
+            return infer_bool(kinds, attrs)
         return infer_arith(kinds, attrs)
 
     return infer
+
+
+def _infer_mul(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
+    """`*` of bools is their `and`: a bool (NumPy's; Python's 0 or 1 has the same value)."""
+    if all(k.dtype == "bool" for k in kinds):
+        return infer_bool(kinds, attrs)
+    return infer_arith(kinds, attrs)
 
 
 def infer_float(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
@@ -131,7 +142,7 @@ _ADD_BOOLS = _infer_bool_arith("`+`", "int(a > 0) + int(b > 0)")
 _SUBTRACT_BOOLS = _infer_bool_arith("`-`", "int(a > b) - int(a < b)")
 _elementwise("add", lambda sp, a, b: a + b, "{0} + {1}", infer=_ADD_BOOLS)
 _elementwise("sub", lambda sp, a, b: a - b, "{0} - {1}", infer=_SUBTRACT_BOOLS)
-_elementwise("mul", lambda sp, a, b: a * b, "{0} * {1}", infer=infer_arith)
+_elementwise("mul", lambda sp, a, b: a * b, "{0} * {1}", infer=_infer_mul)
 _elementwise("div", lambda sp, a, b: a / b, "{0} / {1}")
 _elementwise("pow", lambda sp, a, b: a**b, "{0} ** {1}", infer=infer_arith)
 _elementwise("neg", lambda sp, a: -a, "-{0}", infer=_infer_bool_arith("`-`", "-int(a > b)"))

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import KindError
 from ..ir import Const, Kind
 from . import CallSpec, Rule, bind_call, bind_method, register
-from .arrays import _infer_reduce, _mean_vjp
+from .arrays import _extreme_vjp, _infer_extreme, _infer_reduce, _mean_vjp
 from .elementwise import infer_arith, infer_bool, infer_float
 
 # --------------------------------------------------------------------------------------------
@@ -419,3 +419,10 @@ register(
         nondiff_args=(1,),
     )
 )
+
+
+# max() and min() of a sequence whose length is known at run time only (a list grown in a loop,
+# a generator over range(n)): Python's value (a NaN after the first item is skipped), the
+# gradient of np.max's (shared among the items equal to it).
+for _op in ("pymax", "pymin"):
+    register(Rule(_op, f"rt.{_op}({{0}})", _infer_extreme, _extreme_vjp, cheap=False))
