@@ -363,8 +363,9 @@ class Differentiator:
         self, out: list[Stmt], g: Var, contribution: Operand, stmt: Assign
     ) -> Operand:
         """Where np.where did not take this value (or np.nansum skipped it), its adjoint is
-        exactly 0: keep the contribution 0 there too, even if the local gradient is inf or nan (sqrt at 0, the
-        log of a negative number), instead of 0 * inf = nan (the "double where" trap)."""
+        exactly 0: keep the contribution 0 there too, even if the local gradient is inf or
+        nan (sqrt at 0, the log of a negative number), instead of 0 * inf = nan (the "double
+        where" trap)."""
         unused = next(
             (
                 s.target
