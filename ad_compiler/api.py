@@ -280,10 +280,9 @@ class GradFunction(CallRecovery, Generic[P]):
         bool arrays whose single elements the program does arithmetic on."""
         if _narrow_ints(values) or makes_narrow_ints(self._primal()):
             return True
-        if not any(isinstance(v, (np.ndarray, np.bool_)) and v.dtype == np.bool_ for v in values):
-            return False
+        bools = any(isinstance(v, (np.ndarray, np.bool_)) and v.dtype == np.bool_ for v in values)
         names = self.params + self._hidden
-        return scalar_bool_arithmetic(self._primal(), dict(zip(names, kinds)))
+        return scalar_bool_arithmetic(self._primal(), dict(zip(names, kinds)), not bools)
 
     def _tiers_up(self, source: str, values: tuple | list) -> bool:
         """Straight-line array code under backend numba: NumPy first, numba once hot. (Float32

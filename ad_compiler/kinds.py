@@ -268,7 +268,47 @@ def infer_kinds(fn: Function, params: dict[str, Kind]) -> KindTable:
     if fixed:  # (again, with those lists' arrays of bools or ints)
         table = KindTable(start, fixed)
         table.block(fn.body)
+    refuse_ambiguous_bools(fn, table)
     return table
+
+
+_COMPARISONS = frozenset(("lt", "le", "gt", "ge", "eq", "ne"))
+
+
+def refuse_ambiguous_bools(fn: Function, table: KindTable) -> None:
+    """Refuse `a + b` of two single bools and `~c` of one unless one of them is NumPy's for
+    sure (an element of a bool array, or a comparison of an element of an array): Python's
+    True + True is 2 and ~True is -2, NumPy's np.True_ + np.True_ is True and ~np.True_ is
+    False. (A Python float argument compares to a Python bool in CPython, to NumPy's in the
+    NumPy program: which one the original computes is not known.)"""
+    defs = {s.target: s for s in walk(fn.body) if isinstance(s, Assign) and s.target}
+
+    def element(o: Operand) -> bool:
+        s = defs.get(o.name) if isinstance(o, Var) else None
+        return s is not None and s.op == "getitem" and bool(table.of(s.args[0]).ndim)
+
+    def numpy_bool(o: Operand) -> bool:
+        s = defs.get(o.name) if isinstance(o, Var) else None
+        if s is None or table.of(o).dtype != "bool":
+            return False
+        if s.op in _COMPARISONS:
+            return any(map(element, s.args))
+        return element(o) or s.op in ("add", "invert") and any(map(numpy_bool, s.args))
+
+    for s in walk(fn.body):
+        if not isinstance(s, Assign) or s.op not in ("add", "invert"):
+            continue
+        if not all(table.of(a).ndim == 0 and table.of(a).dtype == "bool" for a in s.args):
+            continue
+        if any(map(numpy_bool, s.args)):
+            continue  # (NumPy's meaning: the program runs on NumPy, api._numpy_semantics)
+        what = "`+` of bools" if s.op == "add" else "~ of a single bool"
+        message = (
+            f"{what} (Python's True + True is 2 and ~True is -2, NumPy's np.True_ + np.True_ "
+            "is True and ~np.True_ is False)"
+        )
+        rewrite = "int(a > 0) + int(b > 0)" if s.op == "add" else "`not c`"
+        raise _refusal(s, f"{message}", f"make them numbers first: {rewrite}")
 
 
 def grown_dtypes(fn: Function, table: KindTable) -> dict[str, Kind]:
@@ -293,17 +333,20 @@ def grown_dtypes(fn: Function, table: KindTable) -> dict[str, Kind]:
 
 # Scalar arithmetic whose result on two NumPy bools differs under numba: np.bool_ + np.bool_ is
 # True in NumPy, 2 in numba; -np.bool_ raises in NumPy.
-_BOOL_DIFFERS = frozenset(("add", "sub", "mul", "neg", "pos", "pow", "floordiv", "mod", "abs"))
+_BOOL_DIFFERS = frozenset(
+    ("add", "sub", "mul", "neg", "pos", "pow", "floordiv", "mod", "abs", "invert")
+)
 
 
-def scalar_bool_arithmetic(fn: Function, params: dict[str, Kind]) -> bool:
+def scalar_bool_arithmetic(fn: Function, params: dict[str, Kind], only_bools: bool) -> bool:
     """Whether the program does arithmetic on a single bool (an element of a bool array, which
-    NumPy computes as np.bool_ and numba as an int)."""
+    NumPy computes as np.bool_ and numba as an int); `only_bools`: on single bools alone
+    (`m[i] + m[i]`, `~m[i]`: a bool times a float is the same number either way)."""
     table = infer_kinds(fn, params)
     for stmt in walk(fn.body):
         if isinstance(stmt, Assign) and stmt.op in _BOOL_DIFFERS:
-            kinds = [table.of(a) for a in stmt.args]
-            if any(k.ndim == 0 and k.dtype == "bool" for k in kinds):
+            bools = [table.of(a).ndim == 0 and table.of(a).dtype == "bool" for a in stmt.args]
+            if all(bools) if only_bools else any(bools):
                 return True
     return False
 

@@ -586,16 +586,6 @@ def _swap_last_axes_ov(a):
     return rt.swap_last_axes
 
 
-@_implements(rt.pymax)
-def _pymax_ov(a):
-    return rt.pymax
-
-
-@_implements(rt.pymin)
-def _pymin_ov(a):
-    return rt.pymin
-
-
 @_implements(rt.max_abs)
 def _max_abs_ov(a):
     return rt.max_abs

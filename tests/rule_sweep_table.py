@@ -83,6 +83,10 @@ CASES: list[Case] = [
     Case("np.less_equal", "np.where(np.less_equal(x, 0.05), x, x * x)", (M23,), "distinct"),
     Case("np.isfinite", "np.where(np.isfinite(x), x, 0.0)", (M23,)),
     Case("np.isnan", "np.where(np.isnan(x), 0.0, x)", (M23,)),
+    Case("np.isinf", "np.where(np.isinf(x), 0.0, x * 2.0)", (M23,)),
+    Case("math.isnan", "0.0 if math.isnan(x) else x * 3.0", ((),), autograd=False),
+    Case("math.isinf", "0.0 if math.isinf(x) else x * x", ((),), autograd=False),
+    Case("math.isfinite", "x * 2.0 if math.isfinite(x) else 0.0", ((),), autograd=False),
     Case(
         "np.logical_and",
         "np.where(np.logical_and(x > -0.05, x < 0.95), x, 2.0 * x)",

@@ -187,6 +187,7 @@ def load_scipy_rules(obj: Any = None) -> bool:
 
 from . import (  # noqa: E402,F401  (fill the registry)
     arrays,
+    constructors,
     conversions,
     elementwise,
     linalg,

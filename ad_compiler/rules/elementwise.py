@@ -61,22 +61,19 @@ def infer_arith(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
 
 
 def _infer_bool_arith(what: str, rewrite: str):
-    """`+`, `-` and unary `-` of numbers: refused for bools alone, whose sum depends on where
-    they come from (True + True is 2, np.True_ + np.True_ is np.True_: a comparison of array
-    elements or NumPy numbers gives np.bool_, and NumPy refuses `-` of those)."""
+    """`+`, `-` and unary `-` of numbers. Of bools alone: `+` is NumPy's `or` (np.True_ +
+    np.True_ is True; of Python's bools it is 2, which kinds.refuse_ambiguous_bools refuses
+    where the bools may be Python's); `-` is refused (NumPy has none, Python's gives an int)."""
 
     def infer(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
-        if all(k.ndim == 0 and k.dtype == "bool" for k in kinds):
-            raise KindError(
-                f"{what} of bools (Python's True + True is 2, NumPy's np.True_ + np.True_ is "
-                "True, and NumPy has no `-` of bools)",
-                f"make them numbers first: {rewrite}",
-            )
-        if all(k.dtype == "bool" for k in kinds):  # bool arrays: NumPy's `or`, or no `-`
-            if what != "`+`":
-                raise KindError(f"{what} of bool arrays (NumPy raises)", "use ^ or ~")
+        if not all(k.dtype == "bool" for k in kinds):
+            return infer_arith(kinds, attrs)
+        if what == "`+`":
             return infer_bool(kinds, attrs)
-        return infer_arith(kinds, attrs)
+        raise KindError(
+            f"{what} of bools (NumPy has no `-` of bools; Python's True - False is 1)",
+            f"make them numbers first: {rewrite}",
+        )
 
     return infer
 
@@ -298,15 +295,10 @@ _elementwise("logical_and", None, "np.logical_and({0}, {1})", infer=infer_bool)
 
 
 def _infer_invert(kinds: tuple[Kind, ...], attrs: dict) -> Kind:
-    """`~mask` of a bool array is its elementwise not, `~n` of ints their bits inverted; a
-    single bool is refused (Python's ~True is -2, NumPy's ~np.True_ is False), as is a float
-    (Python and NumPy raise)."""
+    """`~mask` of bools is their not (NumPy's: a single np.bool_ too, while Python's ~True is
+    -2, which kinds.refuse_ambiguous_bools refuses where the bool may be Python's), `~n` of
+    ints their bits inverted; of a float refused (Python and NumPy raise)."""
     k = kinds[0]
-    if k.dtype == "bool" and k.ndim == 0:
-        raise KindError(
-            "~ of a single bool (Python's ~True is -2, NumPy's ~np.True_ is False)",
-            "write `not c` for the opposite condition",
-        )
     if k.dtype not in ("bool", "int", None):
         raise KindError(f"~ of a {k.dtype}", "~ inverts bool masks and ints only")
     return Kind(k.ndim, k.dtype, k.same_shape_as)
