@@ -1,14 +1,12 @@
 """Numba implementations of runtime_ints.py's checked int arithmetic (int_powers.py,
 int_checks.py), registered when :mod:`ad_compiler.runtime_numba` is imported."""
 
-import inspect
-
 from numba import types
 from numba.extending import register_jitable
 
 from ad_compiler import runtime as rt
 from ad_compiler import runtime_ints
-from ad_compiler.runtime_numba import _implements
+from ad_compiler.runtime_numba import _implements, compiled_as_written
 
 register_jitable(runtime_ints._times)  # (called by scalar_int_power)
 _scalar_int_power = register_jitable(runtime_ints.scalar_int_power)
@@ -22,17 +20,6 @@ def _int_power_ov(a, b):
     return lambda a, b: _scalar_int_power(a, b)
 
 
-def _compiled_as_written(function):
-    """The overload of a helper of numbers only: the helper itself, compiled by numba (the
-    typer takes the helper's own parameters, as numba requires)."""
-
-    def typer(*args):
-        return function
-
-    typer.__signature__ = inspect.signature(function)
-    return typer
-
-
 for _name in (
     "int_add",
     "int_sub",
@@ -43,4 +30,4 @@ for _name in (
     "int_of",
     "small_int",
 ):
-    _implements(getattr(rt, _name))(_compiled_as_written(getattr(runtime_ints, _name)))
+    _implements(getattr(rt, _name))(compiled_as_written(getattr(runtime_ints, _name)))

@@ -18,6 +18,8 @@ Design notes:
 * Scatter-adds check index bounds (numba does not), raising ``IndexError`` like ``np.add.at``.
 """
 
+import inspect
+
 import numpy as np
 from numba import types
 from numba.core import errors
@@ -47,6 +49,17 @@ def _implements(pyfunc, **kwargs):
         return typer
 
     return decorate
+
+
+def compiled_as_written(function):
+    """The overload of a helper numba compiles as it is written: the helper itself (the typer
+    takes the helper's own parameters, as numba requires)."""
+
+    def typer(*args):
+        return function
+
+    typer.__signature__ = inspect.signature(function)
+    return typer
 
 
 def _is_none(t):
@@ -579,18 +592,6 @@ from ad_compiler import (  # noqa: E402,F401
     runtime_tangents_numba,
 )
 
-
-# The helpers of fused loops: the same functions, compiled.
-@_implements(rt.swap_last_axes)
-def _swap_last_axes_ov(a):
-    return rt.swap_last_axes
-
-
-@_implements(rt.max_abs)
-def _max_abs_ov(a):
-    return rt.max_abs
-
-
-@_implements(rt.may_overflow)
-def _may_overflow_ov(bound):
-    return rt.may_overflow
+# The helpers of fused loops, and max()/min() of a run-time sequence: the same functions.
+for _helper in (rt.swap_last_axes, rt.max_abs, rt.may_overflow, rt.pymax, rt.pymin):
+    _implements(_helper)(compiled_as_written(_helper))

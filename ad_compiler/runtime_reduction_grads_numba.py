@@ -140,14 +140,3 @@ def _extreme_grad_over_ov(g, x, out, axis, keepdims):
     if over and runtime_axes.reduced_mask(axis, x.ndim, "extreme_grad") is None:
         return _route_over_x
     return lambda g, x, out, axis, keepdims: rt.extreme_grad(g, x, out, axis, keepdims)
-
-
-# max() and min() of a run-time sequence, as Python computes them: the same functions, compiled.
-@_implements(rt.pymax)
-def _pymax_ov(a):
-    return rt.pymax
-
-
-@_implements(rt.pymin)
-def _pymin_ov(a):
-    return rt.pymin
