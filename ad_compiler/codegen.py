@@ -143,14 +143,19 @@ class _Printer:
             return CHECKED[stmt.op]
         if self.python_ints and stmt.op == "tape_alloc" and stmt.attr("dtype") == "int64":
             return "np.empty({0}, dtype=object)"  # (an int past int64 fits, as in Python)
-        if stmt.op == "zeros" and stmt.attr("grown") and stmt.target is not None:
+        if stmt.op in ("zeros", "list_buffer") and stmt.attr("grown") and stmt.target:
             dtype = self.kinds.of(Var(stmt.target)).dtype  # (kinds.grown_dtypes)
+            if dtype == "int" and self.python_ints:  # (Python's ints, past int64 too)
+                return "np.zeros({0}, dtype=object)"
             if dtype in ("bool", "int"):
                 return (
                     "np.zeros({0}, dtype=np.bool_)"
                     if dtype == "bool"
                     else "np.zeros({0}, dtype=np.int64)"
                 )
+        if stmt.op == "array_copy" and stmt.attr("grown") and self.python_ints:
+            if self.kinds.of(stmt.args[0]).dtype == "int":
+                return "np.array({0}.tolist())"  # (np.array(L): int64, or object past it)
         rule = RULES[stmt.op]
         template = rule.emit
         if rule.emit_scalar is not None and all(self.kinds.of(a).is_scalar for a in stmt.args):

@@ -73,13 +73,12 @@ class GrowingLists:
                 self.env[n] for n in appended_names if isinstance(self.env.get(n), (Var, Const))
             ]
             like = self.operand(known[0], node) if known else None
+            grown = (("grown", True),)  # (floats, or the bools or ints stored: grown_dtypes)
             if like is None:
-                # (floats, or the bools or ints stored into it: kinds.grown_dtypes)
-                grown = (("grown", True),)
                 buffer = self.out.emit("zeros", (size,), self.loc, grown, target=self.fresh(label))
             else:
                 buffer = self.out.emit(
-                    "list_buffer", (size, like), self.loc, target=self.fresh(label)
+                    "list_buffer", (size, like), self.loc, grown, target=self.fresh(label)
                 )
             self.out.temps.discard(buffer.name)
             grown = Growing(buffer, "", label, like is not None, frozenset(map(id, calls)))
@@ -163,7 +162,7 @@ class GrowingLists:
             self.env[items.count],
             attrs=(("index", (("s", False, True, False),)),),
         )
-        return self.emit("array_copy", stored)
+        return self.emit("array_copy", stored, attrs=(("grown", True),))
 
     def grown_item(self, items: Growing, key: ast.expr, node: ast.AST) -> Var:
         """`items[i]`, counted from the end for a negative i, as Python does."""

@@ -411,3 +411,26 @@ def slice_of_ints_scaled(x):
 def test_floats_into_part_of_an_int_array_in_place_are_refused():
     with pytest.raises(UnsupportedSyntaxError, match=r"k\[1:\] \*= .* part of an int array"):
         value_and_grad(slice_of_ints_scaled)(Y)
+
+
+def factorials(x):
+    L = []
+    f = 1
+    for i in range(1, len(x) + 20):  # up to 25!, past int64: Python's ints grow
+        f *= i
+        L.append(f)
+    return x[0] * (sum(L) % 997) + x[1] * (max(L) % 991)
+
+
+def powers_of_two(x):
+    L = [2 ** (i + 60) for i in range(len(x))]
+    return x[0] * (L[-1] // 2**62) + x[1] * len(L)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_lists_of_ints_past_int64(backend):
+    x = np.array([0.5, 1.5, -0.7, 2.2, -0.3, 1.1])
+    for f in (factorials, powers_of_two):
+        value, g = value_and_grad(f, backend=backend)(x)
+        assert value == pytest.approx(f(x), rel=1e-13)
+        np.testing.assert_allclose(g, central(f, x), rtol=1e-6, atol=1e-8)
