@@ -97,6 +97,20 @@ def _placeholder(kind) -> str:
 _NUMBER_ATTRIBUTES = {"size": "1", "ndim": "0", "shape": "()"}
 
 
+def _grown_template(stmt: Assign, kinds: KindTable, python_ints: bool) -> str | None:
+    """A list grown in a loop (growing.py) holding bools or ints (kinds.grown_dtypes): its
+    array of that dtype, in NumPy programs of Python's ints (past int64 too), and `np.array`
+    of it as NumPy makes one (int64, or objects past it)."""
+    if stmt.op in ("zeros", "list_buffer") and stmt.target:
+        dtype = kinds.of(Var(stmt.target)).dtype
+        if dtype == "int":
+            return f"np.zeros({{0}}, dtype={'object' if python_ints else 'np.int64'})"
+        return "np.zeros({0}, dtype=np.bool_)" if dtype == "bool" else None
+    if stmt.op == "array_copy" and python_ints and kinds.of(stmt.args[0]).dtype == "int":
+        return "np.array({0}.tolist())"
+    return None
+
+
 def _int_division_by_variable(stmt: Assign, kinds) -> bool:
     """`a // b` or `a % b` of scalar ints, b not a nonzero constant."""
     a, b = (kinds.of(o) for o in stmt.args)
@@ -143,19 +157,10 @@ class _Printer:
             return CHECKED[stmt.op]
         if self.python_ints and stmt.op == "tape_alloc" and stmt.attr("dtype") == "int64":
             return "np.empty({0}, dtype=object)"  # (an int past int64 fits, as in Python)
-        if stmt.op in ("zeros", "list_buffer") and stmt.attr("grown") and stmt.target:
-            dtype = self.kinds.of(Var(stmt.target)).dtype  # (kinds.grown_dtypes)
-            if dtype == "int" and self.python_ints:  # (Python's ints, past int64 too)
-                return "np.zeros({0}, dtype=object)"
-            if dtype in ("bool", "int"):
-                return (
-                    "np.zeros({0}, dtype=np.bool_)"
-                    if dtype == "bool"
-                    else "np.zeros({0}, dtype=np.int64)"
-                )
-        if stmt.op == "array_copy" and stmt.attr("grown") and self.python_ints:
-            if self.kinds.of(stmt.args[0]).dtype == "int":
-                return "np.array({0}.tolist())"  # (np.array(L): int64, or object past it)
+        if stmt.attr("grown"):
+            grown = _grown_template(stmt, self.kinds, self.python_ints)
+            if grown is not None:
+                return grown
         rule = RULES[stmt.op]
         template = rule.emit
         if rule.emit_scalar is not None and all(self.kinds.of(a).is_scalar for a in stmt.args):
