@@ -74,13 +74,14 @@ def cheaper_to_tape_reads(body: Block, aliases: Aliases) -> frozenset[str]:
 
 # Operations whose adjoint is zero at entries they leave out: the operands (after the first,
 # np.where's condition) from which that zero must reach the inputs exactly (never 0 * nan).
-_MASKING = {"where": 1, "nansum": 0, "nanmean": 0}
+_MASKING = {"where": 1, "nansum": 0, "nanmean": 0, "nan_to_num": 0, "fmax": 0, "fmin": 0}
 
 
 def masked_values(fn: Function) -> set[str]:
-    """Values whose adjoint is zero wherever an np.where did not select them, or np.nansum
-    and np.nanmean skipped them (NaN): the branches of a where, the operands of those sums,
-    and, through elementwise operations, what they are computed from."""
+    """Values whose adjoint is zero wherever an np.where did not select them, or np.nansum,
+    np.nanmean, np.nan_to_num, np.fmax or np.fmin skipped them (NaN): the branches of a where,
+    the operands of the others, and, through elementwise operations, what they are computed
+    from."""
     masked = {
         a.name
         for s in walk(fn.body)

@@ -434,3 +434,18 @@ def test_lists_of_ints_past_int64(backend):
         value, g = value_and_grad(f, backend=backend)(x)
         assert value == pytest.approx(f(x), rel=1e-13)
         np.testing.assert_allclose(g, central(f, x), rtol=1e-6, atol=1e-8)
+
+
+def nan_skipping(w, y):
+    r = w - y  # y has a NaN: each of these leaves that entry out
+    return (
+        np.sum(np.nan_to_num(r**2))
+        + np.sum(np.fmax(r**2, 0.1))
+        + np.sum(np.fmin(r**2 * 2.0, 5.0))
+        + np.nanmean(np.abs(r) * w[0])
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_entries_left_out_as_nan_get_no_nan_gradient(backend):
+    check(nan_skipping, np.array([0.3, -0.7, 0.2]), np.array([1.0, np.nan, 2.0]), backend=backend)
