@@ -23,6 +23,7 @@ from . import pickling
 from .api import BACKENDS, GradFunction, _compiler_fingerprint
 from .argument_overlap import changed_arguments, check_apart
 from .bounds import add_checks, numpy_checks
+from .call_recovery import _beyond_int64
 from .checkpoint import refuse as refuse_checkpoint
 from .codegen import generate
 from .errors import ADCompilerError, GradientInputError, NonScalarOutputError
@@ -39,7 +40,13 @@ from .shaping import (
 )
 from .subscripts import expand_ellipsis
 from .tangent import Tangents, leave_ssa
-from .transform_support import Partial, _check_plain, is_plain_grad, regroup
+from .transform_support import (
+    Partial,
+    _check_plain,
+    is_plain_grad,
+    python_ints_on_overflow,
+    regroup,
+)
 from .typing_aliases import Wrt
 
 _HEADERS = {
@@ -389,10 +396,16 @@ class _Transformed(GradFunction):
         hidden = self._live_values()
         kinds = self._kinds(values + list(hidden))
         function, source = self._build(kinds)
-        if "@njit" in source and self._numpy_semantics(values + list(hidden), kinds):
+        everything = values + list(hidden)
+        if "@njit" in source and (
+            self._numpy_semantics(everything, kinds) or any(map(_beyond_int64, everything))
+        ):
             function, source = self._compile(kinds, backend="python")
-        elif "@njit" in source and _converted_for_numba(values):
-            function = _in_float64(function, source)
+        elif "@njit" in source:
+            if _converted_for_numba(values):
+                function = _in_float64(function, source)
+            python = functools.cache(lambda: self._compile(kinds, backend="python")[0])
+            function = python_ints_on_overflow(function, python, self._writes_into_arguments)
         return functools.partial(_with_hidden, function, hidden) if hidden else function
 
     def source_for(self, /, *args: Any, **kwargs: Any) -> str:

@@ -87,3 +87,21 @@ def as_call(signature: inspect.Signature, values: list) -> tuple[list, dict]:
         else:
             args.append(value)
     return args, kwargs
+
+
+def python_ints_on_overflow(program: Any, python_program: Any, writes: Any) -> Any:
+    """`program` (numba's), falling back to `python_program()` (the NumPy program, whose ints
+    are Python's) when an int passes int64 in it, as a gradient's call does (api.py), unless
+    it may have written into an argument first (`writes(args)`)."""
+    from .runtime_ints import Int64Overflow
+
+    @functools.wraps(program)
+    def run(*args: Any) -> Any:
+        try:
+            return program(*args)
+        except Int64Overflow:
+            if writes(args):
+                raise
+            return python_program()(*args)
+
+    return run

@@ -18,12 +18,14 @@ import numpy as np
 
 from . import runtime as rt
 from .api import GradFunction
+from .call_recovery import _beyond_int64
 from .errors import ADCompilerError, CompilationError, GradientInputError, raised_by_numba
 from .ir import Kind
 from .kinds import infer_kinds
 from .pytree import is_structured, rebuild
 from .shaping import _converted_for_numba, _in_float64, _like, separate
 from .structured import PartialGradFunction
+from .transform_support import python_ints_on_overflow
 from .typing_aliases import Wrt
 
 _MISSING = object()
@@ -65,10 +67,15 @@ class VJPFunction(GradFunction):
         kinds = self._kinds(values)
         function, source = self._build(kinds)
         seed = self._seed(cotangent, kinds)
-        if "@njit" in source and self._numpy_semantics(values, kinds):
+        if "@njit" in source and (
+            self._numpy_semantics(values, kinds) or any(map(_beyond_int64, values))
+        ):
             function, source = self._compile(kinds, backend="python")
-        elif "@njit" in source and _converted_for_numba(values):
-            function = _in_float64(function, source)
+        elif "@njit" in source:
+            if _converted_for_numba(values):
+                function = _in_float64(function, source)
+            python = functools.cache(lambda: self._compile(kinds, backend="python")[0])
+            function = python_ints_on_overflow(function, python, self._writes_into_arguments)
         try:
             out = function(*values, seed)
         except ValueError as exc:

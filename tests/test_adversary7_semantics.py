@@ -449,3 +449,28 @@ def nan_skipping(w, y):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_entries_left_out_as_nan_get_no_nan_gradient(backend):
     check(nan_skipping, np.array([0.3, -0.7, 0.2]), np.array([1.0, np.nan, 2.0]), backend=backend)
+
+
+def pcg_weights(x):
+    seed = 12345
+    out = np.zeros_like(x)
+    for i in range(len(x)):  # past int64 in the first step: Python's ints
+        seed = (6364136223846793005 * seed + 1442695040888963407) % 2**64
+        out[i] = x[i] * ((seed % 100) / 100.0) * x[i]
+    return out
+
+
+def test_second_derivatives_and_vjps_take_pythons_ints_past_int64():
+    from ad_compiler import hessian, jacobian, vjp
+
+    x = np.linspace(-1, 1, 4) + 0.05
+    weights = np.diag(jacobian(pcg_weights, backend="python")(x)) / (2 * x)
+    expected_jacobian = np.diag(2 * x * weights)
+    np.testing.assert_allclose(jacobian(pcg_weights)(x), expected_jacobian, rtol=1e-12)
+    np.testing.assert_allclose(
+        vjp(pcg_weights)(x, cotangent=np.ones(4)), 2 * x * weights, rtol=1e-12
+    )
+    total = lambda x: np.sum(pcg_weights(x))  # noqa: E731
+    np.testing.assert_allclose(hessian(total)(x), np.diag(2 * weights), rtol=1e-12)
+    # the weights themselves, from CPython running the original
+    np.testing.assert_allclose(pcg_weights(np.ones(4)), weights, rtol=1e-12)
